@@ -1,0 +1,981 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * Directives, configuration create/merge, phase and filter registration.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static ngx_int_t ngx_http_cx_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_cx_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_cx_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_cx_init_process(ngx_cycle_t *cycle);
+static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data);
+
+static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url);
+
+
+static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
+static ngx_conf_post_handler_pt  ngx_http_cx_ttl_p = ngx_http_cx_ttl;
+
+static ngx_conf_num_bounds_t  ngx_http_cx_history_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_cx_pending_bounds = {
+    ngx_conf_check_num_bounds, 1, 65536
+};
+
+static ngx_conf_num_bounds_t  ngx_http_cx_suggest_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_CX_SUGGEST_MAX
+};
+
+
+static ngx_command_t  ngx_http_cx_commands[] = {
+
+    { ngx_string("cx_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_cx_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, timeout),
+      NULL },
+
+    { ngx_string("cx_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, connect_timeout),
+      NULL },
+
+    { ngx_string("cx_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, secret),
+      NULL },
+
+    { ngx_string("cx_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, prefix),
+      &ngx_http_cx_prefix_p },
+
+    { ngx_string("cx_history"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, history),
+      &ngx_http_cx_history_bounds },
+
+    { ngx_string("cx_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, ttl),
+      &ngx_http_cx_ttl_p },
+
+    { ngx_string("cx_max_pending"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, max_pending),
+      &ngx_http_cx_pending_bounds },
+
+    { ngx_string("cx"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_cx,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("cx_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, id),
+      NULL },
+
+    { ngx_string("cx_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cx_cookie,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_step"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
+      ngx_http_cx_step,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_goal"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_goal,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_suggest"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, suggest),
+      &ngx_http_cx_suggest_bounds },
+
+    { ngx_string("cx_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, header),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_cx_module_ctx = {
+    ngx_http_cx_preconfiguration,          /* preconfiguration */
+    ngx_http_cx_postconfiguration,         /* postconfiguration */
+
+    ngx_http_cx_create_main_conf,          /* create main configuration */
+    ngx_http_cx_init_main_conf,            /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_cx_create_loc_conf,           /* create location configuration */
+    ngx_http_cx_merge_loc_conf             /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_cx_module = {
+    NGX_MODULE_V1,
+    &ngx_http_cx_module_ctx,               /* module context */
+    ngx_http_cx_commands,                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_cx_init_process,              /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_cx_exit_process,              /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_cx_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_cx_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_cx_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_cx_main_conf_t    *cxmcf;
+
+    cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+    if (cxmcf->on_file) {
+
+        /*
+         * Loaded after ngx_http_rewrite_module, so this handler runs
+         * before the location's "return", "rewrite" and "set".
+         */
+
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_cx_handler;
+    }
+
+    return ngx_http_cx_filter_init(cf);
+}
+
+
+static void *
+ngx_http_cx_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->redis_name = { 0, NULL };
+     *     cmcf->redis_host = { 0, NULL };
+     *     cmcf->redis_port = 0;
+     *     cmcf->redis_password = { 0, NULL };
+     *     cmcf->redis_db = 0;
+     *     cmcf->secret = { 0, NULL };
+     *     cmcf->prefix = { 0, NULL };
+     *     cmcf->on_file = NULL;
+     */
+
+    cmcf->timeout = NGX_CONF_UNSET_MSEC;
+    cmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    cmcf->history = NGX_CONF_UNSET_UINT;
+    cmcf->ttl = NGX_CONF_UNSET;
+    cmcf->max_pending = NGX_CONF_UNSET_UINT;
+
+    return cmcf;
+}
+
+
+static char *
+ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    u_char  *p;
+
+    ngx_conf_init_msec_value(cmcf->timeout, 10);
+    ngx_conf_init_msec_value(cmcf->connect_timeout, 100);
+    ngx_conf_init_uint_value(cmcf->history, 50);
+    ngx_conf_init_value(cmcf->ttl, 30 * 86400);
+    ngx_conf_init_uint_value(cmcf->max_pending, 256);
+
+    if (cmcf->prefix.data == NULL) {
+        ngx_str_set(&cmcf->prefix, "cx:");
+    }
+
+    if (cmcf->on_file == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (cmcf->redis_host.data == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "no \"cx_redis\" is defined for the \"cx\" directive "
+                      "in %s:%ui", cmcf->on_file, cmcf->on_line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->secret.len == 0) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "no \"cx_secret\" is defined, customer ids are hashed "
+                      "with a built-in key");
+    }
+
+    cmcf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRET_SIZE);
+    if (cmcf->hash_secret == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_cx_derive_secret(cmcf->hash_secret, &cmcf->secret);
+
+    p = ngx_pnalloc(cf->pool, 2 * NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->ttl_text.data = p;
+    cmcf->ttl_text.len = ngx_sprintf(p, "%T", cmcf->ttl) - p;
+
+    p += NGX_TIME_T_LEN;
+
+    cmcf->trim_text.data = p;
+    cmcf->trim_text.len = ngx_sprintf(p, "%ui", cmcf->history - 1) - p;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_cx_loc_conf_t  *clcf;
+
+    clcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_loc_conf_t));
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     clcf->id_cookie = NULL;
+     *     clcf->cookie = { 0, NULL };
+     *     clcf->cookie_secure = 0;
+     *     clcf->cookie_samesite = { 0, NULL };
+     *     clcf->cookie_attrs = { 0, NULL };
+     *     clcf->steps = NULL;
+     *     clcf->goal = { 0, NULL };
+     *     clcf->goal_file = NULL;
+     *     clcf->goal_line = 0;
+     */
+
+    clcf->enable = NGX_CONF_UNSET;
+    clcf->id = NGX_CONF_UNSET_PTR;
+    clcf->cookie_max_age = NGX_CONF_UNSET;
+    clcf->suggest = NGX_CONF_UNSET_UINT;
+    clcf->header = NGX_CONF_UNSET;
+
+    return clcf;
+}
+
+
+static char *
+ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_cx_loc_conf_t *prev = parent;
+    ngx_http_cx_loc_conf_t *conf = child;
+
+    u_char                            *p;
+    ngx_str_t                          name, source;
+    ngx_uint_t                         i;
+    ngx_http_cx_step_t                *step;
+    ngx_http_cx_main_conf_t           *cmcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->id, prev->id, NULL);
+    ngx_conf_merge_uint_value(conf->suggest, prev->suggest, 3);
+    ngx_conf_merge_value(conf->header, prev->header, 0);
+
+    if (conf->steps == NULL) {
+        conf->steps = prev->steps;
+    }
+
+    if (conf->cookie.data == NULL) {
+        conf->cookie = prev->cookie;
+        conf->cookie_max_age = prev->cookie_max_age;
+        conf->cookie_secure = prev->cookie_secure;
+        conf->cookie_samesite = prev->cookie_samesite;
+    }
+
+    if (conf->goal.data == NULL) {
+        conf->goal = prev->goal;
+        conf->goal_file = prev->goal_file;
+        conf->goal_line = prev->goal_line;
+    }
+
+    if (conf->goal.data) {
+        step = conf->steps ? conf->steps->elts : NULL;
+
+        for (i = 0; step && i < conf->steps->nelts; i++) {
+            if (step[i].name.len == conf->goal.len
+                && ngx_strncmp(step[i].name.data, conf->goal.data,
+                               conf->goal.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (step == NULL || i == conf->steps->nelts) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"cx_goal\" names \"%V\", which is not a "
+                          "declared \"cx_step\" in %s:%ui",
+                          &conf->goal, conf->goal_file, conf->goal_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->id == NULL) {
+        /* the default cx_id: the customer id cookie */
+
+        if (conf->cookie.len) {
+            name = conf->cookie;
+
+        } else {
+            ngx_str_set(&name, "cx_id");
+        }
+
+        p = ngx_pnalloc(cf->pool, sizeof("$cookie_") - 1 + name.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        source.data = p;
+        source.len = ngx_sprintf(p, "$cookie_%V", &name) - p;
+
+        ccv.cf = cf;
+        ccv.value = &source;
+
+        ccv.complex_value = ngx_palloc(cf->pool,
+                                       sizeof(ngx_http_complex_value_t));
+        if (ccv.complex_value == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->id_cookie = ccv.complex_value;
+    }
+
+    if (conf->cookie.len && conf->cookie_attrs.data == NULL) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+        if (conf->cookie_max_age == NGX_CONF_UNSET) {
+            conf->cookie_max_age = (cmcf->ttl == NGX_CONF_UNSET)
+                                   ? 30 * 86400 : cmcf->ttl;
+        }
+
+        p = ngx_pnalloc(cf->pool, sizeof("; Path=/; Max-Age=; HttpOnly"
+                                         "; Secure; SameSite=") - 1
+                                  + NGX_TIME_T_LEN
+                                  + conf->cookie_samesite.len);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        conf->cookie_attrs.data = p;
+
+        p = ngx_sprintf(p, "; Path=/; Max-Age=%T; HttpOnly",
+                        conf->cookie_max_age);
+
+        if (conf->cookie_secure) {
+            p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+        }
+
+        if (conf->cookie_samesite.len) {
+            p = ngx_sprintf(p, "; SameSite=%V", &conf->cookie_samesite);
+        }
+
+        conf->cookie_attrs.len = p - conf->cookie_attrs.data;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cx_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_cx_redis_init_process(cycle);
+}
+
+
+static void
+ngx_http_cx_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_cx_redis_exit_process(cycle);
+}
+
+
+/* cx_redis host:port | unix:/path [password=...] [db=N] */
+
+static char *
+ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    u_char      *p;
+    ngx_str_t   *value, s;
+    ngx_url_t    u;
+    ngx_uint_t   i;
+
+    if (cmcf->redis_host.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            cmcf->redis_password.data = value[i].data + 9;
+            cmcf->redis_password.len = value[i].len - 9;
+
+            if (cmcf->redis_password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            cmcf->redis_db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+
+            if (cmcf->redis_db == NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    /* resolved here, at configuration time, never at request time */
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = value[1];
+    u.default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in \"%V\" of the \"cx_redis\" directive",
+                               u.err, &u.url);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "host not found in \"%V\" of the \"cx_redis\" "
+                           "directive", &u.url);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->redis_name = value[1];
+
+#if (NGX_HAVE_UNIX_DOMAIN)
+    if (u.family == AF_UNIX) {
+        s.data = (u_char *)
+                 ((struct sockaddr_un *) u.addrs[0].sockaddr)->sun_path;
+        s.len = ngx_strlen(s.data);
+
+        p = ngx_pnalloc(cf->pool, s.len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(p, s.data, s.len + 1);
+
+        cmcf->redis_host.data = p;
+        cmcf->redis_host.len = s.len;
+        cmcf->redis_port = 0;
+
+        return NGX_CONF_OK;
+    }
+#endif
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->redis_host.data = p;
+    cmcf->redis_host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                         u.addrs[0].socklen, p,
+                                         NGX_SOCKADDR_STRLEN, 0);
+    cmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    char                     *rv;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK || !clcf->enable) {
+        return rv;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+    if (cmcf->on_file == NULL) {
+        cmcf->on_file = cf->conf_file->file.name.data;
+        cmcf->on_line = cf->conf_file->line;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* cx_cookie name [max_age=time] [secure] [samesite=lax|strict|none] */
+
+static char *
+ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (clcf->cookie.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!ngx_http_cx_safe_char(value[1].data[i])
+            || value[1].data[i] == ';' || value[1].data[i] == ','
+            || value[1].data[i] == '=')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid cookie name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cookie name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->cookie = value[1];
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            clcf->cookie_max_age = ngx_parse_time(&s, 1);
+            if (clcf->cookie_max_age == (time_t) NGX_ERROR) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "secure") == 0) {
+            clcf->cookie_secure = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=lax") == 0) {
+            ngx_str_set(&clcf->cookie_samesite, "Lax");
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=strict") == 0) {
+            ngx_str_set(&clcf->cookie_samesite, "Strict");
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "samesite=none") == 0) {
+            ngx_str_set(&clcf->cookie_samesite, "None");
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (clcf->cookie_samesite.len == 4 && !clcf->cookie_secure) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"samesite=none\" requires \"secure\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* cx_step name uri|~regex [url] */
+
+static char *
+ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    u_char               errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t           *value, *url;
+    ngx_uint_t           i;
+    ngx_regex_compile_t  rc;
+    ngx_http_cx_step_t  *step;
+
+    value = cf->args->elts;
+
+    if (clcf->steps == NULL) {
+        clcf->steps = ngx_array_create(cf->pool, 8,
+                                       sizeof(ngx_http_cx_step_t));
+        if (clcf->steps == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+        if (step[i].name.len == value[1].len
+            && ngx_strncmp(step[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate step name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    step = ngx_array_push(clcf->steps);
+    if (step == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(step, sizeof(ngx_http_cx_step_t));
+
+    step->name = value[1];
+    step->uri = value[2];
+
+    if (value[2].len > 1 && value[2].data[0] == '~') {
+
+        ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+        rc.pattern.data = value[2].data + 1;
+        rc.pattern.len = value[2].len - 1;
+
+        if (rc.pattern.data[0] == '*') {
+            rc.pattern.data++;
+            rc.pattern.len--;
+            rc.options = NGX_REGEX_CASELESS;
+        }
+
+        rc.pool = cf->pool;
+        rc.err.len = NGX_MAX_CONF_ERRSTR;
+        rc.err.data = errstr;
+
+        if (ngx_regex_compile(&rc) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+            return NGX_CONF_ERROR;
+        }
+
+        step->regex = rc.regex;
+        step->captures = rc.captures;
+
+    } else if (value[2].len == 0 || value[2].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step uri \"%V\", it must start with "
+                           "\"/\" or \"~\"", &value[2]);
+        return NGX_CONF_ERROR;
+
+    } else {
+        step->captures = -1;
+    }
+
+    if (ngx_http_cx_tpl_compile(cf, &value[1], &step->name_tpl,
+                                step->captures, 0)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    url = NULL;
+
+    if (cf->args->nelts == 4) {
+        url = &value[3];
+
+    } else if (step->regex == NULL) {
+        url = &value[2];
+    }
+
+    if (url
+        && ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures, 1)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Splits "item:$1" into literal and capture parts; literals must be safe
+ * as they are, captures are escaped when expanded.
+ */
+
+static ngx_int_t
+ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url)
+{
+    u_char                  *p, *last, *start;
+    ngx_int_t                n;
+    ngx_array_t              parts;
+    ngx_http_cx_tpl_part_t  *part;
+
+    if (src->len == 0
+        || src->len > (url ? NGX_HTTP_CX_URL_MAX : NGX_HTTP_CX_NAME_MAX))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step %s \"%V\": empty or too long",
+                           url ? "url" : "name", src);
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&parts, cf->pool, 4, sizeof(ngx_http_cx_tpl_part_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = src->data;
+    last = p + src->len;
+
+    while (p < last) {
+
+        part = ngx_array_push(&parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (*p == '$') {
+            if (p + 1 == last || p[1] < '1' || p[1] > '9') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid capture in step %s \"%V\", "
+                                   "only $1..$9 may be used",
+                                   url ? "url" : "name", src);
+                return NGX_ERROR;
+            }
+
+            n = p[1] - '0';
+
+            if (n > captures) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "step %s \"%V\" uses $%i, but its uri has "
+                                   "%i captures", url ? "url" : "name", src,
+                                   n, captures < 0 ? 0 : captures);
+                return NGX_ERROR;
+            }
+
+            part->capture = n;
+            ngx_str_null(&part->text);
+            p += 2;
+            continue;
+        }
+
+        start = p;
+
+        while (p < last && *p != '$') {
+            if (url ? !ngx_http_cx_url_char(*p) : !ngx_http_cx_safe_char(*p))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid character \"%c\" in step %s "
+                                   "\"%V\"", *p, url ? "url" : "name", src);
+                return NGX_ERROR;
+            }
+
+            p++;
+        }
+
+        part->capture = -1;
+        part->text.data = start;
+        part->text.len = p - start;
+    }
+
+    tpl->parts = parts.elts;
+    tpl->nparts = parts.nelts;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->goal.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    clcf->goal = value[1];
+    clcf->goal_file = cf->conf_file->file.name.data;
+    clcf->goal_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *prefix = data;
+
+    ngx_uint_t  i;
+
+    if (prefix->len == 0 || prefix->len > NGX_HTTP_CX_PREFIX_MAX) {
+        return "must be 1 to 64 characters long";
+    }
+
+    for (i = 0; i < prefix->len; i++) {
+        if (!ngx_http_cx_safe_char(prefix->data[i])) {
+            return "may only contain letters, digits and \"-._~/:@!,;=+*\"";
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *ttl = data;
+
+    if (*ttl < 1) {
+        return "must be at least 1s";
+    }
+
+    return NGX_CONF_OK;
+}
