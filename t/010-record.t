@@ -1,0 +1,125 @@
+# What a step leaves in Redis: the hashed sequence with its TTL, the
+# transition counts, never the raw customer id.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+
+repeat_each(2);
+
+plan tests => repeat_each() * (3 + 8 + 4) + 11;
+
+no_shuffle();
+no_root_location();
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a step is recorded
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k1;
+    cx_prefix t010:;
+    cx_history 3;
+    cx_ttl 1h;
+--- config
+    cx on;
+    cx_header on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "$cx_step\n"; }
+--- init
+CxTest::clear($ENV{TEST_NGINX_REDIS_PORT}, "t010:");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=alice-raw-id
+--- response_body
+cart
+--- response_headers
+X-CX-Status: MISS
+
+
+
+=== TEST 2: the sequence is stored under the hashed id, with a TTL
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k1;
+    cx_prefix t010:;
+    cx_history 3;
+    cx_ttl 1h;
+--- config
+    cx on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "$cx_step\n"; }
+--- init
+my $p = $ENV{TEST_NGINX_REDIS_PORT};
+my @keys = CxTest::keys_of($p, "t010:");
+Test::More::is(scalar @keys, 1, "one key for one customer");
+Test::More::like($keys[0], qr/^t010:\{[0-9a-f]{16}\}:seq$/,
+                 "the key carries the hash in a hash tag");
+Test::More::is_deeply([CxTest::redis($p, "LRANGE", $keys[0], 0, -1)],
+                      [("cart /cart") x Test::Nginx::Socket::repeat_each()],
+                      "the sequence holds the step");
+my $ttl = CxTest::redis($p, "TTL", $keys[0]);
+Test::More::ok($ttl > 0 && $ttl <= 3600, "the sequence expires ($ttl)");
+Test::More::ok(!grep({ /alice/ } @keys,
+                     CxTest::redis($p, "LRANGE", $keys[0], 0, -1)),
+               "the raw id is stored nowhere");
+--- request eval
+["GET /", "GET /cart", "GET /checkout", "GET /"]
+--- more_headers
+Cookie: cx_id=bob
+--- response_body eval
+["home\n", "cart\n", "checkout\n", "home\n"]
+
+
+
+=== TEST 3: transitions are counted, the history is bounded, all keys expire
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k1;
+    cx_prefix t010:;
+    cx_history 3;
+    cx_ttl 1h;
+--- config
+    cx on;
+    cx_header on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "$cx_step\n"; }
+--- init
+my $p = $ENV{TEST_NGINX_REDIS_PORT};
+my $n = Test::Nginx::Socket::repeat_each();
+my @seqs = grep { /:seq$/ } CxTest::keys_of($p, "t010:");
+my ($bob) = grep { CxTest::redis($p, "LLEN", $_) == 3 } @seqs;
+Test::More::ok($bob, "the history is bounded by cx_history");
+Test::More::is_deeply([CxTest::redis($p, "LRANGE", $bob // "", 0, -1)],
+                      ["home /", "checkout /checkout", "cart /cart"],
+                      "newest step first");
+Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:home", "cart /cart"), $n,
+               "home -> cart counted");
+Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:cart",
+                             "checkout /checkout"), $n,
+               "cart -> checkout counted");
+my @nottl = grep { CxTest::redis($p, "TTL", $_) <= 0 }
+            CxTest::keys_of($p, "t010:");
+Test::More::is("@nottl", "", "every key has a TTL");
+Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:cart", "cart /cart"), "",
+               "a reload is no transition");
+--- request
+GET /
+--- more_headers
+Cookie: cx_id=carol
+--- response_body
+home
+--- response_headers
+X-CX-Status: HIT
+X-CX-Next: /cart

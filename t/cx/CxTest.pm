@@ -1,0 +1,183 @@
+package CxTest;
+
+# Helpers for the ngx_cx suite, used from --- init sections: Redis
+# instances of a test's own (to stop, pause and restart), Redis queries,
+# and a small HTTP client.  Works under the real Test::Nginx and under
+# the fallback runner in t/lib alike.
+
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use IO::Select;
+use POSIX qw(SIGTERM SIGSTOP SIGCONT);
+use Time::HiRes qw(sleep time);
+use File::Temp qw(tempdir);
+
+my @Started;
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# a redis-server of the test's own on a free loopback port
+sub start_redis {
+    my ($port, $dir) = @_;
+    $port ||= free_port();
+    $dir ||= tempdir("cx-redis-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+
+    system("redis-server", "--port", $port, "--bind", "127.0.0.1",
+           "--save", "", "--appendonly", "no", "--dir", $dir,
+           "--daemonize", "yes", "--pidfile", "$dir/redis.pid",
+           "--logfile", "$dir/redis.log") == 0
+        or die "redis-server failed to start";
+
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        last if -s "$dir/redis.pid" && ping($port);
+        sleep 0.02;
+    }
+    die "redis-server on $port did not answer" unless ping($port);
+
+    open my $in, '<', "$dir/redis.pid" or die "no redis pid file";
+    my $pid = <$in>;
+    chomp $pid;
+    close $in;
+
+    my $r = { port => $port, pid => $pid, dir => $dir };
+    push @Started, $r;
+    return $r;
+}
+
+sub stop_redis {
+    my $r = shift;
+    return unless $r->{pid} && kill 0, $r->{pid};
+    kill SIGCONT, $r->{pid};
+    kill SIGTERM, $r->{pid};
+    my $deadline = time + 10;
+    while (alive($r->{pid}) && time < $deadline) {
+        sleep 0.02;
+    }
+    # the port is free once the process is gone
+    delete $r->{pid};
+}
+
+# deletes the keys under a prefix, so a Redis the caller provides keeps
+# everything else
+sub clear {
+    my ($port, $prefix) = @_;
+    for my $key (redis($port, "--scan", "--pattern", "$prefix*")) {
+        redis($port, "DEL", $key);
+    }
+}
+
+sub keys_of {
+    my ($port, $prefix) = @_;
+    return sort(redis($port, "--scan", "--pattern", "$prefix*"));
+}
+
+# a daemon that exited is a zombie until init reaps it: count it as gone
+sub alive {
+    my $pid = shift;
+    return 0 unless kill 0, $pid;
+    open my $in, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$in>;
+    close $in;
+    return $stat !~ /^\d+ \(.*\) Z /;
+}
+
+sub pause_redis { kill SIGSTOP, $_[0]->{pid} }
+sub resume_redis { kill SIGCONT, $_[0]->{pid} }
+
+END {
+    stop_redis($_) for @Started;
+}
+
+sub ping {
+    my $port = shift;
+    my $out = redis($port, "PING");
+    return defined $out && $out eq "PONG";
+}
+
+# runs one command with redis-cli --raw; returns the output lines
+sub redis {
+    my ($port, @args) = @_;
+    open my $fh, '-|', "redis-cli", "-p", $port, "--raw", @args
+        or die "redis-cli: $!";
+    my @lines = <$fh>;
+    close $fh;
+    chomp @lines;
+    return wantarray ? @lines : $lines[0];
+}
+
+# GET with optional headers; returns (status, { lc header => value }, body)
+sub http_get {
+    my ($port, $uri, $headers, $timeout) = @_;
+    $timeout ||= 5;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => $timeout)
+        or return (0, {}, "connect: $!");
+
+    my $req = "GET $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    for my $k (sort keys %{ $headers || {} }) {
+        $req .= "$k: $headers->{$k}\r\n";
+    }
+    print $s "$req\r\n";
+
+    my $sel = IO::Select->new($s);
+    my $resp = '';
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        last unless $sel->can_read($deadline - time);
+        my $n = sysread $s, my $buf, 65536;
+        last unless $n;
+        $resp .= $buf;
+    }
+    close $s;
+
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    return (0, {}, "no response") unless defined $head && length $head;
+
+    my ($status) = $head =~ m{^HTTP/\S+ (\d+)};
+    my %h;
+    for my $line (split /\r\n/, $head) {
+        $h{lc $1} = $2 if $line =~ /^([^:]+):\s*(.*)$/;
+    }
+    return ($status, \%h, $body // '');
+}
+
+# walks customers through steps, one GET each; dies if one fails
+sub journeys {
+    my ($port, @journeys) = @_;
+    for my $j (@journeys) {
+        my ($id, @uris) = @$j;
+        for my $uri (@uris) {
+            my ($status) = http_get($port, $uri, { Cookie => "cx_id=$id" });
+            die "GET $uri for $id: $status" unless $status && $status < 500;
+        }
+    }
+}
+
+# polls until the file has a line matching the pattern; true if it did
+sub wait_for_log {
+    my ($file, $pat, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    while (time < $deadline) {
+        if (open my $in, '<', $file) {
+            while (<$in>) {
+                return 1 if $_ =~ $pat;
+            }
+            close $in;
+        }
+        sleep 0.02;
+    }
+    return 0;
+}
+
+1;
