@@ -21,6 +21,7 @@ cx_need_packages nginx-core nginx-dev libhiredis-dev libxxhash-dev \
     libpcre2-dev libssl-dev zlib1g-dev gcc make
 
 mkdir -p "$BUILD"
+rm -f "$BUILD/nginx"
 
 if [ -n "${NGINX_SRC:-}" ]; then
     [ -x "$NGINX_SRC/configure" ] || cx_die "NGINX_SRC=$NGINX_SRC has no configure"

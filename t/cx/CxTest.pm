@@ -164,6 +164,15 @@ sub journeys {
     }
 }
 
+# how many lines of the file match the pattern
+sub count_log {
+    my ($file, $pat) = @_;
+    open my $in, '<', $file or return 0;
+    my $n = grep { $_ =~ $pat } <$in>;
+    close $in;
+    return $n;
+}
+
 # polls until the file has a line matching the pattern; true if it did
 sub wait_for_log {
     my ($file, $pat, $timeout) = @_;

@@ -1,0 +1,177 @@
+# Who the customer is: the id cookie, other id sources, and hostile input
+# that must come back bounded and escaped.
+
+use Test::Nginx::Socket;
+
+repeat_each(2);
+
+plan tests => repeat_each() * (3 + 4 + 3 + 4 + 3 + 3 + 3 + 3 + 3);
+
+no_shuffle();
+no_root_location();
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_' . ($block->http_config // ''))
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k3;
+    cx_prefix t030:;
+_EOC_
+        ;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a new visitor gets a random 128-bit id in an HttpOnly cookie
+--- config
+    cx on;
+    cx_cookie cx_id;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- response_headers_like
+Set-Cookie: cx_id=[0-9a-f]{32}; Path=/; Max-Age=2592000; HttpOnly
+--- response_body_like
+^(MISS|HIT)$
+
+
+
+=== TEST 2: a returning visitor keeps the id and gets no new cookie
+--- config
+    cx on;
+    cx_header on;
+    cx_cookie cx_id;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- more_headers
+Cookie: other=1; cx_id=0123456789abcdef0123456789abcdef
+--- response_headers
+!Set-Cookie
+--- response_headers_like
+X-CX-Status: (MISS|HIT)
+--- response_body_like
+^(MISS|HIT)$
+
+
+
+=== TEST 3: cookie attributes
+--- config
+    cx on;
+    cx_cookie shop_id max_age=1d secure samesite=strict;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- response_headers_like
+Set-Cookie: shop_id=[0-9a-f]{32}; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Strict
+--- response_body_like
+^(MISS|HIT)$
+
+
+
+=== TEST 4: the cookie named by cx_cookie is the default id
+--- config
+    cx on;
+    cx_header on;
+    cx_cookie shop_id;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- more_headers
+Cookie: cx_id=ignored; shop_id=abc
+--- response_headers
+!Set-Cookie
+X-CX-Status: MISS
+--- response_body
+MISS
+
+
+
+=== TEST 5: no id and no cx_cookie: bypass, nothing recorded
+--- config
+    cx on;
+    cx_header on;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- response_headers
+X-CX-Status: BYPASS
+--- response_body
+BYPASS
+
+
+
+=== TEST 6: an id longer than 256 bytes counts as none
+--- config
+    cx on;
+    cx_cookie cx_id;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- more_headers eval
+"Cookie: cx_id=" . ("x" x 300)
+--- response_headers_like
+Set-Cookie: cx_id=[0-9a-f]{32}; .*
+--- response_body_like
+^(MISS|HIT)$
+
+
+
+=== TEST 7: cx_id from a header
+--- config
+    cx on;
+    cx_id $http_x_customer;
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+--- request
+GET /
+--- more_headers
+X-Customer: 42
+--- response_headers
+!Set-Cookie
+--- response_body_like
+^(MISS|HIT)$
+
+
+
+=== TEST 8: a hostile uri is escaped in the step name and url
+--- config
+    cx on;
+    cx_step p:$1 ~^/p/(.+)$ /p/$1;
+    location / { return 200 "$cx_step\n"; }
+--- request
+GET /p/%3Cscript%3E%22'%7B%7D%20x
+--- more_headers
+Cookie: cx_id=mallory
+--- response_body
+p:%3cscript%3e%22%27%7b%7d%20x
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: a step name past 128 bytes is no step
+--- config
+    cx on;
+    cx_header on;
+    cx_step p:$1 ~^/p/(.+)$;
+    location / { return 200 "[$cx_step]\n"; }
+--- request eval
+"GET /p/" . ("%22" x 50)
+--- more_headers
+Cookie: cx_id=mallory
+--- response_body
+[]
+--- response_headers
+X-CX-Status: BYPASS

@@ -1,0 +1,184 @@
+# Redis paused, stopped, restarted: pages are served, within the budget,
+# and a waiting request never holds up the worker.  This file starts a
+# redis-server of its own, since it stops and pauses it.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+
+our $Redis = CxTest::start_redis();
+
+$ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
+
+repeat_each(2);
+
+plan tests => repeat_each() * (3 + 2 + 4 + 6 + 3) + 4 + 1 + 1 + 4;
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'_EOC_' . ($block->config // ''))
+    cx on;
+    cx_header on;
+    cx_step step /step;
+    location = /step { return 200 "step $cx_status\n"; }
+    location = /ping { return 200 "pong\n"; }
+_EOC_
+        ;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the instance of this file answers
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_secret k4;
+--- request
+GET /step
+--- more_headers
+Cookie: cx_id=a
+--- response_body
+step MISS
+--- response_headers
+X-CX-Status: MISS
+
+
+
+=== TEST 2: Redis paused: a step request waits, the worker serves others
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_secret k4;
+    cx_timeout 30s;
+--- init
+use POSIX ();
+my $port = Test::Nginx::Socket::server_port();
+my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
+my $done = Test::Nginx::Socket::server_root() . "/step.done";
+CxTest::pause_redis($main::Redis);
+my $pid = fork();
+if ($pid == 0) {
+    my (undef, undef, $body) = CxTest::http_get($port, "/step",
+                                                { Cookie => "cx_id=a" }, 60);
+    open my $out, '>', $done;
+    print $out $body;
+    close $out;
+    POSIX::_exit(0);
+}
+# the step request has reached the module and waits on the paused Redis
+Test::More::ok(CxTest::wait_for_log($log, qr/cx: step "step"/, 10),
+               "the step request is waiting on redis");
+my (undef, undef, $body) = CxTest::http_get($port, "/ping", {}, 10);
+Test::More::is($body, "pong\n", "the same worker serves another request");
+Test::More::ok(!-e $done, "while the step request is still waiting");
+CxTest::resume_redis($main::Redis);
+waitpid($pid, 0);
+open my $in, '<', $done;
+Test::More::is(scalar <$in>, "step MISS\n",
+               "the step request completes once redis answers");
+--- request
+GET /ping
+--- response_body
+pong
+
+
+
+=== TEST 3: Redis paused: the answer is TIMEOUT within the budget
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_secret k4;
+    cx_timeout 50ms;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
+CxTest::pause_redis($main::Redis);
+for (1 .. 3) {
+    CxTest::http_get($port, "/step", { Cookie => "cx_id=a" });
+}
+Test::More::is(CxTest::count_log($log, qr/did not answer within cx_timeout/),
+               1, "one log line for the episode, not one per request");
+--- request
+GET /step
+--- more_headers
+Cookie: cx_id=a
+--- timeout: 2
+--- response_body
+step TIMEOUT
+--- response_headers
+X-CX-Status: TIMEOUT
+--- no_error_log
+[alert]
+
+
+
+=== TEST 4: Redis stopped: the page is served, ERROR, one log line
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_secret k4;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
+CxTest::resume_redis($main::Redis);
+CxTest::stop_redis($main::Redis);
+for (1 .. 3) {
+    CxTest::http_get($port, "/step", { Cookie => "cx_id=a" });
+}
+Test::More::is(CxTest::count_log($log, qr/serving pages without suggestions/),
+               1, "one log line for the episode, not one per request");
+--- request
+GET /step
+--- more_headers
+Cookie: cx_id=a
+--- response_body
+step ERROR
+--- response_headers
+X-CX-Status: ERROR
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 5: Redis restarted: recording resumes
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_secret k4;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+$main::Redis = CxTest::start_redis($main::Redis->{port});
+my $status = "";
+for (1 .. 500) {
+    (undef, my $h) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
+    $status = $h->{"x-cx-status"} // "";
+    last if $status ne "ERROR";
+    select undef, undef, undef, 0.02;
+}
+Test::More::is($status, "MISS", "suggestions come back after the restart");
+Test::More::ok(scalar(() = CxTest::keys_of($main::Redis->{port}, "cx:")),
+               "and steps are recorded again");
+Test::More::is(CxTest::count_log(Test::Nginx::Socket::server_root()
+                                 . "/logs/error.log", qr/answers again/),
+               1, "the recovery is logged once");
+# now a restart under a live connection
+CxTest::stop_redis($main::Redis);
+$main::Redis = CxTest::start_redis($main::Redis->{port});
+for (1 .. 500) {
+    (undef, my $h) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
+    $status = $h->{"x-cx-status"} // "";
+    last if $status ne "ERROR";
+    select undef, undef, undef, 0.02;
+}
+Test::More::is($status, "MISS", "and after a restart under a live connection");
+--- request
+GET /step
+--- more_headers
+Cookie: cx_id=b
+--- response_body
+step MISS
+--- no_error_log
+[alert]

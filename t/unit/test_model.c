@@ -1,0 +1,227 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * Unit tests for ngx_http_cx_model.c: key schema, hashing, escaping,
+ * template expansion, reading candidates back.  Prints TAP and exits
+ * non-zero on any failure.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <stdio.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static int  tests, failures;
+
+
+#define ok(cond, name)                                                       \
+    do {                                                                     \
+        tests++;                                                             \
+        if (cond) {                                                          \
+            printf("ok %d - %s\n", tests, name);                             \
+        } else {                                                             \
+            failures++;                                                      \
+            printf("not ok %d - %s (%s:%d)\n", tests, name, __FILE__,       \
+                   __LINE__);                                                \
+        }                                                                    \
+    } while (0)
+
+#define is_str(p, len, expect, name)                                         \
+    ok((size_t) (len) == sizeof(expect) - 1                                  \
+       && memcmp(p, expect, sizeof(expect) - 1) == 0, name)
+
+
+static ngx_str_t  prefix = ngx_string("cx:");
+
+
+static void
+test_hash(void)
+{
+    u_char     s1[NGX_HTTP_CX_SECRET_SIZE], s2[NGX_HTTP_CX_SECRET_SIZE];
+    uint64_t   a, b, c, d;
+    ngx_str_t  k1 = ngx_string("k1"), k2 = ngx_string("k2"), none;
+
+    ngx_str_null(&none);
+
+    ngx_http_cx_derive_secret(s1, &k1);
+    ngx_http_cx_derive_secret(s2, &k2);
+
+    a = ngx_http_cx_hash_id(s1, (u_char *) "alice", 5);
+    b = ngx_http_cx_hash_id(s1, (u_char *) "alice", 5);
+    c = ngx_http_cx_hash_id(s2, (u_char *) "alice", 5);
+    d = ngx_http_cx_hash_id(s1, (u_char *) "alicf", 5);
+
+    ok(a == b, "hash is deterministic");
+    ok(a != c, "hash depends on cx_secret");
+    ok(a != d, "hash depends on the id");
+
+    ngx_http_cx_derive_secret(s2, &none);
+    ok(ngx_http_cx_hash_id(s2, (u_char *) "alice", 5) != a,
+       "no secret gives a different, built-in key");
+}
+
+
+static void
+test_keys(void)
+{
+    u_char  buf[NGX_HTTP_CX_KEY_MAX], *p;
+
+    p = ngx_http_cx_customer_key(buf, &prefix, 0x0123456789abcdefULL, "seq");
+    is_str(buf, p - buf, "cx:{0123456789abcdef}:seq",
+           "customer key: prefix, hash tag, suffix");
+
+    p = ngx_http_cx_customer_key(buf, &prefix, 0xfULL, "seq");
+    is_str(buf, p - buf, "cx:{000000000000000f}:seq",
+           "customer key: hash zero-padded to 16 digits");
+
+    p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "item:42", 7);
+    is_str(buf, p - buf, "cx:t:item:42", "step key");
+
+    p = ngx_http_cx_hex_id(buf, (u_char *) "\x00\xff\x10", 3);
+    is_str(buf, p - buf, "00ff10", "hex id");
+}
+
+
+static void
+test_chars(void)
+{
+    ok(ngx_http_cx_safe_char('a') && ngx_http_cx_safe_char('Z')
+       && ngx_http_cx_safe_char('7') && ngx_http_cx_safe_char('/')
+       && ngx_http_cx_safe_char(':'), "plain characters are safe");
+
+    ok(!ngx_http_cx_safe_char(' ') && !ngx_http_cx_safe_char('<')
+       && !ngx_http_cx_safe_char('>') && !ngx_http_cx_safe_char('"')
+       && !ngx_http_cx_safe_char('\'') && !ngx_http_cx_safe_char('{')
+       && !ngx_http_cx_safe_char('}') && !ngx_http_cx_safe_char('\r')
+       && !ngx_http_cx_safe_char('\n') && !ngx_http_cx_safe_char('%')
+       && !ngx_http_cx_safe_char('&') && !ngx_http_cx_safe_char('\\')
+       && !ngx_http_cx_safe_char(0) && !ngx_http_cx_safe_char(0x80),
+       "html, json, header and hash tag specials are not");
+
+    ok(ngx_http_cx_url_char('?') && ngx_http_cx_url_char('&')
+       && ngx_http_cx_url_char('%') && !ngx_http_cx_url_char('"')
+       && !ngx_http_cx_url_char(' '), "urls may also carry a query");
+}
+
+
+static void
+test_expand(void)
+{
+    int                     caps[6];
+    u_char                  out[64];
+    size_t                  n;
+    ngx_http_cx_tpl_t       tpl;
+    ngx_http_cx_tpl_part_t  parts[3];
+    u_char                 *subject = (u_char *) "/p/<b>\"x\r\n{}";
+
+    ngx_str_set(&parts[0].text, "p:");
+    parts[0].capture = -1;
+    parts[1].capture = 1;
+    ngx_str_null(&parts[1].text);
+    ngx_str_set(&parts[2].text, "/end");
+    parts[2].capture = -1;
+
+    tpl.parts = parts;
+    tpl.nparts = 3;
+
+    caps[0] = 0;
+    caps[1] = (int) ngx_strlen(subject);
+    caps[2] = 3;
+    caps[3] = (int) ngx_strlen(subject);
+
+    n = ngx_http_cx_expand(&tpl, subject, caps, 1, out, sizeof(out));
+    is_str(out, n, "p:%3cb%3e%22x%0d%0a%7b%7d/end",
+           "captures are percent-encoded, literals kept");
+
+    n = ngx_http_cx_expand(&tpl, subject, caps, 1, out, 10);
+    ok(n == 0, "too long for the buffer gives 0");
+
+    caps[2] = -1;
+    caps[3] = -1;
+    n = ngx_http_cx_expand(&tpl, subject, caps, 1, out, sizeof(out));
+    is_str(out, n, "p:/end", "an unset capture expands to nothing");
+
+    n = ngx_http_cx_expand(&tpl, subject, caps, 0, out, sizeof(out));
+    is_str(out, n, "p:/end", "a capture past the match count is skipped");
+}
+
+
+static void
+test_member(void)
+{
+    ngx_http_cx_ref_t  ref;
+
+    ok(ngx_http_cx_member_parse((u_char *) "cart /cart", 10, &ref) == NGX_OK
+       && ref.name.len == 4 && ref.url.len == 5
+       && memcmp(ref.url.data, "/cart", 5) == 0, "member parses");
+
+    ok(ngx_http_cx_member_parse((u_char *) "c /a?x=1&y", 10, &ref) == NGX_OK,
+       "a url with a query parses");
+
+    ok(ngx_http_cx_member_parse((u_char *) "cart", 4, &ref) != NGX_OK,
+       "no url: rejected");
+    ok(ngx_http_cx_member_parse((u_char *) " /cart", 6, &ref) != NGX_OK,
+       "no name: rejected");
+    ok(ngx_http_cx_member_parse((u_char *) "cart ", 5, &ref) != NGX_OK,
+       "empty url: rejected");
+    ok(ngx_http_cx_member_parse((u_char *) "c /<x>", 6, &ref) != NGX_OK,
+       "html in a member from redis: rejected");
+    ok(ngx_http_cx_member_parse((u_char *) "c /a b", 6, &ref) != NGX_OK,
+       "a second space: rejected");
+    ok(ngx_http_cx_member_parse((u_char *) "", 0, &ref) != NGX_OK,
+       "empty: rejected");
+}
+
+
+static void
+test_pick(void)
+{
+    ngx_str_t          cur = ngx_string("cart");
+    ngx_str_t          m[6];
+    ngx_uint_t         n;
+    ngx_http_cx_ref_t  out[4];
+
+    ngx_str_set(&m[0], "cart /cart");
+    ngx_str_set(&m[1], "checkout /checkout");
+    ngx_str_set(&m[2], "bad<member");
+    ngx_str_set(&m[3], "checkout2 /checkout");
+    ngx_str_set(&m[4], "home /");
+    ngx_str_set(&m[5], "help /help");
+
+    n = ngx_http_cx_pick(&cur, m, 6, 3, out);
+
+    ok(n == 3, "three picked");
+    ok(n > 0 && out[0].url.len == 9
+       && memcmp(out[0].url.data, "/checkout", 9) == 0,
+       "current step skipped, best first");
+    ok(n > 1 && out[1].url.len == 1, "bad and duplicate urls skipped");
+    ok(n > 2 && out[2].url.len == 5, "the order of scores is kept");
+
+    n = ngx_http_cx_pick(&cur, m, 6, 1, out);
+    ok(n == 1, "no more than asked");
+
+    n = ngx_http_cx_pick(&cur, m, 1, 3, out);
+    ok(n == 0, "only the current step: nothing");
+}
+
+
+int
+main(void)
+{
+    test_hash();
+    test_keys();
+    test_chars();
+    test_expand();
+    test_member();
+    test_pick();
+
+    printf("1..%d\n", tests);
+
+    return failures ? 1 : 0;
+}
