@@ -55,5 +55,7 @@ else
         || { tail -40 "$BUILD/make.log"; cx_die "make modules failed"; }
 fi
 
-cp objs/ngx_http_cx_module.so "$BUILD/ngx_http_cx_module.so"
+# rename, never overwrite in place: a running nginx may have it mapped
+cp objs/ngx_http_cx_module.so "$BUILD/ngx_http_cx_module.so.new"
+mv -f "$BUILD/ngx_http_cx_module.so.new" "$BUILD/ngx_http_cx_module.so"
 echo "built $BUILD/ngx_http_cx_module.so"

@@ -74,7 +74,10 @@ else
 fi
 
 if [ -n "${CX_VALGRIND:-}" ]; then
-    export TEST_NGINX_USE_VALGRIND=1
+    # through scripts/nginx-test, valgrind has to follow the exec
+    export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full \
+--show-possibly-lost=no --trace-children=yes --num-callers=50 \
+--suppressions=$ROOT/valgrind.suppress"
     export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
 fi
 

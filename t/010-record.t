@@ -21,6 +21,7 @@ __DATA__
 === TEST 1: a step is recorded
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
     cx_secret k1;
     cx_prefix t010:;
     cx_history 3;
@@ -48,6 +49,7 @@ X-CX-Status: MISS
 === TEST 2: the sequence is stored under the hashed id, with a TTL
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
     cx_secret k1;
     cx_prefix t010:;
     cx_history 3;
@@ -84,6 +86,7 @@ Cookie: cx_id=bob
 === TEST 3: transitions are counted, the history is bounded, all keys expire
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
     cx_secret k1;
     cx_prefix t010:;
     cx_history 3;

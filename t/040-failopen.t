@@ -12,7 +12,7 @@ $ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
 
 repeat_each(2);
 
-plan tests => repeat_each() * (3 + 2 + 4 + 6 + 3) + 4 + 1 + 1 + 4;
+plan tests => repeat_each() * (3 + 2 + 4 + 6 + 3) + 4 + 1 + 1 + 5;
 
 no_shuffle();
 no_root_location();
@@ -38,6 +38,7 @@ __DATA__
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_secret k4;
+    cx_timeout 10s;
 --- request
 GET /step
 --- more_headers
@@ -119,6 +120,7 @@ X-CX-Status: TIMEOUT
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_secret k4;
+    cx_timeout 10s;
 --- init
 my $port = Test::Nginx::Socket::server_port();
 my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
@@ -148,8 +150,12 @@ X-CX-Status: ERROR
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_secret k4;
+    cx_timeout 10s;
 --- init
 my $port = Test::Nginx::Socket::server_port();
+# nginx started with Redis down; see it fail first
+(undef, my $h0) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
+Test::More::is($h0->{"x-cx-status"}, "ERROR", "redis is down");
 $main::Redis = CxTest::start_redis($main::Redis->{port});
 my $status = "";
 for (1 .. 500) {

@@ -5,6 +5,11 @@ use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
 
+if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+    # Test::Nginx runs valgrind with master_process off: no workers to replace
+    plan skip_all => "a reload needs a master process";
+}
+
 master_on();
 repeat_each(2);
 
@@ -22,6 +27,7 @@ __DATA__
 === TEST 1: the module keeps working across a reload
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
     cx_secret k5;
     cx_prefix t050:;
 --- config

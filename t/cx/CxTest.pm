@@ -27,22 +27,23 @@ sub free_port {
 
 # a redis-server of the test's own on a free loopback port
 sub start_redis {
-    my ($port, $dir) = @_;
+    my ($port, $dir, @extra) = @_;
     $port ||= free_port();
     $dir ||= tempdir("cx-redis-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 
     system("redis-server", "--port", $port, "--bind", "127.0.0.1",
            "--save", "", "--appendonly", "no", "--dir", $dir,
            "--daemonize", "yes", "--pidfile", "$dir/redis.pid",
-           "--logfile", "$dir/redis.log") == 0
+           "--logfile", "$dir/redis.log", @extra) == 0
         or die "redis-server failed to start";
 
     my $deadline = time + 10;
     while (time < $deadline) {
-        last if -s "$dir/redis.pid" && ping($port);
+        last if -s "$dir/redis.pid" && -s "$dir/redis.log";
         sleep 0.02;
     }
-    die "redis-server on $port did not answer" unless ping($port);
+    sleep 0.02 until -S "$dir/redis.sock" || !grep({ /unixsocket/ } @extra)
+                     || time > $deadline;
 
     open my $in, '<', "$dir/redis.pid" or die "no redis pid file";
     my $pid = <$in>;
@@ -50,6 +51,8 @@ sub start_redis {
     close $in;
 
     my $r = { port => $port, pid => $pid, dir => $dir };
+    die "redis-server on $port did not answer"
+        unless grep({ /requirepass/ } @extra) || ping($port);
     push @Started, $r;
     return $r;
 }
