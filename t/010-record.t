@@ -14,25 +14,34 @@ no_root_location();
 
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
 
-run_tests();
+add_block_preprocessor(sub {
+    my $block = shift;
 
-__DATA__
-
-=== TEST 1: a step is recorded
---- http_config
+    # the same shop in every block
+    $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
     cx_secret k1;
     cx_prefix t010:;
     cx_history 3;
     cx_ttl 1h;
---- config
+_EOC_
+
+    $block->set_value("config", <<'_EOC_');
     cx on;
     cx_header on;
     cx_step home /;
     cx_step cart /cart;
     cx_step checkout /checkout;
     location / { return 200 "$cx_step\n"; }
+_EOC_
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a step is recorded
 --- init
 CxTest::clear($ENV{TEST_NGINX_REDIS_PORT}, "t010:");
 --- request
@@ -47,19 +56,6 @@ X-CX-Status: MISS
 
 
 === TEST 2: the sequence is stored under the hashed id, with a TTL
---- http_config
-    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    cx_timeout 10s;
-    cx_secret k1;
-    cx_prefix t010:;
-    cx_history 3;
-    cx_ttl 1h;
---- config
-    cx on;
-    cx_step home /;
-    cx_step cart /cart;
-    cx_step checkout /checkout;
-    location / { return 200 "$cx_step\n"; }
 --- init
 my $p = $ENV{TEST_NGINX_REDIS_PORT};
 my @keys = CxTest::keys_of($p, "t010:");
@@ -84,20 +80,6 @@ Cookie: cx_id=bob
 
 
 === TEST 3: transitions are counted, the history is bounded, all keys expire
---- http_config
-    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    cx_timeout 10s;
-    cx_secret k1;
-    cx_prefix t010:;
-    cx_history 3;
-    cx_ttl 1h;
---- config
-    cx on;
-    cx_header on;
-    cx_step home /;
-    cx_step cart /cart;
-    cx_step checkout /checkout;
-    location / { return 200 "$cx_step\n"; }
 --- init
 my $p = $ENV{TEST_NGINX_REDIS_PORT};
 my $n = Test::Nginx::Socket::repeat_each();

@@ -157,14 +157,8 @@ my $port = Test::Nginx::Socket::server_port();
 (undef, my $h0) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
 Test::More::is($h0->{"x-cx-status"}, "ERROR", "redis is down");
 $main::Redis = CxTest::start_redis($main::Redis->{port});
-my $status = "";
-for (1 .. 500) {
-    (undef, my $h) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
-    $status = $h->{"x-cx-status"} // "";
-    last if $status ne "ERROR";
-    select undef, undef, undef, 0.02;
-}
-Test::More::is($status, "MISS", "suggestions come back after the restart");
+Test::More::is(CxTest::wait_status($port, "/step", "b"), "MISS",
+               "suggestions come back after the restart");
 Test::More::ok(scalar(() = CxTest::keys_of($main::Redis->{port}, "cx:")),
                "and steps are recorded again");
 Test::More::is(CxTest::count_log(Test::Nginx::Socket::server_root()
@@ -173,13 +167,8 @@ Test::More::is(CxTest::count_log(Test::Nginx::Socket::server_root()
 # now a restart under a live connection
 CxTest::stop_redis($main::Redis);
 $main::Redis = CxTest::start_redis($main::Redis->{port});
-for (1 .. 500) {
-    (undef, my $h) = CxTest::http_get($port, "/step", { Cookie => "cx_id=b" });
-    $status = $h->{"x-cx-status"} // "";
-    last if $status ne "ERROR";
-    select undef, undef, undef, 0.02;
-}
-Test::More::is($status, "MISS", "and after a restart under a live connection");
+Test::More::is(CxTest::wait_status($port, "/step", "b"), "MISS",
+               "and after a restart under a live connection");
 --- request
 GET /step
 --- more_headers

@@ -155,6 +155,20 @@ sub http_get {
     return ($status, \%h, $body // '');
 }
 
+# GETs uri until X-CX-Status is no longer "ERROR", at most 10s; returns it
+sub wait_status {
+    my ($port, $uri, $id) = @_;
+    my $status = "";
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        (undef, my $h) = http_get($port, $uri, { Cookie => "cx_id=$id" });
+        $status = $h->{"x-cx-status"} // "";
+        last if $status ne "ERROR";
+        sleep 0.02;
+    }
+    return $status;
+}
+
 # walks customers through steps, one GET each; dies if one fails
 sub journeys {
     my ($port, @journeys) = @_;
