@@ -147,6 +147,13 @@ extern ngx_module_t  ngx_http_cx_module;
 ngx_int_t ngx_http_cx_handler(ngx_http_request_t *r);
 ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
+/* ngx_http_cx_step.c */
+char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, u_char *member, size_t *name_len,
+    size_t *member_len);
+
 /* ngx_http_cx_redis.c */
 ngx_int_t ngx_http_cx_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_cx_redis_exit_process(ngx_cycle_t *cycle);

@@ -21,12 +21,6 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
-
-
-static ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
-    ngx_http_cx_loc_conf_t *clcf, u_char *member, size_t *name_len,
-    size_t *member_len);
 static ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
 static ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
@@ -169,99 +163,6 @@ ngx_http_cx_get_ctx(ngx_http_request_t *r)
     }
 
     return ctx;
-}
-
-
-/*
- * Finds the step of the uri and writes "name url" into member.  Regexes
- * run with captures of our own, so the location's $1.. stay untouched.
- */
-
-static ngx_int_t
-ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    u_char *member, size_t *name_len, size_t *member_len)
-{
-    int                      captures[NGX_HTTP_CX_CAPTURES];
-    u_char                  *p;
-    size_t                   len;
-    ngx_int_t                rc, n;
-    ngx_uint_t               i;
-    ngx_http_cx_tpl_t        whole, *url;
-    ngx_http_cx_step_t      *step;
-    ngx_http_cx_tpl_part_t   part;
-
-    step = clcf->steps->elts;
-    n = 0;
-
-    for (i = 0; i < clcf->steps->nelts; i++) {
-
-        if (step[i].regex == NULL) {
-            if (r->uri.len == step[i].uri.len
-                && ngx_strncmp(r->uri.data, step[i].uri.data, r->uri.len)
-                   == 0)
-            {
-                break;
-            }
-
-            continue;
-        }
-
-        rc = ngx_regex_exec(step[i].regex, &r->uri, captures,
-                            NGX_HTTP_CX_CAPTURES);
-
-        if (rc == NGX_REGEX_NO_MATCHED) {
-            continue;
-        }
-
-        if (rc < 0) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          ngx_regex_exec_n " failed: %i on \"%V\" using "
-                          "\"%V\"", rc, &r->uri, &step[i].uri);
-            continue;
-        }
-
-        n = (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
-        break;
-    }
-
-    if (i == clcf->steps->nelts) {
-        return NGX_DECLINED;
-    }
-
-    *name_len = ngx_http_cx_expand(&step[i].name_tpl, r->uri.data, captures,
-                                   n, member, NGX_HTTP_CX_NAME_MAX);
-    if (*name_len == 0) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "cx: step name for \"%V\" empty or too long",
-                       &r->uri);
-        return NGX_DECLINED;
-    }
-
-    p = member + *name_len;
-    *p++ = ' ';
-
-    url = &step[i].url_tpl;
-
-    if (url->nparts == 0) {
-        /* the request's own uri, escaped */
-        part.capture = 0;
-        whole.parts = &part;
-        whole.nparts = 1;
-        url = &whole;
-        n = 0;
-        captures[0] = 0;
-        captures[1] = r->uri.len;
-    }
-
-    len = ngx_http_cx_expand(url, r->uri.data, captures, n, p,
-                             NGX_HTTP_CX_URL_MAX);
-    if (len == 0) {
-        return NGX_DECLINED;
-    }
-
-    *member_len = *name_len + 1 + len;
-
-    return NGX_OK;
 }
 
 

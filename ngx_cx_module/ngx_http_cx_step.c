@@ -1,0 +1,333 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * The steps of a journey: cx_step and cx_goal, their name and url
+ * templates, and matching a request's uri against them.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+#define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
+
+
+static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url);
+
+
+/* cx_step name uri|~regex [url] */
+
+char *
+ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    u_char               errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_str_t           *value, *url;
+    ngx_uint_t           i;
+    ngx_regex_compile_t  rc;
+    ngx_http_cx_step_t  *step;
+
+    value = cf->args->elts;
+
+    if (clcf->steps == NULL) {
+        clcf->steps = ngx_array_create(cf->pool, 8,
+                                       sizeof(ngx_http_cx_step_t));
+        if (clcf->steps == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+        if (step[i].name.len == value[1].len
+            && ngx_strncmp(step[i].name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate step name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    step = ngx_array_push(clcf->steps);
+    if (step == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(step, sizeof(ngx_http_cx_step_t));
+
+    step->name = value[1];
+    step->uri = value[2];
+
+    if (value[2].len > 1 && value[2].data[0] == '~') {
+
+        ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+        rc.pattern.data = value[2].data + 1;
+        rc.pattern.len = value[2].len - 1;
+
+        if (rc.pattern.data[0] == '*') {
+            rc.pattern.data++;
+            rc.pattern.len--;
+            rc.options = NGX_REGEX_CASELESS;
+        }
+
+        rc.pool = cf->pool;
+        rc.err.len = NGX_MAX_CONF_ERRSTR;
+        rc.err.data = errstr;
+
+        if (ngx_regex_compile(&rc) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+            return NGX_CONF_ERROR;
+        }
+
+        step->regex = rc.regex;
+        step->captures = rc.captures;
+
+    } else if (value[2].len == 0 || value[2].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step uri \"%V\", it must start with "
+                           "\"/\" or \"~\"", &value[2]);
+        return NGX_CONF_ERROR;
+
+    } else {
+        step->captures = -1;
+    }
+
+    if (ngx_http_cx_tpl_compile(cf, &value[1], &step->name_tpl,
+                                step->captures, 0)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    url = NULL;
+
+    if (cf->args->nelts == 4) {
+        url = &value[3];
+
+    } else if (step->regex == NULL) {
+        url = &value[2];
+    }
+
+    if (url
+        && ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures, 1)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Splits "item:$1" into literal and capture parts; literals must be safe
+ * as they are, captures are escaped when expanded.
+ */
+
+static ngx_int_t
+ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url)
+{
+    u_char                  *p, *last, *start;
+    ngx_int_t                n;
+    ngx_array_t              parts;
+    ngx_http_cx_tpl_part_t  *part;
+
+    if (src->len == 0
+        || src->len > (url ? NGX_HTTP_CX_URL_MAX : NGX_HTTP_CX_NAME_MAX))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step %s \"%V\": empty or too long",
+                           url ? "url" : "name", src);
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&parts, cf->pool, 4, sizeof(ngx_http_cx_tpl_part_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = src->data;
+    last = p + src->len;
+
+    while (p < last) {
+
+        part = ngx_array_push(&parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (*p == '$') {
+            if (p + 1 == last || p[1] < '1' || p[1] > '9') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid capture in step %s \"%V\", "
+                                   "only $1..$9 may be used",
+                                   url ? "url" : "name", src);
+                return NGX_ERROR;
+            }
+
+            n = p[1] - '0';
+
+            if (n > captures) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "step %s \"%V\" uses $%i, but its uri has "
+                                   "%i captures", url ? "url" : "name", src,
+                                   n, captures < 0 ? 0 : captures);
+                return NGX_ERROR;
+            }
+
+            part->capture = n;
+            ngx_str_null(&part->text);
+            p += 2;
+            continue;
+        }
+
+        start = p;
+
+        while (p < last && *p != '$') {
+            if (url ? !ngx_http_cx_url_char(*p) : !ngx_http_cx_safe_char(*p))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid character \"%c\" in step %s "
+                                   "\"%V\"", *p, url ? "url" : "name", src);
+                return NGX_ERROR;
+            }
+
+            p++;
+        }
+
+        part->capture = -1;
+        part->text.data = start;
+        part->text.len = p - start;
+    }
+
+    tpl->parts = parts.elts;
+    tpl->nparts = parts.nelts;
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_str_t  *value;
+
+    if (clcf->goal.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    clcf->goal = value[1];
+    clcf->goal_file = cf->conf_file->file.name.data;
+    clcf->goal_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Finds the step of the uri and writes "name url" into member.  Regexes
+ * run with captures of our own, so the location's $1.. stay untouched.
+ */
+
+ngx_int_t
+ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    u_char *member, size_t *name_len, size_t *member_len)
+{
+    int                      captures[NGX_HTTP_CX_CAPTURES];
+    u_char                  *p;
+    size_t                   len;
+    ngx_int_t                rc, n;
+    ngx_uint_t               i;
+    ngx_http_cx_tpl_t        whole, *url;
+    ngx_http_cx_step_t      *step;
+    ngx_http_cx_tpl_part_t   part;
+
+    step = clcf->steps->elts;
+    n = 0;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+
+        if (step[i].regex == NULL) {
+            if (r->uri.len == step[i].uri.len
+                && ngx_strncmp(r->uri.data, step[i].uri.data, r->uri.len)
+                   == 0)
+            {
+                break;
+            }
+
+            continue;
+        }
+
+        rc = ngx_regex_exec(step[i].regex, &r->uri, captures,
+                            NGX_HTTP_CX_CAPTURES);
+
+        if (rc == NGX_REGEX_NO_MATCHED) {
+            continue;
+        }
+
+        if (rc < 0) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          ngx_regex_exec_n " failed: %i on \"%V\" using "
+                          "\"%V\"", rc, &r->uri, &step[i].uri);
+            continue;
+        }
+
+        n = (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
+        break;
+    }
+
+    if (i == clcf->steps->nelts) {
+        return NGX_DECLINED;
+    }
+
+    *name_len = ngx_http_cx_expand(&step[i].name_tpl, r->uri.data, captures,
+                                   n, member, NGX_HTTP_CX_NAME_MAX);
+    if (*name_len == 0) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cx: step name for \"%V\" empty or too long",
+                       &r->uri);
+        return NGX_DECLINED;
+    }
+
+    p = member + *name_len;
+    *p++ = ' ';
+
+    url = &step[i].url_tpl;
+
+    if (url->nparts == 0) {
+        /* the request's own uri, escaped */
+        part.capture = 0;
+        whole.parts = &part;
+        whole.nparts = 1;
+        url = &whole;
+        n = 0;
+        captures[0] = 0;
+        captures[1] = r->uri.len;
+    }
+
+    len = ngx_http_cx_expand(url, r->uri.data, captures, n, p,
+                             NGX_HTTP_CX_URL_MAX);
+    if (len == 0) {
+        return NGX_DECLINED;
+    }
+
+    *member_len = *name_len + 1 + len;
+
+    return NGX_OK;
+}
