@@ -19,12 +19,38 @@
                                    + NGX_HTTP_CX_URL_MAX)
 #define NGX_HTTP_CX_ID_MAX        256     /* longest customer id accepted */
 #define NGX_HTTP_CX_PREFIX_MAX    64
-#define NGX_HTTP_CX_KEY_MAX       (NGX_HTTP_CX_PREFIX_MAX + 2                \
+#define NGX_HTTP_CX_KEY_MAX       (NGX_HTTP_CX_PREFIX_MAX + 64               \
                                    + NGX_HTTP_CX_NAME_MAX + 16)
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors kept per step */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
+#define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
+#define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
+#define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
+#define NGX_HTTP_CX_EPOCH         64      /* half-lives per decay epoch */
+#define NGX_HTTP_CX_EPOCH_WEIGHT  "5.421010862427522e-20"  /* 2^-64 */
+
+
+enum {
+    NGX_HTTP_CX_LEVEL_NEW = 0,
+    NGX_HTTP_CX_LEVEL_RETURNING,
+    NGX_HTTP_CX_LEVEL_EXPERT
+};
+
+
+enum {
+    NGX_HTTP_CX_PACE_STEADY = 0,
+    NGX_HTTP_CX_PACE_HURRIED,
+    NGX_HTTP_CX_PACE_RELAXED
+};
+
+
+enum {
+    NGX_HTTP_CX_REASON_POPULAR = 0,
+    NGX_HTTP_CX_REASON_PERSONAL,
+    NGX_HTTP_CX_REASON_HELP
+};
 
 
 enum {
@@ -60,11 +86,39 @@ typedef struct {
 } ngx_http_cx_step_t;
 
 
+/* a step named by a directive, with where it was named */
+typedef struct {
+    ngx_str_t                   name;
+    u_char                     *file;
+    ngx_uint_t                  line;
+} ngx_http_cx_named_t;
+
+
 /* a step of one journey: expanded name and url */
 typedef struct {
     ngx_str_t                   name;
     ngx_str_t                   url;
 } ngx_http_cx_ref_t;
+
+
+/* a ranked candidate */
+typedef struct {
+    ngx_http_cx_ref_t           ref;
+    double                      shared;     /* decayed rule weight */
+    double                      personal;   /* the customer's own count */
+    double                      score;
+    ngx_uint_t                  reason;
+} ngx_http_cx_cand_t;
+
+
+/* what Redis knows of a customer, from the state hash */
+typedef struct {
+    int64_t                     ts;         /* last step, ms */
+    ngx_uint_t                  jlen;       /* steps in the journey */
+    ngx_uint_t                  goals;      /* journeys completed */
+    double                      gap;        /* EWMA of gaps, ms */
+    ngx_uint_t                  ngaps;
+} ngx_http_cx_state_t;
 
 
 typedef struct {
@@ -81,6 +135,9 @@ typedef struct {
     ngx_uint_t                  history;        /* cx_history */
     time_t                      ttl;            /* cx_ttl */
     ngx_uint_t                  max_pending;    /* cx_max_pending */
+    ngx_uint_t                  distance;       /* cx_rule_distance */
+    ngx_msec_t                  half_life;      /* cx_half_life */
+    ngx_msec_t                  journey_gap;    /* cx_journey_gap */
 
     ngx_str_t                   ttl_text;       /* for EXPIRE */
     ngx_str_t                   trim_text;      /* history - 1, LTRIM */
@@ -100,11 +157,17 @@ typedef struct {
     ngx_str_t                   cookie_samesite;
     ngx_str_t                   cookie_attrs;   /* "; Path=/; ..." */
     ngx_array_t                *steps;          /* cx_step */
-    ngx_str_t                   goal;           /* cx_goal */
-    u_char                     *goal_file;
-    ngx_uint_t                  goal_line;
+    ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */
     ngx_flag_t                  header;         /* cx_header */
+    ngx_uint_t                  returning;      /* cx_levels */
+    ngx_uint_t                  expert;
+    ngx_msec_t                  hurried;        /* cx_pace */
+    ngx_msec_t                  relaxed;
+    ngx_http_cx_named_t         help;           /* cx_help */
+    ngx_http_cx_ref_t           help_ref;
+    ngx_array_t                *shortcut_steps; /* cx_shortcut */
+    ngx_array_t                *shortcuts;      /* their names, ngx_str_t */
 } ngx_http_cx_loc_conf_t;
 
 
@@ -122,6 +185,10 @@ typedef struct ngx_http_cx_slot_s  ngx_http_cx_slot_t;
 struct ngx_http_cx_slot_s {
     ngx_http_cx_slot_t         *next;           /* free list */
     ngx_http_cx_ctx_t          *ctx;            /* NULL: request gone */
+    uint64_t                    hash;           /* the customer */
+    int64_t                     now;            /* ms */
+    ngx_uint_t                  goal;           /* this step is the goal */
+    ngx_http_cx_state_t         state;
     size_t                      name_len;
     size_t                      member_len;
     u_char                      member[NGX_HTTP_CX_MEMBER_MAX];
@@ -133,10 +200,26 @@ struct ngx_http_cx_ctx_s {
     ngx_uint_t                  status;
     ngx_http_cx_ref_t           step;
     ngx_str_t                   next;           /* urls, space separated */
+    ngx_str_t                   shortcut;       /* url */
+    ngx_str_t                   json;
     ngx_str_t                   cookie;         /* Set-Cookie to send */
+    ngx_uint_t                  level;
+    ngx_uint_t                  pace;
     ngx_event_t                 wake;
     ngx_http_cx_slot_t         *slot;
+
+    /* copied from the replies, for the answer */
+    ngx_str_t                  *journey;        /* earlier steps, newest 1st */
+    ngx_uint_t                  njourney;
+    ngx_str_t                  *personal;
+    double                     *personal_w;
+    ngx_uint_t                  npersonal;
+    ngx_str_t                  *paths;
+    ngx_uint_t                  npaths;
+    ngx_http_cx_state_t         state;
+
     unsigned                    waiting:1;
+    unsigned                    known:1;        /* level, pace are set */
 };
 
 
@@ -149,10 +232,15 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
 /* ngx_http_cx_step.c */
 char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_cx_named(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_check_named(ngx_conf_t *cf,
+    ngx_http_cx_loc_conf_t *clcf, const char *directive,
+    ngx_http_cx_named_t *named, ngx_http_cx_ref_t *fixed);
 ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, u_char *member, size_t *name_len,
     size_t *member_len);
+ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ref_t *ref);
 
 /* ngx_http_cx_redis.c */
 ngx_int_t ngx_http_cx_redis_init_process(ngx_cycle_t *cycle);
@@ -160,8 +248,8 @@ void ngx_http_cx_redis_exit_process(ngx_cycle_t *cycle);
 ngx_http_cx_slot_t *ngx_http_cx_redis_acquire(ngx_log_t *log,
     ngx_uint_t *status);
 void ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot);
-ngx_int_t ngx_http_cx_redis_exec(ngx_http_cx_redis_cb_pt fn, void *privdata,
-    int argc, const char **argv, const size_t *argvlen);
+ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
+    void *privdata, const char *fmt, ...);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 
@@ -171,7 +259,7 @@ uint64_t ngx_http_cx_hash_id(u_char *secret, u_char *id, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
-    size_t len);
+    size_t len, int64_t epoch);
 ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
 size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,
@@ -181,6 +269,31 @@ ngx_int_t ngx_http_cx_member_parse(u_char *data, size_t len,
 ngx_uint_t ngx_http_cx_pick(ngx_str_t *current, ngx_str_t *members,
     ngx_uint_t n, ngx_uint_t want, ngx_http_cx_ref_t *out);
 u_char *ngx_http_cx_hex_id(u_char *p, u_char *bytes, size_t n);
+double ngx_http_cx_decay(int64_t now, ngx_msec_t half_life, int64_t *epoch);
+ngx_uint_t ngx_http_cx_level(ngx_uint_t goals, ngx_uint_t returning,
+    ngx_uint_t expert);
+ngx_uint_t ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
+    ngx_msec_t journey_gap, ngx_uint_t goal);
+ngx_uint_t ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
+    ngx_msec_t relaxed);
+ngx_uint_t ngx_http_cx_stuck(ngx_http_cx_ref_t *steps, ngx_uint_t n);
+ngx_uint_t ngx_http_cx_path_parse(ngx_str_t *path, ngx_http_cx_ref_t *steps,
+    ngx_uint_t max);
+ngx_int_t ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths,
+    ngx_str_t *current, ngx_str_t *targets, ngx_uint_t ntargets,
+    ngx_http_cx_ref_t *out);
+ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
+ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    double personal, ngx_str_t *current, ngx_http_cx_ref_t *journey,
+    ngx_uint_t njourney);
+
+/* ngx_http_cx_answer.c */
+void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
+    double *weights, ngx_uint_t n);
+ngx_str_t *ngx_http_cx_keep(ngx_pool_t *pool, ngx_str_t *m, ngx_uint_t n);
+extern ngx_str_t  ngx_http_cx_level_names[];
+extern ngx_str_t  ngx_http_cx_pace_names[];
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);

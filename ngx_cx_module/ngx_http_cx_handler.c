@@ -24,13 +24,21 @@
 static ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
 static ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
-    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot, ngx_str_t *id);
-static void ngx_http_cx_prev_reply(redisAsyncContext *ac, void *data,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
+static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_next_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static ngx_int_t ngx_http_cx_set_next(ngx_http_cx_ctx_t *ctx,
-    redisReply *reply);
+static void ngx_http_cx_rule(u_char *key, size_t len, double weight,
+    ngx_http_cx_slot_t *slot, ngx_http_cx_main_conf_t *cmcf);
+static void ngx_http_cx_personal_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
+static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
+static void ngx_http_cx_reply_pairs(redisReply *reply,
+    ngx_http_cx_slot_t *slot, ngx_uint_t scores);
+static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
 static void ngx_http_cx_wake_handler(ngx_event_t *ev);
 static void ngx_http_cx_cleanup(void *data);
 
@@ -41,6 +49,7 @@ ngx_http_cx_handler(ngx_http_request_t *r)
     u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
     size_t                    name_len, member_len;
     ngx_str_t                 id;
+    ngx_time_t               *tp;
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
@@ -108,13 +117,19 @@ ngx_http_cx_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    tp = ngx_timeofday();
+
+    slot->hash = ngx_http_cx_hash_id(cmcf->hash_secret, id.data, id.len);
+    slot->now = (int64_t) tp->sec * 1000 + tp->msec;
+    slot->goal = clcf->goal.name.len == name_len
+                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
     slot->name_len = name_len;
     slot->member_len = member_len;
     ngx_memcpy(slot->member, member, member_len);
 
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
-
-    if (ngx_http_cx_send(cmcf, clcf, slot, &id) != NGX_OK) {
+    if (ngx_http_cx_send(cmcf, clcf, slot) != NGX_OK) {
         ngx_http_cx_redis_release(slot);
         ctx->status = NGX_HTTP_CX_ERROR;
         return NGX_DECLINED;
@@ -223,164 +238,376 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
 
 /*
- * One pipelined batch; only its last reply is waited for:
+ * One pipelined batch; only its last reply is waited for.  All but the
+ * last key belong to the customer (one hash tag, one Cluster slot):
  *
- *   LPUSH P{H}:seq member; LTRIM ...; EXPIRE ...;
- *   LINDEX P{H}:seq 1 (the previous step), ZREVRANGE Pt:<name> 0 k
+ *   HMGET P{H}:s ...              the state: last step, journey, pace
+ *   LRANGE P{H}:seq 0 15          the steps before this one
+ *   LPUSH, LTRIM, EXPIRE P{H}:seq this step
+ *   ZREVRANGE P{H}:p:<name> ...   where this customer went next
+ *   LRANGE P{H}:g 0 9             the customer's paths to the goal
+ *   ZUNION 2 Pt:{<name>}:E-1 Pt:{<name>}:E WEIGHTS 2^-64 1
+ *                                 where everyone went next, decayed
  *
- * The transition previous -> this step is counted when LINDEX answers,
- * off the request's critical path.
+ * What depends on the replies (rule credits, the new state, the goal
+ * path) is written when they come, off the request's critical path.
  */
 
 static ngx_int_t
 ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_slot_t *slot, ngx_str_t *id)
+    ngx_http_cx_slot_t *slot)
 {
-    u_char       seq[NGX_HTTP_CX_KEY_MAX], tkey[NGX_HTTP_CX_KEY_MAX];
-    u_char       stop[NGX_INT_T_LEN], *p;
-    size_t       seq_len, tkey_len, stop_len;
-    uint64_t     hash;
-    const char  *argv[4];
-    size_t       argvlen[4];
+    u_char   base[NGX_HTTP_CX_KEY_MAX], key[NGX_HTTP_CX_KEY_MAX];
+    u_char   prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
+    size_t   blen, klen, plen, clen;
+    int64_t  epoch;
 
-    hash = ngx_http_cx_hash_id(cmcf->hash_secret, id->data, id->len);
+    blen = ngx_http_cx_customer_key(base, &cmcf->prefix, slot->hash, "")
+           - base;
 
-    seq_len = ngx_http_cx_customer_key(seq, &cmcf->prefix, hash, "seq") - seq;
-    tkey_len = ngx_http_cx_step_key(tkey, &cmcf->prefix, slot->member,
-                                    slot->name_len)
-               - tkey;
-
-    p = ngx_sprintf(stop, "%ui", clcf->suggest * 2);
-    stop_len = p - stop;
-
-    argv[1] = (char *) seq;
-    argvlen[1] = seq_len;
-
-    argv[0] = "LPUSH";
-    argvlen[0] = 5;
-    argv[2] = (char *) slot->member;
-    argvlen[2] = slot->member_len;
-
-    if (ngx_http_cx_redis_exec(NULL, NULL, 3, argv, argvlen) != NGX_OK) {
+    if (ngx_http_cx_redis_command(ngx_http_cx_state_reply, slot,
+                                  "HMGET %b:s ts jlen goals gap ngaps",
+                                  base, blen - 1)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    argv[0] = "LTRIM";
-    argvlen[0] = 5;
-    argv[2] = "0";
-    argvlen[2] = 1;
-    argv[3] = (char *) cmcf->trim_text.data;
-    argvlen[3] = cmcf->trim_text.len;
+    (void) ngx_http_cx_redis_command(ngx_http_cx_recent_reply, slot,
+                                     "LRANGE %bseq 0 %d", base, blen,
+                                     NGX_HTTP_CX_RECENT - 1);
 
-    (void) ngx_http_cx_redis_exec(NULL, NULL, 4, argv, argvlen);
+    (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bseq %b",
+                                     base, blen,
+                                     slot->member, slot->member_len);
 
-    argv[0] = "EXPIRE";
-    argvlen[0] = 6;
-    argv[2] = (char *) cmcf->ttl_text.data;
-    argvlen[2] = cmcf->ttl_text.len;
+    (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bseq 0 %b",
+                                     base, blen, cmcf->trim_text.data,
+                                     cmcf->trim_text.len);
 
-    (void) ngx_http_cx_redis_exec(NULL, NULL, 3, argv, argvlen);
+    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bseq %b",
+                                     base, blen, cmcf->ttl_text.data,
+                                     cmcf->ttl_text.len);
 
-    argv[0] = "LINDEX";
-    argvlen[0] = 6;
-    argv[2] = "1";
-    argvlen[2] = 1;
+    klen = ngx_cpymem(ngx_cpymem(key, base, blen), "p:", 2) - key;
+    klen = ngx_cpymem(key + klen, slot->member, slot->name_len) - key;
 
-    (void) ngx_http_cx_redis_exec(ngx_http_cx_prev_reply, slot, 3, argv,
-                                  argvlen);
+    (void) ngx_http_cx_redis_command(ngx_http_cx_personal_reply, slot,
+                                     "ZREVRANGE %b 0 %d WITHSCORES",
+                                     key, klen,
+                                     NGX_HTTP_CX_CANDIDATES / 2 - 1);
 
-    argv[0] = "ZREVRANGE";
-    argvlen[0] = 9;
-    argv[1] = (char *) tkey;
-    argvlen[1] = tkey_len;
-    argv[2] = "0";
-    argvlen[2] = 1;
-    argv[3] = (char *) stop;
-    argvlen[3] = stop_len;
+    (void) ngx_http_cx_redis_command(ngx_http_cx_paths_reply, slot,
+                                     "LRANGE %bg 0 %d", base, blen,
+                                     NGX_HTTP_CX_PATHS - 1);
+
+    (void) ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
+
+    plen = ngx_http_cx_step_key(prev, &cmcf->prefix, slot->member,
+                                slot->name_len, epoch - 1)
+           - prev;
+    clen = ngx_http_cx_step_key(cur, &cmcf->prefix, slot->member,
+                                slot->name_len, epoch)
+           - cur;
 
     /* every reply comes back in order, so this one comes last */
 
-    return ngx_http_cx_redis_exec(ngx_http_cx_next_reply, slot, 4, argv,
-                                  argvlen);
+    return ngx_http_cx_redis_command(ngx_http_cx_final_reply, slot,
+                                     "ZUNION 2 %b %b WEIGHTS %s 1 WITHSCORES",
+                                     prev, plen, cur, clen,
+                                     NGX_HTTP_CX_EPOCH_WEIGHT);
 }
 
 
 static void
-ngx_http_cx_prev_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                   tkey[NGX_HTTP_CX_KEY_MAX];
-    u_char                   stop[NGX_INT_T_LEN + 1];
-    const char              *argv[4];
-    size_t                   argvlen[4];
-    ngx_http_cx_ref_t        prev;
+    int64_t      v[5];
+    ngx_uint_t   i;
+    redisReply  *e;
+
+    ngx_memzero(&slot->state, sizeof(ngx_http_cx_state_t));
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 5)
+    {
+        return;
+    }
+
+    for (i = 0; i < 5; i++) {
+        e = reply->element[i];
+        v[i] = 0;
+
+        if (e->type == REDIS_REPLY_STRING) {
+            v[i] = ngx_atoi((u_char *) e->str, e->len);
+            if (v[i] < 0) {
+                v[i] = 0;
+            }
+        }
+    }
+
+    slot->state.ts = v[0];
+    slot->state.jlen = (ngx_uint_t) v[1];
+    slot->state.goals = (ngx_uint_t) v[2];
+    slot->state.gap = (double) v[3];
+    slot->state.ngaps = (ngx_uint_t) v[4];
+}
+
+
+/*
+ * The steps before this one: advances the state, credits the rules
+ * previous -> this step (1/d for distance d), counts the customer's own
+ * transition, and on the goal keeps the journey's path.
+ */
+
+static void
+ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    u_char                   base[NGX_HTTP_CX_KEY_MAX];
+    u_char                   key[NGX_HTTP_CX_KEY_MAX];
+    u_char                   path[NGX_HTTP_CX_RECENT * NGX_HTTP_CX_MEMBER_MAX];
+    u_char                  *p;
+    size_t                   blen, klen;
+    double                   w;
+    int64_t                  epoch;
+    ngx_str_t                m[NGX_HTTP_CX_RECENT], last;
+    ngx_uint_t               i, k, n, prev;
+    ngx_http_cx_ref_t        ref;
+    ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_main_conf_t  *cmcf;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
-        return;
-    }
-
-    if ((size_t) reply->len == slot->member_len
-        && ngx_memcmp(reply->str, slot->member, slot->member_len) == 0)
-    {
-        /* the same step again: a reload is no transition */
-        return;
-    }
-
-    if (ngx_http_cx_member_parse((u_char *) reply->str, reply->len, &prev)
-        != NGX_OK)
-    {
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         return;
     }
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
-    argv[1] = (char *) tkey;
-    argvlen[1] = ngx_http_cx_step_key(tkey, &cmcf->prefix, prev.name.data,
-                                      prev.name.len)
-                 - tkey;
+    n = 0;
+    for (i = 0; i < reply->elements && n < NGX_HTTP_CX_RECENT; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_STRING) {
+            m[n].data = (u_char *) reply->element[i]->str;
+            m[n].len = reply->element[i]->len;
+            n++;
+        }
+    }
 
-    argv[0] = "ZINCRBY";
-    argvlen[0] = 7;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (char *) slot->member;
-    argvlen[3] = slot->member_len;
+    prev = ngx_http_cx_advance(&slot->state, slot->now, cmcf->journey_gap,
+                               slot->goal);
+    prev = ngx_min(prev, n);
 
-    if (ngx_http_cx_redis_exec(NULL, NULL, 4, argv, argvlen) != NGX_OK) {
+    /* the journey's earlier steps, newest first, reloads collapsed */
+
+    last.data = slot->member;
+    last.len = slot->member_len;
+    k = 0;
+
+    for (i = 0; i < prev; i++) {
+        if (m[i].len == last.len
+            && ngx_memcmp(m[i].data, last.data, last.len) == 0)
+        {
+            continue;
+        }
+
+        last = m[i];
+        m[k++] = m[i];
+    }
+
+    prev = k;
+
+    blen = ngx_http_cx_customer_key(base, &cmcf->prefix, slot->hash, "")
+           - base;
+
+    w = ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
+
+    for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
+
+        if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
+            continue;
+        }
+
+        klen = ngx_http_cx_step_key(key, &cmcf->prefix, ref.name.data,
+                                    ref.name.len, epoch)
+               - key;
+
+        ngx_http_cx_rule(key, klen, w / (double) (i + 1), slot, cmcf);
+
+        if (i == 0) {
+            klen = ngx_cpymem(ngx_cpymem(key, base, blen), "p:", 2) - key;
+            klen = ngx_cpymem(key + klen, ref.name.data, ref.name.len) - key;
+
+            (void) ngx_http_cx_redis_command(NULL, NULL, "ZINCRBY %b 1 %b",
+                                             key, klen, slot->member,
+                                             slot->member_len);
+            (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b %b",
+                                             key, klen, cmcf->ttl_text.data,
+                                             cmcf->ttl_text.len);
+        }
+    }
+
+    (void) ngx_http_cx_redis_command(NULL, NULL,
+                                     "HSET %b:s ts %lld jlen %d goals %d "
+                                     "gap %lld ngaps %d",
+                                     base, blen - 1,
+                                     (long long) slot->state.ts,
+                                     (int) slot->state.jlen,
+                                     (int) slot->state.goals,
+                                     (long long) slot->state.gap,
+                                     (int) slot->state.ngaps);
+    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b:s %b",
+                                     base, blen - 1, cmcf->ttl_text.data,
+                                     cmcf->ttl_text.len);
+
+    if (slot->goal) {
+        /* the journey's path, oldest step first, ending at the goal */
+
+        p = path;
+
+        for (i = prev; i > 0; i--) {
+            p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
+            *p++ = '|';
+        }
+
+        p = ngx_cpymem(p, slot->member, slot->member_len);
+
+        (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bg %b",
+                                         base, blen, path, p - path);
+        (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bg 0 %d",
+                                         base, blen, NGX_HTTP_CX_PATHS - 1);
+        (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bg %b",
+                                         base, blen, cmcf->ttl_text.data,
+                                         cmcf->ttl_text.len);
+    }
+
+    ctx = slot->ctx;
+
+    if (ctx == NULL) {
         return;
     }
 
-    argv[0] = "EXPIRE";
-    argvlen[0] = 6;
-    argv[2] = (char *) cmcf->ttl_text.data;
-    argvlen[2] = cmcf->ttl_text.len;
+    ctx->state = slot->state;
+    ctx->known = 1;
 
-    (void) ngx_http_cx_redis_exec(NULL, NULL, 3, argv, argvlen);
+    /* the journey's earlier steps, newest first */
 
-    /* keep the NGX_HTTP_CX_FANOUT most frequent successors */
-
-    argv[0] = "ZREMRANGEBYRANK";
-    argvlen[0] = 15;
-    argv[2] = "0";
-    argvlen[2] = 1;
-    argv[3] = (char *) stop;
-    argvlen[3] = ngx_sprintf(stop, "%i", (ngx_int_t) -NGX_HTTP_CX_FANOUT - 1)
-                 - stop;
-
-    (void) ngx_http_cx_redis_exec(NULL, NULL, 4, argv, argvlen);
+    ctx->journey = ngx_http_cx_keep(ctx->request->pool, m, prev);
+    ctx->njourney = ctx->journey ? prev : 0;
 }
 
 
 static void
-ngx_http_cx_next_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_rule(u_char *key, size_t len, double weight,
+    ngx_http_cx_slot_t *slot, ngx_http_cx_main_conf_t *cmcf)
+{
+    u_char  w[NGX_INT64_LEN + 8], *p;
+
+    p = ngx_sprintf(w, "%.6f", weight);
+
+    (void) ngx_http_cx_redis_command(NULL, NULL, "ZINCRBY %b %b %b",
+                                     key, len, w, (size_t) (p - w),
+                                     slot->member, slot->member_len);
+    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b %b",
+                                     key, len, cmcf->ttl_text.data,
+                                     cmcf->ttl_text.len);
+
+    /* keep the NGX_HTTP_CX_FANOUT heaviest successors */
+
+    (void) ngx_http_cx_redis_command(NULL, NULL,
+                                     "ZREMRANGEBYRANK %b 0 %d", key, len,
+                                     -NGX_HTTP_CX_FANOUT - 1);
+}
+
+
+static void
+ngx_http_cx_personal_reply(redisAsyncContext *ac, void *data,
+    void *privdata)
+{
+    ngx_http_cx_reply_pairs(data, privdata, 1);
+}
+
+
+static void
+ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    ngx_http_cx_reply_pairs(data, privdata, 0);
+}
+
+
+/* copies a reply into the request's ctx: WITHSCORES pairs, or strings */
+
+static void
+ngx_http_cx_reply_pairs(redisReply *reply, ngx_http_cx_slot_t *slot,
+    ngx_uint_t scores)
+{
+    double              sc[NGX_HTTP_CX_CANDIDATES];
+    ngx_str_t           m[NGX_HTTP_CX_CANDIDATES];
+    ngx_uint_t          i, n, step;
+    redisReply         *e;
+    ngx_http_cx_ctx_t  *ctx;
+
+    ctx = slot->ctx;
+
+    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    step = scores ? 2 : 1;
+    n = 0;
+
+    for (i = 0; i + step <= reply->elements && n < NGX_HTTP_CX_CANDIDATES;
+         i += step)
+    {
+        e = reply->element[i];
+
+        if (e->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        m[n].data = (u_char *) e->str;
+        m[n].len = e->len;
+        sc[n] = 0;
+
+        if (scores && reply->element[i + 1]->type == REDIS_REPLY_STRING) {
+            sc[n] = strtod(reply->element[i + 1]->str, NULL);
+        }
+
+        n++;
+    }
+
+    if (!scores) {
+        ctx->paths = ngx_http_cx_keep(ctx->request->pool, m, n);
+        ctx->npaths = ctx->paths ? n : 0;
+        return;
+    }
+
+    ctx->personal = ngx_http_cx_keep(ctx->request->pool, m, n);
+    ctx->personal_w = ngx_palloc(ctx->request->pool, n * sizeof(double) + 1);
+
+    if (ctx->personal == NULL || ctx->personal_w == NULL) {
+        return;
+    }
+
+    ngx_memcpy(ctx->personal_w, sc, n * sizeof(double));
+    ctx->npersonal = n;
+}
+
+
+static void
+ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_uint_t          status;
+    double              w[2 * NGX_HTTP_CX_FANOUT];
+    ngx_int_t           i;
+    ngx_str_t           m[2 * NGX_HTTP_CX_FANOUT];
+    ngx_uint_t          status, n;
+    redisReply         *e;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
@@ -400,7 +627,30 @@ ngx_http_cx_next_reply(redisAsyncContext *ac, void *data, void *privdata)
         status = NGX_HTTP_CX_MISS;
 
         if (ctx) {
-            status = ngx_http_cx_set_next(ctx, reply);
+            /* ascending by score: read from the end, heaviest first */
+
+            n = 0;
+
+            for (i = (ngx_int_t) reply->elements - 2;
+                 i >= 0 && n < 2 * NGX_HTTP_CX_FANOUT;
+                 i -= 2)
+            {
+                e = reply->element[i];
+
+                if (e->type != REDIS_REPLY_STRING
+                    || reply->element[i + 1]->type != REDIS_REPLY_STRING)
+                {
+                    continue;
+                }
+
+                m[n].data = (u_char *) e->str;
+                m[n].len = e->len;
+                w[n] = strtod(reply->element[i + 1]->str, NULL);
+                n++;
+            }
+
+            ngx_http_cx_answer(ctx, m, w, n);
+            status = ctx->status;
         }
     }
 
@@ -421,64 +671,6 @@ ngx_http_cx_next_reply(redisAsyncContext *ac, void *data, void *privdata)
     /* resume from the posted events queue, not from inside hiredis */
 
     ngx_post_event(&ctx->wake, &ngx_posted_events);
-}
-
-
-static ngx_int_t
-ngx_http_cx_set_next(ngx_http_cx_ctx_t *ctx, redisReply *reply)
-{
-    u_char                  *p;
-    size_t                   len;
-    ngx_uint_t               i, n, want;
-    ngx_str_t                members[2 * NGX_HTTP_CX_SUGGEST_MAX];
-    ngx_http_cx_ref_t        next[NGX_HTTP_CX_SUGGEST_MAX];
-    ngx_http_cx_loc_conf_t  *clcf;
-
-    clcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_cx_module);
-
-    n = 0;
-
-    for (i = 0; i < reply->elements && n < 2 * NGX_HTTP_CX_SUGGEST_MAX; i++)
-    {
-        if (reply->element[i]->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-
-        members[n].data = (u_char *) reply->element[i]->str;
-        members[n].len = reply->element[i]->len;
-        n++;
-    }
-
-    want = ngx_min(clcf->suggest, NGX_HTTP_CX_SUGGEST_MAX);
-    n = ngx_http_cx_pick(&ctx->step.name, members, n, want, next);
-
-    if (n == 0) {
-        return NGX_HTTP_CX_MISS;
-    }
-
-    len = 0;
-    for (i = 0; i < n; i++) {
-        len += next[i].url.len + 1;
-    }
-
-    p = ngx_pnalloc(ctx->request->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_CX_ERROR;
-    }
-
-    ctx->next.data = p;
-
-    for (i = 0; i < n; i++) {
-        if (i) {
-            *p++ = ' ';
-        }
-
-        p = ngx_cpymem(p, next[i].url.data, next[i].url.len);
-    }
-
-    ctx->next.len = p - ctx->next.data;
-
-    return NGX_HTTP_CX_HIT;
 }
 
 

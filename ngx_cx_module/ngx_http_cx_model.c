@@ -8,17 +8,24 @@
  *
  * Keys (P is cx_prefix, H the 16 hex digits of the keyed hash of the id):
  *
- *   P{H}:seq      list of "name url", newest first, cx_history long
- *   Pt:<name>     zset "name url" -> times seen right after <name>
+ *   P{H}:seq        list of "name url", newest first, cx_history long
+ *   P{H}:s          hash: ts, jlen, goals, gap, ngaps (the customer's state)
+ *   P{H}:p:<name>   zset "name url" -> times this customer went there next
+ *   P{H}:g          list of goal paths "name url|name url|...", newest first
+ *   Pt:{<name>}:E   zset "name url" -> decayed weight of the rule
+ *                   <name> -> it, in decay epoch E
  *
  * All keys of one customer share the hash tag {H}, so under Redis Cluster
- * they live in one slot.  Every write refreshes the key's TTL (cx_ttl).
+ * they live in one slot; the two epochs of a rule share {<name>}.  Every
+ * write refreshes the key's TTL (cx_ttl).
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+
+#include <math.h>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -81,14 +88,37 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
 }
 
 
+/* Pt:{name}:epoch; the two epochs of a rule share a hash tag */
+
 u_char *
-ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name, size_t len)
+ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name, size_t len,
+    int64_t epoch)
 {
+    u_char   digits[NGX_INT64_LEN];
+    size_t   n;
+    int64_t  e;
+
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = 't';
     *p++ = ':';
+    *p++ = '{';
+    p = ngx_cpymem(p, name, len);
+    *p++ = '}';
+    *p++ = ':';
 
-    return ngx_cpymem(p, name, len);
+    e = epoch < 0 ? 0 : epoch;
+    n = 0;
+
+    do {
+        digits[n++] = (u_char) ('0' + e % 10);
+        e /= 10;
+    } while (e);
+
+    while (n) {
+        *p++ = digits[--n];
+    }
+
+    return p;
 }
 
 
@@ -271,4 +301,340 @@ ngx_http_cx_pick(ngx_str_t *current, ngx_str_t *members, ngx_uint_t n,
     }
 
     return k;
+}
+
+
+/*
+ * Forward decay: an event at "now" weighs 2^((now - landmark) / half-life),
+ * so older counts fade relative to new ones without rewriting them.  The
+ * landmark moves every NGX_HTTP_CX_EPOCH half-lives to keep weights finite;
+ * the previous epoch's scores are read scaled by 2^-NGX_HTTP_CX_EPOCH.
+ */
+
+double
+ngx_http_cx_decay(int64_t now, ngx_msec_t half_life, int64_t *epoch)
+{
+    int64_t  span;
+
+    span = (int64_t) half_life * NGX_HTTP_CX_EPOCH;
+    *epoch = now / span;
+
+    return exp2((double) (now - *epoch * span) / (double) half_life);
+}
+
+
+ngx_uint_t
+ngx_http_cx_level(ngx_uint_t goals, ngx_uint_t returning, ngx_uint_t expert)
+{
+    if (goals >= expert) {
+        return NGX_HTTP_CX_LEVEL_EXPERT;
+    }
+
+    if (goals >= returning) {
+        return NGX_HTTP_CX_LEVEL_RETURNING;
+    }
+
+    return NGX_HTTP_CX_LEVEL_NEW;
+}
+
+
+/* the state after a step at "now"; journeys cut at the goal or a long gap */
+
+ngx_uint_t
+ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
+    ngx_msec_t journey_gap, ngx_uint_t goal)
+{
+    ngx_uint_t  prev;
+    int64_t     gap;
+
+    gap = now - st->ts;
+    prev = 0;
+
+    if (st->ts > 0 && st->jlen > 0 && gap >= 0
+        && gap <= (int64_t) journey_gap)
+    {
+        /* the journey goes on: this many earlier steps belong to it */
+        prev = st->jlen;
+
+        st->gap = st->ngaps ? 0.7 * st->gap + 0.3 * (double) gap
+                            : (double) gap;
+        st->ngaps++;
+    }
+
+    st->ts = now;
+    st->jlen = goal ? 0 : prev + 1;
+
+    if (goal) {
+        st->goals++;
+    }
+
+    return prev;
+}
+
+
+ngx_uint_t
+ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
+    ngx_msec_t relaxed)
+{
+    if (st->ngaps < 2) {
+        return NGX_HTTP_CX_PACE_STEADY;
+    }
+
+    if (st->gap < (double) hurried) {
+        return NGX_HTTP_CX_PACE_HURRIED;
+    }
+
+    if (st->gap > (double) relaxed) {
+        return NGX_HTTP_CX_PACE_RELAXED;
+    }
+
+    return NGX_HTTP_CX_PACE_STEADY;
+}
+
+
+static ngx_uint_t
+ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+}
+
+
+/*
+ * Going in circles: the journey's last steps (newest first) hold at most
+ * two distinct steps over four or more, or one step three times in eight.
+ */
+
+ngx_uint_t
+ngx_http_cx_stuck(ngx_http_cx_ref_t *steps, ngx_uint_t n)
+{
+    ngx_uint_t  i, j, distinct, seen;
+
+    if (n >= 4) {
+        distinct = 0;
+
+        for (i = 0; i < ngx_min(n, 6); i++) {
+            for (j = 0; j < i; j++) {
+                if (ngx_http_cx_same(&steps[i].name, &steps[j].name)) {
+                    break;
+                }
+            }
+
+            if (j == i) {
+                distinct++;
+            }
+        }
+
+        if (distinct <= 2) {
+            return 1;
+        }
+    }
+
+    for (i = 0; i < ngx_min(n, 8); i++) {
+        seen = 0;
+
+        for (j = 0; j < ngx_min(n, 8); j++) {
+            if (ngx_http_cx_same(&steps[i].name, &steps[j].name)) {
+                seen++;
+            }
+        }
+
+        if (seen >= 3) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* splits a goal path "name url|name url|..." into at most max steps */
+
+ngx_uint_t
+ngx_http_cx_path_parse(ngx_str_t *path, ngx_http_cx_ref_t *steps,
+    ngx_uint_t max)
+{
+    u_char      *p, *last, *bar;
+    ngx_uint_t   n;
+
+    n = 0;
+    p = path->data;
+    last = p + path->len;
+
+    while (p < last && n < max) {
+        bar = ngx_strlchr(p, last, '|');
+        if (bar == NULL) {
+            bar = last;
+        }
+
+        if (ngx_http_cx_member_parse(p, bar - p, &steps[n]) == NGX_OK) {
+            n++;
+        }
+
+        p = bar + 1;
+    }
+
+    return n;
+}
+
+
+/*
+ * The shortcut: of the customer's goal paths (newest first) that pass
+ * through the current step, a target that follows it with at least one
+ * step in between, in two of three such paths and at least two of them.
+ * Of those, the one furthest along the newest path.
+ */
+
+ngx_int_t
+ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths, ngx_str_t *current,
+    ngx_str_t *targets, ngx_uint_t ntargets, ngx_http_cx_ref_t *out)
+{
+    ngx_int_t          best_dist, dist;
+    ngx_uint_t         i, j, k, t, n, support, hits;
+    ngx_http_cx_ref_t  steps[NGX_HTTP_CX_RECENT], best;
+
+    best_dist = 0;
+
+    for (t = 0; t < ntargets; t++) {
+        support = 0;
+        hits = 0;
+        dist = 0;
+        ngx_memzero(&best, sizeof(ngx_http_cx_ref_t));
+
+        for (i = 0; i < npaths; i++) {
+            n = ngx_http_cx_path_parse(&paths[i], steps, NGX_HTTP_CX_RECENT);
+
+            for (j = 0; j < n; j++) {
+                if (ngx_http_cx_same(&steps[j].name, current)) {
+                    break;
+                }
+            }
+
+            if (j == n) {
+                continue;
+            }
+
+            support++;
+
+            for (k = j + 2; k < n; k++) {
+                if (ngx_http_cx_same(&steps[k].name, &targets[t])) {
+                    break;
+                }
+            }
+
+            if (k >= n) {
+                continue;
+            }
+
+            hits++;
+
+            if (best.name.len == 0) {
+                /* the newest path that takes it */
+                best = steps[k];
+                dist = k - j;
+            }
+        }
+
+        if (support >= 2 && hits * 3 >= support * 2 && dist > best_dist) {
+            best_dist = dist;
+            *out = best;
+        }
+    }
+
+    return best_dist ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* adds a candidate, or adds to the one with the same url */
+
+ngx_uint_t
+ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
+    ngx_http_cx_ref_t *ref, double shared, double personal)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&cands[i].ref.url, &ref->url)) {
+            cands[i].shared += shared;
+            cands[i].personal += personal;
+            return n;
+        }
+    }
+
+    if (n == max) {
+        return n;
+    }
+
+    ngx_memzero(&cands[n], sizeof(ngx_http_cx_cand_t));
+
+    cands[n].ref = *ref;
+    cands[n].shared = shared;
+    cands[n].personal = personal;
+
+    return n + 1;
+}
+
+
+/*
+ * Scores the candidates, best first: the shared and the personal weights,
+ * each relative to its best, blended by "personal" (0: shared only); steps
+ * already taken in this journey count a quarter.  Drops the current step.
+ */
+
+ngx_uint_t
+ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
+    ngx_str_t *current, ngx_http_cx_ref_t *journey, ngx_uint_t njourney)
+{
+    double              max_s, max_p, s, p;
+    ngx_uint_t          i, j, k;
+    ngx_http_cx_cand_t  c;
+
+    max_s = 0;
+    max_p = 0;
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&cands[i].ref.name, current)) {
+            continue;
+        }
+
+        cands[k++] = cands[i];
+        max_s = ngx_max(max_s, cands[i].shared);
+        max_p = ngx_max(max_p, cands[i].personal);
+    }
+
+    n = k;
+
+    for (i = 0; i < n; i++) {
+        s = max_s > 0 ? (1 - personal) * cands[i].shared / max_s : 0;
+        p = max_p > 0 ? personal * cands[i].personal / max_p : 0;
+
+        cands[i].score = s + p;
+        cands[i].reason = p > s ? NGX_HTTP_CX_REASON_PERSONAL
+                                : NGX_HTTP_CX_REASON_POPULAR;
+
+        for (j = 0; j < njourney; j++) {
+            if (ngx_http_cx_same(&journey[j].name, &cands[i].ref.name)) {
+                cands[i].score /= 4;
+                break;
+            }
+        }
+    }
+
+    /* insertion sort, stable: few candidates */
+
+    for (i = 1; i < n; i++) {
+        c = cands[i];
+
+        for (j = i; j > 0 && cands[j - 1].score < c.score; j--) {
+            cands[j] = cands[j - 1];
+        }
+
+        cands[j] = c;
+    }
+
+    while (n && cands[n - 1].score <= 0) {
+        n--;
+    }
+
+    return n;
 }

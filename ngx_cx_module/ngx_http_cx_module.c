@@ -28,12 +28,23 @@ static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data);
 
 
 static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
 static ngx_conf_post_handler_pt  ngx_http_cx_ttl_p = ngx_http_cx_ttl;
+static ngx_conf_post_handler_pt  ngx_http_cx_half_life_p =
+    ngx_http_cx_half_life;
+
+static ngx_conf_num_bounds_t  ngx_http_cx_distance_bounds = {
+    ngx_conf_check_num_bounds, 1, 8
+};
 
 static ngx_conf_num_bounds_t  ngx_http_cx_history_bounds = {
     ngx_conf_check_num_bounds, 1, 10000
@@ -106,6 +117,27 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_main_conf_t, max_pending),
       &ngx_http_cx_pending_bounds },
 
+    { ngx_string("cx_rule_distance"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, distance),
+      &ngx_http_cx_distance_bounds },
+
+    { ngx_string("cx_half_life"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, half_life),
+      &ngx_http_cx_half_life_p },
+
+    { ngx_string("cx_journey_gap"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, journey_gap),
+      NULL },
+
     { ngx_string("cx"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_cx,
@@ -136,7 +168,35 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_goal"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_cx_goal,
+      ngx_http_cx_named,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, goal),
+      NULL },
+
+    { ngx_string("cx_help"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_named,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, help),
+      NULL },
+
+    { ngx_string("cx_shortcut"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_named,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, shortcut_steps),
+      NULL },
+
+    { ngx_string("cx_levels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cx_levels,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_pace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cx_pace_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -255,6 +315,9 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->history = NGX_CONF_UNSET_UINT;
     cmcf->ttl = NGX_CONF_UNSET;
     cmcf->max_pending = NGX_CONF_UNSET_UINT;
+    cmcf->distance = NGX_CONF_UNSET_UINT;
+    cmcf->half_life = NGX_CONF_UNSET_MSEC;
+    cmcf->journey_gap = NGX_CONF_UNSET_MSEC;
 
     return cmcf;
 }
@@ -272,6 +335,9 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->history, 50);
     ngx_conf_init_value(cmcf->ttl, 30 * 86400);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
+    ngx_conf_init_uint_value(cmcf->distance, 3);
+    ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
+    ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
 
     if (cmcf->prefix.data == NULL) {
         ngx_str_set(&cmcf->prefix, "cx:");
@@ -337,9 +403,11 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      *     clcf->cookie_samesite = { 0, NULL };
      *     clcf->cookie_attrs = { 0, NULL };
      *     clcf->steps = NULL;
-     *     clcf->goal = { 0, NULL };
-     *     clcf->goal_file = NULL;
-     *     clcf->goal_line = 0;
+     *     clcf->goal = { { 0, NULL }, NULL, 0 };
+     *     clcf->help = { { 0, NULL }, NULL, 0 };
+     *     clcf->help_ref = { { 0, NULL }, { 0, NULL } };
+     *     clcf->shortcut_steps = NULL;
+     *     clcf->shortcuts = NULL;
      */
 
     clcf->enable = NGX_CONF_UNSET;
@@ -347,6 +415,10 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->cookie_max_age = NGX_CONF_UNSET;
     clcf->suggest = NGX_CONF_UNSET_UINT;
     clcf->header = NGX_CONF_UNSET;
+    clcf->returning = NGX_CONF_UNSET_UINT;
+    clcf->expert = NGX_CONF_UNSET_UINT;
+    clcf->hurried = NGX_CONF_UNSET_MSEC;
+    clcf->relaxed = NGX_CONF_UNSET_MSEC;
 
     return clcf;
 }
@@ -359,9 +431,9 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_cx_loc_conf_t *conf = child;
 
     u_char                            *p;
-    ngx_str_t                          name, source;
+    ngx_str_t                          name, source, *name_p;
     ngx_uint_t                         i;
-    ngx_http_cx_step_t                *step;
+    ngx_http_cx_named_t               *named;
     ngx_http_cx_main_conf_t           *cmcf;
     ngx_http_compile_complex_value_t   ccv;
 
@@ -381,30 +453,62 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie_samesite = prev->cookie_samesite;
     }
 
-    if (conf->goal.data == NULL) {
+    ngx_conf_merge_uint_value(conf->returning, prev->returning, 1);
+    ngx_conf_merge_uint_value(conf->expert, prev->expert, 3);
+    ngx_conf_merge_msec_value(conf->hurried, prev->hurried, 5000);
+    ngx_conf_merge_msec_value(conf->relaxed, prev->relaxed, 60000);
+
+    if (conf->goal.name.data == NULL) {
         conf->goal = prev->goal;
-        conf->goal_file = prev->goal_file;
-        conf->goal_line = prev->goal_line;
     }
 
-    if (conf->goal.data) {
-        step = conf->steps ? conf->steps->elts : NULL;
+    if (conf->help.name.data == NULL) {
+        conf->help = prev->help;
+    }
 
-        for (i = 0; step && i < conf->steps->nelts; i++) {
-            if (step[i].name.len == conf->goal.len
-                && ngx_strncmp(step[i].name.data, conf->goal.data,
-                               conf->goal.len) == 0)
-            {
-                break;
-            }
+    if (conf->shortcut_steps == NULL) {
+        conf->shortcut_steps = prev->shortcut_steps;
+    }
+
+    if (conf->goal.name.data
+        && ngx_http_cx_check_named(cf, conf, "cx_goal", &conf->goal, NULL)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->help.name.data
+        && ngx_http_cx_check_named(cf, conf, "cx_help", &conf->help,
+                                   &conf->help_ref)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->shortcut_steps) {
+        conf->shortcuts = ngx_array_create(cf->pool,
+                                           conf->shortcut_steps->nelts,
+                                           sizeof(ngx_str_t));
+        if (conf->shortcuts == NULL) {
+            return NGX_CONF_ERROR;
         }
 
-        if (step == NULL || i == conf->steps->nelts) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"cx_goal\" names \"%V\", which is not a "
-                          "declared \"cx_step\" in %s:%ui",
-                          &conf->goal, conf->goal_file, conf->goal_line);
-            return NGX_CONF_ERROR;
+        named = conf->shortcut_steps->elts;
+
+        for (i = 0; i < conf->shortcut_steps->nelts; i++) {
+            if (ngx_http_cx_check_named(cf, conf, "cx_shortcut", &named[i],
+                                        NULL)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            name_p = ngx_array_push(conf->shortcuts);
+            if (name_p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *name_p = named[i].name;
         }
     }
 
@@ -721,6 +825,121 @@ invalid:
 }
 
 
+/* cx_levels returning=N [expert=M] */
+
+static char *
+ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (clcf->returning != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    clcf->returning = 1;
+    clcf->expert = 3;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "returning=", 10) == 0) {
+            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
+            if (n < 1) {
+                goto invalid;
+            }
+
+            clcf->returning = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "expert=", 7) == 0) {
+            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
+            if (n < 1) {
+                goto invalid;
+            }
+
+            clcf->expert = n;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (clcf->expert < clcf->returning) {
+        return "needs \"expert\" at least \"returning\"";
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* cx_pace hurried=time [relaxed=time] */
+
+static char *
+ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_str_t    *value, s;
+    ngx_msec_t   *ms;
+    ngx_uint_t    i;
+
+    if (clcf->hurried != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    clcf->hurried = 5000;
+    clcf->relaxed = 60000;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "hurried=", 8) == 0) {
+            ms = &clcf->hurried;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+        } else if (ngx_strncmp(value[i].data, "relaxed=", 8) == 0) {
+            ms = &clcf->relaxed;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+        } else {
+            goto invalid;
+        }
+
+        *ms = ngx_parse_time(&s, 0);
+        if (*ms == (ngx_msec_t) NGX_ERROR) {
+            goto invalid;
+        }
+    }
+
+    if (clcf->relaxed <= clcf->hurried) {
+        return "needs \"relaxed\" longer than \"hurried\"";
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
 static char *
 ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
 {
@@ -736,6 +955,19 @@ ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
         if (!ngx_http_cx_safe_char(prefix->data[i])) {
             return "may only contain letters, digits and \"-._~/:@!,;=+*\"";
         }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms < 1000) {
+        return "must be at least 1s";
     }
 
     return NGX_CONF_OK;

@@ -483,9 +483,11 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 
 
 ngx_int_t
-ngx_http_cx_redis_exec(ngx_http_cx_redis_cb_pt fn, void *privdata, int argc,
-    const char **argv, const size_t *argvlen)
+ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, void *privdata,
+    const char *fmt, ...)
 {
+    int                 rc;
+    va_list             args;
     redisAsyncContext  *ac;
 
     ac = ngx_http_cx_redis.ac;
@@ -494,14 +496,11 @@ ngx_http_cx_redis_exec(ngx_http_cx_redis_cb_pt fn, void *privdata, int argc,
         return NGX_ERROR;
     }
 
-    if (redisAsyncCommandArgv(ac, fn, privdata, argc,
-                              argv, argvlen)
-        != REDIS_OK)
-    {
-        return NGX_ERROR;
-    }
+    va_start(args, fmt);
+    rc = redisvAsyncCommand(ac, fn, privdata, fmt, args);
+    va_end(args);
 
-    return NGX_OK;
+    return rc == REDIS_OK ? NGX_OK : NGX_ERROR;
 }
 
 

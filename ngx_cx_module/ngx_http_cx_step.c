@@ -219,24 +219,107 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
 }
 
 
+/* cx_goal, cx_help, cx_shortcut: a step name, checked when merged */
+
 char *
-ngx_http_cx_goal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_cx_named(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cx_loc_conf_t *clcf = conf;
+    char  *p = conf;
 
-    ngx_str_t  *value;
-
-    if (clcf->goal.data) {
-        return "is duplicate";
-    }
+    ngx_str_t            *value;
+    ngx_array_t         **a;
+    ngx_http_cx_named_t  *named;
 
     value = cf->args->elts;
 
-    clcf->goal = value[1];
-    clcf->goal_file = cf->conf_file->file.name.data;
-    clcf->goal_line = cf->conf_file->line;
+    if (cmd->offset == offsetof(ngx_http_cx_loc_conf_t, shortcut_steps)) {
+        a = (ngx_array_t **) (p + cmd->offset);
+
+        if (*a == NULL) {
+            *a = ngx_array_create(cf->pool, 2, sizeof(ngx_http_cx_named_t));
+            if (*a == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        named = ngx_array_push(*a);
+        if (named == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        named = (ngx_http_cx_named_t *) (p + cmd->offset);
+
+        if (named->name.data) {
+            return "is duplicate";
+        }
+    }
+
+    named->name = value[1];
+    named->file = cf->conf_file->file.name.data;
+    named->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The step a directive names must be declared here; with "fixed", it must
+ * also have a url of its own (no captures), which is returned.
+ */
+
+ngx_int_t
+ngx_http_cx_check_named(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
+    const char *directive, ngx_http_cx_named_t *named,
+    ngx_http_cx_ref_t *fixed)
+{
+    ngx_uint_t           i, j;
+    ngx_http_cx_step_t  *step;
+
+    step = clcf->steps ? clcf->steps->elts : NULL;
+
+    for (i = 0; step && i < clcf->steps->nelts; i++) {
+        if (step[i].name.len == named->name.len
+            && ngx_strncmp(step[i].name.data, named->name.data,
+                           named->name.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (step == NULL || i == clcf->steps->nelts) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" names \"%V\", which is not a declared "
+                      "\"cx_step\" in %s:%ui", directive, &named->name,
+                      named->file, named->line);
+        return NGX_ERROR;
+    }
+
+    if (fixed == NULL) {
+        return NGX_OK;
+    }
+
+    for (j = 0; j < step[i].name_tpl.nparts; j++) {
+        if (step[i].name_tpl.parts[j].capture >= 0) {
+            break;
+        }
+    }
+
+    if (j < step[i].name_tpl.nparts
+        || step[i].url_tpl.nparts != 1
+        || step[i].url_tpl.parts[0].capture >= 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" names \"%V\", a step without a fixed name "
+                      "and url in %s:%ui", directive, &named->name,
+                      named->file, named->line);
+        return NGX_ERROR;
+    }
+
+    fixed->name = step[i].name;
+    fixed->url = step[i].url_tpl.parts[0].text;
+
+    return NGX_OK;
 }
 
 
@@ -330,4 +413,69 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     *member_len = *name_len + 1 + len;
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether a suggestion read back from Redis is still a step of this
+ * location: an exact step of that name, or a regex step whose match on the
+ * url's path gives that name.  What the configuration no longer declares
+ * is never suggested.
+ */
+
+ngx_int_t
+ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
+{
+    int                  captures[NGX_HTTP_CX_CAPTURES];
+    u_char               name[NGX_HTTP_CX_NAME_MAX], *q;
+    size_t               len;
+    ngx_int_t            rc, n;
+    ngx_str_t            path;
+    ngx_uint_t           i;
+    ngx_http_cx_step_t  *step;
+
+    if (clcf->steps == NULL) {
+        return NGX_DECLINED;
+    }
+
+    path = ref->url;
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
+
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+
+        if (step[i].regex == NULL) {
+            if (step[i].name.len == ref->name.len
+                && ngx_strncmp(step[i].name.data, ref->name.data,
+                               ref->name.len) == 0)
+            {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        rc = ngx_regex_exec(step[i].regex, &path, captures,
+                            NGX_HTTP_CX_CAPTURES);
+        if (rc < 0) {
+            continue;
+        }
+
+        n = (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
+
+        len = ngx_http_cx_expand(&step[i].name_tpl, path.data, captures, n,
+                                 name, NGX_HTTP_CX_NAME_MAX);
+
+        if (len == ref->name.len
+            && ngx_strncmp(name, ref->name.data, len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
 }

@@ -30,7 +30,11 @@ ngx_str_t  ngx_http_cx_status_names[] = {
 enum {
     NGX_HTTP_CX_VAR_STEP = 0,
     NGX_HTTP_CX_VAR_NEXT,
-    NGX_HTTP_CX_VAR_STATUS
+    NGX_HTTP_CX_VAR_STATUS,
+    NGX_HTTP_CX_VAR_LEVEL,
+    NGX_HTTP_CX_VAR_PACE,
+    NGX_HTTP_CX_VAR_SHORTCUT,
+    NGX_HTTP_CX_VAR_JSON
 };
 
 
@@ -44,6 +48,18 @@ static ngx_http_variable_t  ngx_http_cx_vars[] = {
 
     { ngx_string("cx_status"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_level"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_LEVEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_pace"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_PACE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_shortcut"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_SHORTCUT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_next_json"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_JSON, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -72,12 +88,48 @@ static ngx_int_t
 ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    ngx_str_t          *s;
+    u_char             *p;
+    ngx_str_t          *s, json;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = ngx_http_cx_get_ctx(r->main);
 
     switch (data) {
+
+    case NGX_HTTP_CX_VAR_LEVEL:
+        s = (ctx && ctx->known) ? &ngx_http_cx_level_names[ctx->level]
+                                : NULL;
+        break;
+
+    case NGX_HTTP_CX_VAR_PACE:
+        s = (ctx && ctx->known) ? &ngx_http_cx_pace_names[ctx->pace] : NULL;
+        break;
+
+    case NGX_HTTP_CX_VAR_SHORTCUT:
+        s = ctx ? &ctx->shortcut : NULL;
+        break;
+
+    case NGX_HTTP_CX_VAR_JSON:
+        if (ctx && ctx->json.len) {
+            s = &ctx->json;
+            break;
+        }
+
+        /* no answer: the status alone */
+
+        p = ngx_pnalloc(r->pool, sizeof("{\"status\":\"\",\"next\":[]}")
+                                 + sizeof("PENDING"));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        json.data = p;
+        json.len = ngx_sprintf(p, "{\"status\":\"%V\",\"next\":[]}",
+                               &ngx_http_cx_status_names[ctx ? ctx->status
+                                                     : NGX_HTTP_CX_BYPASS])
+                   - p;
+        s = &json;
+        break;
 
     case NGX_HTTP_CX_VAR_STEP:
         s = ctx ? &ctx->step.name : NULL;

@@ -7,7 +7,7 @@ use CxTest;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (3 + 8 + 4) + 11;
+plan tests => repeat_each() * (3 + 8 + 4) + 5 + 8;
 
 no_shuffle();
 no_root_location();
@@ -33,6 +33,7 @@ _EOC_
     cx_step home /;
     cx_step cart /cart;
     cx_step checkout /checkout;
+    cx_goal checkout;
     location / { return 200 "$cx_step\n"; }
 _EOC_
 });
@@ -59,17 +60,20 @@ X-CX-Status: MISS
 --- init
 my $p = $ENV{TEST_NGINX_REDIS_PORT};
 my @keys = CxTest::keys_of($p, "t010:");
-Test::More::is(scalar @keys, 1, "one key for one customer");
-Test::More::like($keys[0], qr/^t010:\{[0-9a-f]{16}\}:seq$/,
-                 "the key carries the hash in a hash tag");
-Test::More::is_deeply([CxTest::redis($p, "LRANGE", $keys[0], 0, -1)],
+Test::More::is("@{[ map { s/\{[0-9a-f]{16}\}/{H}/r } @keys ]}",
+               "t010:{H}:s t010:{H}:seq",
+               "a state and a sequence, under the hashed id as hash tag");
+my ($seq) = grep { /:seq$/ } @keys;
+Test::More::is_deeply([CxTest::redis($p, "LRANGE", $seq, 0, -1)],
                       [("cart /cart") x Test::Nginx::Socket::repeat_each()],
                       "the sequence holds the step");
-my $ttl = CxTest::redis($p, "TTL", $keys[0]);
+my $ttl = CxTest::redis($p, "TTL", $seq);
 Test::More::ok($ttl > 0 && $ttl <= 3600, "the sequence expires ($ttl)");
 Test::More::ok(!grep({ /alice/ } @keys,
-                     CxTest::redis($p, "LRANGE", $keys[0], 0, -1)),
+                     CxTest::redis($p, "LRANGE", $seq, 0, -1)),
                "the raw id is stored nowhere");
+Test::More::is(CxTest::redis($p, "HGET", $keys[0], "goals"), 0,
+               "no goal reached yet");
 --- request eval
 ["GET /", "GET /cart", "GET /checkout", "GET /"]
 --- more_headers
@@ -79,7 +83,7 @@ Cookie: cx_id=bob
 
 
 
-=== TEST 3: transitions are counted, the history is bounded, all keys expire
+=== TEST 3: rules, habits, goal paths are kept; the history is bounded
 --- init
 my $p = $ENV{TEST_NGINX_REDIS_PORT};
 my $n = Test::Nginx::Socket::repeat_each();
@@ -89,16 +93,24 @@ Test::More::ok($bob, "the history is bounded by cx_history");
 Test::More::is_deeply([CxTest::redis($p, "LRANGE", $bob // "", 0, -1)],
                       ["home /", "checkout /checkout", "cart /cart"],
                       "newest step first");
-Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:home", "cart /cart"), $n,
-               "home -> cart counted");
-Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:cart",
-                             "checkout /checkout"), $n,
-               "cart -> checkout counted");
+my ($home) = CxTest::keys_of($p, "t010:t:{home}:");
+my $w1 = CxTest::redis($p, "ZSCORE", $home // "", "cart /cart") || 0;
+my $w2 = CxTest::redis($p, "ZSCORE", $home // "", "checkout /checkout") || 0;
+Test::More::ok($w1 > $w2 && $w2 > 0,
+               "home -> cart (distance 1) outweighs home -> checkout (2)");
+(my $h = $bob // "") =~ s/:seq$//;
+Test::More::is(CxTest::redis($p, "ZSCORE", "$h:p:cart", "checkout /checkout"),
+               $n, "the customer's own cart -> checkout counted");
+Test::More::is(CxTest::redis($p, "HGET", "$h:s", "goals"), $n,
+               "each journey to checkout counts as a goal");
+Test::More::is(CxTest::redis($p, "LINDEX", "$h:g", 0),
+               "home /|cart /cart|checkout /checkout",
+               "the path to the goal is kept");
 my @nottl = grep { CxTest::redis($p, "TTL", $_) <= 0 }
             CxTest::keys_of($p, "t010:");
 Test::More::is("@nottl", "", "every key has a TTL");
-Test::More::is(CxTest::redis($p, "ZSCORE", "t010:t:cart", "cart /cart"), "",
-               "a reload is no transition");
+Test::More::ok(!grep({ /^t010:t:\{checkout\}/ } CxTest::keys_of($p, "t010:")),
+               "no rule crosses the end of a journey");
 --- request
 GET /
 --- more_headers
@@ -107,4 +119,4 @@ Cookie: cx_id=carol
 home
 --- response_headers
 X-CX-Status: HIT
-X-CX-Next: /cart
+X-CX-Next: /cart, /checkout

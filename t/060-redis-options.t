@@ -63,7 +63,7 @@ step MISS
 --- init
 my @k = CxTest::redis($main::Redis->{port}, "-a", "pw1", "--no-auth-warning",
                       "-n", 3, "--scan", "--pattern", "t060:*");
-Test::More::is(scalar @k, 1, "one key in db 3");
+Test::More::is(scalar(grep { /:seq$/ } @k), 1, "the sequence is in db 3");
 --- request
 GET /step
 --- more_headers

@@ -80,8 +80,12 @@ test_keys(void)
     is_str(buf, p - buf, "cx:{000000000000000f}:seq",
            "customer key: hash zero-padded to 16 digits");
 
-    p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "item:42", 7);
-    is_str(buf, p - buf, "cx:t:item:42", "step key");
+    p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "item:42", 7, 315);
+    is_str(buf, p - buf, "cx:t:{item:42}:315",
+           "rule key: the step as hash tag, then the epoch");
+
+    p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "a", 1, 0);
+    is_str(buf, p - buf, "cx:t:{a}:0", "rule key, epoch 0");
 
     p = ngx_http_cx_hex_id(buf, (u_char *) "\x00\xff\x10", 3);
     is_str(buf, p - buf, "00ff10", "hex id");

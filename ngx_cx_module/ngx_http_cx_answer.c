@@ -1,0 +1,314 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * From the replies to the answer: candidates from everyone's rules and the
+ * customer's own habits, blended by experience, only declared steps, help
+ * first for a customer going in circles, the shortcut along the customer's
+ * habitual path, as many as the customer's pace wants; then $cx_next and
+ * $cx_next_json.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static ngx_int_t ngx_http_cx_json(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
+static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
+
+
+ngx_str_t  ngx_http_cx_level_names[] = {
+    ngx_string("new"),
+    ngx_string("returning"),
+    ngx_string("expert")
+};
+
+
+ngx_str_t  ngx_http_cx_pace_names[] = {
+    ngx_string("steady"),
+    ngx_string("hurried"),
+    ngx_string("relaxed")
+};
+
+
+static ngx_str_t  ngx_http_cx_reason_names[] = {
+    ngx_string("popular"),
+    ngx_string("personal"),
+    ngx_string("help")
+};
+
+
+/* how much the customer's own habits weigh, by level */
+static double  ngx_http_cx_personal_weight[] = { 0, 0.5, 0.75 };
+
+
+ngx_str_t *
+ngx_http_cx_keep(ngx_pool_t *pool, ngx_str_t *m, ngx_uint_t n)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_str_t   *out;
+    ngx_uint_t   i;
+
+    len = 0;
+    for (i = 0; i < n; i++) {
+        len += m[i].len;
+    }
+
+    out = ngx_palloc(pool, n * sizeof(ngx_str_t) + len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    p = (u_char *) (out + n);
+
+    for (i = 0; i < n; i++) {
+        out[i].data = p;
+        out[i].len = m[i].len;
+        p = ngx_cpymem(p, m[i].data, m[i].len);
+    }
+
+    return out;
+}
+
+
+void
+ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
+    double *weights, ngx_uint_t n)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_uint_t               i, nc, nj, want;
+    ngx_http_cx_ref_t        ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
+    ngx_http_cx_cand_t       cands[NGX_HTTP_CX_CANDIDATES], help;
+    ngx_http_cx_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_cx_module);
+
+    nc = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_member_parse(shared[i].data, shared[i].len, &ref)
+            == NGX_OK
+            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
+        {
+            nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
+                                   weights[i], 0);
+        }
+    }
+
+    for (i = 0; i < ctx->npersonal; i++) {
+        if (ngx_http_cx_member_parse(ctx->personal[i].data,
+                                     ctx->personal[i].len, &ref)
+            == NGX_OK
+            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
+        {
+            nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
+                                   0, ctx->personal_w[i]);
+        }
+    }
+
+    /* the journey so far, newest first, this step included */
+
+    journey[0] = ctx->step;
+    nj = 1;
+
+    for (i = 0; i < ctx->njourney && nj <= NGX_HTTP_CX_RECENT; i++) {
+        if (ngx_http_cx_member_parse(ctx->journey[i].data,
+                                     ctx->journey[i].len, &journey[nj])
+            == NGX_OK)
+        {
+            nj++;
+        }
+    }
+
+    ctx->level = ngx_http_cx_level(ctx->state.goals, clcf->returning,
+                                   clcf->expert);
+    ctx->pace = ngx_http_cx_pace(&ctx->state, clcf->hurried, clcf->relaxed);
+
+    nc = ngx_http_cx_rank(cands, nc,
+                          ngx_http_cx_personal_weight[ctx->level],
+                          &ctx->step.name, journey + 1, nj - 1);
+
+    /* going in circles: the help step first */
+
+    if (clcf->help.name.len
+        && (clcf->help.name.len != ctx->step.name.len
+            || ngx_strncmp(clcf->help.name.data, ctx->step.name.data,
+                           clcf->help.name.len) != 0)
+        && ngx_http_cx_stuck(journey, nj))
+    {
+        for (i = 0; i < nc; i++) {
+            if (cands[i].ref.name.len == clcf->help.name.len
+                && ngx_strncmp(cands[i].ref.name.data, clcf->help.name.data,
+                               clcf->help.name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == nc && nc == NGX_HTTP_CX_CANDIDATES) {
+            i--;
+        }
+
+        ngx_memmove(&cands[1], &cands[0], i * sizeof(ngx_http_cx_cand_t));
+
+        ngx_memzero(&help, sizeof(ngx_http_cx_cand_t));
+        help.ref = clcf->help_ref;
+        help.score = 1;
+        help.reason = NGX_HTTP_CX_REASON_HELP;
+        cands[0] = help;
+
+        if (i == nc) {
+            nc++;
+        }
+    }
+
+    want = (ctx->pace == NGX_HTTP_CX_PACE_HURRIED) ? 1 : clcf->suggest;
+    nc = ngx_min(nc, want);
+
+    /* the shortcut along the customer's own path to the goal */
+
+    ngx_str_null(&shortcut.url);
+
+    if (ctx->level != NGX_HTTP_CX_LEVEL_NEW && clcf->shortcuts
+        && ngx_http_cx_shortcut(ctx->paths, ctx->npaths, &ctx->step.name,
+                                clcf->shortcuts->elts,
+                                clcf->shortcuts->nelts, &shortcut)
+           == NGX_OK
+        && ngx_http_cx_declared(clcf, &shortcut) == NGX_OK)
+    {
+        ctx->shortcut = shortcut.url;
+
+    } else {
+        ngx_str_null(&shortcut.url);
+    }
+
+    ctx->status = (nc || ctx->shortcut.len) ? NGX_HTTP_CX_HIT
+                                            : NGX_HTTP_CX_MISS;
+
+    len = 0;
+    for (i = 0; i < nc; i++) {
+        len += cands[i].ref.url.len + 1;
+    }
+
+    p = ngx_pnalloc(ctx->request->pool, len + 1);
+    if (p == NULL) {
+        ctx->status = NGX_HTTP_CX_ERROR;
+        return;
+    }
+
+    ctx->next.data = p;
+
+    for (i = 0; i < nc; i++) {
+        if (i) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, cands[i].ref.url.data, cands[i].ref.url.len);
+    }
+
+    ctx->next.len = p - ctx->next.data;
+
+    if (ngx_http_cx_json(ctx, cands, nc,
+                         shortcut.url.len ? &shortcut : NULL)
+        != NGX_OK)
+    {
+        ctx->status = NGX_HTTP_CX_ERROR;
+    }
+}
+
+
+/*
+ * {"status":"HIT","step":"cart","level":"returning","pace":"steady",
+ *  "shortcut":{"step":"checkout","url":"/checkout"},
+ *  "next":[{"step":"..","url":"..","score":0.8750,"reason":"popular"}]}
+ */
+
+static ngx_int_t
+ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
+    ngx_uint_t n, ngx_http_cx_ref_t *shortcut)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
+
+    len = sizeof("{\"status\":\"\",\"step\":,\"level\":\"\",\"pace\":\"\","
+                 "\"shortcut\":null,\"next\":[]}") + 16
+          + 6 * ctx->step.name.len + 2;
+
+    if (shortcut) {
+        len += sizeof("{\"step\":,\"url\":}") + 4
+               + 6 * (shortcut->name.len + shortcut->url.len);
+    }
+
+    for (i = 0; i < n; i++) {
+        len += sizeof("{\"step\":,\"url\":,\"score\":,\"reason\":\"\"},")
+               + 4 + 6 * (cands[i].ref.name.len + cands[i].ref.url.len)
+               + NGX_INT_T_LEN + 8 + 8;
+    }
+
+    p = ngx_pnalloc(ctx->request->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->json.data = p;
+
+    p = ngx_sprintf(p, "{\"status\":\"%V\",\"step\":",
+                    &ngx_http_cx_status_names[ctx->status]);
+    p = ngx_http_cx_json_str(p, &ctx->step.name);
+    p = ngx_sprintf(p, ",\"level\":\"%V\",\"pace\":\"%V\",\"shortcut\":",
+                    &ngx_http_cx_level_names[ctx->level],
+                    &ngx_http_cx_pace_names[ctx->pace]);
+
+    if (shortcut) {
+        p = ngx_cpymem(p, "{\"step\":", sizeof("{\"step\":") - 1);
+        p = ngx_http_cx_json_str(p, &shortcut->name);
+        p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
+        p = ngx_http_cx_json_str(p, &shortcut->url);
+        *p++ = '}';
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    p = ngx_cpymem(p, ",\"next\":[", sizeof(",\"next\":[") - 1);
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, "{\"step\":", sizeof("{\"step\":") - 1);
+        p = ngx_http_cx_json_str(p, &cands[i].ref.name);
+        p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
+        p = ngx_http_cx_json_str(p, &cands[i].ref.url);
+        p = ngx_sprintf(p, ",\"score\":%.4f,\"reason\":\"%V\"}",
+                        cands[i].score,
+                        &ngx_http_cx_reason_names[cands[i].reason]);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
+
+    ctx->json.len = p - ctx->json.data;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_cx_json_str(u_char *p, ngx_str_t *s)
+{
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, s->data, s->len);
+    *p++ = '"';
+
+    return p;
+}
