@@ -169,8 +169,6 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         }
     }
 
-    want = (ctx->pace == NGX_HTTP_CX_PACE_HURRIED) ? 1 : clcf->suggest;
-    nc = ngx_min(nc, want);
 
     /* the shortcut along the customer's own path to the goal */
 
@@ -188,6 +186,25 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     } else {
         ngx_str_null(&shortcut.url);
     }
+
+    if (ctx->shortcut.len) {
+        /* the shortcut is offered once, not again in the list */
+
+        for (i = 0; i < nc; i++) {
+            if (cands[i].ref.url.len == ctx->shortcut.len
+                && ngx_strncmp(cands[i].ref.url.data, ctx->shortcut.data,
+                               ctx->shortcut.len) == 0)
+            {
+                ngx_memmove(&cands[i], &cands[i + 1],
+                            (nc - i - 1) * sizeof(ngx_http_cx_cand_t));
+                nc--;
+                break;
+            }
+        }
+    }
+
+    want = (ctx->pace == NGX_HTTP_CX_PACE_HURRIED) ? 1 : clcf->suggest;
+    nc = ngx_min(nc, want);
 
     ctx->status = (nc || ctx->shortcut.len) ? NGX_HTTP_CX_HIT
                                             : NGX_HTTP_CX_MISS;

@@ -427,7 +427,11 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
 
-        if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
+        if ((m[i].len == slot->member_len
+             && ngx_memcmp(m[i].data, slot->member, m[i].len) == 0)
+            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
+        {
+            /* no rule from a step to itself */
             continue;
         }
 
