@@ -215,6 +215,177 @@ test_pick(void)
 }
 
 
+static void
+test_decay(void)
+{
+    double   a, b;
+    int64_t  e1, e2, hl;
+
+    hl = 7 * 86400 * 1000LL;
+
+    a = ngx_http_cx_decay(100 * hl + 1000, hl, &e1);
+    b = ngx_http_cx_decay(101 * hl + 1000, hl, &e2);
+
+    ok(e1 == e2 && b / a > 1.999 && b / a < 2.001,
+       "a half-life later an event weighs twice as much");
+
+    a = ngx_http_cx_decay(NGX_HTTP_CX_EPOCH * hl - 1, hl, &e1);
+    b = ngx_http_cx_decay(NGX_HTTP_CX_EPOCH * hl, hl, &e2);
+
+    ok(e2 == e1 + 1 && b > 0.999 && b < 1.001
+       && a * 5.421010862427522e-20 > 0.999 * b
+       && a * 5.421010862427522e-20 < 1.001 * b,
+       "across an epoch, the old weight scaled by 2^-64 matches the new");
+}
+
+
+static void
+test_state(void)
+{
+    ngx_uint_t           prev;
+    ngx_http_cx_state_t  st;
+
+    ngx_memzero(&st, sizeof(st));
+
+    prev = ngx_http_cx_advance(&st, 1000, 60000, 0);
+    ok(prev == 0 && st.jlen == 1 && st.ngaps == 0, "first step: a journey");
+
+    prev = ngx_http_cx_advance(&st, 3000, 60000, 0);
+    ok(prev == 1 && st.jlen == 2 && st.ngaps == 1 && st.gap == 2000,
+       "a step 2s later continues it");
+
+    prev = ngx_http_cx_advance(&st, 5000, 60000, 1);
+    ok(prev == 2 && st.jlen == 0 && st.goals == 1, "the goal ends it");
+
+    prev = ngx_http_cx_advance(&st, 6000, 60000, 0);
+    ok(prev == 0 && st.jlen == 1, "after the goal, a new journey");
+
+    prev = ngx_http_cx_advance(&st, 600000, 60000, 0);
+    ok(prev == 0 && st.jlen == 1 && st.ngaps == 2,
+       "after cx_journey_gap, a new journey");
+
+    ok(ngx_http_cx_pace(&st, 5000, 60000) == NGX_HTTP_CX_PACE_HURRIED,
+       "2s between steps: hurried");
+
+    st.gap = 90000;
+    ok(ngx_http_cx_pace(&st, 5000, 60000) == NGX_HTTP_CX_PACE_RELAXED,
+       "90s: relaxed");
+
+    st.ngaps = 1;
+    ok(ngx_http_cx_pace(&st, 5000, 60000) == NGX_HTTP_CX_PACE_STEADY,
+       "one gap is no rhythm yet");
+
+    ok(ngx_http_cx_level(0, 1, 3) == NGX_HTTP_CX_LEVEL_NEW
+       && ngx_http_cx_level(1, 1, 3) == NGX_HTTP_CX_LEVEL_RETURNING
+       && ngx_http_cx_level(3, 1, 3) == NGX_HTTP_CX_LEVEL_EXPERT,
+       "levels by goals reached");
+}
+
+
+static void
+set_refs(ngx_http_cx_ref_t *r, const char *names)
+{
+    const char  *p;
+
+    for (p = names; *p; p++, r++) {
+        r->name.data = (u_char *) p;
+        r->name.len = 1;
+    }
+}
+
+
+static void
+test_stuck(void)
+{
+    ngx_http_cx_ref_t  r[8];
+
+    set_refs(r, "abab");
+    ok(ngx_http_cx_stuck(r, 4), "back and forth is stuck");
+
+    set_refs(r, "abc");
+    ok(!ngx_http_cx_stuck(r, 3), "a short journey is not");
+
+    set_refs(r, "abcd");
+    ok(!ngx_http_cx_stuck(r, 4), "progress is not");
+
+    set_refs(r, "abcabca");
+    ok(ngx_http_cx_stuck(r, 7), "a circle of three, three times, is");
+}
+
+
+static void
+test_shortcut(void)
+{
+    ngx_str_t          paths[3], cur = ngx_string("item"),
+                       target = ngx_string("checkout");
+    ngx_http_cx_ref_t  out;
+
+    ngx_str_set(&paths[0], "home /|item /i|cart /c|checkout /k");
+    ngx_str_set(&paths[1], "item /i|cart /c|checkout /k");
+    ngx_str_set(&paths[2], "home /|search /s|checkout /k");
+
+    ok(ngx_http_cx_shortcut(paths, 1, &cur, &target, 1, &out)
+       == NGX_DECLINED, "one path is no habit");
+
+    ok(ngx_http_cx_shortcut(paths, 3, &cur, &target, 1, &out) == NGX_OK
+       && out.url.len == 2 && memcmp(out.url.data, "/k", 2) == 0,
+       "two paths through item reach checkout: the shortcut");
+
+    ngx_str_set(&paths[1], "item /i|checkout /k");
+    ok(ngx_http_cx_shortcut(paths, 2, &cur, &target, 1, &out)
+       == NGX_DECLINED, "nothing skipped in one of two: not reliable");
+}
+
+
+static void
+test_rank(void)
+{
+    ngx_str_t           cur = ngx_string("cart");
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   ref, journey[1];
+    ngx_http_cx_cand_t  c[8];
+
+    n = 0;
+
+    ngx_str_set(&ref.name, "pop");
+    ngx_str_set(&ref.url, "/pop");
+    n = ngx_http_cx_merge(c, n, 8, &ref, 10, 0);
+
+    ngx_str_set(&ref.name, "mine");
+    ngx_str_set(&ref.url, "/mine");
+    n = ngx_http_cx_merge(c, n, 8, &ref, 2, 0);
+    n = ngx_http_cx_merge(c, n, 8, &ref, 0, 5);
+
+    ngx_str_set(&ref.name, "cart");
+    ngx_str_set(&ref.url, "/cart");
+    n = ngx_http_cx_merge(c, n, 8, &ref, 50, 50);
+
+    ok(n == 3 && c[1].shared == 2 && c[1].personal == 5,
+       "merge adds to the same url");
+
+    n = ngx_http_cx_rank(c, 3, 0, &cur, NULL, 0);
+    ok(n == 2 && c[0].ref.url.len == 4 && c[0].reason == 0,
+       "new customer: the popular step first, the current one dropped");
+
+    n = 0;
+    ngx_str_set(&ref.name, "pop");
+    ngx_str_set(&ref.url, "/pop");
+    n = ngx_http_cx_merge(c, n, 8, &ref, 10, 0);
+    ngx_str_set(&ref.name, "mine");
+    ngx_str_set(&ref.url, "/mine");
+    n = ngx_http_cx_merge(c, n, 8, &ref, 2, 5);
+
+    n = ngx_http_cx_rank(c, n, 0.75, &cur, NULL, 0);
+    ok(n == 2 && c[0].ref.url.len == 5 && c[0].reason == 1,
+       "expert: the own habit first, as personal");
+
+    journey[0].name = c[0].ref.name;
+    n = ngx_http_cx_rank(c, n, 0.75, &cur, journey, 1);
+    ok(n == 2 && c[0].ref.url.len == 4,
+       "a step taken in this journey is demoted");
+}
+
+
 int
 main(void)
 {
@@ -224,6 +395,11 @@ main(void)
     test_expand();
     test_member();
     test_pick();
+    test_decay();
+    test_state();
+    test_stuck();
+    test_shortcut();
+    test_rank();
 
     printf("1..%d\n", tests);
 
