@@ -151,6 +151,7 @@ typedef struct {
     ngx_flag_t                  enable;         /* cx */
     ngx_http_complex_value_t   *id;             /* cx_id */
     ngx_http_complex_value_t   *id_cookie;      /* default: $cookie_NAME */
+    ngx_http_complex_value_t   *time;           /* cx_time */
     ngx_str_t                   cookie;         /* cx_cookie */
     time_t                      cookie_max_age;
     ngx_uint_t                  cookie_secure;
@@ -160,6 +161,7 @@ typedef struct {
     ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */
     ngx_flag_t                  header;         /* cx_header */
+    ngx_uint_t                  demote;         /* cx_demote, in % */
     ngx_uint_t                  returning;      /* cx_levels */
     ngx_uint_t                  expert;
     ngx_msec_t                  hurried;        /* cx_pace */
@@ -285,8 +287,8 @@ ngx_int_t ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths,
 ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
 ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
-    double personal, ngx_str_t *current, ngx_http_cx_ref_t *journey,
-    ngx_uint_t njourney);
+    double personal, double demote, ngx_str_t *current,
+    ngx_http_cx_ref_t *journey, ngx_uint_t njourney);
 
 /* ngx_http_cx_answer.c */
 void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,

@@ -48,7 +48,8 @@ ngx_http_cx_handler(ngx_http_request_t *r)
 {
     u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
     size_t                    name_len, member_len;
-    ngx_str_t                 id;
+    ngx_int_t                 ms;
+    ngx_str_t                 id, t;
     ngx_time_t               *tp;
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
@@ -123,6 +124,17 @@ ngx_http_cx_handler(ngx_http_request_t *r)
 
     slot->hash = ngx_http_cx_hash_id(cmcf->hash_secret, id.data, id.len);
     slot->now = (int64_t) tp->sec * 1000 + tp->msec;
+
+    if (clcf->time) {
+        /* replaying a log: the event's own time, in ms */
+
+        if (ngx_http_complex_value(r, clcf->time, &t) == NGX_OK) {
+            ms = ngx_atoi(t.data, t.len);
+            if (ms > 0) {
+                slot->now = ms;
+            }
+        }
+    }
     slot->goal = clcf->goal.name.len == name_len
                  && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
     slot->name_len = name_len;

@@ -574,15 +574,40 @@ ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
 }
 
 
+static ngx_uint_t
+ngx_http_cx_before(ngx_http_cx_cand_t *a, ngx_http_cx_cand_t *b)
+{
+    double     d;
+    ngx_int_t  rc;
+
+    d = a->score - b->score;
+
+    if (d > 1e-9 * b->score) {
+        return 1;
+    }
+
+    if (-d > 1e-9 * a->score) {
+        return 0;
+    }
+
+    rc = ngx_memcmp(a->ref.url.data, b->ref.url.data,
+                    ngx_min(a->ref.url.len, b->ref.url.len));
+
+    return rc < 0 || (rc == 0 && a->ref.url.len < b->ref.url.len);
+}
+
+
 /*
  * Scores the candidates, best first: the shared and the personal weights,
  * each relative to its best, blended by "personal" (0: shared only); steps
- * already taken in this journey count a quarter.  Drops the current step.
+ * already taken in this journey count "demote" times as much.  Drops the
+ * current step.
  */
 
 ngx_uint_t
 ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
-    ngx_str_t *current, ngx_http_cx_ref_t *journey, ngx_uint_t njourney)
+    double demote, ngx_str_t *current, ngx_http_cx_ref_t *journey,
+    ngx_uint_t njourney)
 {
     double              max_s, max_p, s, p;
     ngx_uint_t          i, j, k;
@@ -614,18 +639,19 @@ ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
 
         for (j = 0; j < njourney; j++) {
             if (ngx_http_cx_same(&journey[j].name, &cands[i].ref.name)) {
-                cands[i].score /= 4;
+                cands[i].score *= demote;
                 break;
             }
         }
     }
 
-    /* insertion sort, stable: few candidates */
+    /* insertion sort, few candidates; near ties go by url, so the order
+     * does not hang on how floating point sums were accumulated */
 
     for (i = 1; i < n; i++) {
         c = cands[i];
 
-        for (j = i; j > 0 && cands[j - 1].score < c.score; j--) {
+        for (j = i; j > 0 && ngx_http_cx_before(&c, &cands[j - 1]); j--) {
             cands[j] = cands[j - 1];
         }
 

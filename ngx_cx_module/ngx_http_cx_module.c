@@ -28,6 +28,8 @@ static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -152,6 +154,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_loc_conf_t, id),
       NULL },
 
+    { ngx_string("cx_time"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, time),
+      NULL },
+
     { ngx_string("cx_cookie"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_cx_cookie,
@@ -185,6 +194,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_cx_named,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, shortcut_steps),
+      NULL },
+
+    { ngx_string("cx_demote"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_demote,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, demote),
       NULL },
 
     { ngx_string("cx_levels"),
@@ -412,9 +428,11 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
 
     clcf->enable = NGX_CONF_UNSET;
     clcf->id = NGX_CONF_UNSET_PTR;
+    clcf->time = NGX_CONF_UNSET_PTR;
     clcf->cookie_max_age = NGX_CONF_UNSET;
     clcf->suggest = NGX_CONF_UNSET_UINT;
     clcf->header = NGX_CONF_UNSET;
+    clcf->demote = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
     clcf->expert = NGX_CONF_UNSET_UINT;
     clcf->hurried = NGX_CONF_UNSET_MSEC;
@@ -439,6 +457,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_ptr_value(conf->id, prev->id, NULL);
+    ngx_conf_merge_ptr_value(conf->time, prev->time, NULL);
     ngx_conf_merge_uint_value(conf->suggest, prev->suggest, 3);
     ngx_conf_merge_value(conf->header, prev->header, 0);
 
@@ -453,6 +472,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie_samesite = prev->cookie_samesite;
     }
 
+    ngx_conf_merge_uint_value(conf->demote, prev->demote, 25);
     ngx_conf_merge_uint_value(conf->returning, prev->returning, 1);
     ngx_conf_merge_uint_value(conf->expert, prev->expert, 3);
     ngx_conf_merge_msec_value(conf->hurried, prev->hurried, 5000);
@@ -822,6 +842,36 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* cx_demote factor: 0 to 1, two decimals */
+
+static char *
+ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (clcf->demote != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atofp(value[1].data, value[1].len, 2);
+    if (n == NGX_ERROR || n > 100) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", it must be a number from 0 "
+                           "to 1", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->demote = n;
+
+    return NGX_CONF_OK;
 }
 
 

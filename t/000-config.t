@@ -306,3 +306,99 @@ qr/\[emerg\] .*invalid value "yes" in "cx_header" directive, it must be "on" or 
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*unknown "no_such_variable_here" variable/
+
+
+
+=== TEST 30: cx_rule_distance out of range
+--- http_config
+    cx_rule_distance 9;
+--- config
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*value must be between 1 and 8 in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 31: cx_half_life below a second
+--- http_config
+    cx_half_life 500ms;
+--- config
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_half_life" directive must be at least 1s in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 32: cx_journey_gap bad time
+--- http_config
+    cx_journey_gap soon;
+--- config
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_journey_gap" directive invalid value in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 33: cx_levels with expert below returning
+--- config
+    cx_levels returning=3 expert=2;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_levels" directive needs "expert" at least "returning" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 34: cx_levels unknown parameter
+--- config
+    cx_levels novice=1;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid parameter "novice=1" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 35: cx_pace with relaxed not above hurried
+--- config
+    cx_pace hurried=10s relaxed=5s;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_pace" directive needs "relaxed" longer than "hurried" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 36: cx_help naming an undeclared step
+--- config
+    cx_step home /;
+    cx_help faq;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_help" names "faq", which is not a declared "cx_step" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 37: cx_help naming a step without a fixed url
+--- config
+    cx_step help:$1 ~^/help/(\w+)$;
+    cx_help help:$1;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_help" names "help:\$1", a step without a fixed name and url in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 38: cx_shortcut naming an undeclared step
+--- config
+    cx_step home /;
+    cx_shortcut checkout;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"cx_shortcut" names "checkout", which is not a declared "cx_step" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 39: cx_demote above 1
+--- config
+    cx_demote 1.5;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*invalid value "1\.5", it must be a number from 0 to 1 in \S+nginx\.conf:\d+/

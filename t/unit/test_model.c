@@ -363,7 +363,7 @@ test_rank(void)
     ok(n == 3 && c[1].shared == 2 && c[1].personal == 5,
        "merge adds to the same url");
 
-    n = ngx_http_cx_rank(c, 3, 0, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, 3, 0, 0.25, &cur, NULL, 0);
     ok(n == 2 && c[0].ref.url.len == 4 && c[0].reason == 0,
        "new customer: the popular step first, the current one dropped");
 
@@ -375,12 +375,12 @@ test_rank(void)
     ngx_str_set(&ref.url, "/mine");
     n = ngx_http_cx_merge(c, n, 8, &ref, 2, 5);
 
-    n = ngx_http_cx_rank(c, n, 0.75, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, n, 0.75, 0.25, &cur, NULL, 0);
     ok(n == 2 && c[0].ref.url.len == 5 && c[0].reason == 1,
        "expert: the own habit first, as personal");
 
     journey[0].name = c[0].ref.name;
-    n = ngx_http_cx_rank(c, n, 0.75, &cur, journey, 1);
+    n = ngx_http_cx_rank(c, n, 0.75, 0.25, &cur, journey, 1);
     ok(n == 2 && c[0].ref.url.len == 4,
        "a step taken in this journey is demoted");
 }
