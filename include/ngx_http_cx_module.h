@@ -161,6 +161,9 @@ typedef struct {
     ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */
     ngx_flag_t                  header;         /* cx_header */
+    ngx_flag_t                  prefetch;       /* cx_prefetch */
+    ngx_flag_t                  inject;         /* cx_inject */
+    ngx_http_complex_value_t   *template;       /* cx_inject_template */
     ngx_uint_t                  demote;         /* cx_demote, in % */
     ngx_uint_t                  returning;      /* cx_levels */
     ngx_uint_t                  expert;
@@ -190,6 +193,7 @@ struct ngx_http_cx_slot_s {
     uint64_t                    hash;           /* the customer */
     int64_t                     now;            /* ms */
     ngx_uint_t                  goal;           /* this step is the goal */
+    ngx_uint_t                  readonly;       /* cx_api: record nothing */
     ngx_http_cx_state_t         state;
     size_t                      name_len;
     size_t                      member_len;
@@ -222,6 +226,14 @@ struct ngx_http_cx_ctx_s {
 
     unsigned                    waiting:1;
     unsigned                    known:1;        /* level, pace are set */
+    unsigned                    api:1;          /* answered by cx_api */
+    unsigned                    inject:1;       /* the body gets the block */
+    unsigned                    injected:1;
+
+    ngx_str_t                   block;          /* the html to inject */
+    ngx_uint_t                  match;          /* of "</body>" so far */
+    size_t                      nheld;
+    u_char                      held[8];        /* a match cut by a buffer */
 };
 
 
@@ -230,6 +242,8 @@ extern ngx_module_t  ngx_http_cx_module;
 
 /* ngx_http_cx_handler.c */
 ngx_int_t ngx_http_cx_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_cx_start(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, ngx_uint_t api);
 ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
 /* ngx_http_cx_step.c */
@@ -239,8 +253,8 @@ ngx_int_t ngx_http_cx_check_named(ngx_conf_t *cf,
     ngx_http_cx_loc_conf_t *clcf, const char *directive,
     ngx_http_cx_named_t *named, ngx_http_cx_ref_t *fixed);
 ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
-    ngx_http_cx_loc_conf_t *clcf, u_char *member, size_t *name_len,
-    size_t *member_len);
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, u_char *member,
+    size_t *name_len, size_t *member_len);
 ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref);
 
@@ -294,8 +308,14 @@ ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
 void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     double *weights, ngx_uint_t n);
 ngx_str_t *ngx_http_cx_keep(ngx_pool_t *pool, ngx_str_t *m, ngx_uint_t n);
+ngx_int_t ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_str_t *json);
 extern ngx_str_t  ngx_http_cx_level_names[];
 extern ngx_str_t  ngx_http_cx_pace_names[];
+
+/* ngx_http_cx_api.c */
+char *ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_api_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx);
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);

@@ -242,6 +242,35 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 }
 
 
+/* the answer's JSON, or the status alone when there is no answer */
+
+ngx_int_t
+ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_str_t *json)
+{
+    u_char  *p;
+
+    if (ctx && ctx->json.len) {
+        *json = ctx->json;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("{\"status\":\"\",\"next\":[]}")
+                             + sizeof("PENDING"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    json->data = p;
+    json->len = ngx_sprintf(p, "{\"status\":\"%V\",\"next\":[]}",
+                            &ngx_http_cx_status_names[ctx ? ctx->status
+                                                  : NGX_HTTP_CX_BYPASS])
+                - p;
+
+    return NGX_OK;
+}
+
+
 /*
  * {"status":"HIT","step":"cart","level":"returning","pace":"steady",
  *  "shortcut":{"step":"checkout","url":"/checkout"},

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * Response headers: the customer id cookie for new visitors, and with
- * "cx_header on" X-CX-Status and X-CX-Next.
+ * Response headers: the customer id cookie for new visitors, X-CX-Status
+ * and X-CX-Next (cx_header), Link: rel=prefetch (cx_prefetch).  The body:
+ * the suggestions as an html block before </body> (cx_inject).
  */
 
 
@@ -17,9 +18,18 @@
 static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_cx_inject_start(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
+static ngx_int_t ngx_http_cx_block(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
+static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r,
+    ngx_chain_t ***ll, u_char *data, size_t len, ngx_uint_t copy);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 ngx_int_t
@@ -27,6 +37,9 @@ ngx_http_cx_filter_init(ngx_conf_t *cf)
 {
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_cx_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_cx_body_filter;
 
     return NGX_OK;
 }
@@ -44,6 +57,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     static ngx_str_t  set_cookie = ngx_string("Set-Cookie");
     static ngx_str_t  x_status = ngx_string("X-CX-Status");
     static ngx_str_t  x_next = ngx_string("X-CX-Next");
+    static ngx_str_t  link = ngx_string("Link");
 
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
@@ -60,6 +74,35 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     }
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    if (clcf->inject && ctx && !ctx->api && !ctx->inject
+        && (ctx->next.len || ctx->shortcut.len)
+        && ngx_http_cx_inject_start(r, clcf, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (clcf->prefetch && ctx && ctx->next.len && !ctx->api) {
+
+        /* Link: </next>; rel=prefetch, the top suggestion */
+
+        p = ngx_strlchr(ctx->next.data, ctx->next.data + ctx->next.len, ' ');
+
+        value.len = sizeof("<>; rel=prefetch") - 1
+                    + (p ? (size_t) (p - ctx->next.data) : ctx->next.len);
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(value.data, "<%*s>; rel=prefetch",
+                    value.len - (sizeof("<>; rel=prefetch") - 1),
+                    ctx->next.data);
+
+        if (ngx_http_cx_add_header(r, &link, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 
     if (!clcf->header) {
         return ngx_http_next_header_filter(r);
@@ -124,6 +167,358 @@ ngx_http_cx_add_header(ngx_http_request_t *r, ngx_str_t *key,
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * Only a whole, uncompressed html page that gets something to show: the
+ * response then varies by customer, so it becomes Cache-Control: private.
+ */
+
+static ngx_int_t
+ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ctx_t *ctx)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  private = ngx_string("private");
+
+    if (r->headers_out.status != NGX_HTTP_OK
+        || r->headers_out.content_type.len < sizeof("text/html") - 1
+        || ngx_strncasecmp(r->headers_out.content_type.data,
+                           (u_char *) "text/html", sizeof("text/html") - 1)
+           != 0
+        || (r->headers_out.content_encoding
+            && r->headers_out.content_encoding->value.len))
+    {
+        return NGX_OK;
+    }
+
+    if (clcf->template) {
+        if (ngx_http_complex_value(r, clcf->template, &ctx->block)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_http_cx_block(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->block.len == 0) {
+        return NGX_OK;
+    }
+
+    ctx->inject = 1;
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_etag(r);
+    ngx_http_clear_accept_ranges(r);
+
+    r->allow_ranges = 0;
+    r->filter_need_in_memory = 1;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == cache_control.len
+            && ngx_strncasecmp(h[i].key.data, cache_control.data,
+                               cache_control.len) == 0)
+        {
+            h[i].hash = 0;
+        }
+    }
+
+    return ngx_http_cx_add_header(r, &cache_control, &private);
+}
+
+
+/*
+ * <nav class="cx-next" aria-label="Suggested next steps"><ul>
+ * <li><a href="/cart">cart</a></li>...</ul>
+ * <p><a class="cx-shortcut" href="/checkout">Straight to checkout</a></p>
+ * </nav>, every value html-escaped
+ */
+
+static ngx_int_t
+ngx_http_cx_block(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+{
+    u_char     *p, *last, *sp;
+    size_t      len;
+    ngx_str_t   url;
+
+    static u_char  head[] = "<nav class=\"cx-next\" "
+                            "aria-label=\"Suggested next steps\"><ul>";
+    static u_char  item[] = "<li><a href=\"\"></a></li>";
+    static u_char  tail[] = "</ul>";
+    static u_char  cut[] = "<p><a class=\"cx-shortcut\" href=\"\">"
+                           "Straight to </a></p>";
+    static u_char  end[] = "</nav>";
+
+    /* urls are html-safe by construction, but escaped all the same */
+
+    len = sizeof(head) + sizeof(tail) + sizeof(cut) + sizeof(end)
+          + 2 * (ctx->shortcut.len + ngx_escape_html(NULL, ctx->shortcut.data,
+                                                     ctx->shortcut.len));
+
+    p = ctx->next.data;
+    last = p + ctx->next.len;
+
+    while (p < last) {
+        sp = ngx_strlchr(p, last, ' ');
+        if (sp == NULL) {
+            sp = last;
+        }
+
+        len += sizeof(item) + 2 * ((sp - p) + ngx_escape_html(NULL, p, sp - p));
+        p = sp + 1;
+    }
+
+    ctx->block.data = ngx_pnalloc(r->pool, len);
+    if (ctx->block.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->block.data, head, sizeof(head) - 1);
+
+    url.data = ctx->next.data;
+
+    while (url.data < last) {
+        sp = ngx_strlchr(url.data, last, ' ');
+        url.len = (sp ? sp : last) - url.data;
+
+        p = ngx_cpymem(p, "<li><a href=\"", sizeof("<li><a href=\"") - 1);
+        p = (u_char *) ngx_escape_html(p, url.data, url.len);
+        p = ngx_cpymem(p, "\">", 2);
+        p = (u_char *) ngx_escape_html(p, url.data, url.len);
+        p = ngx_cpymem(p, "</a></li>", sizeof("</a></li>") - 1);
+
+        url.data += url.len + 1;
+    }
+
+    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
+
+    if (ctx->shortcut.len) {
+        p = ngx_cpymem(p, "<p><a class=\"cx-shortcut\" href=\"",
+                       sizeof("<p><a class=\"cx-shortcut\" href=\"") - 1);
+        p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
+                                       ctx->shortcut.len);
+        p = ngx_cpymem(p, "\">Straight to ", sizeof("\">Straight to ") - 1);
+        p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
+                                       ctx->shortcut.len);
+        p = ngx_cpymem(p, "</a></p>", sizeof("</a></p>") - 1);
+    }
+
+    p = ngx_cpymem(p, end, sizeof(end) - 1);
+
+    ctx->block.len = p - ctx->block.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Inserts the block before the first "</body>", any case.  A tag cut by
+ * a buffer boundary is held back: the bytes before it are copied out and
+ * the buffer given back, so its memory is never referenced after that.
+ */
+
+static ngx_int_t
+ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    u_char              *p, *start;
+    size_t               k;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl, *next, *out, **ll;
+    ngx_http_cx_ctx_t   *ctx;
+
+    static u_char  tag[] = "</body>";
+
+    if (r != r->main || in == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_cx_get_ctx(r);
+
+    if (ctx == NULL || !ctx->inject || ctx->injected) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    out = NULL;
+    ll = &out;
+
+    for (cl = in; cl; cl = next) {
+        next = cl->next;
+        b = cl->buf;
+
+        if (ctx->injected || !ngx_buf_in_memory(b) || ngx_buf_special(b)) {
+            goto pass;
+        }
+
+        start = NULL;
+
+        for (p = b->pos; p < b->last; p++) {
+
+            if (ngx_tolower(*p) == tag[ctx->match]) {
+                if (++ctx->match == sizeof(tag) - 1) {
+                    start = p + 1 - (sizeof(tag) - 1 - ctx->nheld);
+                    break;
+                }
+
+                continue;
+            }
+
+            if (ctx->nheld && p - b->pos < (ssize_t) ctx->match) {
+                /* what was held is no tag after all: plain text */
+                if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                ctx->nheld = 0;
+            }
+
+            ctx->match = (*p == '<') ? 1 : 0;
+        }
+
+        if (start) {
+            /* the block, then the tag and the rest */
+
+            if (ngx_http_cx_emit(r, &ll, b->pos, start - b->pos, 0)
+                != NGX_OK
+                || ngx_http_cx_emit(r, &ll, ctx->block.data, ctx->block.len,
+                                    0)
+                   != NGX_OK
+                || ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            b->pos = start;
+            ctx->nheld = 0;
+            ctx->injected = 1;
+
+            goto pass;
+        }
+
+        if (ctx->match && !b->last_buf) {
+            /* a tag may start here: keep its bytes for the next buffer */
+
+            k = ngx_min((size_t) ctx->match - ctx->nheld,
+                        (size_t) (b->last - b->pos));
+
+            if (ngx_http_cx_emit(r, &ll, b->pos, b->last - b->pos - k, 1)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(ctx->held + ctx->nheld, b->last - k, k);
+            ctx->nheld += k;
+            b->pos = b->last;
+
+            /* given back empty: no zero size buffer goes on */
+
+            if (b->flush) {
+                b = ngx_calloc_buf(r->pool);
+                if (b == NULL) {
+                    return NGX_ERROR;
+                }
+
+                b->flush = 1;
+
+                cl = ngx_alloc_chain_link(r->pool);
+                if (cl == NULL) {
+                    return NGX_ERROR;
+                }
+
+                cl->buf = b;
+                goto pass;
+            }
+
+            continue;
+        }
+
+        if (ctx->nheld) {
+            if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->nheld = 0;
+            ctx->match = 0;
+        }
+
+    pass:
+
+        *ll = cl;
+        ll = &cl->next;
+    }
+
+    *ll = NULL;
+
+    return ngx_http_next_body_filter(r, out);
+}
+
+
+static ngx_int_t
+ngx_http_cx_emit(ngx_http_request_t *r, ngx_chain_t ***ll, u_char *data,
+    size_t len, ngx_uint_t copy)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (copy) {
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->last = ngx_cpymem(b->pos, data, len);
+
+    } else {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = data;
+        b->last = data + len;
+        b->memory = 1;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    **ll = cl;
+    *ll = &cl->next;
 
     return NGX_OK;
 }

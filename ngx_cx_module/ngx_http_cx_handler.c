@@ -22,7 +22,8 @@
 
 
 static ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
-    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
+    ngx_uint_t issue);
 static ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
@@ -46,16 +47,8 @@ static void ngx_http_cx_cleanup(void *data);
 ngx_int_t
 ngx_http_cx_handler(ngx_http_request_t *r)
 {
-    u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
-    size_t                    name_len, member_len;
-    ngx_int_t                 ms;
-    ngx_str_t                 id, t;
-    ngx_time_t               *tp;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_cx_ctx_t        *ctx;
-    ngx_http_cx_slot_t       *slot;
-    ngx_http_cx_loc_conf_t   *clcf;
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_http_cx_ctx_t       *ctx;
+    ngx_http_cx_loc_conf_t  *clcf;
 
     if (r != r->main) {
         return NGX_DECLINED;
@@ -74,7 +67,33 @@ ngx_http_cx_handler(ngx_http_request_t *r)
         return ctx->waiting ? NGX_DONE : NGX_DECLINED;
     }
 
-    if (ngx_http_cx_classify(r, clcf, member, &name_len, &member_len)
+    return ngx_http_cx_start(r, clcf, &r->uri, 0);
+}
+
+
+/*
+ * Classifies the uri, identifies the customer and sends the batch.
+ * NGX_DONE: waiting for Redis, with a reference on the request that the
+ * wake handler gives back.  NGX_DECLINED: answered already (not a step,
+ * no id, Redis down, too many in flight); ctx->status tells which.
+ * With "api", nothing is recorded and no id cookie is issued.
+ */
+
+ngx_int_t
+ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *uri, ngx_uint_t api)
+{
+    u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
+    size_t                    name_len, member_len;
+    ngx_int_t                 ms;
+    ngx_str_t                 id, t;
+    ngx_time_t               *tp;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_slot_t       *slot;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    if (ngx_http_cx_classify(r, clcf, uri, member, &name_len, &member_len)
         != NGX_OK)
     {
         /* not a step: neither recorded nor delayed */
@@ -91,6 +110,7 @@ ngx_http_cx_handler(ngx_http_request_t *r)
 
     ctx->request = r;
     ctx->status = NGX_HTTP_CX_BYPASS;
+    ctx->api = api;
 
     cln->handler = ngx_http_cx_cleanup;
     ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
@@ -109,7 +129,7 @@ ngx_http_cx_handler(ngx_http_request_t *r)
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
                    &ctx->step.url);
 
-    if (ngx_http_cx_identify(r, clcf, ctx, &id) != NGX_OK) {
+    if (ngx_http_cx_identify(r, clcf, ctx, &id, !api) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -135,7 +155,9 @@ ngx_http_cx_handler(ngx_http_request_t *r)
             }
         }
     }
-    slot->goal = clcf->goal.name.len == name_len
+
+    slot->readonly = api;
+    slot->goal = !api && clcf->goal.name.len == name_len
                  && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
     slot->name_len = name_len;
     slot->member_len = member_len;
@@ -195,7 +217,7 @@ ngx_http_cx_get_ctx(ngx_http_request_t *r)
 
 static ngx_int_t
 ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_ctx_t *ctx, ngx_str_t *id)
+    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t issue)
 {
     u_char  *p, rnd[NGX_HTTP_CX_COOKIE_ID_LEN / 2];
     size_t   len;
@@ -210,7 +232,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return NGX_OK;
     }
 
-    if (clcf->cookie.len == 0) {
+    if (clcf->cookie.len == 0 || !issue) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cx: no customer id");
         return NGX_DECLINED;
@@ -289,17 +311,19 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
                                      "LRANGE %bseq 0 %d", base, blen,
                                      NGX_HTTP_CX_RECENT - 1);
 
-    (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bseq %b",
-                                     base, blen,
-                                     slot->member, slot->member_len);
+    if (!slot->readonly) {
+        (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bseq %b",
+                                         base, blen,
+                                         slot->member, slot->member_len);
 
-    (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bseq 0 %b",
-                                     base, blen, cmcf->trim_text.data,
-                                     cmcf->trim_text.len);
+        (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bseq 0 %b",
+                                         base, blen, cmcf->trim_text.data,
+                                         cmcf->trim_text.len);
 
-    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bseq %b",
-                                     base, blen, cmcf->ttl_text.data,
-                                     cmcf->ttl_text.len);
+        (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bseq %b",
+                                         base, blen, cmcf->ttl_text.data,
+                                         cmcf->ttl_text.len);
+    }
 
     klen = ngx_cpymem(ngx_cpymem(key, base, blen), "p:", 2) - key;
     klen = ngx_cpymem(key + klen, slot->member, slot->name_len) - key;
@@ -390,6 +414,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     int64_t                  epoch;
     ngx_str_t                m[NGX_HTTP_CX_RECENT], last;
     ngx_uint_t               i, k, n, prev;
+    ngx_http_cx_state_t      st;
     ngx_http_cx_ref_t        ref;
     ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -409,9 +434,14 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         }
     }
 
-    prev = ngx_http_cx_advance(&slot->state, slot->now, cmcf->journey_gap,
+    st = slot->state;
+    prev = ngx_http_cx_advance(&st, slot->now, cmcf->journey_gap,
                                slot->goal);
     prev = ngx_min(prev, n);
+
+    if (!slot->readonly) {
+        slot->state = st;
+    }
 
     /* the journey's earlier steps, newest first, reloads collapsed */
 
@@ -431,6 +461,10 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     }
 
     prev = k;
+
+    if (slot->readonly) {
+        goto done;
+    }
 
     blen = ngx_http_cx_customer_key(base, &cmcf->prefix, slot->hash, "")
            - base;
@@ -499,6 +533,8 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
                                          base, blen, cmcf->ttl_text.data,
                                          cmcf->ttl_text.len);
     }
+
+done:
 
     ctx = slot->ctx;
 
@@ -719,6 +755,14 @@ ngx_http_cx_wake_handler(ngx_event_t *ev)
                    &ngx_http_cx_status_names[ctx->status]);
 
     ctx->waiting = 0;
+
+    if (ctx->api) {
+        /* the content handler's NGX_DONE gave the reference back */
+        r->write_event_handler = ngx_http_request_empty_handler;
+        ngx_http_finalize_request(r, ngx_http_cx_api_send(r, ctx));
+        ngx_http_run_posted_requests(c);
+        return;
+    }
 
     r->main->count--;
     r->write_event_handler = ngx_http_core_run_phases;

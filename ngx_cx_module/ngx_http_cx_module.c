@@ -224,6 +224,34 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_loc_conf_t, suggest),
       &ngx_http_cx_suggest_bounds },
 
+    { ngx_string("cx_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cx_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_prefetch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, prefetch),
+      NULL },
+
+    { ngx_string("cx_inject"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, inject),
+      NULL },
+
+    { ngx_string("cx_inject_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, template),
+      NULL },
+
     { ngx_string("cx_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -432,6 +460,9 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->cookie_max_age = NGX_CONF_UNSET;
     clcf->suggest = NGX_CONF_UNSET_UINT;
     clcf->header = NGX_CONF_UNSET;
+    clcf->prefetch = NGX_CONF_UNSET;
+    clcf->inject = NGX_CONF_UNSET;
+    clcf->template = NGX_CONF_UNSET_PTR;
     clcf->demote = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
     clcf->expert = NGX_CONF_UNSET_UINT;
@@ -460,6 +491,9 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->time, prev->time, NULL);
     ngx_conf_merge_uint_value(conf->suggest, prev->suggest, 3);
     ngx_conf_merge_value(conf->header, prev->header, 0);
+    ngx_conf_merge_value(conf->prefetch, prev->prefetch, 0);
+    ngx_conf_merge_value(conf->inject, prev->inject, 0);
+    ngx_conf_merge_ptr_value(conf->template, prev->template, NULL);
 
     if (conf->steps == NULL) {
         conf->steps = prev->steps;

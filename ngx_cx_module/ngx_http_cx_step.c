@@ -324,13 +324,13 @@ ngx_http_cx_check_named(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
 
 
 /*
- * Finds the step of the uri and writes "name url" into member.  Regexes
+ * Finds the step of a uri and writes "name url" into member.  Regexes
  * run with captures of our own, so the location's $1.. stay untouched.
  */
 
 ngx_int_t
 ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    u_char *member, size_t *name_len, size_t *member_len)
+    ngx_str_t *uri, u_char *member, size_t *name_len, size_t *member_len)
 {
     int                      captures[NGX_HTTP_CX_CAPTURES];
     u_char                  *p;
@@ -347,8 +347,8 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     for (i = 0; i < clcf->steps->nelts; i++) {
 
         if (step[i].regex == NULL) {
-            if (r->uri.len == step[i].uri.len
-                && ngx_strncmp(r->uri.data, step[i].uri.data, r->uri.len)
+            if (uri->len == step[i].uri.len
+                && ngx_strncmp(uri->data, step[i].uri.data, uri->len)
                    == 0)
             {
                 break;
@@ -357,7 +357,7 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        rc = ngx_regex_exec(step[i].regex, &r->uri, captures,
+        rc = ngx_regex_exec(step[i].regex, uri, captures,
                             NGX_HTTP_CX_CAPTURES);
 
         if (rc == NGX_REGEX_NO_MATCHED) {
@@ -367,7 +367,7 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         if (rc < 0) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           ngx_regex_exec_n " failed: %i on \"%V\" using "
-                          "\"%V\"", rc, &r->uri, &step[i].uri);
+                          "\"%V\"", rc, uri, &step[i].uri);
             continue;
         }
 
@@ -379,12 +379,12 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return NGX_DECLINED;
     }
 
-    *name_len = ngx_http_cx_expand(&step[i].name_tpl, r->uri.data, captures,
+    *name_len = ngx_http_cx_expand(&step[i].name_tpl, uri->data, captures,
                                    n, member, NGX_HTTP_CX_NAME_MAX);
     if (*name_len == 0) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cx: step name for \"%V\" empty or too long",
-                       &r->uri);
+                       uri);
         return NGX_DECLINED;
     }
 
@@ -401,10 +401,10 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         url = &whole;
         n = 0;
         captures[0] = 0;
-        captures[1] = r->uri.len;
+        captures[1] = uri->len;
     }
 
-    len = ngx_http_cx_expand(url, r->uri.data, captures, n, p,
+    len = ngx_http_cx_expand(url, uri->data, captures, n, p,
                              NGX_HTTP_CX_URL_MAX);
     if (len == 0) {
         return NGX_DECLINED;

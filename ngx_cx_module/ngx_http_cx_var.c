@@ -88,7 +88,6 @@ static ngx_int_t
 ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    u_char             *p;
     ngx_str_t          *s, json;
     ngx_http_cx_ctx_t  *ctx;
 
@@ -110,24 +109,10 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_CX_VAR_JSON:
-        if (ctx && ctx->json.len) {
-            s = &ctx->json;
-            break;
-        }
-
-        /* no answer: the status alone */
-
-        p = ngx_pnalloc(r->pool, sizeof("{\"status\":\"\",\"next\":[]}")
-                                 + sizeof("PENDING"));
-        if (p == NULL) {
+        if (ngx_http_cx_json_of(r, ctx, &json) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        json.data = p;
-        json.len = ngx_sprintf(p, "{\"status\":\"%V\",\"next\":[]}",
-                               &ngx_http_cx_status_names[ctx ? ctx->status
-                                                     : NGX_HTTP_CX_BYPASS])
-                   - p;
         s = &json;
         break;
 
