@@ -18,7 +18,7 @@ cd "$ROOT"
 
 . scripts/lib.sh
 
-cx_need_packages redis-server redis-tools libtest-base-perl \
+cx_need_packages redis-server redis-tools libtest-base-perl strace \
     libhttp-message-perl ${CX_VALGRIND:+valgrind}
 
 bash scripts/build.sh

@@ -1,0 +1,78 @@
+# One Redis round trip on a step request's critical path, seen in the
+# worker's system calls: before it answers the client, it writes to Redis
+# once, the whole batch, and reads the replies.  Needs strace.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+
+repeat_each(2);
+
+plan tests => repeat_each() * 2 + 4;
+
+no_shuffle();
+no_root_location();
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: one write of the whole batch before the response
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k9;
+    cx_prefix t090:;
+--- config
+    cx on;
+    cx_step home /;
+    cx_step cart /cart;
+    location / { return 200 "$cx_status\n"; }
+--- init
+use POSIX ();
+use Time::HiRes ();
+my $port = Test::Nginx::Socket::server_port();
+my $root = Test::Nginx::Socket::server_root();
+# the connection to Redis is up, this customer has a history
+CxTest::journeys($port, ["rt", "/"]);
+open my $in, '<', "$root/logs/nginx.pid";
+chomp(my $pid = <$in>);
+my $trace = "$root/strace.out";
+my $st = fork();
+if ($st == 0) {
+    exec "strace", "-p", $pid, "-s", "8192", "-o", $trace,
+         "-e", "trace=read,write,writev,recvfrom,sendto";
+    POSIX::_exit(1);
+}
+my $traced = 0;
+for (1 .. 500) {
+    open my $s, '<', "/proc/$pid/status";
+    $traced = grep { /^TracerPid:\s+[1-9]/ } <$s>;
+    last if $traced;
+    Time::HiRes::sleep(0.01);
+}
+Test::More::ok($traced, "strace attached to the worker");
+CxTest::http_get($port, "/cart", { Cookie => "cx_id=rt" });
+kill 'INT', $st;
+waitpid $st, 0;
+open my $t, '<', $trace;
+my @writes;
+while (<$t>) {
+    last if /^(writev|write|sendto)\(\d+, \[?\{?(iov_base=)?"HTTP\/1\.1 /;
+    push @writes, $_ if /^write\(\d+, "\*\d+\\r\\n/;
+}
+Test::More::is(scalar @writes, 1,
+               "one write to redis before the response");
+Test::More::like($writes[0] // "",
+                 qr/HMGET.*LRANGE.*LPUSH.*LTRIM.*EXPIRE.*ZREVRANGE.*LRANGE.*ZUNION/,
+                 "it carries the whole batch, reads and recording");
+Test::More::unlike($writes[0] // "", qr/ZINCRBY|HSET/,
+                   "what depends on the replies is not on the critical path");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=rt2
+--- response_body
+MISS
