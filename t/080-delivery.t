@@ -9,7 +9,7 @@ use CxTest;
 repeat_each(2);
 
 plan tests => repeat_each() * (5 + 5 + 3 + 3 + 3 + 2 + 3 + 4 + 2 + 3 + 2 + 1
-                               + 2 + 3) + 1;
+                               + 2 + 3 + 2) + 1;
 
 no_shuffle();
 no_root_location();
@@ -284,3 +284,21 @@ Cookie: cx_id=new
 ok
 --- response_headers
 !Link
+
+
+
+=== TEST 15: the block escapes what it shows
+--- config
+    cx_inject on;
+    cx_step pay /pay /pay?from=cx&step=2;
+    location / { root $TEST_NGINX_HTML_DIR; }
+--- init
+CxTest::journeys(Test::Nginx::Socket::server_port(),
+                 ["e1", "/split.html", "/pay"], ["e2", "/split.html", "/pay"],
+                 ["e3", "/split.html", "/pay"]);
+--- request
+GET /split.html
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+<html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/pay?from=cx&amp;step=2">/pay?from=cx&amp;step=2</a></li><li><a href="/cart">/cart</a></li></ul></nav></body></html>
