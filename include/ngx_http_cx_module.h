@@ -29,6 +29,7 @@
 #define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
 #define NGX_HTTP_CX_EPOCH         64      /* half-lives per decay epoch */
+#define NGX_HTTP_CX_CMD_MAX       8192    /* a command formatted on stack */
 #define NGX_HTTP_CX_EPOCH_WEIGHT  "5.421010862427522e-20"  /* 2^-64 */
 
 
@@ -265,7 +266,7 @@ ngx_http_cx_slot_t *ngx_http_cx_redis_acquire(ngx_log_t *log,
     ngx_uint_t *status);
 void ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
-    void *privdata, const char *fmt, ...);
+    void *privdata, ngx_uint_t argc, ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 
@@ -276,6 +277,8 @@ u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
     size_t len, int64_t epoch);
+size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
+u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
 ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
 size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,

@@ -21,16 +21,25 @@
 #include <ngx_http_cx_module.h>
 
 
+#define NGX_HTTP_CX_ARGS_MAX   16
+
+/* an argument: a literal, or bytes with their length */
+#define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
+#define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
+
+
 static ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
     ngx_uint_t issue);
+static ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, void *privdata,
+    ngx_uint_t argc, ...);
 static ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_rule(u_char *key, size_t len, double weight,
+static void ngx_http_cx_rule(ngx_str_t *key, double weight,
     ngx_http_cx_slot_t *slot, ngx_http_cx_main_conf_t *cmcf);
 static void ngx_http_cx_personal_reply(redisAsyncContext *ac, void *data,
     void *privdata);
@@ -291,67 +300,112 @@ static ngx_int_t
 ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_slot_t *slot)
 {
-    u_char   base[NGX_HTTP_CX_KEY_MAX], key[NGX_HTTP_CX_KEY_MAX];
-    u_char   prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
-    size_t   blen, klen, plen, clen;
-    int64_t  epoch;
+    u_char     seq[NGX_HTTP_CX_KEY_MAX], st[NGX_HTTP_CX_KEY_MAX];
+    u_char     pk[NGX_HTTP_CX_KEY_MAX], gk[NGX_HTTP_CX_KEY_MAX];
+    u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
+    u_char     n1[NGX_INT_T_LEN], n2[NGX_INT_T_LEN], n3[NGX_INT_T_LEN];
+    int64_t    epoch;
+    ngx_str_t  member, seq_k, st_k, p_k, g_k, prev_k, cur_k;
 
-    blen = ngx_http_cx_customer_key(base, &cmcf->prefix, slot->hash, "")
-           - base;
+    member = ngx_http_cx_str(slot->member, slot->member_len);
 
-    if (ngx_http_cx_redis_command(ngx_http_cx_state_reply, slot,
-                                  "HMGET %b:s ts jlen goals gap ngaps",
-                                  base, blen - 1)
+    seq_k.data = seq;
+    seq_k.len = ngx_http_cx_customer_key(seq, &cmcf->prefix, slot->hash,
+                                         "seq")
+                - seq;
+    st_k.data = st;
+    st_k.len = ngx_http_cx_customer_key(st, &cmcf->prefix, slot->hash, "s")
+               - st;
+    g_k.data = gk;
+    g_k.len = ngx_http_cx_customer_key(gk, &cmcf->prefix, slot->hash, "g")
+              - gk;
+    p_k.data = pk;
+    p_k.len = ngx_cpymem(ngx_http_cx_customer_key(pk, &cmcf->prefix,
+                                                  slot->hash, "p:"),
+                         slot->member, slot->name_len)
+              - pk;
+
+    (void) ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
+
+    prev_k.data = prev;
+    prev_k.len = ngx_http_cx_step_key(prev, &cmcf->prefix, slot->member,
+                                      slot->name_len, epoch - 1)
+                 - prev;
+    cur_k.data = cur;
+    cur_k.len = ngx_http_cx_step_key(cur, &cmcf->prefix, slot->member,
+                                     slot->name_len, epoch)
+                - cur;
+
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 7,
+                        ngx_http_cx_lit("HMGET"), st_k,
+                        ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
+                        ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
+                        ngx_http_cx_lit("ngaps"))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    (void) ngx_http_cx_redis_command(ngx_http_cx_recent_reply, slot,
-                                     "LRANGE %bseq 0 %d", base, blen,
-                                     NGX_HTTP_CX_RECENT - 1);
+    (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), seq_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_str(n1, ngx_sprintf(n1, "%d",
+                                               NGX_HTTP_CX_RECENT - 1) - n1));
 
     if (!slot->readonly) {
-        (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bseq %b",
-                                         base, blen,
-                                         slot->member, slot->member_len);
-
-        (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bseq 0 %b",
-                                         base, blen, cmcf->trim_text.data,
-                                         cmcf->trim_text.len);
-
-        (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bseq %b",
-                                         base, blen, cmcf->ttl_text.data,
-                                         cmcf->ttl_text.len);
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"),
+                               seq_k, member);
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"),
+                               seq_k, ngx_http_cx_lit("0"), cmcf->trim_text);
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                               seq_k, cmcf->ttl_text);
     }
 
-    klen = ngx_cpymem(ngx_cpymem(key, base, blen), "p:", 2) - key;
-    klen = ngx_cpymem(key + klen, slot->member, slot->name_len) - key;
+    (void) ngx_http_cx_cmd(ngx_http_cx_personal_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), p_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_str(n2, ngx_sprintf(n2, "%d",
+                                   NGX_HTTP_CX_CANDIDATES / 2 - 1) - n2),
+                           ngx_http_cx_lit("WITHSCORES"));
 
-    (void) ngx_http_cx_redis_command(ngx_http_cx_personal_reply, slot,
-                                     "ZREVRANGE %b 0 %d WITHSCORES",
-                                     key, klen,
-                                     NGX_HTTP_CX_CANDIDATES / 2 - 1);
-
-    (void) ngx_http_cx_redis_command(ngx_http_cx_paths_reply, slot,
-                                     "LRANGE %bg 0 %d", base, blen,
-                                     NGX_HTTP_CX_PATHS - 1);
-
-    (void) ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
-
-    plen = ngx_http_cx_step_key(prev, &cmcf->prefix, slot->member,
-                                slot->name_len, epoch - 1)
-           - prev;
-    clen = ngx_http_cx_step_key(cur, &cmcf->prefix, slot->member,
-                                slot->name_len, epoch)
-           - cur;
+    (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), g_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_str(n3, ngx_sprintf(n3, "%d",
+                                               NGX_HTTP_CX_PATHS - 1) - n3));
 
     /* every reply comes back in order, so this one comes last */
 
-    return ngx_http_cx_redis_command(ngx_http_cx_final_reply, slot,
-                                     "ZUNION 2 %b %b WEIGHTS %s 1 WITHSCORES",
-                                     prev, plen, cur, clen,
-                                     NGX_HTTP_CX_EPOCH_WEIGHT);
+    return ngx_http_cx_cmd(ngx_http_cx_final_reply, slot, 8,
+                           ngx_http_cx_lit("ZUNION"), ngx_http_cx_lit("2"),
+                           prev_k, cur_k, ngx_http_cx_lit("WEIGHTS"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_EPOCH_WEIGHT),
+                           ngx_http_cx_lit("1"),
+                           ngx_http_cx_lit("WITHSCORES"));
+}
+
+
+static ngx_int_t
+ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, void *privdata,
+    ngx_uint_t argc, ...)
+{
+    va_list     args;
+    ngx_str_t   argv[NGX_HTTP_CX_ARGS_MAX];
+    ngx_uint_t  i;
+
+    if (argc > NGX_HTTP_CX_ARGS_MAX) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, argc);
+
+    for (i = 0; i < argc; i++) {
+        argv[i] = va_arg(args, ngx_str_t);
+    }
+
+    va_end(args);
+
+    return ngx_http_cx_redis_command(fn, privdata, argc, argv);
 }
 
 
@@ -405,12 +459,12 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                   base[NGX_HTTP_CX_KEY_MAX];
-    u_char                   key[NGX_HTTP_CX_KEY_MAX];
+    u_char                   kb[NGX_HTTP_CX_KEY_MAX];
+    u_char                   v[5][NGX_INT64_LEN];
     u_char                   path[NGX_HTTP_CX_RECENT * NGX_HTTP_CX_MEMBER_MAX];
     u_char                  *p;
-    size_t                   blen, klen;
     double                   w;
+    ngx_str_t                key, member;
     int64_t                  epoch;
     ngx_str_t                m[NGX_HTTP_CX_RECENT], last;
     ngx_uint_t               i, k, n, prev;
@@ -443,6 +497,8 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         slot->state = st;
     }
 
+    member = ngx_http_cx_str(slot->member, slot->member_len);
+
     /* the journey's earlier steps, newest first, reloads collapsed */
 
     last.data = slot->member;
@@ -466,9 +522,6 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         goto done;
     }
 
-    blen = ngx_http_cx_customer_key(base, &cmcf->prefix, slot->hash, "")
-           - base;
-
     w = ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
 
     for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
@@ -481,37 +534,50 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
             continue;
         }
 
-        klen = ngx_http_cx_step_key(key, &cmcf->prefix, ref.name.data,
-                                    ref.name.len, epoch)
-               - key;
+        key.data = kb;
+        key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
+                                       ref.name.len, epoch)
+                  - kb;
 
-        ngx_http_cx_rule(key, klen, w / (double) (i + 1), slot, cmcf);
+        ngx_http_cx_rule(&key, w / (double) (i + 1), slot, cmcf);
 
         if (i == 0) {
-            klen = ngx_cpymem(ngx_cpymem(key, base, blen), "p:", 2) - key;
-            klen = ngx_cpymem(key + klen, ref.name.data, ref.name.len) - key;
+            /* the customer's own transition */
 
-            (void) ngx_http_cx_redis_command(NULL, NULL, "ZINCRBY %b 1 %b",
-                                             key, klen, slot->member,
-                                             slot->member_len);
-            (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b %b",
-                                             key, klen, cmcf->ttl_text.data,
-                                             cmcf->ttl_text.len);
+            key.len = ngx_cpymem(ngx_http_cx_customer_key(kb, &cmcf->prefix,
+                                                           slot->hash, "p:"),
+                                 ref.name.data, ref.name.len)
+                      - kb;
+
+            (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
+                                   key, ngx_http_cx_lit("1"), member);
+            (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                                   key, cmcf->ttl_text);
         }
     }
 
-    (void) ngx_http_cx_redis_command(NULL, NULL,
-                                     "HSET %b:s ts %lld jlen %d goals %d "
-                                     "gap %lld ngaps %d",
-                                     base, blen - 1,
-                                     (long long) slot->state.ts,
-                                     (int) slot->state.jlen,
-                                     (int) slot->state.goals,
-                                     (long long) slot->state.gap,
-                                     (int) slot->state.ngaps);
-    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b:s %b",
-                                     base, blen - 1, cmcf->ttl_text.data,
-                                     cmcf->ttl_text.len);
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
+              - kb;
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 12, ngx_http_cx_lit("HSET"), key,
+                   ngx_http_cx_lit("ts"),
+                   ngx_http_cx_str(v[0], ngx_sprintf(v[0], "%L",
+                                                     slot->state.ts) - v[0]),
+                   ngx_http_cx_lit("jlen"),
+                   ngx_http_cx_str(v[1], ngx_sprintf(v[1], "%ui",
+                                                     slot->state.jlen) - v[1]),
+                   ngx_http_cx_lit("goals"),
+                   ngx_http_cx_str(v[2], ngx_sprintf(v[2], "%ui",
+                                                     slot->state.goals) - v[2]),
+                   ngx_http_cx_lit("gap"),
+                   ngx_http_cx_str(v[3], ngx_sprintf(v[3], "%L",
+                                           (int64_t) slot->state.gap) - v[3]),
+                   ngx_http_cx_lit("ngaps"),
+                   ngx_http_cx_str(v[4], ngx_sprintf(v[4], "%ui",
+                                                     slot->state.ngaps) - v[4]));
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
 
     if (slot->goal) {
         /* the journey's path, oldest step first, ending at the goal */
@@ -525,13 +591,18 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
         p = ngx_cpymem(p, slot->member, slot->member_len);
 
-        (void) ngx_http_cx_redis_command(NULL, NULL, "LPUSH %bg %b",
-                                         base, blen, path, p - path);
-        (void) ngx_http_cx_redis_command(NULL, NULL, "LTRIM %bg 0 %d",
-                                         base, blen, NGX_HTTP_CX_PATHS - 1);
-        (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %bg %b",
-                                         base, blen, cmcf->ttl_text.data,
-                                         cmcf->ttl_text.len);
+        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash,
+                                           "g")
+                  - kb;
+
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                               ngx_http_cx_str(path, p - path));
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_str(v[0], ngx_sprintf(v[0], "%d",
+                                               NGX_HTTP_CX_PATHS - 1) - v[0]));
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cmcf->ttl_text);
     }
 
 done:
@@ -553,25 +624,24 @@ done:
 
 
 static void
-ngx_http_cx_rule(u_char *key, size_t len, double weight,
-    ngx_http_cx_slot_t *slot, ngx_http_cx_main_conf_t *cmcf)
+ngx_http_cx_rule(ngx_str_t *key, double weight, ngx_http_cx_slot_t *slot,
+    ngx_http_cx_main_conf_t *cmcf)
 {
-    u_char  w[NGX_INT64_LEN + 8], *p;
+    u_char  w[NGX_INT64_LEN + 8], r[NGX_INT_T_LEN];
 
-    p = ngx_sprintf(w, "%.6f", weight);
-
-    (void) ngx_http_cx_redis_command(NULL, NULL, "ZINCRBY %b %b %b",
-                                     key, len, w, (size_t) (p - w),
-                                     slot->member, slot->member_len);
-    (void) ngx_http_cx_redis_command(NULL, NULL, "EXPIRE %b %b",
-                                     key, len, cmcf->ttl_text.data,
-                                     cmcf->ttl_text.len);
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), *key,
+                           ngx_http_cx_str(w, ngx_sprintf(w, "%.6f", weight)
+                                              - w),
+                           ngx_http_cx_str(slot->member, slot->member_len));
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), *key,
+                           cmcf->ttl_text);
 
     /* keep the NGX_HTTP_CX_FANOUT heaviest successors */
 
-    (void) ngx_http_cx_redis_command(NULL, NULL,
-                                     "ZREMRANGEBYRANK %b 0 %d", key, len,
-                                     -NGX_HTTP_CX_FANOUT - 1);
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
+                           *key, ngx_http_cx_lit("0"),
+                           ngx_http_cx_str(r, ngx_sprintf(r, "%i",
+                                   (ngx_int_t) -NGX_HTTP_CX_FANOUT - 1) - r));
 }
 
 
@@ -720,9 +790,16 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
         ngx_del_timer(&ctx->wake);
     }
 
-    /* resume from the posted events queue, not from inside hiredis */
+    /*
+     * Resume from the posted events queue, not from inside hiredis; ahead
+     * of the flush of what the replies made us write, so that the
+     * response goes first.
+     */
 
-    ngx_post_event(&ctx->wake, &ngx_posted_events);
+    if (!ctx->wake.posted) {
+        ctx->wake.posted = 1;
+        ngx_queue_insert_head(&ngx_posted_events, &ctx->wake.queue);
+    }
 }
 
 

@@ -88,16 +88,67 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
 }
 
 
+static u_char *
+ngx_http_cx_digits(u_char *p, uint64_t n)
+{
+    u_char  tmp[NGX_INT64_LEN], *t;
+
+    t = tmp + NGX_INT64_LEN;
+
+    do {
+        *--t = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, t, tmp + NGX_INT64_LEN - t);
+}
+
+
+/* a command in the Redis protocol: *argc, then $len and data each */
+
+size_t
+ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = 1 + NGX_INT64_LEN + 2;
+
+    for (i = 0; i < argc; i++) {
+        len += 1 + NGX_INT64_LEN + 2 + argv[i].len + 2;
+    }
+
+    return len;
+}
+
+
+u_char *
+ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_uint_t  i;
+
+    *p++ = '*';
+    p = ngx_http_cx_digits(p, argc);
+    *p++ = CR; *p++ = LF;
+
+    for (i = 0; i < argc; i++) {
+        *p++ = '$';
+        p = ngx_http_cx_digits(p, argv[i].len);
+        *p++ = CR; *p++ = LF;
+        p = ngx_cpymem(p, argv[i].data, argv[i].len);
+        *p++ = CR; *p++ = LF;
+    }
+
+    return p;
+}
+
+
 /* Pt:{name}:epoch; the two epochs of a rule share a hash tag */
 
 u_char *
 ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name, size_t len,
     int64_t epoch)
 {
-    u_char   digits[NGX_INT64_LEN];
-    size_t   n;
-    int64_t  e;
-
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = 't';
     *p++ = ':';
@@ -106,19 +157,7 @@ ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name, size_t len,
     *p++ = '}';
     *p++ = ':';
 
-    e = epoch < 0 ? 0 : epoch;
-    n = 0;
-
-    do {
-        digits[n++] = (u_char) ('0' + e % 10);
-        e /= 10;
-    } while (e);
-
-    while (n) {
-        *p++ = digits[--n];
-    }
-
-    return p;
+    return ngx_http_cx_digits(p, epoch < 0 ? 0 : (uint64_t) epoch);
 }
 
 

@@ -10,6 +10,10 @@
  * Events are registered level-triggered: hiredis reads at most one buffer
  * per redisAsyncHandleRead() and keeps write interest until its output
  * buffer is empty, the model its own libevent/libev adapters assume.
+ * Once connected, a request for write interest first becomes a posted
+ * event: everything queued during one turn of the event loop goes out in
+ * one write at its end, and only a full socket buffer costs an epoll
+ * registration.
  */
 
 
@@ -35,6 +39,7 @@ typedef struct {
 
     ngx_event_t                 reconnect;
     ngx_event_t                 connect_timer;
+    ngx_event_t                 flush;
     ngx_msec_t                  backoff;
 
     ngx_http_cx_slot_t         *slots;
@@ -43,6 +48,7 @@ typedef struct {
 
     unsigned                    connected:1;
     unsigned                    failing:1;
+    unsigned                    flushing:1;
 } ngx_http_cx_redis_t;
 
 
@@ -51,6 +57,7 @@ static void ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd);
 static void ngx_http_cx_redis_schedule(ngx_http_cx_redis_t *rd);
 static void ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_http_cx_redis_flush_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_connected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_cx_redis_disconnected(const redisAsyncContext *ac,
@@ -132,6 +139,10 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
     rd->connect_timer.data = rd;
     rd->connect_timer.log = rd->log;
     rd->connect_timer.cancelable = 1;
+
+    rd->flush.handler = ngx_http_cx_redis_flush_handler;
+    rd->flush.data = rd;
+    rd->flush.log = rd->log;
 
     rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
 
@@ -239,6 +250,7 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
                           "SELECT %d", (int) cmcf->redis_db);
     }
 
+
     /* write interest tells us when the non-blocking connect completes */
 
     ngx_http_cx_redis_add_write(ac->ev.data);
@@ -254,6 +266,10 @@ ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd)
 
     if (rd->connect_timer.timer_set) {
         ngx_del_timer(&rd->connect_timer);
+    }
+
+    if (rd->flush.posted) {
+        ngx_delete_posted_event(&rd->flush);
     }
 
     ac = rd->ac;
@@ -306,6 +322,23 @@ ngx_http_cx_redis_connect_timeout(ngx_event_t *ev)
 
     ngx_http_cx_redis_close(rd);
     ngx_http_cx_redis_schedule(rd);
+}
+
+
+static void
+ngx_http_cx_redis_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_redis_t *rd = ev->data;
+
+    if (rd->ac == NULL) {
+        return;
+    }
+
+    /* a write that does not complete asks for a real write event */
+
+    rd->flushing = 1;
+    redisAsyncHandleWrite(rd->ac);
+    rd->flushing = 0;
 }
 
 
@@ -482,12 +515,18 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 }
 
 
+/*
+ * Queues one command, formatted here: hiredis's printf-style formatting
+ * costs more than the rest of the request path together.
+ */
+
 ngx_int_t
 ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, void *privdata,
-    const char *fmt, ...)
+    ngx_uint_t argc, ngx_str_t *argv)
 {
     int                 rc;
-    va_list             args;
+    u_char              buf[NGX_HTTP_CX_CMD_MAX], *p, *last;
+    size_t              len;
     redisAsyncContext  *ac;
 
     ac = ngx_http_cx_redis.ac;
@@ -496,9 +535,20 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, void *privdata,
         return NGX_ERROR;
     }
 
-    va_start(args, fmt);
-    rc = redisvAsyncCommand(ac, fn, privdata, fmt, args);
-    va_end(args);
+    len = ngx_http_cx_resp_len(argc, argv);
+
+    p = (len <= sizeof(buf)) ? buf : ngx_alloc(len, ngx_http_cx_redis.log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_http_cx_resp(p, argc, argv);
+
+    rc = redisAsyncFormattedCommand(ac, fn, privdata, (char *) p, last - p);
+
+    if (p != buf) {
+        ngx_free(p);
+    }
 
     return rc == REDIS_OK ? NGX_OK : NGX_ERROR;
 }
@@ -582,6 +632,18 @@ static void
 ngx_http_cx_redis_add_write(void *data)
 {
     ngx_connection_t  *c = data;
+
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->connected && !rd->flushing && !c->write->active) {
+        if (!rd->flush.posted) {
+            ngx_post_event(&rd->flush, &ngx_posted_events);
+        }
+
+        return;
+    }
 
     if (!c->write->active) {
         if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)

@@ -93,6 +93,29 @@ test_keys(void)
 
 
 static void
+test_resp(void)
+{
+    u_char     buf[128], *p;
+    ngx_str_t  argv[3];
+
+    ngx_str_set(&argv[0], "LPUSH");
+    ngx_str_set(&argv[1], "cx:{0123456789abcdef}:seq");
+    ngx_str_set(&argv[2], "cart /cart");
+
+    p = ngx_http_cx_resp(buf, 3, argv);
+    is_str(buf, p - buf, "*3\r\n$5\r\nLPUSH\r\n$25\r\n"
+           "cx:{0123456789abcdef}:seq\r\n$10\r\ncart /cart\r\n",
+           "a command in the Redis protocol");
+    ok((size_t) (p - buf) <= ngx_http_cx_resp_len(3, argv),
+       "within the length reserved");
+
+    argv[0].len = 0;
+    p = ngx_http_cx_resp(buf, 1, argv);
+    is_str(buf, p - buf, "*1\r\n$0\r\n\r\n", "an empty argument");
+}
+
+
+static void
 test_chars(void)
 {
     ok(ngx_http_cx_safe_char('a') && ngx_http_cx_safe_char('Z')
@@ -391,6 +414,7 @@ main(void)
 {
     test_hash();
     test_keys();
+    test_resp();
     test_chars();
     test_expand();
     test_member();
