@@ -19,7 +19,7 @@ cd "$ROOT"
 . scripts/lib.sh
 
 cx_need_packages redis-server redis-tools libtest-base-perl strace \
-    libhttp-message-perl ${CX_VALGRIND:+valgrind}
+    libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
 
 bash scripts/build.sh
 
@@ -111,6 +111,37 @@ fi
 
 passed=$((passed + total - ${nok}))
 failed=$((failed + nok))
+
+# smoke runs of the measuring tools, so that they cannot rot: each must
+# finish and print its machine-readable last line
+
+smoke() {   # smoke <name> <pattern> <command...>
+    local name=$1 pattern=$2 last
+    shift 2
+    if last=$("$@" 2>&1 | tee "build/smoke-$name.log" | tail -1) \
+       && echo "$last" | grep -qE "$pattern"; then
+        echo "smoke $name: ok ($last)"
+        passed=$((passed + 1))
+    else
+        echo "smoke $name: FAILED, see build/smoke-$name.log"
+        failed=$((failed + 1))
+    fi
+}
+
+if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
+   && [ -z "${CX_VALGRIND:-}" ]; then
+    export CX_NO_BUILD=1
+    if [ -d ../shared/data/yoochoose-100k ]; then
+        CX_REPLAY_LIMIT=3000 smoke replay \
+            '^replay: HR@1=0\.[0-9]{4} .* n=[1-9][0-9]*$' scripts/replay
+    else
+        echo "smoke replay: skipped, no ../shared/data/yoochoose-100k"
+    fi
+    smoke simulate '^simulate: new=[0-9.]+ returning=[0-9.]+ ' \
+        scripts/simulate --smoke
+    smoke bench '^bench: bare=[0-9]+ .* round_trips_per_req=1\.00$' \
+        scripts/bench --smoke
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
