@@ -461,6 +461,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     u_char                   kb[NGX_HTTP_CX_KEY_MAX];
     u_char                   v[5][NGX_INT64_LEN];
+    size_t                   vl[5];
     u_char                   path[NGX_HTTP_CX_RECENT * NGX_HTTP_CX_MEMBER_MAX];
     u_char                  *p;
     double                   w;
@@ -560,22 +561,21 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
               - kb;
 
+    vl[0] = ngx_sprintf(v[0], "%L", slot->state.ts) - v[0];
+    vl[1] = ngx_sprintf(v[1], "%ui", slot->state.jlen) - v[1];
+    vl[2] = ngx_sprintf(v[2], "%ui", slot->state.goals) - v[2];
+    vl[3] = ngx_sprintf(v[3], "%L", (int64_t) slot->state.gap) - v[3];
+    vl[4] = ngx_sprintf(v[4], "%ui", slot->state.ngaps) - v[4];
+
     (void) ngx_http_cx_cmd(NULL, NULL, 12, ngx_http_cx_lit("HSET"), key,
-                   ngx_http_cx_lit("ts"),
-                   ngx_http_cx_str(v[0], ngx_sprintf(v[0], "%L",
-                                                     slot->state.ts) - v[0]),
-                   ngx_http_cx_lit("jlen"),
-                   ngx_http_cx_str(v[1], ngx_sprintf(v[1], "%ui",
-                                                     slot->state.jlen) - v[1]),
-                   ngx_http_cx_lit("goals"),
-                   ngx_http_cx_str(v[2], ngx_sprintf(v[2], "%ui",
-                                                     slot->state.goals) - v[2]),
-                   ngx_http_cx_lit("gap"),
-                   ngx_http_cx_str(v[3], ngx_sprintf(v[3], "%L",
-                                           (int64_t) slot->state.gap) - v[3]),
-                   ngx_http_cx_lit("ngaps"),
-                   ngx_http_cx_str(v[4], ngx_sprintf(v[4], "%ui",
-                                                     slot->state.ngaps) - v[4]));
+                           ngx_http_cx_lit("ts"), ngx_http_cx_str(v[0], vl[0]),
+                           ngx_http_cx_lit("jlen"),
+                           ngx_http_cx_str(v[1], vl[1]),
+                           ngx_http_cx_lit("goals"),
+                           ngx_http_cx_str(v[2], vl[2]),
+                           ngx_http_cx_lit("gap"), ngx_http_cx_str(v[3], vl[3]),
+                           ngx_http_cx_lit("ngaps"),
+                           ngx_http_cx_str(v[4], vl[4]));
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                            cmcf->ttl_text);
 
