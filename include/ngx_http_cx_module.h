@@ -285,8 +285,6 @@ size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,
     int *captures, ngx_int_t ncaptures, u_char *out, size_t size);
 ngx_int_t ngx_http_cx_member_parse(u_char *data, size_t len,
     ngx_http_cx_ref_t *ref);
-ngx_uint_t ngx_http_cx_pick(ngx_str_t *current, ngx_str_t *members,
-    ngx_uint_t n, ngx_uint_t want, ngx_http_cx_ref_t *out);
 u_char *ngx_http_cx_hex_id(u_char *p, u_char *bytes, size_t n);
 double ngx_http_cx_decay(int64_t now, ngx_msec_t half_life, int64_t *epoch);
 ngx_uint_t ngx_http_cx_level(ngx_uint_t goals, ngx_uint_t returning,

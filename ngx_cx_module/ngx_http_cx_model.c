@@ -296,54 +296,6 @@ ngx_http_cx_member_parse(u_char *data, size_t len, ngx_http_cx_ref_t *ref)
 
 
 /*
- * Picks up to "want" suggestions from candidates, best first, skipping
- * the current step, duplicates and anything that does not parse.
- */
-
-ngx_uint_t
-ngx_http_cx_pick(ngx_str_t *current, ngx_str_t *members, ngx_uint_t n,
-    ngx_uint_t want, ngx_http_cx_ref_t *out)
-{
-    ngx_uint_t         i, j, k;
-    ngx_http_cx_ref_t  ref;
-
-    k = 0;
-
-    for (i = 0; i < n && k < want; i++) {
-
-        if (ngx_http_cx_member_parse(members[i].data, members[i].len, &ref)
-            != NGX_OK)
-        {
-            continue;
-        }
-
-        if (ref.name.len == current->len
-            && ngx_strncmp(ref.name.data, current->data, current->len) == 0)
-        {
-            continue;
-        }
-
-        for (j = 0; j < k; j++) {
-            if (out[j].url.len == ref.url.len
-                && ngx_strncmp(out[j].url.data, ref.url.data, ref.url.len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (j < k) {
-            continue;
-        }
-
-        out[k++] = ref;
-    }
-
-    return k;
-}
-
-
-/*
  * Forward decay: an event at "now" weighs 2^((now - landmark) / half-life),
  * so older counts fade relative to new ones without rewriting them.  The
  * landmark moves every NGX_HTTP_CX_EPOCH half-lives to keep weights finite;

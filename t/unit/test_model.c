@@ -207,38 +207,6 @@ test_member(void)
 
 
 static void
-test_pick(void)
-{
-    ngx_str_t          cur = ngx_string("cart");
-    ngx_str_t          m[6];
-    ngx_uint_t         n;
-    ngx_http_cx_ref_t  out[4];
-
-    ngx_str_set(&m[0], "cart /cart");
-    ngx_str_set(&m[1], "checkout /checkout");
-    ngx_str_set(&m[2], "bad<member");
-    ngx_str_set(&m[3], "checkout2 /checkout");
-    ngx_str_set(&m[4], "home /");
-    ngx_str_set(&m[5], "help /help");
-
-    n = ngx_http_cx_pick(&cur, m, 6, 3, out);
-
-    ok(n == 3, "three picked");
-    ok(n > 0 && out[0].url.len == 9
-       && memcmp(out[0].url.data, "/checkout", 9) == 0,
-       "current step skipped, best first");
-    ok(n > 1 && out[1].url.len == 1, "bad and duplicate urls skipped");
-    ok(n > 2 && out[2].url.len == 5, "the order of scores is kept");
-
-    n = ngx_http_cx_pick(&cur, m, 6, 1, out);
-    ok(n == 1, "no more than asked");
-
-    n = ngx_http_cx_pick(&cur, m, 1, 3, out);
-    ok(n == 0, "only the current step: nothing");
-}
-
-
-static void
 test_decay(void)
 {
     double   a, b;
@@ -418,7 +386,6 @@ main(void)
     test_chars();
     test_expand();
     test_member();
-    test_pick();
     test_decay();
     test_state();
     test_stuck();
