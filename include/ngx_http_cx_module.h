@@ -247,6 +247,10 @@ ngx_int_t ngx_http_cx_start(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, ngx_uint_t api);
 ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
+/* ngx_http_cx_batch.c */
+ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
+
 /* ngx_http_cx_step.c */
 char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_cx_named(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
