@@ -59,6 +59,14 @@ http {
         cx_cookie cx_id;
         cx_header on;
 
+        # the demo runs its customers in shop time, 20 s between steps;
+        # never take the time from a client on a live site
+        cx_time \$http_x_demo_time;
+
+        add_header X-CX-Level    \$cx_level;
+        add_header X-CX-Pace     \$cx_pace;
+        add_header X-CX-Shortcut \$cx_shortcut;
+
         cx_step home      /;
         cx_step search    /search;
         cx_step category  /category;
@@ -68,10 +76,16 @@ http {
         cx_step payment   /payment;
         cx_step confirm   /confirm;
         cx_step help      /help;
-        cx_goal confirm;
+        cx_goal     confirm;
+        cx_help     help;
+        cx_shortcut payment;
 
         location / {
             try_files \$uri \$uri.html \$uri/index.html =404;
+        }
+
+        location = /cx/next {
+            cx_api;
         }
     }
 }
@@ -91,13 +105,25 @@ for i in $(seq 1 100); do
     sleep 0.05
 done
 
-visit() {   # visit <customer> <uri>: prints the step and the suggestions
+NOW=1767225600000   # shop time, ms
+
+header() {  # header <name> <response headers>
+    echo "$2" | sed -n "s/^$1: \(.*\)\r\$/\1/p"
+}
+
+visit() {   # visit <customer> <uri>: prints what the module answered
     local h
+    NOW=$((NOW + 20000))
     h=$(curl -s -D - -o /dev/null -H "Cookie: cx_id=$1" \
-             "http://127.0.0.1:$PORT$2")
-    printf '  %-10s %-12s %-8s %s\n' "$1" "$2" \
-        "$(echo "$h" | sed -n 's/^X-CX-Status: \(.*\)\r$/\1/p')" \
-        "$(echo "$h" | sed -n 's/^X-CX-Next: \(.*\)\r$/\1/p')"
+             -H "X-Demo-Time: $NOW" "http://127.0.0.1:$PORT$2")
+    printf '  %-10s %-9s %-9s %-7s %-9s %s\n' "$2" \
+        "$(header X-CX-Level "$h")" "$(header X-CX-Pace "$h")" \
+        "$(header X-CX-Status "$h")" "$(header X-CX-Shortcut "$h")" \
+        "$(header X-CX-Next "$h")"
+}
+
+next_day() {
+    NOW=$((NOW + 86400000))
 }
 
 echo
@@ -113,23 +139,43 @@ for c in gus hal; do
         visit "$c" "$uri" > /dev/null
     done
 done
-for uri in / /search /item/1 /item/2 /cart /shipping /payment /confirm; do
-    visit zoe "$uri" > /dev/null
+echo "  8 journeys to the purchase, 58 steps"
+for day in 1 2; do
+    next_day
+    for uri in / /search /item/1 /item/2 /cart /shipping /payment /confirm
+    do
+        visit zoe "$uri" > /dev/null
+    done
 done
-echo "  9 journeys, 66 steps recorded; zoe has bought once"
+echo "  zoe has bought twice, always by way of item 1 and item 2"
 
+next_day
 echo
-echo "zoe comes back; the module answers each step of her visit:"
-printf '  %-10s %-12s %-8s %s\n' customer step status "suggested next (X-CX-Next)"
-for uri in / /search /item/2 /cart /shipping /payment /confirm; do
+echo "zoe comes back the next day; what the module answers at each step:"
+printf '  %-10s %-9s %-9s %-7s %-9s %s\n' step level pace status \
+    shortcut "suggested next (X-CX-Next)"
+for uri in / /search /item/1 /item/2 /payment /confirm; do
     visit zoe "$uri"
 done
+
+next_day
+echo
+echo "a newcomer at the same steps gets everyone's guidance, no shortcut:"
+for uri in / /search /item/2; do
+    visit newbie "$uri"
+done
+
+echo
+echo "the JSON endpoint, as a single-page app would ask for zoe at item 2:"
+echo "  $(curl -s -H 'Cookie: cx_id=zoe' \
+               "http://127.0.0.1:$PORT/cx/next?uri=/item/2")"
 
 echo
 echo "What Redis holds for the shop (keys are hashed, every key has a TTL):"
 redis-cli -p "$REDIS_PORT" --scan --pattern 'cx:*' | sort | head -12 \
     | sed 's/^/  /'
-echo "  TTL of cx:t:cart: $(redis-cli -p "$REDIS_PORT" TTL cx:t:cart)s"
+key=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'cx:t:{cart}:*' | head -1)
+echo "  TTL of $key: $(redis-cli -p "$REDIS_PORT" TTL "$key")s"
 
 if [ "$KEEP" = "--keep" ]; then
     echo
