@@ -99,7 +99,11 @@ stop() {
 }
 trap stop EXIT
 
-/usr/sbin/nginx -e logs/error.log -p "$DEMO/" -c conf/nginx.conf
+# the nginx the module was built for: NGINX_SRC builds leave build/nginx
+NGINX=/usr/sbin/nginx
+[ -x build/nginx ] && NGINX=$ROOT/build/nginx
+
+"$NGINX" -e logs/error.log -p "$DEMO/" -c conf/nginx.conf
 for i in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/help" && break
     sleep 0.05
