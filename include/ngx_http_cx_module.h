@@ -143,8 +143,9 @@ typedef struct {
     ngx_str_t                   ttl_text;       /* for EXPIRE */
     ngx_str_t                   trim_text;      /* history - 1, LTRIM */
 
-    u_char                     *on_file;        /* first "cx on" */
+    u_char                     *on_file;        /* first "cx on" or cx_api */
     ngx_uint_t                  on_line;
+    const char                 *on_directive;
 } ngx_http_cx_main_conf_t;
 
 
@@ -240,6 +241,7 @@ struct ngx_http_cx_ctx_s {
 
 /* ngx_http_cx_module.c */
 extern ngx_module_t  ngx_http_cx_module;
+void ngx_http_cx_needs_redis(ngx_conf_t *cf, const char *directive);
 
 /* ngx_http_cx_handler.c */
 ngx_int_t ngx_http_cx_handler(ngx_http_request_t *r);
@@ -279,8 +281,11 @@ void ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret);
 uint64_t ngx_http_cx_hash_id(u_char *secret, u_char *id, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
+u_char *ngx_http_cx_personal_key(u_char *p, ngx_str_t *prefix,
+    uint64_t hash, u_char *name, size_t len);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
     size_t len, int64_t epoch);
+ngx_uint_t ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b);
 size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
 u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
 ngx_uint_t ngx_http_cx_safe_char(u_char c);

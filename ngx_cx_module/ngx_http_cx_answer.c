@@ -139,16 +139,11 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     /* going in circles: the help step first */
 
     if (clcf->help.name.len
-        && (clcf->help.name.len != ctx->step.name.len
-            || ngx_strncmp(clcf->help.name.data, ctx->step.name.data,
-                           clcf->help.name.len) != 0)
+        && !ngx_http_cx_same(&clcf->help.name, &ctx->step.name)
         && ngx_http_cx_stuck(journey, nj))
     {
         for (i = 0; i < nc; i++) {
-            if (cands[i].ref.name.len == clcf->help.name.len
-                && ngx_strncmp(cands[i].ref.name.data, clcf->help.name.data,
-                               clcf->help.name.len) == 0)
-            {
+            if (ngx_http_cx_same(&cands[i].ref.name, &clcf->help.name)) {
                 break;
             }
         }
@@ -169,7 +164,6 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
             nc++;
         }
     }
-
 
     /* the shortcut along the customer's own path to the goal */
 
@@ -192,10 +186,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         /* the shortcut is offered once, not again in the list */
 
         for (i = 0; i < nc; i++) {
-            if (cands[i].ref.url.len == ctx->shortcut.len
-                && ngx_strncmp(cands[i].ref.url.data, ctx->shortcut.data,
-                               ctx->shortcut.len) == 0)
-            {
+            if (ngx_http_cx_same(&cands[i].ref.url, &ctx->shortcut)) {
                 ngx_memmove(&cands[i], &cands[i + 1],
                             (nc - i - 1) * sizeof(ngx_http_cx_cand_t));
                 nc--;

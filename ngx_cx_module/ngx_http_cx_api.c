@@ -23,19 +23,11 @@ char *
 ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t  *hclcf;
-    ngx_http_cx_main_conf_t   *cmcf;
 
     hclcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     hclcf->handler = ngx_http_cx_api_handler;
 
-    /* it asks Redis, so a worker needs the connection */
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
-
-    if (cmcf->on_file == NULL) {
-        cmcf->on_file = cf->conf_file->file.name.data;
-        cmcf->on_line = cf->conf_file->line;
-    }
+    ngx_http_cx_needs_redis(cf, "cx_api");
 
     return NGX_CONF_OK;
 }

@@ -83,9 +83,8 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     g_k.len = ngx_http_cx_customer_key(gk, &cmcf->prefix, slot->hash, "g")
               - gk;
     p_k.data = pk;
-    p_k.len = ngx_cpymem(ngx_http_cx_customer_key(pk, &cmcf->prefix,
-                                                  slot->hash, "p:"),
-                         slot->member, slot->name_len)
+    p_k.len = ngx_http_cx_personal_key(pk, &cmcf->prefix, slot->hash,
+                                       slot->member, slot->name_len)
               - pk;
 
     (void) ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
@@ -265,14 +264,11 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     /* the journey's earlier steps, newest first, reloads collapsed */
 
-    last.data = slot->member;
-    last.len = slot->member_len;
+    last = member;
     k = 0;
 
     for (i = 0; i < prev; i++) {
-        if (m[i].len == last.len
-            && ngx_memcmp(m[i].data, last.data, last.len) == 0)
-        {
+        if (ngx_http_cx_same(&m[i], &last)) {
             continue;
         }
 
@@ -290,8 +286,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
 
-        if ((m[i].len == slot->member_len
-             && ngx_memcmp(m[i].data, slot->member, m[i].len) == 0)
+        if (ngx_http_cx_same(&m[i], &member)
             || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
         {
             /* no rule from a step to itself */
@@ -308,9 +303,8 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         if (i == 0) {
             /* the customer's own transition */
 
-            key.len = ngx_cpymem(ngx_http_cx_customer_key(kb, &cmcf->prefix,
-                                                           slot->hash, "p:"),
-                                 ref.name.data, ref.name.len)
+            key.len = ngx_http_cx_personal_key(kb, &cmcf->prefix, slot->hash,
+                                               ref.name.data, ref.name.len)
                       - kb;
 
             (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),

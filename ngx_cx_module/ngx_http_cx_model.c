@@ -143,6 +143,25 @@ ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv)
 }
 
 
+ngx_uint_t
+ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+}
+
+
+/* P{H}:p:<name>, where this customer went after <name> */
+
+u_char *
+ngx_http_cx_personal_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
+    u_char *name, size_t len)
+{
+    p = ngx_http_cx_customer_key(p, prefix, hash, "p:");
+
+    return ngx_cpymem(p, name, len);
+}
+
+
 /* Pt:{name}:epoch; the two epochs of a rule share a hash tag */
 
 u_char *
@@ -380,13 +399,6 @@ ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
     }
 
     return NGX_HTTP_CX_PACE_STEADY;
-}
-
-
-static ngx_uint_t
-ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
-{
-    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
 }
 
 

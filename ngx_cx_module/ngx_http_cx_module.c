@@ -352,6 +352,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->secret = { 0, NULL };
      *     cmcf->prefix = { 0, NULL };
      *     cmcf->on_file = NULL;
+     *     cmcf->on_directive = NULL;
      */
 
     cmcf->timeout = NGX_CONF_UNSET_MSEC;
@@ -393,8 +394,9 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (cmcf->redis_host.data == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "no \"cx_redis\" is defined for the \"cx\" directive "
-                      "in %s:%ui", cmcf->on_file, cmcf->on_line);
+                      "no \"cx_redis\" is defined for the \"%s\" directive "
+                      "in %s:%ui", cmcf->on_directive, cmcf->on_file,
+                      cmcf->on_line);
         return NGX_CONF_ERROR;
     }
 
@@ -770,23 +772,35 @@ ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
-    char                     *rv;
-    ngx_http_cx_main_conf_t  *cmcf;
+    char  *rv;
 
     rv = ngx_conf_set_flag_slot(cf, cmd, conf);
 
-    if (rv != NGX_CONF_OK || !clcf->enable) {
-        return rv;
+    if (rv == NGX_CONF_OK && clcf->enable) {
+        ngx_http_cx_needs_redis(cf, "cx");
     }
+
+    return rv;
+}
+
+
+/*
+ * Remembers the first directive that needs Redis: workers connect only
+ * then, and without cx_redis it is the one the error names.
+ */
+
+void
+ngx_http_cx_needs_redis(ngx_conf_t *cf, const char *directive)
+{
+    ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
 
     if (cmcf->on_file == NULL) {
         cmcf->on_file = cf->conf_file->file.name.data;
         cmcf->on_line = cf->conf_file->line;
+        cmcf->on_directive = directive;
     }
-
-    return NGX_CONF_OK;
 }
 
 

@@ -19,6 +19,8 @@
 
 static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
     ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url);
+static ngx_int_t ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s,
+    int *captures);
 
 
 /* cx_step name uri|~regex [url] */
@@ -335,7 +337,7 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     int                      captures[NGX_HTTP_CX_CAPTURES];
     u_char                  *p;
     size_t                   len;
-    ngx_int_t                rc, n;
+    ngx_int_t                n;
     ngx_uint_t               i;
     ngx_http_cx_tpl_t        whole, *url;
     ngx_http_cx_step_t      *step;
@@ -357,21 +359,19 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        rc = ngx_regex_exec(step[i].regex, uri, captures,
-                            NGX_HTTP_CX_CAPTURES);
+        n = ngx_http_cx_match(&step[i], uri, captures);
 
-        if (rc == NGX_REGEX_NO_MATCHED) {
+        if (n == NGX_REGEX_NO_MATCHED) {
             continue;
         }
 
-        if (rc < 0) {
+        if (n < 0) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           ngx_regex_exec_n " failed: %i on \"%V\" using "
-                          "\"%V\"", rc, uri, &step[i].uri);
+                          "\"%V\"", n, uri, &step[i].uri);
             continue;
         }
 
-        n = (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
         break;
     }
 
@@ -428,9 +428,8 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
     int                  captures[NGX_HTTP_CX_CAPTURES];
     u_char               name[NGX_HTTP_CX_NAME_MAX], *q;
-    size_t               len;
-    ngx_int_t            rc, n;
-    ngx_str_t            path;
+    ngx_int_t            n;
+    ngx_str_t            path, expanded;
     ngx_uint_t           i;
     ngx_http_cx_step_t  *step;
 
@@ -449,33 +448,49 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
     for (i = 0; i < clcf->steps->nelts; i++) {
 
         if (step[i].regex == NULL) {
-            if (step[i].name.len == ref->name.len
-                && ngx_strncmp(step[i].name.data, ref->name.data,
-                               ref->name.len) == 0)
-            {
+            if (ngx_http_cx_same(&step[i].name, &ref->name)) {
                 return NGX_OK;
             }
 
             continue;
         }
 
-        rc = ngx_regex_exec(step[i].regex, &path, captures,
-                            NGX_HTTP_CX_CAPTURES);
-        if (rc < 0) {
+        n = ngx_http_cx_match(&step[i], &path, captures);
+        if (n < 0) {
             continue;
         }
 
-        n = (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
+        expanded.data = name;
+        expanded.len = ngx_http_cx_expand(&step[i].name_tpl, path.data,
+                                          captures, n, name,
+                                          NGX_HTTP_CX_NAME_MAX);
 
-        len = ngx_http_cx_expand(&step[i].name_tpl, path.data, captures, n,
-                                 name, NGX_HTTP_CX_NAME_MAX);
-
-        if (len == ref->name.len
-            && ngx_strncmp(name, ref->name.data, len) == 0)
-        {
+        if (ngx_http_cx_same(&expanded, &ref->name)) {
             return NGX_OK;
         }
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * Runs a regex step on s with captures of our own: the number of captures
+ * to expand with, or ngx_regex_exec()'s error (NGX_REGEX_NO_MATCHED).
+ */
+
+static ngx_int_t
+ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s, int *captures)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_regex_exec(step->regex, s, captures, NGX_HTTP_CX_CAPTURES);
+
+    if (rc < 0) {
+        return rc;
+    }
+
+    /* 0: more captures than the vector holds, all of them set */
+
+    return (rc == 0) ? NGX_HTTP_CX_CAPTURES / 3 - 1 : rc - 1;
 }

@@ -402,3 +402,12 @@ qr/\[emerg\] .*"cx_shortcut" names "checkout", which is not a declared "cx_step"
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid value "1\.5", it must be a number from 0 to 1 in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 40: cx_api without cx_redis
+--- config
+    location = /cx/next { cx_api; }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*no "cx_redis" is defined for the "cx_api" directive in \S+nginx\.conf:\d+/

@@ -87,6 +87,11 @@ test_keys(void)
     p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "a", 1, 0);
     is_str(buf, p - buf, "cx:t:{a}:0", "rule key, epoch 0");
 
+    p = ngx_http_cx_personal_key(buf, &prefix, 0x0123456789abcdefULL,
+                                 (u_char *) "cart", 4);
+    is_str(buf, p - buf, "cx:{0123456789abcdef}:p:cart",
+           "personal key: under the customer's hash tag");
+
     p = ngx_http_cx_hex_id(buf, (u_char *) "\x00\xff\x10", 3);
     is_str(buf, p - buf, "00ff10", "hex id");
 }
