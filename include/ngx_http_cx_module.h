@@ -23,11 +23,15 @@
                                    + NGX_HTTP_CX_NAME_MAX + 16)
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors kept per step */
+#define NGX_HTTP_CX_FANOUT_TRIM   "-101"  /* ZREMRANGEBYRANK 0 -FANOUT-1 */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
+#define NGX_HTTP_CX_RECENT_STOP   "15"    /* LRANGE 0 RECENT-1 */
 #define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
+#define NGX_HTTP_CX_PATHS_STOP    "9"     /* LRANGE, LTRIM 0 PATHS-1 */
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
+#define NGX_HTTP_CX_PERSONAL_STOP "31"    /* ZREVRANGE 0 CANDIDATES/2-1 */
 #define NGX_HTTP_CX_EPOCH         64      /* half-lives per decay epoch */
 #define NGX_HTTP_CX_CMD_MAX       8192    /* a command formatted on stack */
 #define NGX_HTTP_CX_EPOCH_WEIGHT  "5.421010862427522e-20"  /* 2^-64 */
@@ -194,6 +198,8 @@ struct ngx_http_cx_slot_s {
     ngx_http_cx_ctx_t          *ctx;            /* NULL: request gone */
     uint64_t                    hash;           /* the customer */
     int64_t                     now;            /* ms */
+    int64_t                     epoch;          /* decay epoch of now */
+    double                      weight;         /* decay weight of now */
     ngx_uint_t                  goal;           /* this step is the goal */
     ngx_uint_t                  readonly;       /* cx_api: record nothing */
     ngx_http_cx_state_t         state;

@@ -66,8 +66,6 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     u_char     seq[NGX_HTTP_CX_KEY_MAX], st[NGX_HTTP_CX_KEY_MAX];
     u_char     pk[NGX_HTTP_CX_KEY_MAX], gk[NGX_HTTP_CX_KEY_MAX];
     u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
-    u_char     n1[NGX_INT_T_LEN], n2[NGX_INT_T_LEN], n3[NGX_INT_T_LEN];
-    int64_t    epoch;
     ngx_str_t  member, seq_k, st_k, p_k, g_k, prev_k, cur_k;
 
     member = ngx_http_cx_str(slot->member, slot->member_len);
@@ -87,15 +85,18 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
                                        slot->member, slot->name_len)
               - pk;
 
-    (void) ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
+    /* once for the batch and the rule credits its replies lead to */
+
+    slot->weight = ngx_http_cx_decay(slot->now, cmcf->half_life,
+                                     &slot->epoch);
 
     prev_k.data = prev;
     prev_k.len = ngx_http_cx_step_key(prev, &cmcf->prefix, slot->member,
-                                      slot->name_len, epoch - 1)
+                                      slot->name_len, slot->epoch - 1)
                  - prev;
     cur_k.data = cur;
     cur_k.len = ngx_http_cx_step_key(cur, &cmcf->prefix, slot->member,
-                                     slot->name_len, epoch)
+                                     slot->name_len, slot->epoch)
                 - cur;
 
     if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 7,
@@ -111,8 +112,7 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
                            ngx_http_cx_lit("LRANGE"), seq_k,
                            ngx_http_cx_lit("0"),
-                           ngx_http_cx_str(n1, ngx_sprintf(n1, "%d",
-                                               NGX_HTTP_CX_RECENT - 1) - n1));
+                           ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
 
     if (!slot->readonly) {
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"),
@@ -126,15 +126,13 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     (void) ngx_http_cx_cmd(ngx_http_cx_personal_reply, slot, 5,
                            ngx_http_cx_lit("ZREVRANGE"), p_k,
                            ngx_http_cx_lit("0"),
-                           ngx_http_cx_str(n2, ngx_sprintf(n2, "%d",
-                                   NGX_HTTP_CX_CANDIDATES / 2 - 1) - n2),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PERSONAL_STOP),
                            ngx_http_cx_lit("WITHSCORES"));
 
     (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
                            ngx_http_cx_lit("LRANGE"), g_k,
                            ngx_http_cx_lit("0"),
-                           ngx_http_cx_str(n3, ngx_sprintf(n3, "%d",
-                                               NGX_HTTP_CX_PATHS - 1) - n3));
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
 
     /* every reply comes back in order, so this one comes last */
 
@@ -226,9 +224,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     size_t                   vl[5];
     u_char                   path[NGX_HTTP_CX_RECENT * NGX_HTTP_CX_MEMBER_MAX];
     u_char                  *p;
-    double                   w;
     ngx_str_t                key, member;
-    int64_t                  epoch;
     ngx_str_t                m[NGX_HTTP_CX_RECENT], last;
     ngx_uint_t               i, k, n, prev;
     ngx_http_cx_state_t      st;
@@ -282,8 +278,6 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         goto done;
     }
 
-    w = ngx_http_cx_decay(slot->now, cmcf->half_life, &epoch);
-
     for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
 
         if (ngx_http_cx_same(&m[i], &member)
@@ -295,10 +289,10 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
         key.data = kb;
         key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
-                                       ref.name.len, epoch)
+                                       ref.name.len, slot->epoch)
                   - kb;
 
-        ngx_http_cx_rule(&key, w / (double) (i + 1), slot, cmcf);
+        ngx_http_cx_rule(&key, slot->weight / (double) (i + 1), slot, cmcf);
 
         if (i == 0) {
             /* the customer's own transition */
@@ -356,8 +350,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
                                ngx_http_cx_str(path, p - path));
         (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
                                ngx_http_cx_lit("0"),
-                               ngx_http_cx_str(v[0], ngx_sprintf(v[0], "%d",
-                                               NGX_HTTP_CX_PATHS - 1) - v[0]));
+                               ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                                cmcf->ttl_text);
     }
@@ -384,7 +377,7 @@ static void
 ngx_http_cx_rule(ngx_str_t *key, double weight, ngx_http_cx_slot_t *slot,
     ngx_http_cx_main_conf_t *cmcf)
 {
-    u_char  w[NGX_INT64_LEN + 8], r[NGX_INT_T_LEN];
+    u_char  w[NGX_INT64_LEN + 8];
 
     (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), *key,
                            ngx_http_cx_str(w, ngx_sprintf(w, "%.6f", weight)
@@ -397,8 +390,7 @@ ngx_http_cx_rule(ngx_str_t *key, double weight, ngx_http_cx_slot_t *slot,
 
     (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
                            *key, ngx_http_cx_lit("0"),
-                           ngx_http_cx_str(r, ngx_sprintf(r, "%i",
-                                   (ngx_int_t) -NGX_HTTP_CX_FANOUT - 1) - r));
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_TRIM));
 }
 
 

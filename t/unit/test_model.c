@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -117,6 +118,17 @@ test_resp(void)
     argv[0].len = 0;
     p = ngx_http_cx_resp(buf, 1, argv);
     is_str(buf, p - buf, "*1\r\n$0\r\n\r\n", "an empty argument");
+}
+
+
+static void
+test_literals(void)
+{
+    ok(atoi(NGX_HTTP_CX_RECENT_STOP) == NGX_HTTP_CX_RECENT - 1
+       && atoi(NGX_HTTP_CX_PATHS_STOP) == NGX_HTTP_CX_PATHS - 1
+       && atoi(NGX_HTTP_CX_PERSONAL_STOP) == NGX_HTTP_CX_CANDIDATES / 2 - 1
+       && atoi(NGX_HTTP_CX_FANOUT_TRIM) == -NGX_HTTP_CX_FANOUT - 1,
+       "the literal command arguments agree with their numbers");
 }
 
 
@@ -388,6 +400,7 @@ main(void)
     test_hash();
     test_keys();
     test_resp();
+    test_literals();
     test_chars();
     test_expand();
     test_member();
