@@ -260,35 +260,45 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 static ngx_int_t
 ngx_http_cx_block(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
-    u_char     *p, *last, *sp;
+    u_char     *p, *sp, *last;
     size_t      len;
     ngx_str_t   url;
 
+    /* the markup, counted and written from the same pieces */
+
     static u_char  head[] = "<nav class=\"cx-next\" "
                             "aria-label=\"Suggested next steps\"><ul>";
-    static u_char  item[] = "<li><a href=\"\"></a></li>";
+    static u_char  li[] = "<li><a href=\"";
+    static u_char  li_mid[] = "\">";
+    static u_char  li_end[] = "</a></li>";
     static u_char  tail[] = "</ul>";
-    static u_char  cut[] = "<p><a class=\"cx-shortcut\" href=\"\">"
-                           "Straight to </a></p>";
+    static u_char  sc[] = "<p><a class=\"cx-shortcut\" href=\"";
+    static u_char  sc_mid[] = "\">Straight to ";
+    static u_char  sc_end[] = "</a></p>";
     static u_char  end[] = "</nav>";
+
+#define ngx_http_cx_piece(p, s)  ngx_cpymem(p, s, sizeof(s) - 1)
 
     /* urls are html-safe by construction, but escaped all the same */
 
-    len = sizeof(head) + sizeof(tail) + sizeof(cut) + sizeof(end)
-          + 2 * (ctx->shortcut.len + ngx_escape_html(NULL, ctx->shortcut.data,
-                                                     ctx->shortcut.len));
+    len = sizeof(head) + sizeof(tail) + sizeof(end);
 
-    p = ctx->next.data;
-    last = p + ctx->next.len;
+    if (ctx->shortcut.len) {
+        len += sizeof(sc) + sizeof(sc_mid) + sizeof(sc_end)
+               + 2 * (ctx->shortcut.len
+                      + ngx_escape_html(NULL, ctx->shortcut.data,
+                                        ctx->shortcut.len));
+    }
 
-    while (p < last) {
-        sp = ngx_strlchr(p, last, ' ');
-        if (sp == NULL) {
-            sp = last;
-        }
+    last = ctx->next.data + ctx->next.len;
 
-        len += sizeof(item) + 2 * ((sp - p) + ngx_escape_html(NULL, p, sp - p));
-        p = sp + 1;
+    for (url.data = ctx->next.data; url.data < last; url.data += url.len + 1)
+    {
+        sp = ngx_strlchr(url.data, last, ' ');
+        url.len = (sp ? sp : last) - url.data;
+
+        len += sizeof(li) + sizeof(li_mid) + sizeof(li_end)
+               + 2 * (url.len + ngx_escape_html(NULL, url.data, url.len));
     }
 
     ctx->block.data = ngx_pnalloc(r->pool, len);
@@ -296,37 +306,35 @@ ngx_http_cx_block(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(ctx->block.data, head, sizeof(head) - 1);
+    p = ngx_http_cx_piece(ctx->block.data, head);
 
-    url.data = ctx->next.data;
-
-    while (url.data < last) {
+    for (url.data = ctx->next.data; url.data < last; url.data += url.len + 1)
+    {
         sp = ngx_strlchr(url.data, last, ' ');
         url.len = (sp ? sp : last) - url.data;
 
-        p = ngx_cpymem(p, "<li><a href=\"", sizeof("<li><a href=\"") - 1);
+        p = ngx_http_cx_piece(p, li);
         p = (u_char *) ngx_escape_html(p, url.data, url.len);
-        p = ngx_cpymem(p, "\">", 2);
+        p = ngx_http_cx_piece(p, li_mid);
         p = (u_char *) ngx_escape_html(p, url.data, url.len);
-        p = ngx_cpymem(p, "</a></li>", sizeof("</a></li>") - 1);
-
-        url.data += url.len + 1;
+        p = ngx_http_cx_piece(p, li_end);
     }
 
-    p = ngx_cpymem(p, tail, sizeof(tail) - 1);
+    p = ngx_http_cx_piece(p, tail);
 
     if (ctx->shortcut.len) {
-        p = ngx_cpymem(p, "<p><a class=\"cx-shortcut\" href=\"",
-                       sizeof("<p><a class=\"cx-shortcut\" href=\"") - 1);
+        p = ngx_http_cx_piece(p, sc);
         p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
                                        ctx->shortcut.len);
-        p = ngx_cpymem(p, "\">Straight to ", sizeof("\">Straight to ") - 1);
+        p = ngx_http_cx_piece(p, sc_mid);
         p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
                                        ctx->shortcut.len);
-        p = ngx_cpymem(p, "</a></p>", sizeof("</a></p>") - 1);
+        p = ngx_http_cx_piece(p, sc_end);
     }
 
-    p = ngx_cpymem(p, end, sizeof(end) - 1);
+    p = ngx_http_cx_piece(p, end);
+
+#undef ngx_http_cx_piece
 
     ctx->block.len = p - ctx->block.data;
 
