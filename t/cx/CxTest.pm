@@ -206,4 +206,69 @@ sub wait_for_log {
     return 0;
 }
 
+# the key base "P{H}" of a customer new to Redis: one GET with the id,
+# then the one ":seq" key under the prefix that was not there before
+sub customer_key {
+    my ($rport, $prefix, $hport, $id, $uri) = @_;
+    my %before = map { $_ => 1 } keys_of($rport, $prefix);
+    http_get($hport, $uri, { Cookie => "cx_id=$id" });
+    my @new = grep { /:seq$/ && !$before{$_} } keys_of($rport, $prefix);
+    die "no single new sequence for $id: @new" unless @new == 1;
+    (my $base = $new[0]) =~ s/:seq$//;
+    return $base;
+}
+
+# n GETs of uri on keep-alive connections, pipelined by the hundred;
+# returns { status => count }, and in "cookie" how many set a cookie
+sub http_bulk {
+    my ($port, $n, $uri, $headers) = @_;
+    my %seen;
+    my $hdrs = join '', map { "$_: $headers->{$_}\r\n" }
+                        sort keys %{ $headers || {} };
+    my $req = "GET $uri HTTP/1.1\r\nHost: localhost\r\n$hdrs\r\n";
+
+    while ($n > 0) {
+        # nginx closes a keep-alive connection after 1000 requests
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp',
+                                      Timeout => 5)
+            or die "connect: $!";
+        my $left = $n < 900 ? $n : 900;
+        $n -= $left;
+        my $buf = '';
+        while ($left > 0) {
+            my $burst = $left < 100 ? $left : 100;
+            $left -= $burst;
+            print $s $req x $burst;
+            while ($burst > 0) {
+                if ($buf =~ s{^HTTP/1\.1 (\d+)[^\r]*\r\n((?:[^\r]+\r\n)*)\r\n}{}) {
+                    my ($status, $head) = ($1, $2);
+                    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+                    $len //= 0;
+                    while (length $buf < $len) {
+                        IO::Select->new($s)->can_read(10)
+                            && sysread($s, $buf, 65536, length $buf)
+                            or last;
+                    }
+                    substr($buf, 0, $len, '');
+                    $seen{$status}++;
+                    $seen{cookie}++ if $head =~ /^Set-Cookie:/mi;
+                    $burst--;
+                    next;
+                }
+                my $got = IO::Select->new($s)->can_read(10)
+                          && sysread($s, $buf, 65536, length $buf);
+                unless ($got) {
+                    # the connection went away: count what is missing
+                    $seen{0} += $burst + $left + 0;
+                    $left = 0;
+                    $burst = 0;
+                }
+            }
+        }
+        close $s;
+    }
+    return \%seen;
+}
+
 1;
