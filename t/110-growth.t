@@ -1,0 +1,73 @@
+# Issue 7: a visitor without a cookie costs Redis nothing.  Each such
+# request is issued a fresh id; if it were recorded under that id, every
+# bot or cookieless client would leave a customer's keys behind, 10,000
+# requests 20,000 keys.  Recording starts when the id comes back.
+#
+# This file starts a redis-server of its own, so that DBSIZE counts only
+# what these requests wrote.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+
+our $Redis = CxTest::start_redis();
+
+$ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
+
+repeat_each(1);
+
+# the init's own checks, then the status, body and two log patterns
+plan tests => repeat_each() * blocks() * (3 + 1 + 1 + 2);
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_');
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k110;
+    cx_prefix t110:;
+_EOC_
+
+    $block->set_value("config", <<'_EOC_');
+    cx on;
+    cx_header on;
+    cx_cookie cx_id;
+    cx_step home /;
+    cx_step cart /cart;
+    location / { return 200 "step=$cx_step\n"; }
+_EOC_
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: 10,000 requests without a cookie add no key to Redis
+--- init
+my $p = $main::Redis->{port};
+my $port = Test::Nginx::Socket::server_port();
+CxTest::redis($p, "FLUSHALL");
+my $seen = CxTest::http_bulk($port, 10000, "/cart");
+Test::More::is($seen->{200}, 10000, "every request answered 200")
+    or Test::More::diag(join " ", %$seen);
+Test::More::is($seen->{cookie}, 10000, "each one offered an id cookie");
+# one customer with an id: the keys it leaves are found by its sequence,
+# and its answer comes after what the requests before it wrote (one
+# worker, one connection to Redis, in order)
+my $sync = CxTest::customer_key($p, "t110:", $port, "sync", "/");
+CxTest::http_get($port, "/", { Cookie => "cx_id=sync" });
+my @left = grep { index($_, "$sync:") != 0 } CxTest::keys_of($p, "t110:");
+Test::More::is(scalar @left, 0, "no key from the cookieless requests")
+    or Test::More::diag("DBSIZE " . CxTest::redis($p, "DBSIZE")
+                        . ", e.g. $left[0]");
+--- request
+GET /cart
+--- response_body
+step=cart
+--- no_error_log
+[alert]
+[error]
