@@ -21,20 +21,33 @@
 #define NGX_HTTP_CX_PREFIX_MAX    64
 #define NGX_HTTP_CX_KEY_MAX       (NGX_HTTP_CX_PREFIX_MAX + 64               \
                                    + NGX_HTTP_CX_NAME_MAX + 16)
+/* P{16 hex digits}:seq and the like */
+#define NGX_HTTP_CX_CKEY_MAX      (NGX_HTTP_CX_PREFIX_MAX + 24)
+/* a personal transition: "from name url" */
+#define NGX_HTTP_CX_HABIT_MAX     (NGX_HTTP_CX_NAME_MAX + 1                  \
+                                   + NGX_HTTP_CX_MEMBER_MAX)
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors kept per step */
-#define NGX_HTTP_CX_FANOUT_TRIM   "-101"  /* ZREMRANGEBYRANK 0 -FANOUT-1 */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
 #define NGX_HTTP_CX_RECENT_STOP   "15"    /* LRANGE 0 RECENT-1 */
 #define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
 #define NGX_HTTP_CX_PATHS_STOP    "9"     /* LRANGE, LTRIM 0 PATHS-1 */
+#define NGX_HTTP_CX_PATH_MAX      (NGX_HTTP_CX_RECENT                        \
+                                   * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
-#define NGX_HTTP_CX_PERSONAL_STOP "31"    /* ZREVRANGE 0 CANDIDATES/2-1 */
-#define NGX_HTTP_CX_EPOCH         64      /* half-lives per decay epoch */
-#define NGX_HTTP_CX_CMD_MAX       8192    /* a command formatted on stack */
-#define NGX_HTTP_CX_EPOCH_WEIGHT  "5.421010862427522e-20"  /* 2^-64 */
+#define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
+#define NGX_HTTP_CX_HABITS_STOP   "63"    /* ZREVRANGE 0 HABITS-1 */
+#define NGX_HTTP_CX_HABITS_TRIM   "-64"   /* ZREMRANGEBYRANK 0 -HABITS */
+#define NGX_HTTP_CX_FANOUT_ROOM   "-100"  /* ZREMRANGEBYRANK 0 -FANOUT */
+#define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
+#define NGX_HTTP_CX_EPOCH         32      /* half-lives per decay epoch */
+#define NGX_HTTP_CX_EPOCH_WEIGHT  "2.3283064365386963e-10"  /* 2^-32 */
+#define NGX_HTTP_CX_SCORE_MAX     1e300   /* larger scores are not ours */
+#define NGX_HTTP_CX_SCORE_LEN     63      /* nor longer ones */
+#define NGX_HTTP_CX_JLEN_MAX      1000000 /* larger state values neither */
+#define NGX_HTTP_CX_COUNT_MAX     1000000000
 
 
 enum {
@@ -123,6 +136,8 @@ typedef struct {
     ngx_uint_t                  goals;      /* journeys completed */
     double                      gap;        /* EWMA of gaps, ms */
     ngx_uint_t                  ngaps;
+    ngx_uint_t                  lday;       /* day of the learning budget */
+    ngx_uint_t                  learned;    /* steps learned that day */
 } ngx_http_cx_state_t;
 
 
@@ -202,6 +217,8 @@ struct ngx_http_cx_slot_s {
     double                      weight;         /* decay weight of now */
     ngx_uint_t                  goal;           /* this step is the goal */
     ngx_uint_t                  readonly;       /* cx_api: record nothing */
+    ngx_uint_t                  fresh;          /* id just issued: ditto */
+    ngx_uint_t                  errors;         /* error replies so far */
     ngx_http_cx_state_t         state;
     size_t                      name_len;
     size_t                      member_len;
@@ -278,9 +295,24 @@ ngx_http_cx_slot_t *ngx_http_cx_redis_acquire(ngx_log_t *log,
     ngx_uint_t *status);
 void ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
-    void *privdata, ngx_uint_t argc, ngx_str_t *argv);
+    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
+ngx_int_t ngx_http_cx_redis_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
+    ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
+
+/* ngx_http_cx_reply.c: what Redis answers, checked before use */
+struct redisReply;
+ngx_uint_t ngx_http_cx_reply_state(struct redisReply *reply,
+    ngx_http_cx_state_t *st);
+ngx_uint_t ngx_http_cx_reply_members(struct redisReply *reply, ngx_str_t *out,
+    ngx_uint_t max, ngx_uint_t *bad);
+ngx_uint_t ngx_http_cx_reply_scored(struct redisReply *reply, ngx_str_t *out,
+    double *scores, ngx_uint_t max, ngx_uint_t ascending, size_t len_max,
+    ngx_uint_t *bad);
+ngx_uint_t ngx_http_cx_reply_strings(struct redisReply *reply,
+    ngx_str_t *out, ngx_uint_t max, size_t len_max, ngx_uint_t *bad);
+ngx_int_t ngx_http_cx_score(u_char *data, size_t len, double *score);
 
 /* ngx_http_cx_model.c: pure functions, unit tested in t/unit */
 void ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret);

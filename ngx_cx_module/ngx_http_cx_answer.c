@@ -85,10 +85,17 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     size_t                   len;
     ngx_uint_t               i, nc, nj, want;
     ngx_http_cx_ref_t        ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
-    ngx_http_cx_cand_t       cands[NGX_HTTP_CX_CANDIDATES], help;
+    ngx_http_cx_cand_t      *cands, help;
     ngx_http_cx_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_cx_module);
+
+    cands = ngx_palloc(ctx->request->pool,
+                       NGX_HTTP_CX_CANDIDATES * sizeof(ngx_http_cx_cand_t));
+    if (cands == NULL) {
+        ctx->status = NGX_HTTP_CX_ERROR;
+        return;
+    }
 
     nc = 0;
 

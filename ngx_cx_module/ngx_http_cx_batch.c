@@ -25,22 +25,28 @@
 #define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
 
 
-static ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, void *privdata,
-    ngx_uint_t argc, ...);
+static ngx_int_t ngx_http_cx_read(ngx_http_cx_redis_cb_pt fn,
+    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
+static ngx_int_t ngx_http_cx_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
+    ...);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_rule(ngx_str_t *key, double weight,
-    ngx_http_cx_slot_t *slot, ngx_http_cx_main_conf_t *cmcf);
-static void ngx_http_cx_personal_reply(redisAsyncContext *ac, void *data,
+static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_slot_t *slot);
+static void ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m,
+    ngx_uint_t n, ngx_http_cx_main_conf_t *cmcf);
+static void ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
+    ngx_http_cx_main_conf_t *cmcf);
+static void ngx_http_cx_save_path(ngx_http_cx_slot_t *slot, ngx_str_t *m,
+    ngx_uint_t n, ngx_http_cx_main_conf_t *cmcf);
+static void ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_reply_pairs(redisReply *reply,
-    ngx_http_cx_slot_t *slot, ngx_uint_t scores);
 static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
     void *privdata);
+static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
 
 
 /*
@@ -50,10 +56,14 @@ static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
  *   HMGET P{H}:s ...              the state: last step, journey, pace
  *   LRANGE P{H}:seq 0 15          the steps before this one
  *   LPUSH, LTRIM, EXPIRE P{H}:seq this step
- *   ZREVRANGE P{H}:p:<name> ...   where this customer went next
+ *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
  *   LRANGE P{H}:g 0 9             the customer's paths to the goal
- *   ZUNION 2 Pt:{<name>}:E-1 Pt:{<name>}:E WEIGHTS 2^-64 1
+ *   ZUNION 2 Pt:{<name>}:E-1 Pt:{<name>}:E WEIGHTS 2^-32 1
  *                                 where everyone went next, decayed
+ *
+ * A visitor whose id was issued with this very response has nothing to
+ * read and gets nothing written: only the ZUNION is sent, so cookieless
+ * clients (crawlers, one-page visits) leave no keys behind.
  *
  * What depends on the replies (rule credits, the new state, the goal
  * path) is written when they come, off the request's critical path.
@@ -63,27 +73,12 @@ ngx_int_t
 ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_slot_t *slot)
 {
-    u_char     seq[NGX_HTTP_CX_KEY_MAX], st[NGX_HTTP_CX_KEY_MAX];
-    u_char     pk[NGX_HTTP_CX_KEY_MAX], gk[NGX_HTTP_CX_KEY_MAX];
+    u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
+    u_char     pk[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
     u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
     ngx_str_t  member, seq_k, st_k, p_k, g_k, prev_k, cur_k;
 
     member = ngx_http_cx_str(slot->member, slot->member_len);
-
-    seq_k.data = seq;
-    seq_k.len = ngx_http_cx_customer_key(seq, &cmcf->prefix, slot->hash,
-                                         "seq")
-                - seq;
-    st_k.data = st;
-    st_k.len = ngx_http_cx_customer_key(st, &cmcf->prefix, slot->hash, "s")
-               - st;
-    g_k.data = gk;
-    g_k.len = ngx_http_cx_customer_key(gk, &cmcf->prefix, slot->hash, "g")
-              - gk;
-    p_k.data = pk;
-    p_k.len = ngx_http_cx_personal_key(pk, &cmcf->prefix, slot->hash,
-                                       slot->member, slot->name_len)
-              - pk;
 
     /* once for the batch and the rule credits its replies lead to */
 
@@ -99,54 +94,75 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
                                      slot->name_len, slot->epoch)
                 - cur;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 7,
-                        ngx_http_cx_lit("HMGET"), st_k,
-                        ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
-                        ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
-                        ngx_http_cx_lit("ngaps"))
+    if (slot->fresh) {
+        goto shared;
+    }
+
+    seq_k.data = seq;
+    seq_k.len = ngx_http_cx_customer_key(seq, &cmcf->prefix, slot->hash,
+                                         "seq")
+                - seq;
+    st_k.data = st;
+    st_k.len = ngx_http_cx_customer_key(st, &cmcf->prefix, slot->hash, "s")
+               - st;
+    g_k.data = gk;
+    g_k.len = ngx_http_cx_customer_key(gk, &cmcf->prefix, slot->hash, "g")
+              - gk;
+    p_k.data = pk;
+    p_k.len = ngx_http_cx_customer_key(pk, &cmcf->prefix, slot->hash, "p")
+              - pk;
+
+    if (ngx_http_cx_read(ngx_http_cx_state_reply, slot, 9,
+                         ngx_http_cx_lit("HMGET"), st_k,
+                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
+                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
+                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
+                         ngx_http_cx_lit("learned"))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
-                           ngx_http_cx_lit("LRANGE"), seq_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
+    (void) ngx_http_cx_read(ngx_http_cx_recent_reply, slot, 4,
+                            ngx_http_cx_lit("LRANGE"), seq_k,
+                            ngx_http_cx_lit("0"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
 
     if (!slot->readonly) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"),
-                               seq_k, member);
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"),
-                               seq_k, ngx_http_cx_lit("0"), cmcf->trim_text);
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                               seq_k, cmcf->ttl_text);
+        (void) ngx_http_cx_write(slot, 3, ngx_http_cx_lit("LPUSH"), seq_k,
+                                 member);
+        (void) ngx_http_cx_write(slot, 4, ngx_http_cx_lit("LTRIM"), seq_k,
+                                 ngx_http_cx_lit("0"), cmcf->trim_text);
+        (void) ngx_http_cx_write(slot, 3, ngx_http_cx_lit("EXPIRE"), seq_k,
+                                 cmcf->ttl_text);
     }
 
-    (void) ngx_http_cx_cmd(ngx_http_cx_personal_reply, slot, 5,
-                           ngx_http_cx_lit("ZREVRANGE"), p_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_PERSONAL_STOP),
-                           ngx_http_cx_lit("WITHSCORES"));
+    (void) ngx_http_cx_read(ngx_http_cx_habits_reply, slot, 5,
+                            ngx_http_cx_lit("ZREVRANGE"), p_k,
+                            ngx_http_cx_lit("0"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
+                            ngx_http_cx_lit("WITHSCORES"));
 
-    (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
-                           ngx_http_cx_lit("LRANGE"), g_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_read(ngx_http_cx_paths_reply, slot, 4,
+                            ngx_http_cx_lit("LRANGE"), g_k,
+                            ngx_http_cx_lit("0"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+
+shared:
 
     /* every reply comes back in order, so this one comes last */
 
-    return ngx_http_cx_cmd(ngx_http_cx_final_reply, slot, 8,
-                           ngx_http_cx_lit("ZUNION"), ngx_http_cx_lit("2"),
-                           prev_k, cur_k, ngx_http_cx_lit("WEIGHTS"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_EPOCH_WEIGHT),
-                           ngx_http_cx_lit("1"),
-                           ngx_http_cx_lit("WITHSCORES"));
+    return ngx_http_cx_read(ngx_http_cx_final_reply, slot, 8,
+                            ngx_http_cx_lit("ZUNION"), ngx_http_cx_lit("2"),
+                            prev_k, cur_k, ngx_http_cx_lit("WEIGHTS"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_EPOCH_WEIGHT),
+                            ngx_http_cx_lit("1"),
+                            ngx_http_cx_lit("WITHSCORES"));
 }
 
 
 static ngx_int_t
-ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, void *privdata,
+ngx_http_cx_read(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ...)
 {
     va_list     args;
@@ -165,7 +181,30 @@ ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, void *privdata,
 
     va_end(args);
 
-    return ngx_http_cx_redis_command(fn, privdata, argc, argv);
+    return ngx_http_cx_redis_command(fn, slot, argc, argv);
+}
+
+
+static ngx_int_t
+ngx_http_cx_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...)
+{
+    va_list     args;
+    ngx_str_t   argv[NGX_HTTP_CX_ARGS_MAX];
+    ngx_uint_t  i;
+
+    if (argc > NGX_HTTP_CX_ARGS_MAX) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, argc);
+
+    for (i = 0; i < argc; i++) {
+        argv[i] = va_arg(args, ngx_str_t);
+    }
+
+    va_end(args);
+
+    return ngx_http_cx_redis_write(slot, argc, argv);
 }
 
 
@@ -175,35 +214,13 @@ ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    int64_t      v[5];
-    ngx_uint_t   i;
-    redisReply  *e;
+    ngx_uint_t  bad;
 
-    ngx_memzero(&slot->state, sizeof(ngx_http_cx_state_t));
+    bad = ngx_http_cx_reply_state(reply, &slot->state);
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 5)
-    {
-        return;
+    if (bad && reply->type != REDIS_REPLY_ERROR) {
+        ngx_http_cx_skipped(bad, "customer state");
     }
-
-    for (i = 0; i < 5; i++) {
-        e = reply->element[i];
-        v[i] = 0;
-
-        if (e->type == REDIS_REPLY_STRING) {
-            v[i] = ngx_atoi((u_char *) e->str, e->len);
-            if (v[i] < 0) {
-                v[i] = 0;
-            }
-        }
-    }
-
-    slot->state.ts = v[0];
-    slot->state.jlen = (ngx_uint_t) v[1];
-    slot->state.goals = (ngx_uint_t) v[2];
-    slot->state.gap = (double) v[3];
-    slot->state.ngaps = (ngx_uint_t) v[4];
 }
 
 
@@ -219,32 +236,24 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                   kb[NGX_HTTP_CX_KEY_MAX];
-    u_char                   v[5][NGX_INT64_LEN];
-    size_t                   vl[5];
-    u_char                   path[NGX_HTTP_CX_RECENT * NGX_HTTP_CX_MEMBER_MAX];
-    u_char                  *p;
-    ngx_str_t                key, member;
-    ngx_str_t                m[NGX_HTTP_CX_RECENT], last;
-    ngx_uint_t               i, k, n, prev;
+    ngx_str_t                m[NGX_HTTP_CX_RECENT], member, last;
+    ngx_uint_t               i, k, n, prev, bad;
     ngx_http_cx_state_t      st;
-    ngx_http_cx_ref_t        ref;
     ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* gone, or refused (counted): nothing to learn from */
         return;
     }
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
-    n = 0;
-    for (i = 0; i < reply->elements && n < NGX_HTTP_CX_RECENT; i++) {
-        if (reply->element[i]->type == REDIS_REPLY_STRING) {
-            m[n].data = (u_char *) reply->element[i]->str;
-            m[n].len = reply->element[i]->len;
-            n++;
-        }
+    bad = 0;
+    n = ngx_http_cx_reply_members(reply, m, NGX_HTTP_CX_RECENT, &bad);
+
+    if (bad) {
+        ngx_http_cx_skipped(bad, "customer steps");
     }
 
     st = slot->state;
@@ -274,88 +283,17 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     prev = k;
 
-    if (slot->readonly) {
-        goto done;
-    }
-
-    for (i = 0; i < ngx_min(prev, cmcf->distance); i++) {
-
-        if (ngx_http_cx_same(&m[i], &member)
-            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
-        {
-            /* no rule from a step to itself */
-            continue;
+    if (!slot->readonly) {
+        if (prev && ngx_http_cx_learn(slot)) {
+            ngx_http_cx_credit(slot, m, prev, cmcf);
         }
 
-        key.data = kb;
-        key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
-                                       ref.name.len, slot->epoch)
-                  - kb;
+        ngx_http_cx_save_state(slot, cmcf);
 
-        ngx_http_cx_rule(&key, slot->weight / (double) (i + 1), slot, cmcf);
-
-        if (i == 0) {
-            /* the customer's own transition */
-
-            key.len = ngx_http_cx_personal_key(kb, &cmcf->prefix, slot->hash,
-                                               ref.name.data, ref.name.len)
-                      - kb;
-
-            (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
-                                   key, ngx_http_cx_lit("1"), member);
-            (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                                   key, cmcf->ttl_text);
+        if (slot->goal) {
+            ngx_http_cx_save_path(slot, m, prev, cmcf);
         }
     }
-
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
-              - kb;
-
-    vl[0] = ngx_sprintf(v[0], "%L", slot->state.ts) - v[0];
-    vl[1] = ngx_sprintf(v[1], "%ui", slot->state.jlen) - v[1];
-    vl[2] = ngx_sprintf(v[2], "%ui", slot->state.goals) - v[2];
-    vl[3] = ngx_sprintf(v[3], "%L", (int64_t) slot->state.gap) - v[3];
-    vl[4] = ngx_sprintf(v[4], "%ui", slot->state.ngaps) - v[4];
-
-    (void) ngx_http_cx_cmd(NULL, NULL, 12, ngx_http_cx_lit("HSET"), key,
-                           ngx_http_cx_lit("ts"), ngx_http_cx_str(v[0], vl[0]),
-                           ngx_http_cx_lit("jlen"),
-                           ngx_http_cx_str(v[1], vl[1]),
-                           ngx_http_cx_lit("goals"),
-                           ngx_http_cx_str(v[2], vl[2]),
-                           ngx_http_cx_lit("gap"), ngx_http_cx_str(v[3], vl[3]),
-                           ngx_http_cx_lit("ngaps"),
-                           ngx_http_cx_str(v[4], vl[4]));
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
-
-    if (slot->goal) {
-        /* the journey's path, oldest step first, ending at the goal */
-
-        p = path;
-
-        for (i = prev; i > 0; i--) {
-            p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
-            *p++ = '|';
-        }
-
-        p = ngx_cpymem(p, slot->member, slot->member_len);
-
-        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash,
-                                           "g")
-                  - kb;
-
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                               ngx_http_cx_str(path, p - path));
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
-    }
-
-done:
 
     ctx = slot->ctx;
 
@@ -373,52 +311,267 @@ done:
 }
 
 
+/*
+ * A customer's learning budget: NGX_HTTP_CX_LEARN_DAY steps a day teach
+ * the model, the rest are served but not learned, so that no one id can
+ * create rule keys without bound whatever urls it invents.
+ */
+
+static ngx_uint_t
+ngx_http_cx_learn(ngx_http_cx_slot_t *slot)
+{
+    ngx_uint_t  day;
+
+    day = (ngx_uint_t) (slot->now / 86400000);
+
+    if (slot->state.lday != day) {
+        slot->state.lday = day;
+        slot->state.learned = 0;
+    }
+
+    if (slot->state.learned >= NGX_HTTP_CX_LEARN_DAY) {
+        return 0;
+    }
+
+    slot->state.learned++;
+
+    return 1;
+}
+
+
+/*
+ * The rules from the journey's last steps m[0..n) to this one, and the
+ * customer's own transition from m[0].  Each sorted set is trimmed before
+ * the credit, so that a successor just added is never the one trimmed.
+ */
+
 static void
-ngx_http_cx_rule(ngx_str_t *key, double weight, ngx_http_cx_slot_t *slot,
+ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
     ngx_http_cx_main_conf_t *cmcf)
 {
-    u_char  w[NGX_INT64_LEN + 8];
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
+    u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
+    ngx_str_t          key, member, weight;
+    ngx_uint_t         i;
+    ngx_http_cx_ref_t  ref;
 
-    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), *key,
-                           ngx_http_cx_str(w, ngx_sprintf(w, "%.6f", weight)
-                                              - w),
-                           ngx_http_cx_str(slot->member, slot->member_len));
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), *key,
-                           cmcf->ttl_text);
+    member = ngx_http_cx_str(slot->member, slot->member_len);
 
-    /* keep the NGX_HTTP_CX_FANOUT heaviest successors */
+    for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
-    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
-                           *key, ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_TRIM));
+        if (ngx_http_cx_same(&m[i], &member)
+            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
+        {
+            /* no rule from a step to itself */
+            continue;
+        }
+
+        key.data = kb;
+        key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
+                                       ref.name.len, slot->epoch)
+                  - kb;
+
+        /* below 2^32 (NGX_HTTP_CX_EPOCH half-lives): "%.6f" is exact */
+
+        weight.data = w;
+        weight.len = ngx_sprintf(w, "%.6f", slot->weight / (double) (i + 1))
+                     - w;
+
+        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
+                                 key, ngx_http_cx_lit("0"),
+                                 ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                                 weight, member);
+        (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                                 cmcf->ttl_text);
+
+        if (i > 0) {
+            continue;
+        }
+
+        /* the customer's own transition: "from name url" in one key */
+
+        p = ngx_cpymem(habit, ref.name.data, ref.name.len);
+        *p++ = ' ';
+        p = ngx_cpymem(p, slot->member, slot->member_len);
+
+        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "p")
+                  - kb;
+
+        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
+                                 key, ngx_http_cx_lit("0"),
+                                 ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                                 ngx_http_cx_lit("1"),
+                                 ngx_http_cx_str(habit, p - habit));
+        (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                                 cmcf->ttl_text);
+    }
 }
 
 
 static void
-ngx_http_cx_personal_reply(redisAsyncContext *ac, void *data,
-    void *privdata)
+ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
+    ngx_http_cx_main_conf_t *cmcf)
 {
-    ngx_http_cx_reply_pairs(data, privdata, 1);
+    u_char                kb[NGX_HTTP_CX_CKEY_MAX], v[7][NGX_INT64_LEN];
+    ngx_str_t             key, s[7];
+    ngx_uint_t            i;
+    ngx_http_cx_state_t  *st;
+
+    st = &slot->state;
+
+    for (i = 0; i < 7; i++) {
+        s[i].data = v[i];
+    }
+
+    s[0].len = ngx_sprintf(v[0], "%L", st->ts) - v[0];
+    s[1].len = ngx_sprintf(v[1], "%ui", st->jlen) - v[1];
+    s[2].len = ngx_sprintf(v[2], "%ui", st->goals) - v[2];
+    s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st->gap) - v[3];
+    s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
+    s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
+    s[6].len = ngx_sprintf(v[6], "%ui", st->learned) - v[6];
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
+              - kb;
+
+    (void) ngx_http_cx_write(NULL, 16, ngx_http_cx_lit("HSET"), key,
+                             ngx_http_cx_lit("ts"), s[0],
+                             ngx_http_cx_lit("jlen"), s[1],
+                             ngx_http_cx_lit("goals"), s[2],
+                             ngx_http_cx_lit("gap"), s[3],
+                             ngx_http_cx_lit("ngaps"), s[4],
+                             ngx_http_cx_lit("lday"), s[5],
+                             ngx_http_cx_lit("learned"), s[6]);
+    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                             cmcf->ttl_text);
+}
+
+
+/* the journey's path, oldest step first, ending at the goal */
+
+static void
+ngx_http_cx_save_path(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
+    ngx_http_cx_main_conf_t *cmcf)
+{
+    u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
+    size_t      len;
+    ngx_str_t   key;
+    ngx_uint_t  i;
+
+    len = slot->member_len;
+
+    for (i = 0; i < n; i++) {
+        len += m[i].len + 1;
+    }
+
+    /* the request may be gone: not from its pool */
+
+    path = ngx_alloc(len, ngx_cycle->log);
+    if (path == NULL) {
+        return;
+    }
+
+    p = path;
+
+    for (i = n; i > 0; i--) {
+        p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
+        *p++ = '|';
+    }
+
+    p = ngx_cpymem(p, slot->member, slot->member_len);
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "g")
+              - kb;
+
+    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                             ngx_http_cx_str(path, p - path));
+    (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                             ngx_http_cx_lit("0"),
+                             ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                             cmcf->ttl_text);
+
+    ngx_free(path);
+}
+
+
+/* where this customer went from the current step: "from name url" */
+
+static void
+ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    double              *sc;
+    ngx_str_t           *m;
+    ngx_uint_t           i, n, k, bad;
+    ngx_http_cx_ref_t    ref;
+    ngx_http_cx_ctx_t   *ctx;
+
+    ctx = slot->ctx;
+
+    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    m = ngx_palloc(ctx->request->pool,
+                   NGX_HTTP_CX_HABITS * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        return;
+    }
+
+    sc = (double *) (m + NGX_HTTP_CX_HABITS);
+
+    bad = 0;
+    n = ngx_http_cx_reply_scored(reply, m, sc, NGX_HTTP_CX_HABITS, 0,
+                                 NGX_HTTP_CX_HABIT_MAX, &bad);
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (m[i].len <= slot->name_len + 1
+            || ngx_strncmp(m[i].data, slot->member, slot->name_len) != 0
+            || m[i].data[slot->name_len] != ' ')
+        {
+            /* another step's, or not ours */
+            continue;
+        }
+
+        m[i].data += slot->name_len + 1;
+        m[i].len -= slot->name_len + 1;
+
+        if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
+            bad++;
+            continue;
+        }
+
+        m[k] = m[i];
+        sc[k] = sc[i];
+        k++;
+    }
+
+    if (bad) {
+        ngx_http_cx_skipped(bad, "customer habits");
+    }
+
+    ctx->personal = ngx_http_cx_keep(ctx->request->pool, m, k);
+    ctx->personal_w = sc;
+    ctx->npersonal = ctx->personal ? k : 0;
 }
 
 
 static void
 ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
-    ngx_http_cx_reply_pairs(data, privdata, 0);
-}
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
 
-
-/* copies a reply into the request's ctx: WITHSCORES pairs, or strings */
-
-static void
-ngx_http_cx_reply_pairs(redisReply *reply, ngx_http_cx_slot_t *slot,
-    ngx_uint_t scores)
-{
-    double              sc[NGX_HTTP_CX_CANDIDATES];
-    ngx_str_t           m[NGX_HTTP_CX_CANDIDATES];
-    ngx_uint_t          i, n, step;
-    redisReply         *e;
+    ngx_str_t           m[NGX_HTTP_CX_PATHS];
+    ngx_uint_t          n, bad;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
@@ -427,44 +580,16 @@ ngx_http_cx_reply_pairs(redisReply *reply, ngx_http_cx_slot_t *slot,
         return;
     }
 
-    step = scores ? 2 : 1;
-    n = 0;
+    bad = 0;
+    n = ngx_http_cx_reply_strings(reply, m, NGX_HTTP_CX_PATHS,
+                                  NGX_HTTP_CX_PATH_MAX, &bad);
 
-    for (i = 0; i + step <= reply->elements && n < NGX_HTTP_CX_CANDIDATES;
-         i += step)
-    {
-        e = reply->element[i];
-
-        if (e->type != REDIS_REPLY_STRING) {
-            continue;
-        }
-
-        m[n].data = (u_char *) e->str;
-        m[n].len = e->len;
-        sc[n] = 0;
-
-        if (scores && reply->element[i + 1]->type == REDIS_REPLY_STRING) {
-            sc[n] = strtod(reply->element[i + 1]->str, NULL);
-        }
-
-        n++;
+    if (bad) {
+        ngx_http_cx_skipped(bad, "customer paths");
     }
 
-    if (!scores) {
-        ctx->paths = ngx_http_cx_keep(ctx->request->pool, m, n);
-        ctx->npaths = ctx->paths ? n : 0;
-        return;
-    }
-
-    ctx->personal = ngx_http_cx_keep(ctx->request->pool, m, n);
-    ctx->personal_w = ngx_palloc(ctx->request->pool, n * sizeof(double) + 1);
-
-    if (ctx->personal == NULL || ctx->personal_w == NULL) {
-        return;
-    }
-
-    ngx_memcpy(ctx->personal_w, sc, n * sizeof(double));
-    ctx->npersonal = n;
+    ctx->paths = ngx_http_cx_keep(ctx->request->pool, m, n);
+    ctx->npaths = ctx->paths ? n : 0;
 }
 
 
@@ -474,56 +599,56 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    double              w[2 * NGX_HTTP_CX_FANOUT];
-    ngx_int_t           i;
-    ngx_str_t           m[2 * NGX_HTTP_CX_FANOUT];
-    ngx_uint_t          status, n;
-    redisReply         *e;
+    double             *w;
+    ngx_str_t          *m;
+    ngx_uint_t          status, n, bad;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
 
-    if (reply == NULL) {
-        /* the connection went away; its own callback logs it */
+    if (reply == NULL || slot->errors) {
+        /* the connection went away, or a command of the batch was
+         * refused: both logged already */
         status = NGX_HTTP_CX_ERROR;
 
     } else if (reply->type != REDIS_REPLY_ARRAY) {
-        ngx_http_cx_redis_episode(0, "answered",
-                                  reply->type == REDIS_REPLY_ERROR
-                                  ? reply->str : "an unexpected reply");
+        ngx_http_cx_redis_episode(0, "answered", "an unexpected reply");
         status = NGX_HTTP_CX_ERROR;
 
     } else {
-        ngx_http_cx_redis_episode(1, NULL, NULL);
         status = NGX_HTTP_CX_MISS;
 
         if (ctx) {
-            /* ascending by score: read from the end, heaviest first */
+            m = ngx_palloc(ctx->request->pool,
+                           2 * NGX_HTTP_CX_FANOUT
+                           * (sizeof(ngx_str_t) + sizeof(double)));
+            if (m == NULL) {
+                status = NGX_HTTP_CX_ERROR;
+                goto done;
+            }
 
-            n = 0;
+            w = (double *) (m + 2 * NGX_HTTP_CX_FANOUT);
 
-            for (i = (ngx_int_t) reply->elements - 2;
-                 i >= 0 && n < 2 * NGX_HTTP_CX_FANOUT;
-                 i -= 2)
-            {
-                e = reply->element[i];
+            /* ascending by score: heaviest first from the end */
 
-                if (e->type != REDIS_REPLY_STRING
-                    || reply->element[i + 1]->type != REDIS_REPLY_STRING)
-                {
-                    continue;
-                }
+            bad = 0;
+            n = ngx_http_cx_reply_scored(reply, m, w, 2 * NGX_HTTP_CX_FANOUT,
+                                         1, NGX_HTTP_CX_MEMBER_MAX, &bad);
+            if (bad) {
+                ngx_http_cx_skipped(bad, "rules");
+            }
 
-                m[n].data = (u_char *) e->str;
-                m[n].len = e->len;
-                w[n] = strtod(reply->element[i + 1]->str, NULL);
-                n++;
+            if (slot->fresh) {
+                /* nothing to read for a new id: new, steady */
+                ctx->known = 1;
             }
 
             ngx_http_cx_answer(ctx, m, w, n);
             status = ctx->status;
         }
     }
+
+done:
 
     ngx_http_cx_redis_release(slot);
 
@@ -549,4 +674,27 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
         ctx->wake.posted = 1;
         ngx_queue_insert_head(&ngx_posted_events, &ctx->wake.queue);
     }
+}
+
+
+/*
+ * Entries that are not ngx_cx's (too long, of the wrong type or format, a
+ * score that is no finite positive number) are skipped; the first time
+ * in a worker's life it is logged.
+ */
+
+static void
+ngx_http_cx_skipped(ngx_uint_t n, const char *what)
+{
+    static ngx_uint_t  logged;
+
+    if (logged) {
+        return;
+    }
+
+    logged = 1;
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "cx: %ui entries of the %s read from redis are not "
+                  "ngx_cx's and were skipped (logged once)", n, what);
 }

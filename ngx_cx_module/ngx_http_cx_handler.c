@@ -138,6 +138,8 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     }
 
     slot->readonly = api;
+    slot->fresh = (ctx->cookie.len != 0);
+    slot->errors = 0;
     slot->goal = !api && clcf->goal.name.len == name_len
                  && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
     slot->name_len = name_len;

@@ -301,7 +301,10 @@ ngx_http_cx_member_parse(u_char *data, size_t len, ngx_http_cx_ref_t *ref)
         }
     }
 
-    if (sp == NULL || sp == data || sp + 1 == end) {
+    if (sp == NULL || sp == data || sp + 1 == end
+        || sp - data > NGX_HTTP_CX_NAME_MAX
+        || end - sp - 1 > NGX_HTTP_CX_URL_MAX)
+    {
         return NGX_DECLINED;
     }
 

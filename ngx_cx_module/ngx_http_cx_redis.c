@@ -14,6 +14,12 @@
  * event: everything queued during one turn of the event loop goes out in
  * one write at its end, and only a full socket buffer costs an epoll
  * registration.
+ *
+ * Every command goes through one callback of ours, with the command's
+ * name and key kept in a queue of the commands in flight (replies come
+ * in order): an error reply names them in the log, counts against the
+ * request that sent it, and a connection that stops answering with
+ * commands in flight is dropped and opened again.
  */
 
 
@@ -29,6 +35,20 @@
 
 #define NGX_HTTP_CX_BACKOFF_MIN   50
 #define NGX_HTTP_CX_BACKOFF_MAX   2000
+#define NGX_HTTP_CX_CALM          1000    /* ms without faults: recovered */
+#define NGX_HTTP_CX_STALL_MIN     100     /* ms, the least stall bound */
+#define NGX_HTTP_CX_FLIGHT_MIN    1024    /* commands in flight, first */
+#define NGX_HTTP_CX_FLIGHT_MAX    65536   /* and at most */
+
+
+/* a command in flight */
+typedef struct {
+    ngx_http_cx_redis_cb_pt     fn;
+    ngx_http_cx_slot_t         *slot;
+    u_char                      cmd[16];
+    u_char                      key[47];
+    u_char                      key_len;
+} ngx_http_cx_flight_t;
 
 
 typedef struct {
@@ -40,13 +60,29 @@ typedef struct {
     ngx_event_t                 reconnect;
     ngx_event_t                 connect_timer;
     ngx_event_t                 flush;
+    ngx_event_t                 stall;          /* no reply in flight */
+    ngx_event_t                 calm;           /* no fault for a while */
     ngx_msec_t                  backoff;
+    ngx_msec_t                  stall_after;
+    ngx_msec_t                  last_reply;
 
     ngx_http_cx_slot_t         *slots;
     ngx_http_cx_slot_t         *free;
     ngx_uint_t                  pending;
 
-    unsigned                    connected:1;
+    ngx_http_cx_flight_t       *flight;         /* a ring, by sequence */
+    ngx_uint_t                  nflight;        /* its size, a power of 2 */
+    ngx_uint_t                  head;           /* oldest in flight */
+    ngx_uint_t                  tail;           /* next to send */
+
+    u_char                     *buf;            /* a command, formatted */
+    size_t                      buf_size;
+
+    ngx_uint_t                  faults;         /* in this episode */
+    ngx_msec_t                  fault_start;
+
+    unsigned                    connected:1;    /* TCP */
+    unsigned                    ready:1;        /* AUTH, SELECT answered */
     unsigned                    failing:1;
     unsigned                    flushing:1;
 } ngx_http_cx_redis_t;
@@ -64,6 +100,12 @@ static void ngx_http_cx_redis_disconnected(const redisAsyncContext *ac,
     int status);
 static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static ngx_int_t ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn,
+    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
+static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
+static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
 
 static ngx_int_t ngx_http_cx_redis_attach(redisAsyncContext *ac);
@@ -144,7 +186,27 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
     rd->flush.data = rd;
     rd->flush.log = rd->log;
 
+    rd->stall.handler = ngx_http_cx_redis_stall_handler;
+    rd->stall.data = rd;
+    rd->stall.log = rd->log;
+    rd->stall.cancelable = 1;
+
+    rd->calm.handler = ngx_http_cx_redis_calm_handler;
+    rd->calm.data = rd;
+    rd->calm.log = rd->log;
+    rd->calm.cancelable = 1;
+
     rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+
+    /* a connection with commands in flight and no reply for this long */
+    rd->stall_after = ngx_max(10 * cmcf->timeout, NGX_HTTP_CX_STALL_MIN);
+
+    rd->nflight = NGX_HTTP_CX_FLIGHT_MIN;
+    rd->flight = ngx_alloc(rd->nflight * sizeof(ngx_http_cx_flight_t),
+                           cycle->log);
+    if (rd->flight == NULL) {
+        return NGX_ERROR;
+    }
 
     ngx_http_cx_redis_connect(rd);
 
@@ -177,7 +239,21 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
         ngx_del_timer(&rd->reconnect);
     }
 
+    if (rd->calm.timer_set) {
+        ngx_del_timer(&rd->calm);
+    }
+
     ngx_http_cx_redis_close(rd);
+
+    if (rd->flight) {
+        ngx_free(rd->flight);
+        rd->flight = NULL;
+    }
+
+    if (rd->buf) {
+        ngx_free(rd->buf);
+        rd->buf = NULL;
+    }
 
     rd->cycle = NULL;
     rd->free = NULL;
@@ -189,9 +265,8 @@ static void
 ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
 {
     int                       port;
-    u_char                    host[NGX_SOCKADDR_STRLEN + 1];
-    const char               *argv[2];
-    size_t                    argvlen[2];
+    u_char                    host[NGX_SOCKADDR_STRLEN + 1], db[NGX_INT_T_LEN];
+    ngx_str_t                 argv[2];
     redisAsyncContext        *ac;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -229,25 +304,48 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         return;
     }
 
+    if (rd->head != rd->tail) {
+        ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                      "cx: %ui redis commands of a closed connection",
+                      rd->tail - rd->head);
+        rd->head = rd->tail;
+    }
+
     rd->ac = ac;
     rd->connected = 0;
+    rd->ready = 0;
 
     redisAsyncSetConnectCallback(ac, ngx_http_cx_redis_connected);
     redisAsyncSetDisconnectCallback(ac, ngx_http_cx_redis_disconnected);
 
-    if (cmcf->redis_password.len) {
-        argv[0] = "AUTH";
-        argvlen[0] = 4;
-        argv[1] = (char *) cmcf->redis_password.data;
-        argvlen[1] = cmcf->redis_password.len;
+    /*
+     * The connection is usable once its setup is answered: AUTH, SELECT,
+     * or a PING when there is nothing to set up.  Only then does the
+     * reconnect backoff start again from its least.
+     */
 
-        redisAsyncCommandArgv(ac, ngx_http_cx_redis_setup_reply, "AUTH",
-                              2, argv, argvlen);
+    if (cmcf->redis_password.len) {
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = cmcf->redis_password;
+
+        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
+                                       2, argv);
     }
 
     if (cmcf->redis_db) {
-        redisAsyncCommand(ac, ngx_http_cx_redis_setup_reply, "SELECT",
-                          "SELECT %d", (int) cmcf->redis_db);
+        ngx_str_set(&argv[0], "SELECT");
+        argv[1].data = db;
+        argv[1].len = ngx_sprintf(db, "%i", cmcf->redis_db) - db;
+
+        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
+                                       2, argv);
+    }
+
+    if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
+        ngx_str_set(&argv[0], "PING");
+
+        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
+                                       1, argv);
     }
 
 
@@ -272,6 +370,10 @@ ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd)
         ngx_delete_posted_event(&rd->flush);
     }
 
+    if (rd->stall.timer_set) {
+        ngx_del_timer(&rd->stall);
+    }
+
     ac = rd->ac;
 
     if (ac == NULL) {
@@ -282,6 +384,7 @@ ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd)
 
     rd->ac = NULL;
     rd->connected = 0;
+    rd->ready = 0;
 
     redisAsyncFree(ac);
 }
@@ -368,7 +471,11 @@ ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rd->log, 0, "cx: redis connected");
 
     rd->connected = 1;
-    rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+    rd->last_reply = ngx_current_msec;
+
+    if (rd->head != rd->tail && !rd->stall.timer_set) {
+        ngx_add_timer(&rd->stall, rd->stall_after);
+    }
 }
 
 
@@ -387,8 +494,13 @@ ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
     ngx_http_cx_redis_episode(0, "connection lost",
                               ac->err ? ac->errstr : "closed by server");
 
+    if (rd->stall.timer_set) {
+        ngx_del_timer(&rd->stall);
+    }
+
     rd->ac = NULL;
     rd->connected = 0;
+    rd->ready = 0;
 
     ngx_http_cx_redis_schedule(rd);
 }
@@ -400,20 +512,37 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
 {
     redisReply  *reply = r;
 
-    if (reply == NULL) {
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (reply == NULL || ac != rd->ac) {
         return;
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_cx_redis_episode(0, privdata, reply->str);
+        /* logged by ngx_http_cx_redis_reply() */
         redisAsyncDisconnect(ac);
+        return;
+    }
+
+    /* the last setup reply: no other is left in flight */
+
+    if (!rd->ready
+        && (rd->head == rd->tail
+            || rd->flight[rd->head & (rd->nflight - 1)].fn
+               != ngx_http_cx_redis_setup_reply))
+    {
+        rd->ready = 1;
+        rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
     }
 }
 
 
 /*
- * Logs once per episode: the first failure after success, and the first
- * success after failures, never one line per request.
+ * Logs once per episode: the first fault after success, and the return
+ * to success once no fault has come for NGX_HTTP_CX_CALM ms, never one
+ * line per request nor a pair per short pause.
  */
 
 void
@@ -428,26 +557,49 @@ ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what, const char *detail)
     }
 
     if (ok) {
-        if (rd->failing) {
-            rd->failing = 0;
-            ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                          "cx: redis \"%V\" answers again",
-                          &rd->conf->redis_name);
+        if (rd->failing && !rd->calm.timer_set) {
+            ngx_add_timer(&rd->calm, NGX_HTTP_CX_CALM);
         }
 
         return;
     }
+
+    if (rd->calm.timer_set) {
+        ngx_del_timer(&rd->calm);
+    }
+
+    rd->faults++;
 
     if (rd->failing) {
         return;
     }
 
     rd->failing = 1;
+    rd->faults = 1;
+    rd->fault_start = ngx_current_msec;
 
     ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                   "cx: redis \"%V\" %s%s%s, serving pages without "
                   "suggestions", &rd->conf->redis_name, what,
                   detail ? ": " : "", detail ? detail : "");
+}
+
+
+static void
+ngx_http_cx_redis_calm_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_redis_t *rd = ev->data;
+
+    if (!rd->failing) {
+        return;
+    }
+
+    rd->failing = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "cx: redis \"%V\" answers again, %ui faults in %M ms",
+                  &rd->conf->redis_name, rd->faults,
+                  ngx_current_msec - rd->fault_start);
 }
 
 
@@ -469,7 +621,7 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
         }
     }
 
-    if (rd->ac == NULL || (!rd->connected && rd->failing)) {
+    if (rd->ac == NULL || (!rd->ready && rd->failing)) {
         /* down: do not make the request wait for a connect */
         *status = NGX_HTTP_CX_ERROR;
         return NULL;
@@ -516,41 +668,221 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 
 
 /*
- * Queues one command, formatted here: hiredis's printf-style formatting
- * costs more than the rest of the request path together.
+ * A read: fn gets the reply (NULL when the connection went away) and the
+ * slot.  An error reply has been logged and counted in slot->errors.
  */
 
 ngx_int_t
-ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, void *privdata,
+ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ngx_str_t *argv)
 {
-    int                 rc;
-    u_char              buf[NGX_HTTP_CX_CMD_MAX], *p, *last;
-    size_t              len;
-    redisAsyncContext  *ac;
+    return ngx_http_cx_redis_queue(fn, slot, argc, argv);
+}
 
-    ac = ngx_http_cx_redis.ac;
 
-    if (ac == NULL) {
+/* a write: its error reply is logged, and counted in slot->errors if any */
+
+ngx_int_t
+ngx_http_cx_redis_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
+    ngx_str_t *argv)
+{
+    return ngx_http_cx_redis_queue(NULL, slot, argc, argv);
+}
+
+
+/*
+ * Queues one command, formatted here (hiredis's printf-style formatting
+ * costs more than the rest of the request path together), with its name
+ * and key at the tail of the commands in flight.
+ */
+
+static ngx_int_t
+ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    int                    rc;
+    u_char                *p, *last;
+    size_t                 len;
+    ngx_uint_t             i, n;
+    ngx_http_cx_flight_t  *f, *flight;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->ac == NULL || argc == 0) {
         return NGX_ERROR;
+    }
+
+    if (rd->tail - rd->head == rd->nflight) {
+
+        /* grow the ring, each command staying at its sequence number */
+
+        n = 2 * rd->nflight;
+
+        if (n > NGX_HTTP_CX_FLIGHT_MAX) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                           "cx: too many redis commands in flight");
+            return NGX_ERROR;
+        }
+
+        flight = ngx_alloc(n * sizeof(ngx_http_cx_flight_t), rd->log);
+        if (flight == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = rd->head; i != rd->tail; i++) {
+            flight[i & (n - 1)] = rd->flight[i & (rd->nflight - 1)];
+        }
+
+        ngx_free(rd->flight);
+        rd->flight = flight;
+        rd->nflight = n;
     }
 
     len = ngx_http_cx_resp_len(argc, argv);
 
-    p = (len <= sizeof(buf)) ? buf : ngx_alloc(len, ngx_http_cx_redis.log);
-    if (p == NULL) {
+    if (len > rd->buf_size) {
+        p = ngx_alloc(ngx_max(len, 4096), rd->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (rd->buf) {
+            ngx_free(rd->buf);
+        }
+
+        rd->buf = p;
+        rd->buf_size = ngx_max(len, 4096);
+    }
+
+    last = ngx_http_cx_resp(rd->buf, argc, argv);
+
+    /* the sequence number is all hiredis keeps for us */
+
+    rc = redisAsyncFormattedCommand(rd->ac, ngx_http_cx_redis_reply,
+                                    (void *) (uintptr_t) rd->tail,
+                                    (char *) rd->buf, last - rd->buf);
+    if (rc != REDIS_OK) {
         return NGX_ERROR;
     }
 
-    last = ngx_http_cx_resp(p, argc, argv);
+    f = &rd->flight[rd->tail & (rd->nflight - 1)];
 
-    rc = redisAsyncFormattedCommand(ac, fn, privdata, (char *) p, last - p);
+    f->fn = fn;
+    f->slot = slot;
 
-    if (p != buf) {
-        ngx_free(p);
+    n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
+    ngx_memcpy(f->cmd, argv[0].data, n);
+    f->cmd[n] = '\0';
+
+    f->key_len = 0;
+
+    if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
+        /* a key; never the AUTH password */
+        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
+        ngx_memcpy(f->key, argv[1].data, f->key_len);
     }
 
-    return rc == REDIS_OK ? NGX_OK : NGX_ERROR;
+    if (rd->head == rd->tail) {
+        /* the first in flight: the stall clock starts */
+        rd->last_reply = ngx_current_msec;
+
+        if (!rd->stall.timer_set) {
+            ngx_add_timer(&rd->stall, rd->stall_after);
+        }
+    }
+
+    rd->tail++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply  *reply = r;
+
+    u_char                 detail[256], *p;
+    ngx_uint_t             seq;
+    ngx_http_cx_flight_t   f;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
+    seq = (ngx_uint_t) (uintptr_t) privdata;
+
+    if (rd->flight == NULL || seq != rd->head || rd->head == rd->tail) {
+        ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                      "cx: redis reply %ui out of order, %ui expected",
+                      seq, rd->head);
+        return;
+    }
+
+    f = rd->flight[rd->head & (rd->nflight - 1)];
+    rd->head++;
+
+    if (reply) {
+        rd->last_reply = ngx_current_msec;
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            if (f.slot) {
+                f.slot->errors++;
+            }
+
+            p = ngx_snprintf(detail, sizeof(detail) - 1, "%s%s%*s%s: %*s",
+                             f.cmd, f.key_len ? " " : "",
+                             (size_t) f.key_len, f.key,
+                             f.key_len == sizeof(f.key) ? "..." : "",
+                             ngx_min(reply->len, 128), reply->str);
+            *p = '\0';
+
+            ngx_http_cx_redis_episode(0, "refused", (char *) detail);
+
+        } else {
+            ngx_http_cx_redis_episode(1, NULL, NULL);
+        }
+    }
+
+    if (f.fn) {
+        f.fn(ac, reply, f.slot);
+    }
+}
+
+
+/*
+ * Commands in flight and no reply for stall_after ms: a peer that went
+ * silent without a reset (a blackhole, a stopped host).  The connection
+ * is dropped, which answers its commands with NULL, and opened again.
+ */
+
+static void
+ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_redis_t *rd = ev->data;
+
+    ngx_msec_t  idle;
+
+    if (rd->ac == NULL || !rd->connected || rd->head == rd->tail) {
+        /* connecting: the connect timer keeps that time */
+        return;
+    }
+
+    idle = ngx_current_msec - rd->last_reply;
+
+    if (idle < rd->stall_after) {
+        ngx_add_timer(&rd->stall, rd->stall_after - idle);
+        return;
+    }
+
+    ngx_http_cx_redis_episode(0, "stopped answering", NULL);
+
+    ngx_log_error(NGX_LOG_INFO, rd->log, 0,
+                  "cx: redis \"%V\": %ui commands without a reply for "
+                  "%M ms, reconnecting", &rd->conf->redis_name,
+                  rd->tail - rd->head, idle);
+
+    ngx_http_cx_redis_close(rd);
+    ngx_http_cx_redis_schedule(rd);
 }
 
 

@@ -14,6 +14,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
+
+#include <hiredis/hiredis.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -126,8 +129,11 @@ test_literals(void)
 {
     ok(atoi(NGX_HTTP_CX_RECENT_STOP) == NGX_HTTP_CX_RECENT - 1
        && atoi(NGX_HTTP_CX_PATHS_STOP) == NGX_HTTP_CX_PATHS - 1
-       && atoi(NGX_HTTP_CX_PERSONAL_STOP) == NGX_HTTP_CX_CANDIDATES / 2 - 1
-       && atoi(NGX_HTTP_CX_FANOUT_TRIM) == -NGX_HTTP_CX_FANOUT - 1,
+       && atoi(NGX_HTTP_CX_HABITS_STOP) == NGX_HTTP_CX_HABITS - 1
+       && atoi(NGX_HTTP_CX_HABITS_TRIM) == -NGX_HTTP_CX_HABITS
+       && atoi(NGX_HTTP_CX_FANOUT_ROOM) == -NGX_HTTP_CX_FANOUT
+       && strtod(NGX_HTTP_CX_EPOCH_WEIGHT, NULL)
+          == ldexp(1, -NGX_HTTP_CX_EPOCH),
        "the literal command arguments agree with their numbers");
 }
 
@@ -241,9 +247,15 @@ test_decay(void)
     b = ngx_http_cx_decay(NGX_HTTP_CX_EPOCH * hl, hl, &e2);
 
     ok(e2 == e1 + 1 && b > 0.999 && b < 1.001
-       && a * 5.421010862427522e-20 > 0.999 * b
-       && a * 5.421010862427522e-20 < 1.001 * b,
-       "across an epoch, the old weight scaled by 2^-64 matches the new");
+       && a * ldexp(1, -NGX_HTTP_CX_EPOCH) > 0.999 * b
+       && a * ldexp(1, -NGX_HTTP_CX_EPOCH) < 1.001 * b,
+       "across an epoch, the old weight scaled by 2^-EPOCH matches the new");
+
+    /* ngx_sprintf("%.6f") goes through an int64: the weight stays far
+     * below 2^63 at the very end of any epoch */
+
+    ok(a < 4294967296.0 && a > 4.29e9,
+       "the weight peaks just below 2^32 at the end of an epoch");
 }
 
 
@@ -394,6 +406,118 @@ test_rank(void)
 }
 
 
+/* replies built by hand, as hiredis would hand them over */
+
+static redisReply *
+str_reply(redisReply *r, int type, const char *s)
+{
+    ngx_memzero(r, sizeof(redisReply));
+    r->type = type;
+    r->str = (char *) s;
+    r->len = s ? strlen(s) : 0;
+    return r;
+}
+
+
+static void
+test_reply(void)
+{
+    char                 big[2000];
+    double               sc[8];
+    ngx_str_t            out[8];
+    ngx_uint_t           n, bad;
+    redisReply           e[16], arr, *el[16];
+    ngx_http_cx_state_t  st;
+
+    ngx_memset(big, 'n', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    big[383] = ' ';
+    big[384] = '/';
+    big[385] = '\0';
+
+    ngx_memzero(&arr, sizeof(arr));
+    arr.type = REDIS_REPLY_ARRAY;
+    arr.element = el;
+
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "cart /cart");
+    el[1] = str_reply(&e[1], REDIS_REPLY_STRING, big);
+    el[2] = str_reply(&e[2], REDIS_REPLY_INTEGER, NULL);
+    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "item:1 /item/1");
+    arr.elements = 4;
+
+    bad = 0;
+    n = ngx_http_cx_reply_members(&arr, out, 8, &bad);
+    ok(n == 2 && bad == 2 && out[1].len == 14,
+       "a 383-byte name and an integer are skipped, counted");
+
+    ngx_memset(big, 'n', sizeof(big) - 1);
+    big[10] = ' ';
+    big[311] = '\0';
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, big);
+    ok(ngx_http_cx_reply_members(&arr, out, 1, &bad) == 1
+       && out[0].len == 14, "a url over 256 bytes is skipped too");
+
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "b /b");
+    el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "inf");
+    el[2] = str_reply(&e[2], REDIS_REPLY_STRING, "a /a");
+    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "2.5");
+    el[4] = str_reply(&e[4], REDIS_REPLY_STRING, "c /c");
+    el[5] = str_reply(&e[5], REDIS_REPLY_STRING, "1e301");
+    el[6] = str_reply(&e[6], REDIS_REPLY_STRING, "d /d");
+    el[7] = str_reply(&e[7], REDIS_REPLY_STRING, "-1");
+    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "e /e");
+    el[9] = str_reply(&e[9], REDIS_REPLY_STRING, "7x");
+    el[10] = str_reply(&e[10], REDIS_REPLY_STRING, "f /f");
+    el[11] = str_reply(&e[11], REDIS_REPLY_STRING, "0.5");
+    arr.elements = 12;
+
+    bad = 0;
+    n = ngx_http_cx_reply_scored(&arr, out, sc, 8, 1, 100, &bad);
+    ok(n == 2 && bad == 4 && out[0].data[0] == 'f' && sc[1] == 2.5,
+       "inf, huge, negative and malformed scores are skipped; "
+       "ascending read from the end");
+
+    arr.elements = 7;
+    bad = 0;
+    n = ngx_http_cx_reply_scored(&arr, out, sc, 8, 0, 100, &bad);
+    ok(n == 1 && bad == 2 && out[0].data[0] == 'a',
+       "an odd element count reads whole pairs only");
+
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "1700000000000");
+    el[1] = str_reply(&e[1], REDIS_REPLY_STRING,
+                      "99999999999999999999");
+    el[2] = str_reply(&e[2], REDIS_REPLY_STRING, "abc");
+    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "1e400");
+    el[4] = str_reply(&e[4], REDIS_REPLY_NIL, NULL);
+    el[5] = str_reply(&e[5], REDIS_REPLY_STRING, "-5");
+    el[6] = str_reply(&e[6], REDIS_REPLY_STRING, "3");
+    arr.elements = 7;
+
+    bad = ngx_http_cx_reply_state(&arr, &st);
+    ok(bad == 4 && st.ts == 1700000000000LL && st.jlen == 0
+       && st.goals == 0 && st.gap == 0 && st.ngaps == 0 && st.lday == 0
+       && st.learned == 3,
+       "state fields out of range or not numbers read as 0, counted");
+
+    arr.elements = 5;
+    ok(ngx_http_cx_reply_state(&arr, &st) == 1 && st.ts == 0,
+       "a state of another shape is not read at all");
+
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "");
+    el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "a /a|b /b");
+    arr.elements = 2;
+    bad = 0;
+    ok(ngx_http_cx_reply_strings(&arr, out, 8, 5, &bad) == 0 && bad == 2,
+       "strings empty or over the bound are skipped");
+
+    str_reply(&e[0], REDIS_REPLY_ERROR, "WRONGTYPE");
+    bad = 0;
+    ok(ngx_http_cx_reply_members(&e[0], out, 8, &bad) == 0 && bad == 1
+       && ngx_http_cx_reply_scored(&e[0], out, sc, 8, 0, 9, &bad) == 0
+       && bad == 2, "an error reply gives nothing");
+}
+
+
 int
 main(void)
 {
@@ -409,6 +533,7 @@ main(void)
     test_stuck();
     test_shortcut();
     test_rank();
+    test_reply();
 
     printf("1..%d\n", tests);
 
