@@ -256,6 +256,8 @@ CxTest::redis($p, "DEL", "$base:s");
 CxTest::redis($p, "RPUSH", "$base:s", "ts", "jlen");
 CxTest::redis($p, "SET", "$base:g", "cat:z /c/z|checkout /checkout");
 CxTest::redis($p, "HSET", "$base:p:cat:y", "cat:z /c/z", 1);
+CxTest::redis($p, "HSET", "$base:p:cat:z", "cat:y /c/y", 1);
+CxTest::redis($p, "HSET", "$base:p", "cat:z cat:y /c/y", 1);
 --- request eval
 ["GET /c/y", "GET /checkout"]
 --- more_headers
@@ -300,10 +302,14 @@ my $p = $main::Redis->{port};
 my $port = Test::Nginx::Socket::server_port();
 CxTest::journeys($port, ["w1", "/a", "/b"], ["habit", "/a", "/b"]);
 CxTest::http_get($port, "/cx/next?uri=/a", { Cookie => "cx_id=sync" });
-my @own = grep { /:p:a$/ } CxTest::keys_of($p, "t100:");
+# the habits after a: P{H}:p:a of "name url", or P{H}:p of "a name url"
+my @own = grep { /\}:p(:a)?$/ } CxTest::keys_of($p, "t100:");
 Test::More::is(scalar @own, 2, "the habits of a exist");
-CxTest::redis($p, "ZADD", $_, "inf", "c /c", "1e308", "d /d",
-              "-inf", "e /e") for @own;
+for my $k (@own) {
+    my $from = $k =~ /:p$/ ? "a " : "";
+    CxTest::redis($p, "ZADD", $k, "inf", "${from}c /c", "1e308", "${from}d /d",
+                  "-inf", "${from}e /e");
+}
 --- request eval
 ["GET /a", "GET /cx/next?uri=/a"]
 --- more_headers
