@@ -739,7 +739,9 @@ ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
         rd->nflight = n;
     }
 
-    len = ngx_http_cx_resp_len(argc, argv);
+    /* NUL-terminated: hiredis looks for the command name with strchr() */
+
+    len = ngx_http_cx_resp_len(argc, argv) + 1;
 
     if (len > rd->buf_size) {
         p = ngx_alloc(ngx_max(len, 4096), rd->log);
@@ -756,6 +758,7 @@ ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     }
 
     last = ngx_http_cx_resp(rd->buf, argc, argv);
+    *last = '\0';
 
     /* the sequence number is all hiredis keeps for us */
 
