@@ -9,8 +9,10 @@
  * Keys (P is cx_prefix, H the 16 hex digits of the keyed hash of the id):
  *
  *   P{H}:seq        list of "name url", newest first, cx_history long
- *   P{H}:s          hash: ts, jlen, goals, gap, ngaps (the customer's state)
- *   P{H}:p:<name>   zset "name url" -> times this customer went there next
+ *   P{H}:s          hash: ts, jlen, goals, gap, ngaps (the customer's state),
+ *                   lday, learned (the learning budget)
+ *   P{H}:p          zset "from name url" -> times this customer went from
+ *                   step <from> to "name url", the 64 most frequent
  *   P{H}:g          list of goal paths "name url|name url|...", newest first
  *   Pt:{<name>}:E   zset "name url" -> decayed weight of the rule
  *                   <name> -> it, in decay epoch E

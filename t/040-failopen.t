@@ -5,6 +5,7 @@
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
+use File::Temp ();
 
 our $Redis = CxTest::start_redis();
 
@@ -59,7 +60,9 @@ X-CX-Status: MISS
 use POSIX ();
 my $port = Test::Nginx::Socket::server_port();
 my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
-my $done = Test::Nginx::Socket::server_root() . "/step.done";
+# outside the server root, which the real Test::Nginx removes whole
+my $done = File::Temp::tempdir("cx-040-XXXXXX", TMPDIR => 1, CLEANUP => 1)
+           . "/step.done";
 CxTest::pause_redis($main::Redis);
 my $pid = fork();
 if ($pid == 0) {
