@@ -40,7 +40,8 @@ for d in src/core src/event src/event/modules src/os/unix objs src/http \
 done
 
 gcc -Wall -Wextra -Werror -Wno-unused-parameter -g $INCS -I include \
-    t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c -lxxhash -lm \
+    t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c \
+    ngx_cx_module/ngx_http_cx_reply.c -lxxhash -lm \
     -o build/test_model
 
 out=$(./build/test_model) || true
