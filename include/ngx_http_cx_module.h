@@ -34,16 +34,17 @@
 #define NGX_HTTP_CX_RECENT_STOP   "15"    /* LRANGE 0 RECENT-1 */
 #define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
 #define NGX_HTTP_CX_PATHS_STOP    "9"     /* LRANGE, LTRIM 0 PATHS-1 */
-#define NGX_HTTP_CX_PATH_MAX      (NGX_HTTP_CX_RECENT                        \
+#define NGX_HTTP_CX_PATH_STEPS    (NGX_HTTP_CX_RECENT + 1)  /* and goal */
+#define NGX_HTTP_CX_PATH_MAX      (NGX_HTTP_CX_PATH_STEPS                    \
                                    * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_HABITS_STOP   "63"    /* ZREVRANGE 0 HABITS-1 */
 #define NGX_HTTP_CX_HABITS_TRIM   "-64"   /* ZREMRANGEBYRANK 0 -HABITS */
 #define NGX_HTTP_CX_FANOUT_ROOM   "-100"  /* ZREMRANGEBYRANK 0 -FANOUT */
+#define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
 #define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
 #define NGX_HTTP_CX_EPOCH         32      /* half-lives per decay epoch */
-#define NGX_HTTP_CX_EPOCH_WEIGHT  "2.3283064365386963e-10"  /* 2^-32 */
 #define NGX_HTTP_CX_SCORE_MAX     1e300   /* larger scores are not ours */
 #define NGX_HTTP_CX_SCORE_LEN     63      /* nor longer ones */
 #define NGX_HTTP_CX_JLEN_MAX      1000000 /* larger state values neither */
@@ -219,6 +220,7 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  readonly;       /* cx_api: record nothing */
     ngx_uint_t                  fresh;          /* id just issued: ditto */
     ngx_uint_t                  errors;         /* error replies so far */
+    ngx_uint_t                  steps_today;    /* HINCRBY learned */
     ngx_http_cx_state_t         state;
     size_t                      name_len;
     size_t                      member_len;
@@ -247,6 +249,9 @@ struct ngx_http_cx_ctx_s {
     ngx_uint_t                  npersonal;
     ngx_str_t                  *paths;
     ngx_uint_t                  npaths;
+    ngx_str_t                  *past;           /* the previous epoch's */
+    double                     *past_w;         /* rules, weights scaled */
+    ngx_uint_t                  npast;
     ngx_http_cx_state_t         state;
 
     unsigned                    waiting:1;

@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <math.h>
+
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
@@ -31,6 +33,8 @@ static ngx_int_t ngx_http_cx_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
     ...);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
+static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
 static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_slot_t *slot);
@@ -44,6 +48,8 @@ static void ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
     void *privdata);
+static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
 static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
@@ -54,16 +60,20 @@ static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
  * last key belong to the customer (one hash tag, one Cluster slot):
  *
  *   HMGET P{H}:s ...              the state: last step, journey, pace
+ *   HINCRBY P{H}:s learned 1      steps today, for the learning budget
  *   LRANGE P{H}:seq 0 15          the steps before this one
  *   LPUSH, LTRIM, EXPIRE P{H}:seq this step
  *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
  *   LRANGE P{H}:g 0 9             the customer's paths to the goal
- *   ZUNION 2 Pt:{<name>}:E-1 Pt:{<name>}:E WEIGHTS 2^-32 1
- *                                 where everyone went next, decayed
+ *   ZREVRANGE Pt:{<name>}:E-1 0 99, then Pt:{<name>}:E 0 99
+ *                                 where everyone went next, decayed: the
+ *                                 previous epoch's weights are scaled by
+ *                                 2^-32 here, and never more than 100 of
+ *                                 each are read, whatever a set holds
  *
  * A visitor whose id was issued with this very response has nothing to
- * read and gets nothing written: only the ZUNION is sent, so cookieless
- * clients (crawlers, one-page visits) leave no keys behind.
+ * read and gets nothing written: only the shared reads are sent, so
+ * cookieless clients (crawlers, one-page visits) leave no keys behind.
  *
  * What depends on the replies (rule credits, the new state, the goal
  * path) is written when they come, off the request's critical path.
@@ -123,6 +133,13 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
         return NGX_ERROR;
     }
 
+    if (!slot->readonly) {
+        (void) ngx_http_cx_read(ngx_http_cx_today_reply, slot, 4,
+                                ngx_http_cx_lit("HINCRBY"), st_k,
+                                ngx_http_cx_lit("learned"),
+                                ngx_http_cx_lit("1"));
+    }
+
     (void) ngx_http_cx_read(ngx_http_cx_recent_reply, slot, 4,
                             ngx_http_cx_lit("LRANGE"), seq_k,
                             ngx_http_cx_lit("0"),
@@ -150,13 +167,18 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
 
 shared:
 
+    (void) ngx_http_cx_read(ngx_http_cx_past_reply, slot, 5,
+                            ngx_http_cx_lit("ZREVRANGE"), prev_k,
+                            ngx_http_cx_lit("0"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                            ngx_http_cx_lit("WITHSCORES"));
+
     /* every reply comes back in order, so this one comes last */
 
-    return ngx_http_cx_read(ngx_http_cx_final_reply, slot, 8,
-                            ngx_http_cx_lit("ZUNION"), ngx_http_cx_lit("2"),
-                            prev_k, cur_k, ngx_http_cx_lit("WEIGHTS"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_EPOCH_WEIGHT),
-                            ngx_http_cx_lit("1"),
+    return ngx_http_cx_read(ngx_http_cx_final_reply, slot, 5,
+                            ngx_http_cx_lit("ZREVRANGE"), cur_k,
+                            ngx_http_cx_lit("0"),
+                            ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
                             ngx_http_cx_lit("WITHSCORES"));
 }
 
@@ -224,6 +246,22 @@ ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
+/* the steps of this customer today, this one included, counted atomically */
+
+static void
+ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    slot->steps_today = NGX_HTTP_CX_LEARN_DAY + 1;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+        slot->steps_today = (ngx_uint_t) reply->integer;
+    }
+}
+
+
 /*
  * The steps before this one: advances the state, credits the rules
  * previous -> this step (1/d for distance d), counts the customer's own
@@ -284,7 +322,7 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     prev = k;
 
     if (!slot->readonly) {
-        if (prev && ngx_http_cx_learn(slot)) {
+        if (ngx_http_cx_learn(slot) && prev) {
             ngx_http_cx_credit(slot, m, prev, cmcf);
         }
 
@@ -314,7 +352,9 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 /*
  * A customer's learning budget: NGX_HTTP_CX_LEARN_DAY steps a day teach
  * the model, the rest are served but not learned, so that no one id can
- * create rule keys without bound whatever urls it invents.
+ * create rule keys without bound whatever urls it invents.  The count is
+ * Redis's HINCRBY, so requests of one id in parallel cannot share one
+ * value; the first step of a new day starts it again from 1.
  */
 
 static ngx_uint_t
@@ -326,16 +366,13 @@ ngx_http_cx_learn(ngx_http_cx_slot_t *slot)
 
     if (slot->state.lday != day) {
         slot->state.lday = day;
-        slot->state.learned = 0;
+        slot->state.learned = 1;
+        return 1;
     }
 
-    if (slot->state.learned >= NGX_HTTP_CX_LEARN_DAY) {
-        return 0;
-    }
+    slot->state.learned = 0;
 
-    slot->state.learned++;
-
-    return 1;
+    return slot->steps_today <= NGX_HTTP_CX_LEARN_DAY;
 }
 
 
@@ -437,7 +474,10 @@ ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
     key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
               - kb;
 
-    (void) ngx_http_cx_write(NULL, 16, ngx_http_cx_lit("HSET"), key,
+    /* "learned" only when a new day starts it again: HINCRBY counts */
+
+    (void) ngx_http_cx_write(NULL, st->learned ? 16 : 14,
+                             ngx_http_cx_lit("HSET"), key,
                              ngx_http_cx_lit("ts"), s[0],
                              ngx_http_cx_lit("jlen"), s[1],
                              ngx_http_cx_lit("goals"), s[2],
@@ -593,6 +633,50 @@ ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
+/* the previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH */
+
+static void
+ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    double             *w;
+    ngx_str_t          *m;
+    ngx_uint_t          i, n, bad;
+    ngx_http_cx_ctx_t  *ctx;
+
+    ctx = slot->ctx;
+
+    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    m = ngx_palloc(ctx->request->pool,
+                   NGX_HTTP_CX_FANOUT * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        return;
+    }
+
+    w = (double *) (m + NGX_HTTP_CX_FANOUT);
+
+    bad = 0;
+    n = ngx_http_cx_reply_scored(reply, m, w, NGX_HTTP_CX_FANOUT, 0,
+                                 NGX_HTTP_CX_MEMBER_MAX, &bad);
+    if (bad) {
+        ngx_http_cx_skipped(bad, "rules");
+    }
+
+    for (i = 0; i < n; i++) {
+        w[i] = ldexp(w[i], -NGX_HTTP_CX_EPOCH);
+    }
+
+    ctx->past = ngx_http_cx_keep(ctx->request->pool, m, n);
+    ctx->past_w = w;
+    ctx->npast = ctx->past ? n : 0;
+}
+
+
 static void
 ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
@@ -629,13 +713,19 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
 
             w = (double *) (m + 2 * NGX_HTTP_CX_FANOUT);
 
-            /* ascending by score: heaviest first from the end */
-
             bad = 0;
-            n = ngx_http_cx_reply_scored(reply, m, w, 2 * NGX_HTTP_CX_FANOUT,
-                                         1, NGX_HTTP_CX_MEMBER_MAX, &bad);
+            n = ngx_http_cx_reply_scored(reply, m, w, NGX_HTTP_CX_FANOUT, 0,
+                                         NGX_HTTP_CX_MEMBER_MAX, &bad);
             if (bad) {
                 ngx_http_cx_skipped(bad, "rules");
+            }
+
+            /* and the previous epoch's after them; answer() adds up */
+
+            if (ctx->npast) {
+                ngx_memcpy(&m[n], ctx->past, ctx->npast * sizeof(ngx_str_t));
+                ngx_memcpy(&w[n], ctx->past_w, ctx->npast * sizeof(double));
+                n += ctx->npast;
             }
 
             if (slot->fresh) {

@@ -498,7 +498,7 @@ ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths, ngx_str_t *current,
 {
     ngx_int_t          best_dist, dist;
     ngx_uint_t         i, j, k, t, n, support, hits;
-    ngx_http_cx_ref_t  steps[NGX_HTTP_CX_RECENT], best;
+    ngx_http_cx_ref_t  steps[NGX_HTTP_CX_PATH_STEPS], best;
 
     best_dist = 0;
 
@@ -509,7 +509,8 @@ ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths, ngx_str_t *current,
         ngx_memzero(&best, sizeof(ngx_http_cx_ref_t));
 
         for (i = 0; i < npaths; i++) {
-            n = ngx_http_cx_path_parse(&paths[i], steps, NGX_HTTP_CX_RECENT);
+            n = ngx_http_cx_path_parse(&paths[i], steps,
+                                       NGX_HTTP_CX_PATH_STEPS);
 
             for (j = 0; j < n; j++) {
                 if (ngx_http_cx_same(&steps[j].name, current)) {

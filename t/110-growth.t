@@ -1,4 +1,8 @@
-# Issue 7: a visitor without a cookie costs Redis nothing.  Each such
+# Issue 7: a visitor without a cookie costs Redis nothing, and one id
+# inventing urls teaches the model at most 500 steps a day, however many
+# requests it sends at once.
+#
+# A visitor without a cookie costs Redis nothing.  Each such
 # request is issued a fresh id; if it were recorded under that id, every
 # bot or cookieless client would leave a customer's keys behind, 10,000
 # requests 20,000 keys.  Recording starts when the id comes back.
@@ -9,6 +13,7 @@
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
+use POSIX ();
 
 our $Redis = CxTest::start_redis();
 
@@ -38,6 +43,7 @@ _EOC_
     cx_cookie cx_id;
     cx_step home /;
     cx_step cart /cart;
+    cx_step item:$1 ~^/item/(\d+)$;
     location / { return 200 "step=$cx_step\n"; }
 _EOC_
 });
@@ -68,6 +74,46 @@ Test::More::is(scalar @left, 0, "no key from the cookieless requests")
 GET /cart
 --- response_body
 step=cart
+--- no_error_log
+[alert]
+[error]
+
+
+
+=== TEST 2: one id inventing 1200 urls on 12 connections at once: at most 500 rules
+--- init
+my $p = $main::Redis->{port};
+my $port = Test::Nginx::Socket::server_port();
+CxTest::redis($p, "FLUSHALL");
+my @kids;
+for my $c (0 .. 11) {
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        my $ok = 0;
+        for my $i (0 .. 99) {
+            my ($st) = CxTest::http_get($port, "/item/" . ($c * 100 + $i),
+                                        { Cookie => "cx_id=inventor" });
+            $ok++ if $st == 200;
+        }
+        POSIX::_exit($ok == 100 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $bad = 0;
+for (@kids) { waitpid($_, 0); $bad++ if $?; }
+Test::More::is($bad, 0, "every request answered 200");
+CxTest::customer_key($p, "t110:", $port, "sync2", "/");
+my @rules = grep { /^t110:t:\{item:/ } CxTest::keys_of($p, "t110:");
+Test::More::cmp_ok(scalar @rules, '<=', 500,
+                   scalar(@rules) . " rule keys from one id's 1200 steps");
+Test::More::cmp_ok(scalar @rules, '>=', 250, "its first steps were learned");
+--- request
+GET /item/1
+--- more_headers
+Cookie: cx_id=inventor
+--- response_body
+step=item:1
 --- no_error_log
 [alert]
 [error]

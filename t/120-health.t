@@ -119,7 +119,7 @@ CxTest::redis($rp, "CONFIG", "SET", "maxmemory", "1");
 my $seen = CxTest::http_bulk($hp, 100, "/step", { Cookie => "cx_id=oom" });
 Test::More::is($seen->{200}, 100, "pages served");
 Test::More::is(CxTest::count_log(main::log_file(),
-                                 qr/refused: LPUSH t120b:\{[0-9a-f]{16}\}:seq: OOM/),
+                                 qr/refused: HINCRBY t120b:\{[0-9a-f]{16}\}:s: OOM/),
                1, "the refused write is named once");
 my @k = CxTest::keys_of($rp, "t120b:");
 Test::More::is(scalar @k, 0, "nothing written");

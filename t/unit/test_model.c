@@ -132,8 +132,7 @@ test_literals(void)
        && atoi(NGX_HTTP_CX_HABITS_STOP) == NGX_HTTP_CX_HABITS - 1
        && atoi(NGX_HTTP_CX_HABITS_TRIM) == -NGX_HTTP_CX_HABITS
        && atoi(NGX_HTTP_CX_FANOUT_ROOM) == -NGX_HTTP_CX_FANOUT
-       && strtod(NGX_HTTP_CX_EPOCH_WEIGHT, NULL)
-          == ldexp(1, -NGX_HTTP_CX_EPOCH),
+       && atoi(NGX_HTTP_CX_FANOUT_STOP) == NGX_HTTP_CX_FANOUT - 1,
        "the literal command arguments agree with their numbers");
 }
 
