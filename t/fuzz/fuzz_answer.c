@@ -1,0 +1,187 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * Fuzz target: candidates as Redis could hand them back -> the answer
+ * (ngx_http_cx_answer(): blend, help, shortcut, $cx_next, $cx_next_json)
+ * -> the html block of cx_inject (ngx_http_cx_block(), static, so
+ * ngx_http_cx_filter.c is included).
+ *
+ * Input: a byte of settings, then records split by '\n', each a kind
+ * byte, a weight byte and the member's bytes.  Kinds: a shared rule's
+ * successor, the customer's own habit, an earlier step of the journey, a
+ * goal path ("name url|name url"), the current step.  As many of each as
+ * the batch's replies can give.  What holds: ngx_http_cx_fuzz_out.h.
+ */
+
+
+#include "ngx_http_cx_fuzz.h"
+
+#include "../../ngx_cx_module/ngx_http_cx_filter.c"
+
+#include "ngx_http_cx_fuzz_out.h"
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+#define NGX_HTTP_CX_FUZZ_SHARED  (2 * NGX_HTTP_CX_FANOUT)
+
+
+static void  *ngx_http_cx_fuzz_loc_conf[1];
+
+
+static void
+ngx_http_cx_fuzz_configure(void)
+{
+    ngx_str_t               *name;
+    ngx_http_cx_loc_conf_t  *clcf;
+
+    clcf = &ngx_http_cx_fuzz_clcf;
+
+    ngx_http_cx_fuzz_steps();
+
+    clcf->enable = 1;
+    clcf->suggest = 3;
+    clcf->demote = 25;
+    clcf->returning = 1;
+    clcf->expert = 3;
+    clcf->hurried = 5000;
+    clcf->relaxed = 60000;
+
+    ngx_str_set(&clcf->help.name, "help");
+    ngx_str_set(&clcf->help_ref.name, "help");
+    ngx_str_set(&clcf->help_ref.url, "/help");
+
+    clcf->shortcuts = ngx_array_create(ngx_http_cx_fuzz_conf_pool, 2,
+                                       sizeof(ngx_str_t));
+    ngx_http_cx_fuzz_check(clcf->shortcuts != NULL);
+
+    name = ngx_array_push_n(clcf->shortcuts, 2);
+    ngx_http_cx_fuzz_check(name != NULL);
+
+    ngx_str_set(&name[0], "checkout");
+    ngx_str_set(&name[1], "cart");
+
+    ngx_http_cx_fuzz_loc_conf[0] = clcf;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    u_char              *copy, *p, *last, *nl, flags;
+    double               w, *shared_w;
+    ngx_str_t           *shared, s;
+    ngx_uint_t           n;
+    ngx_http_cx_ctx_t   *ctx;
+    ngx_http_request_t  *r;
+
+    static ngx_uint_t  initialized;
+
+    if (!initialized) {
+        ngx_http_cx_fuzz_init();
+        ngx_http_cx_fuzz_configure();
+        initialized = 1;
+    }
+
+    if (size == 0) {
+        return 0;
+    }
+
+    flags = data[0];
+
+    ngx_http_cx_fuzz_clcf.suggest = 1 + flags % NGX_HTTP_CX_SUGGEST_MAX;
+    ngx_http_cx_fuzz_clcf.demote = (flags & 0x80) ? 150 : 25;
+
+    r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
+    ngx_http_cx_fuzz_check(ctx != NULL);
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    ngx_str_set(&ctx->step.name, "cart");
+    ngx_str_set(&ctx->step.url, "/cart");
+
+    /* level and pace from the settings byte */
+
+    ctx->state.goals = (flags >> 5) & 3;
+    ctx->state.ngaps = (flags >> 4) & 1 ? 5 : 0;
+    ctx->state.gap = (flags & 0x40) ? 100 : 100000;
+    ctx->known = 1;
+
+    shared = ngx_palloc(r->pool, NGX_HTTP_CX_FUZZ_SHARED * sizeof(ngx_str_t));
+    shared_w = ngx_palloc(r->pool, NGX_HTTP_CX_FUZZ_SHARED * sizeof(double));
+    ctx->personal = ngx_palloc(r->pool,
+                               NGX_HTTP_CX_CANDIDATES * sizeof(ngx_str_t));
+    ctx->personal_w = ngx_palloc(r->pool,
+                                 NGX_HTTP_CX_CANDIDATES * sizeof(double));
+    ctx->journey = ngx_palloc(r->pool, NGX_HTTP_CX_RECENT * sizeof(ngx_str_t));
+    ctx->paths = ngx_palloc(r->pool, NGX_HTTP_CX_PATHS * sizeof(ngx_str_t));
+
+    ngx_http_cx_fuzz_check(shared && shared_w && ctx->personal
+                           && ctx->personal_w && ctx->journey && ctx->paths);
+
+    copy = ngx_http_cx_fuzz_copy(data + 1, size - 1);
+
+    p = copy;
+    last = copy + size - 1;
+    n = 0;
+
+    while (p + 2 <= last) {
+        nl = ngx_strlchr(p + 2, last, '\n');
+        if (nl == NULL) {
+            nl = last;
+        }
+
+        s.data = p + 2;
+        s.len = nl - s.data;
+        w = (double) p[1] / 16;
+
+        switch (p[0] % 5) {
+
+        case 0:
+            if (n < NGX_HTTP_CX_FUZZ_SHARED) {
+                shared[n] = s;
+                shared_w[n++] = w;
+            }
+            break;
+
+        case 1:
+            if (ctx->npersonal < NGX_HTTP_CX_CANDIDATES) {
+                ctx->personal[ctx->npersonal] = s;
+                ctx->personal_w[ctx->npersonal++] = w;
+            }
+            break;
+
+        case 2:
+            if (ctx->njourney < NGX_HTTP_CX_RECENT) {
+                ctx->journey[ctx->njourney++] = s;
+            }
+            break;
+
+        case 3:
+            if (ctx->npaths < NGX_HTTP_CX_PATHS) {
+                ctx->paths[ctx->npaths++] = s;
+            }
+            break;
+
+        default:
+            /* the current step: as ngx_http_cx_classify() makes it */
+            (void) ngx_http_cx_member_parse(s.data, s.len, &ctx->step);
+        }
+
+        p = nl + 1;
+    }
+
+    ngx_http_cx_answer(ctx, shared, shared_w, n);
+
+    ngx_http_cx_fuzz_outputs(r, ctx);
+
+    free(copy);
+    ngx_destroy_pool(r->pool);
+
+    return 0;
+}

@@ -1,0 +1,184 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * What the fuzz targets of t/fuzz/ share: nginx's globals set up once, a
+ * location with representative cx_step definitions made through the
+ * directive's own handler, a fake request with a pool of its own.
+ * scripts/fuzz builds each target with libFuzzer, ASan and UBSan, linked
+ * against the objects of the sanitized nginx of scripts/build-asan.sh
+ * (built with NGX_DEBUG_PALLOC: every pool allocation is its own malloc(),
+ * so ASan sees the end of each buffer).
+ */
+
+
+#ifndef _NGX_HTTP_CX_FUZZ_H_INCLUDED_
+#define _NGX_HTTP_CX_FUZZ_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+#define ngx_http_cx_fuzz_check(cond)                                         \
+    if (!(cond)) {                                                           \
+        fprintf(stderr, "fuzz: %s:%d: \"%s\" does not hold\n",              \
+                __FILE__, __LINE__, #cond);                                  \
+        abort();                                                             \
+    }
+
+
+static ngx_log_t                ngx_http_cx_fuzz_log;
+static ngx_cycle_t              ngx_http_cx_fuzz_cycle;
+static ngx_open_file_t          ngx_http_cx_fuzz_log_file;
+static ngx_pool_t              *ngx_http_cx_fuzz_conf_pool;
+static ngx_http_cx_loc_conf_t   ngx_http_cx_fuzz_clcf;
+
+
+/* cx_step name uri [url], through the directive's handler */
+
+static void
+ngx_http_cx_fuzz_step(char *name, char *uri, char *url)
+{
+    ngx_str_t    *v;
+    ngx_conf_t    cf;
+    ngx_array_t  *args;
+
+    args = ngx_array_create(ngx_http_cx_fuzz_conf_pool, 4, sizeof(ngx_str_t));
+    ngx_http_cx_fuzz_check(args != NULL);
+
+    v = ngx_array_push_n(args, url ? 4 : 3);
+    ngx_http_cx_fuzz_check(v != NULL);
+
+    ngx_str_set(&v[0], "cx_step");
+    v[1].data = (u_char *) name;
+    v[1].len = ngx_strlen(name);
+    v[2].data = (u_char *) uri;
+    v[2].len = ngx_strlen(uri);
+
+    if (url) {
+        v[3].data = (u_char *) url;
+        v[3].len = ngx_strlen(url);
+    }
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.args = args;
+    cf.pool = ngx_http_cx_fuzz_conf_pool;
+    cf.temp_pool = ngx_http_cx_fuzz_conf_pool;
+    cf.log = &ngx_http_cx_fuzz_log;
+
+    ngx_http_cx_fuzz_check(ngx_http_cx_step(&cf, NULL, &ngx_http_cx_fuzz_clcf)
+                           == NGX_CONF_OK);
+}
+
+
+/* steps of each kind: exact, exact with its own url, regexes with captures
+ * in the name and the url, a name and a url that fill their limits */
+
+static void
+ngx_http_cx_fuzz_steps(void)
+{
+    ngx_http_cx_fuzz_step("home", "/", NULL);
+    ngx_http_cx_fuzz_step("cart", "/cart", NULL);
+    ngx_http_cx_fuzz_step("checkout", "/checkout", "/checkout?from=cx&s=2");
+    ngx_http_cx_fuzz_step("help", "/help", NULL);
+    ngx_http_cx_fuzz_step("search", "~*^/search", NULL);
+    ngx_http_cx_fuzz_step("cat:$1", "~^/c/([^/]+)", NULL);
+    ngx_http_cx_fuzz_step("item:$1", "~^/item/(.+)$", "/item/$1");
+    ngx_http_cx_fuzz_step("p:$2:$1", "~^/p/([a-z]*)/(.*?)(/x)?$",
+                          "/p/$1/$2?q=$2");
+    ngx_http_cx_fuzz_step("l:$1$1$1$1", "~^/l/(.*)", "/l/$1$1$1$1$1$1$1");
+    ngx_http_cx_fuzz_step(
+        "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+        "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn:$1",
+        "~^/n/(.{0,3})", NULL);
+    ngx_http_cx_fuzz_step(
+        "u:$1", "~^/u/(.*)$",
+        "/uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu/$1");
+}
+
+
+static void
+ngx_http_cx_fuzz_init(void)
+{
+    ngx_pagesize = getpagesize();
+    ngx_cacheline_size = NGX_CPU_CACHE_LINE;
+    for (ngx_pagesize_shift = 0; (ngx_pagesize >> ngx_pagesize_shift) > 1;
+         ngx_pagesize_shift++) { /* void */ }
+
+    ngx_time_init();
+    ngx_regex_init();
+
+    /* alerts, such as a regex that hits PCRE2's match limit, stay quiet */
+
+    ngx_http_cx_fuzz_log_file.fd = ngx_stderr;
+    ngx_http_cx_fuzz_log.file = &ngx_http_cx_fuzz_log_file;
+    ngx_http_cx_fuzz_log.log_level = NGX_LOG_EMERG;
+
+    /* ngx_regex_malloc() logs to ngx_cycle->log */
+
+    ngx_http_cx_fuzz_cycle.log = &ngx_http_cx_fuzz_log;
+    ngx_cycle = &ngx_http_cx_fuzz_cycle;
+
+    ngx_http_cx_fuzz_conf_pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE,
+                                                 &ngx_http_cx_fuzz_log);
+    ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_conf_pool != NULL);
+}
+
+
+/* a request with what the module reads of it: pool, connection, log */
+
+static ngx_http_request_t *
+ngx_http_cx_fuzz_request(void **loc_conf)
+{
+    ngx_pool_t          *pool;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &ngx_http_cx_fuzz_log);
+    ngx_http_cx_fuzz_check(pool != NULL);
+
+    r = ngx_pcalloc(pool, sizeof(ngx_http_request_t));
+    c = ngx_pcalloc(pool, sizeof(ngx_connection_t));
+    ngx_http_cx_fuzz_check(r != NULL && c != NULL);
+
+    c->log = &ngx_http_cx_fuzz_log;
+    c->pool = pool;
+    r->connection = c;
+    r->pool = pool;
+    r->main = r;
+    r->loc_conf = loc_conf;
+
+    /* the module's ctx, ctx_index 0 of the fake ngx_http_cx_module */
+    r->ctx = ngx_pcalloc(pool, sizeof(void *));
+    ngx_http_cx_fuzz_check(r->ctx != NULL);
+
+    return r;
+}
+
+
+/* a copy of fuzz bytes in a malloc() of their exact size */
+
+static u_char *
+ngx_http_cx_fuzz_copy(const uint8_t *data, size_t size)
+{
+    u_char  *p;
+
+    p = malloc(size ? size : 1);
+    ngx_http_cx_fuzz_check(p != NULL);
+
+    if (size) {
+        ngx_memcpy(p, data, size);
+    }
+
+    return p;
+}
+
+
+#endif /* _NGX_HTTP_CX_FUZZ_H_INCLUDED_ */
