@@ -2,14 +2,22 @@
 #
 # Builds the module and runs every test: the C unit tests, then the
 # Test::Nginx suite in t/ against a redis-server of its own on a free
-# loopback port.  Prints "N passed, N failed" last; exits non-zero on any
-# failure.  As root on a fresh Debian machine it installs what it needs.
+# loopback port; then the same again with nginx and the module built with
+# AddressSanitizer and UndefinedBehaviorSanitizer, where any sanitizer
+# report is a failure; then each fuzz target of t/fuzz/ briefly.  Prints
+# "N passed, N failed" last; exits non-zero on any failure.  As root on a
+# fresh Debian machine it installs what it needs.
 #
 #   scripts/test.sh                 everything
-#   scripts/test.sh t/020-serve.t   some Test::Nginx files only
+#   scripts/test.sh t/020-serve.t   some Test::Nginx files only (plain)
+#   CX_ASAN=1 scripts/test.sh [t/..]
+#                                   the sanitized suite only
+#   CX_QUICK=1 scripts/test.sh      the plain suite and smoke runs only
 #   CX_VALGRIND=1 scripts/test.sh   the suite under valgrind memcheck
 #   NGINX_SRC=/path/nginx-1.x.y scripts/test.sh
 #                                   against an nginx built from that tree
+#
+#   CX_FUZZ_SECONDS=N               seconds per fuzz target (default 15)
 
 set -euo pipefail
 
@@ -21,38 +29,95 @@ cd "$ROOT"
 cx_need_packages redis-server redis-tools libtest-base-perl strace \
     libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
 
-bash scripts/build.sh
+FILES=("$@")
+[ ${#FILES[@]} -gt 0 ] || FILES=(t/)
+
+FULL=
+if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
+   && [ -z "${CX_VALGRIND:-}" ] && [ -z "${CX_ASAN:-}" ]; then
+    FULL=1
+fi
+
+# the plain suite always, but for CX_ASAN alone; the sanitized one with
+# CX_ASAN, or after the plain one in a full run
+
+PLAIN=1
+SANITIZED=
+if [ -n "${CX_ASAN:-}" ]; then
+    PLAIN=
+    SANITIZED=1
+elif [ -n "$FULL" ] && [ -z "${CX_QUICK:-}" ]; then
+    SANITIZED=1
+fi
+
+[ -z "$PLAIN" ] || bash scripts/build.sh
+[ -z "$SANITIZED" ] || bash scripts/build-asan.sh
 
 passed=0
 failed=0
 
 # C unit tests, against the headers of the nginx tree just configured
 
-if [ -n "${NGINX_SRC:-}" ]; then
-    NGX=build/nginx-src
-else
-    NGX=build/nginx-debian
+unit() {    # unit <nginx tree> <binary> <compiler and flags...>
+    local ngx=$1 bin=$2 d incs=() out u_ok u_nok rc
+    shift 2
+    for d in src/core src/event src/event/modules src/os/unix objs src/http \
+             src/http/modules src/http/v2; do
+        incs+=(-I "$ngx/$d")
+    done
+
+    "$@" -Wall -Wextra -Werror -Wno-unused-parameter -g "${incs[@]}" \
+        -I include t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c \
+        ngx_cx_module/ngx_http_cx_reply.c -lxxhash -lm -o "$bin"
+
+    rc=0
+    out=$("$bin") || rc=$?
+    echo "$out" | grep -v '^ok' || true
+    u_ok=$(echo "$out" | grep -c '^ok' || true)
+    u_nok=$(echo "$out" | grep -c '^not ok' || true)
+    if [ "$rc" -ne 0 ] && [ "$u_nok" -eq 0 ]; then
+        echo "unit: $bin exited with $rc"
+        u_nok=1
+    fi
+    echo "unit: $u_ok passed, $u_nok failed"
+    passed=$((passed + u_ok))
+    failed=$((failed + u_nok))
+}
+
+# the Test::Nginx suite, its log in $1
+
+suite() {   # suite <log>
+    local log=$1 rc total nok
+
+    set +e
+    prove "${INC[@]}" -r "${FILES[@]}" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+
+    total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+    nok=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$log" \
+          | awk '{ s += $1 } END { print s + 0 }')
+    total=${total:-0}
+
+    if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+        # a file died or planned wrong without a failing subtest
+        nok=1
+    fi
+
+    if [ -n "${CX_VALGRIND:-}" ] && grep -qE '^==[0-9]+== ' "$log"; then
+        echo "valgrind reported errors (see $log)"
+        nok=$((nok + 1))
+    fi
+
+    # a file that died counts its plan as failed, not its tests as run
+    passed=$((passed + (total > nok ? total - nok : 0)))
+    failed=$((failed + nok))
+}
+
+INC=()
+if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+    INC=(-I t/lib)
 fi
-INCS=""
-for d in src/core src/event src/event/modules src/os/unix objs src/http \
-         src/http/modules src/http/v2; do
-    INCS="$INCS -I $NGX/$d"
-done
-
-gcc -Wall -Wextra -Werror -Wno-unused-parameter -g $INCS -I include \
-    t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c \
-    ngx_cx_module/ngx_http_cx_reply.c -lxxhash -lm \
-    -o build/test_model
-
-out=$(./build/test_model) || true
-echo "$out" | grep -v '^ok' || true
-u_ok=$(echo "$out" | grep -c '^ok' || true)
-u_nok=$(echo "$out" | grep -c '^not ok' || true)
-echo "unit: $u_ok passed, $u_nok failed"
-passed=$((passed + u_ok))
-failed=$((failed + u_nok))
-
-# the Test::Nginx suite
 
 REDIS_DIR=$(mktemp -d /tmp/cx-test-redis.XXXXXX)
 REDIS_PORT=$(cx_free_port)
@@ -66,52 +131,33 @@ trap cleanup EXIT
 
 export TEST_NGINX_REDIS_PORT=$REDIS_PORT
 export TEST_NGINX_SERVER_PORT=${TEST_NGINX_SERVER_PORT:-$(cx_free_port)}
-export TEST_NGINX_LOAD_MODULES=$ROOT/build/ngx_http_cx_module.so
 
-if [ -x build/nginx ]; then
-    export TEST_NGINX_BINARY=$ROOT/build/nginx
-else
-    export TEST_NGINX_BINARY=$ROOT/scripts/nginx-test
-fi
+if [ -n "$PLAIN" ]; then
 
-if [ -n "${CX_VALGRIND:-}" ]; then
-    # through scripts/nginx-test, valgrind has to follow the exec
-    export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full \
+    if [ -n "${NGINX_SRC:-}" ]; then
+        unit build/nginx-src build/test_model gcc
+    else
+        unit build/nginx-debian build/test_model gcc
+    fi
+
+    export TEST_NGINX_LOAD_MODULES=$ROOT/build/ngx_http_cx_module.so
+
+    if [ -x build/nginx ]; then
+        export TEST_NGINX_BINARY=$ROOT/build/nginx
+    else
+        export TEST_NGINX_BINARY=$ROOT/scripts/nginx-test
+    fi
+
+    if [ -n "${CX_VALGRIND:-}" ]; then
+        # through scripts/nginx-test, valgrind has to follow the exec
+        export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full \
 --show-possibly-lost=no --trace-children=yes --num-callers=50 \
 --suppressions=$ROOT/valgrind.suppress"
-    export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
+        export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
+    fi
+
+    suite build/prove.log
 fi
-
-INC=()
-if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
-    INC=(-I t/lib)
-fi
-
-FILES=("$@")
-[ ${#FILES[@]} -gt 0 ] || FILES=(t/)
-
-set +e
-prove "${INC[@]}" -r "${FILES[@]}" 2>&1 | tee build/prove.log
-rc=${PIPESTATUS[0]}
-set -e
-
-total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' build/prove.log)
-nok=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' build/prove.log \
-      | awk '{ s += $1 } END { print s + 0 }')
-total=${total:-0}
-
-if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-    # a file died or planned wrong without a failing subtest
-    nok=1
-fi
-
-if [ -n "${CX_VALGRIND:-}" ] && grep -qE '^==[0-9]+== ' build/prove.log; then
-    echo "valgrind reported errors (see build/prove.log)"
-    nok=$((nok + 1))
-fi
-
-passed=$((passed + total - ${nok}))
-failed=$((failed + nok))
 
 # smoke runs of the measuring tools, so that they cannot rot: each must
 # finish and print its machine-readable last line
@@ -129,8 +175,7 @@ smoke() {   # smoke <name> <pattern> <command...>
     fi
 }
 
-if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
-   && [ -z "${CX_VALGRIND:-}" ]; then
+if [ -n "$FULL" ]; then
     export CX_NO_BUILD=1
     if [ -d ../shared/data/yoochoose-100k ]; then
         CX_REPLAY_LIMIT=3000 smoke replay \
@@ -142,6 +187,83 @@ if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
         scripts/simulate --smoke
     smoke bench '^bench: bare=[0-9]+ .* round_trips_per_req=1\.00$' \
         scripts/bench --smoke
+fi
+
+# the sanitized suite: the unit tests and t/ again, with nginx and the
+# module built by scripts/build-asan.sh; every report goes to a file of
+# build/asan/reports/, and each file is a failure
+
+if [ -n "$SANITIZED" ]; then
+    REPORTS=$ROOT/build/asan/reports
+    rm -rf "$REPORTS"
+    mkdir -p "$REPORTS"
+
+    # detect_leaks=0: nginx leaves what its pools and cycles hold to exit();
+    # detect_odr_violation=0: a dynamic module defines ngx_modules[] as
+    # nginx does, by design (scripts/build-asan.sh registers each at its
+    # own address)
+    export ASAN_OPTIONS="log_path=$REPORTS/asan:detect_leaks=0\
+:detect_odr_violation=0\
+:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+    export UBSAN_OPTIONS="log_path=$REPORTS/ubsan:print_stacktrace=1"
+
+    echo "sanitized: unit tests and Test::Nginx, ASan + UBSan"
+
+    # the suite again from an empty Redis, as the plain run found it: a
+    # file may expect no keys of its prefix yet (t/090's MISS)
+    redis-cli -p "$REDIS_PORT" flushall >/dev/null
+
+    unit "$(ls -d build/asan/nginx-*/ | head -1)" build/asan/test_model \
+        clang -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+        -fno-omit-frame-pointer -O1
+
+    export TEST_NGINX_LOAD_MODULES=$ROOT/build/asan/ngx_http_cx_module.so
+    export TEST_NGINX_BINARY=$ROOT/scripts/nginx-test
+    export CX_NGINX=$ROOT/build/asan/nginx
+    export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
+    unset TEST_NGINX_USE_VALGRIND
+
+    suite build/asan/prove.log
+
+    reports=$(find "$REPORTS" -type f | wc -l)
+    if grep -qE 'ERROR: AddressSanitizer|runtime error:' \
+            build/asan/prove.log; then
+        reports=$((reports + 1))
+    fi
+
+    if [ "$reports" -gt 0 ]; then
+        echo "sanitized: $reports sanitizer report(s), in $REPORTS:"
+        for f in $(find "$REPORTS" -type f | head -5); do
+            echo "--- $f"
+            grep -E 'ERROR|SUMMARY|runtime error|^ +#[0-9]+ ' "$f" | head -20
+        done
+        failed=$((failed + reports))
+    else
+        echo "sanitized: no sanitizer reports"
+    fi
+
+    unset ASAN_OPTIONS UBSAN_OPTIONS CX_NGINX
+fi
+
+# each fuzz target for a few seconds: a crash or a sanitizer report fails
+
+if [ -n "$FULL" ] && [ -z "${CX_QUICK:-}" ]; then
+    set +e
+    last=$(scripts/fuzz "${CX_FUZZ_SECONDS:-15}" 2>&1 | tee build/fuzz.log \
+           | tail -1)
+    set -e
+    targets=$(echo "$last" \
+              | sed -n 's/^fuzz: targets=\([0-9]*\) .*crashes=\([0-9]*\)$/\1/p')
+    crashes=$(echo "$last" \
+              | sed -n 's/^fuzz: targets=\([0-9]*\) .*crashes=\([0-9]*\)$/\2/p')
+    if [ -n "$targets" ] && [ "$targets" -gt 0 ]; then
+        echo "$last"
+        passed=$((passed + targets - crashes))
+        failed=$((failed + crashes))
+    else
+        echo "fuzz: FAILED, see build/fuzz.log"
+        failed=$((failed + 1))
+    fi
 fi
 
 echo "$passed passed, $failed failed"
