@@ -35,7 +35,8 @@ mkdir -p "$OUT"
 # the source tree: NGINX_SRC, or the upstream tarball of nginx-dev's version
 
 if [ -n "${NGINX_SRC:-}" ]; then
-    [ -x "$NGINX_SRC/configure" ] || cx_die "NGINX_SRC=$NGINX_SRC has no configure"
+    [ -x "$NGINX_SRC/configure" ] \
+        || cx_die "NGINX_SRC=$NGINX_SRC has no configure"
     VERSION=$(sed -n 's/^#define NGINX_VERSION *"\(.*\)"/\1/p' \
               "$NGINX_SRC/src/core/nginx.h")
     SRC=$OUT/nginx-$VERSION
@@ -78,7 +79,8 @@ else
                 || apt-get source -qq --download-only nginx \
                 >/dev/null 2>&1 || true)
             [ -s "$TARBALL" ] \
-                || cx_die "apt-get source nginx gave no nginx_$VERSION.orig.tar.gz"
+                || cx_die "apt-get source nginx gave no" \
+                          "nginx_$VERSION.orig.tar.gz"
         fi
         rm -rf "$SRC.new"
         mkdir -p "$SRC.new"

@@ -54,7 +54,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                               &name_len, &member_len);
 
     if (rc == NGX_OK) {
-        ngx_http_cx_fuzz_check(name_len > 0 && name_len <= NGX_HTTP_CX_NAME_MAX);
+        ngx_http_cx_fuzz_check(name_len > 0
+                               && name_len <= NGX_HTTP_CX_NAME_MAX);
         ngx_http_cx_fuzz_check(member_len > name_len + 1
                                && member_len <= NGX_HTTP_CX_MEMBER_MAX);
         ngx_http_cx_fuzz_check(member[name_len] == ' ');
