@@ -187,6 +187,11 @@ if [ -n "$FULL" ]; then
         scripts/simulate --smoke
     smoke bench '^bench: bare=[0-9]+ .* round_trips_per_req=1\.00$' \
         scripts/bench --smoke
+    smoke faults \
+        '^faults: scenarios=7 failed_requests=0 max_recover_ms=[0-9]+ crashes=0$' \
+        scripts/faults --smoke
+    smoke memory '^memory: customers=[0-9]+ .* cookieless_keys=0$' \
+        scripts/memory --smoke
 fi
 
 # the sanitized suite: the unit tests and t/ again, with nginx and the
