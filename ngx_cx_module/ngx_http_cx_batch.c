@@ -52,6 +52,9 @@ static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
     void *privdata);
+static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
+    redisReply *reply, ngx_uint_t max, ngx_uint_t room, size_t len_max,
+    const char *what, ngx_str_t **mp, double **wp);
 static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
 
 
@@ -548,8 +551,9 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
     ngx_http_cx_slot_t  *slot = privdata;
 
     double              *sc;
+    ngx_int_t            n;
     ngx_str_t           *m;
-    ngx_uint_t           i, n, k, bad;
+    ngx_uint_t           i, k, bad;
     ngx_http_cx_ref_t    ref;
     ngx_http_cx_ctx_t   *ctx;
 
@@ -559,20 +563,16 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
         return;
     }
 
-    m = ngx_palloc(ctx->request->pool,
-                   NGX_HTTP_CX_HABITS * (sizeof(ngx_str_t) + sizeof(double)));
-    if (m == NULL) {
+    n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_HABITS, 0,
+                           NGX_HTTP_CX_HABIT_MAX, "customer habits", &m, &sc);
+    if (n == NGX_ERROR) {
         return;
     }
 
-    sc = (double *) (m + NGX_HTTP_CX_HABITS);
-
     bad = 0;
-    n = ngx_http_cx_reply_scored(reply, m, sc, NGX_HTTP_CX_HABITS, 0,
-                                 NGX_HTTP_CX_HABIT_MAX, &bad);
     k = 0;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < (ngx_uint_t) n; i++) {
         if (m[i].len <= slot->name_len + 1
             || ngx_strncmp(m[i].data, slot->member, slot->name_len) != 0
             || m[i].data[slot->name_len] != ' ')
@@ -642,8 +642,8 @@ ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
     ngx_http_cx_slot_t  *slot = privdata;
 
     double             *w;
+    ngx_int_t           i, n;
     ngx_str_t          *m;
-    ngx_uint_t          i, n, bad;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
@@ -652,19 +652,10 @@ ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
         return;
     }
 
-    m = ngx_palloc(ctx->request->pool,
-                   NGX_HTTP_CX_FANOUT * (sizeof(ngx_str_t) + sizeof(double)));
-    if (m == NULL) {
+    n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_FANOUT, 0,
+                           NGX_HTTP_CX_MEMBER_MAX, "rules", &m, &w);
+    if (n == NGX_ERROR) {
         return;
-    }
-
-    w = (double *) (m + NGX_HTTP_CX_FANOUT);
-
-    bad = 0;
-    n = ngx_http_cx_reply_scored(reply, m, w, NGX_HTTP_CX_FANOUT, 0,
-                                 NGX_HTTP_CX_MEMBER_MAX, &bad);
-    if (bad) {
-        ngx_http_cx_skipped(bad, "rules");
     }
 
     for (i = 0; i < n; i++) {
@@ -684,8 +675,9 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
     ngx_http_cx_slot_t  *slot = privdata;
 
     double             *w;
+    ngx_int_t           n;
     ngx_str_t          *m;
-    ngx_uint_t          status, n, bad;
+    ngx_uint_t          status;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
@@ -703,21 +695,12 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
         status = NGX_HTTP_CX_MISS;
 
         if (ctx) {
-            m = ngx_palloc(ctx->request->pool,
-                           2 * NGX_HTTP_CX_FANOUT
-                           * (sizeof(ngx_str_t) + sizeof(double)));
-            if (m == NULL) {
+            n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_FANOUT,
+                                   NGX_HTTP_CX_FANOUT, NGX_HTTP_CX_MEMBER_MAX,
+                                   "rules", &m, &w);
+            if (n == NGX_ERROR) {
                 status = NGX_HTTP_CX_ERROR;
                 goto done;
-            }
-
-            w = (double *) (m + 2 * NGX_HTTP_CX_FANOUT);
-
-            bad = 0;
-            n = ngx_http_cx_reply_scored(reply, m, w, NGX_HTTP_CX_FANOUT, 0,
-                                         NGX_HTTP_CX_MEMBER_MAX, &bad);
-            if (bad) {
-                ngx_http_cx_skipped(bad, "rules");
             }
 
             /* and the previous epoch's after them; answer() adds up */
@@ -764,6 +747,42 @@ done:
         ctx->wake.posted = 1;
         ngx_queue_insert_head(&ngx_posted_events, &ctx->wake.queue);
     }
+}
+
+
+/*
+ * At most max scored pairs of a reply, heaviest first, into arrays of the
+ * request's pool with room for more after them: their number.
+ */
+
+static ngx_int_t
+ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx, redisReply *reply, ngx_uint_t max,
+    ngx_uint_t room, size_t len_max, const char *what, ngx_str_t **mp,
+    double **wp)
+{
+    double      *w;
+    ngx_str_t   *m;
+    ngx_uint_t   n, bad;
+
+    m = ngx_palloc(ctx->request->pool,
+                   (max + room) * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        return NGX_ERROR;
+    }
+
+    w = (double *) (m + max + room);
+
+    bad = 0;
+    n = ngx_http_cx_reply_scored(reply, m, w, max, 0, len_max, &bad);
+
+    if (bad) {
+        ngx_http_cx_skipped(bad, what);
+    }
+
+    *mp = m;
+    *wp = w;
+
+    return n;
 }
 
 
