@@ -301,8 +301,6 @@ ngx_http_cx_slot_t *ngx_http_cx_redis_acquire(ngx_log_t *log,
 void ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
-ngx_int_t ngx_http_cx_redis_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
-    ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 

@@ -27,10 +27,8 @@
 #define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
 
 
-static ngx_int_t ngx_http_cx_read(ngx_http_cx_redis_cb_pt fn,
+static ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
-static ngx_int_t ngx_http_cx_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
-    ...);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
@@ -125,69 +123,71 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     p_k.len = ngx_http_cx_customer_key(pk, &cmcf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_read(ngx_http_cx_state_reply, slot, 9,
-                         ngx_http_cx_lit("HMGET"), st_k,
-                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
-                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
-                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
-                         ngx_http_cx_lit("learned"))
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 9,
+                        ngx_http_cx_lit("HMGET"), st_k,
+                        ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
+                        ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
+                        ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
+                        ngx_http_cx_lit("learned"))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     if (!slot->readonly) {
-        (void) ngx_http_cx_read(ngx_http_cx_today_reply, slot, 4,
-                                ngx_http_cx_lit("HINCRBY"), st_k,
-                                ngx_http_cx_lit("learned"),
-                                ngx_http_cx_lit("1"));
+        (void) ngx_http_cx_cmd(ngx_http_cx_today_reply, slot, 4,
+                               ngx_http_cx_lit("HINCRBY"), st_k,
+                               ngx_http_cx_lit("learned"),
+                               ngx_http_cx_lit("1"));
     }
 
-    (void) ngx_http_cx_read(ngx_http_cx_recent_reply, slot, 4,
-                            ngx_http_cx_lit("LRANGE"), seq_k,
-                            ngx_http_cx_lit("0"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
+    (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), seq_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
 
     if (!slot->readonly) {
-        (void) ngx_http_cx_write(slot, 3, ngx_http_cx_lit("LPUSH"), seq_k,
-                                 member);
-        (void) ngx_http_cx_write(slot, 4, ngx_http_cx_lit("LTRIM"), seq_k,
-                                 ngx_http_cx_lit("0"), cmcf->trim_text);
-        (void) ngx_http_cx_write(slot, 3, ngx_http_cx_lit("EXPIRE"), seq_k,
-                                 cmcf->ttl_text);
+        (void) ngx_http_cx_cmd(NULL, slot, 3, ngx_http_cx_lit("LPUSH"), seq_k,
+                               member);
+        (void) ngx_http_cx_cmd(NULL, slot, 4, ngx_http_cx_lit("LTRIM"), seq_k,
+                               ngx_http_cx_lit("0"), cmcf->trim_text);
+        (void) ngx_http_cx_cmd(NULL, slot, 3, ngx_http_cx_lit("EXPIRE"), seq_k,
+                               cmcf->ttl_text);
     }
 
-    (void) ngx_http_cx_read(ngx_http_cx_habits_reply, slot, 5,
-                            ngx_http_cx_lit("ZREVRANGE"), p_k,
-                            ngx_http_cx_lit("0"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
-                            ngx_http_cx_lit("WITHSCORES"));
+    (void) ngx_http_cx_cmd(ngx_http_cx_habits_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), p_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
 
-    (void) ngx_http_cx_read(ngx_http_cx_paths_reply, slot, 4,
-                            ngx_http_cx_lit("LRANGE"), g_k,
-                            ngx_http_cx_lit("0"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), g_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
 
 shared:
 
-    (void) ngx_http_cx_read(ngx_http_cx_past_reply, slot, 5,
-                            ngx_http_cx_lit("ZREVRANGE"), prev_k,
-                            ngx_http_cx_lit("0"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
-                            ngx_http_cx_lit("WITHSCORES"));
+    (void) ngx_http_cx_cmd(ngx_http_cx_past_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), prev_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
 
     /* every reply comes back in order, so this one comes last */
 
-    return ngx_http_cx_read(ngx_http_cx_final_reply, slot, 5,
-                            ngx_http_cx_lit("ZREVRANGE"), cur_k,
-                            ngx_http_cx_lit("0"),
-                            ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
-                            ngx_http_cx_lit("WITHSCORES"));
+    return ngx_http_cx_cmd(ngx_http_cx_final_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), cur_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
 }
 
 
+/* a read with fn, a write without; slot counts its error replies */
+
 static ngx_int_t
-ngx_http_cx_read(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
+ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ...)
 {
     va_list     args;
@@ -207,29 +207,6 @@ ngx_http_cx_read(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     va_end(args);
 
     return ngx_http_cx_redis_command(fn, slot, argc, argv);
-}
-
-
-static ngx_int_t
-ngx_http_cx_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...)
-{
-    va_list     args;
-    ngx_str_t   argv[NGX_HTTP_CX_ARGS_MAX];
-    ngx_uint_t  i;
-
-    if (argc > NGX_HTTP_CX_ARGS_MAX) {
-        return NGX_ERROR;
-    }
-
-    va_start(args, argc);
-
-    for (i = 0; i < argc; i++) {
-        argv[i] = va_arg(args, ngx_str_t);
-    }
-
-    va_end(args);
-
-    return ngx_http_cx_redis_write(slot, argc, argv);
 }
 
 
@@ -417,13 +394,14 @@ ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
         weight.len = ngx_sprintf(w, "%.6f", slot->weight / (double) (i + 1))
                      - w;
 
-        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
-                                 key, ngx_http_cx_lit("0"),
-                                 ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
-        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                                 weight, member);
-        (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                                 cmcf->ttl_text);
+        (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                               weight, member);
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cmcf->ttl_text);
 
         if (i > 0) {
             continue;
@@ -438,14 +416,15 @@ ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
         key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "p")
                   - kb;
 
-        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
-                                 key, ngx_http_cx_lit("0"),
-                                 ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
-        (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                                 ngx_http_cx_lit("1"),
-                                 ngx_http_cx_str(habit, p - habit));
-        (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                                 cmcf->ttl_text);
+        (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                               ngx_http_cx_lit("1"),
+                               ngx_http_cx_str(habit, p - habit));
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cmcf->ttl_text);
     }
 }
 
@@ -479,17 +458,17 @@ ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
 
     /* "learned" only when a new day starts it again: HINCRBY counts */
 
-    (void) ngx_http_cx_write(NULL, st->learned ? 16 : 14,
-                             ngx_http_cx_lit("HSET"), key,
-                             ngx_http_cx_lit("ts"), s[0],
-                             ngx_http_cx_lit("jlen"), s[1],
-                             ngx_http_cx_lit("goals"), s[2],
-                             ngx_http_cx_lit("gap"), s[3],
-                             ngx_http_cx_lit("ngaps"), s[4],
-                             ngx_http_cx_lit("lday"), s[5],
-                             ngx_http_cx_lit("learned"), s[6]);
-    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                             cmcf->ttl_text);
+    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 16 : 14,
+                           ngx_http_cx_lit("HSET"), key,
+                           ngx_http_cx_lit("ts"), s[0],
+                           ngx_http_cx_lit("jlen"), s[1],
+                           ngx_http_cx_lit("goals"), s[2],
+                           ngx_http_cx_lit("gap"), s[3],
+                           ngx_http_cx_lit("ngaps"), s[4],
+                           ngx_http_cx_lit("lday"), s[5],
+                           ngx_http_cx_lit("learned"), s[6]);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
 }
 
 
@@ -530,13 +509,13 @@ ngx_http_cx_save_path(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
     key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "g")
               - kb;
 
-    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                             ngx_http_cx_str(path, p - path));
-    (void) ngx_http_cx_write(NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                             ngx_http_cx_lit("0"),
-                             ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
-    (void) ngx_http_cx_write(NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                             cmcf->ttl_text);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                           ngx_http_cx_str(path, p - path));
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
 
     ngx_free(path);
 }

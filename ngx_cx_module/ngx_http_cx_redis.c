@@ -102,8 +102,6 @@ static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
-static ngx_int_t ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn,
-    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
@@ -328,8 +326,8 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         ngx_str_set(&argv[0], "AUTH");
         argv[1] = cmcf->redis_password;
 
-        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
-                                       2, argv);
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         2, argv);
     }
 
     if (cmcf->redis_db) {
@@ -337,15 +335,15 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         argv[1].data = db;
         argv[1].len = ngx_sprintf(db, "%i", cmcf->redis_db) - db;
 
-        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
-                                       2, argv);
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         2, argv);
     }
 
     if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
         ngx_str_set(&argv[0], "PING");
 
-        (void) ngx_http_cx_redis_queue(ngx_http_cx_redis_setup_reply, NULL,
-                                       1, argv);
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         1, argv);
     }
 
 
@@ -668,36 +666,16 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 
 
 /*
- * A read: fn gets the reply (NULL when the connection went away) and the
- * slot.  An error reply has been logged and counted in slot->errors.
+ * Queues one command, formatted here (hiredis's printf-style formatting
+ * costs more than the rest of the request path together), with its name
+ * and key at the tail of the commands in flight.  A read has fn: it gets
+ * the reply (NULL when the connection went away) and the slot; a write
+ * has none.  An error reply is logged and, if there is a slot, counted in
+ * slot->errors before fn runs.
  */
 
 ngx_int_t
 ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
-    ngx_uint_t argc, ngx_str_t *argv)
-{
-    return ngx_http_cx_redis_queue(fn, slot, argc, argv);
-}
-
-
-/* a write: its error reply is logged, and counted in slot->errors if any */
-
-ngx_int_t
-ngx_http_cx_redis_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
-    ngx_str_t *argv)
-{
-    return ngx_http_cx_redis_queue(NULL, slot, argc, argv);
-}
-
-
-/*
- * Queues one command, formatted here (hiredis's printf-style formatting
- * costs more than the rest of the request path together), with its name
- * and key at the tail of the commands in flight.
- */
-
-static ngx_int_t
-ngx_http_cx_redis_queue(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ngx_str_t *argv)
 {
     int                    rc;

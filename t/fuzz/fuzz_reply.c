@@ -87,16 +87,6 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
 }
 
 
-ngx_int_t
-ngx_http_cx_redis_write(ngx_http_cx_slot_t *slot, ngx_uint_t argc,
-    ngx_str_t *argv)
-{
-    ngx_http_cx_fuzz_format(argc, argv);
-
-    return NGX_OK;
-}
-
-
 void
 ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail)
