@@ -26,7 +26,7 @@ cd "$ROOT"
 
 . scripts/lib.sh
 
-cx_need_packages redis-server redis-tools libtest-base-perl strace \
+cx_need_packages redis-server redis-tools libtest-base-perl strace procps \
     libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
 
 FILES=("$@")

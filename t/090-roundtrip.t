@@ -40,6 +40,9 @@ my $root = Test::Nginx::Socket::server_root();
 CxTest::journeys($port, ["rt", "/"]);
 open my $in, '<', "$root/logs/nginx.pid";
 chomp(my $pid = <$in>);
+# with a master process (HUP mode), its worker serves the requests
+my @workers = grep { chomp; length } `pgrep -P $pid`;
+$pid = $workers[0] if @workers == 1;
 # outside the server root, which the real Test::Nginx removes whole
 my $trace = File::Temp::tempdir("cx-090-XXXXXX", TMPDIR => 1, CLEANUP => 1)
             . "/strace.out";
