@@ -334,7 +334,9 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
  * the model, the rest are served but not learned, so that no one id can
  * create rule keys without bound whatever urls it invents.  The count is
  * Redis's HINCRBY, so requests of one id in parallel cannot share one
- * value; the first step of a new day starts it again from 1.
+ * value.  A new customer's count starts at 1 by itself; an earlier day's
+ * count is set back to 1 by the first step of the next day (each request
+ * in flight at that moment may take it for the first).
  */
 
 static ngx_uint_t
@@ -344,13 +346,19 @@ ngx_http_cx_learn(ngx_http_cx_slot_t *slot)
 
     day = (ngx_uint_t) (slot->now / 86400000);
 
-    if (slot->state.lday != day) {
-        slot->state.lday = day;
-        slot->state.learned = 1;
-        return 1;
-    }
-
     slot->state.learned = 0;
+
+    if (slot->state.lday != day) {
+        if (slot->state.lday) {
+            slot->state.learned = 1;
+        }
+
+        slot->state.lday = day;
+
+        if (slot->state.learned) {
+            return 1;
+        }
+    }
 
     return slot->steps_today <= NGX_HTTP_CX_LEARN_DAY;
 }
