@@ -27,7 +27,7 @@
 #define NGX_HTTP_CX_HABIT_MAX     (NGX_HTTP_CX_NAME_MAX + 1                  \
                                    + NGX_HTTP_CX_MEMBER_MAX)
 #define NGX_HTTP_CX_SUGGEST_MAX   20
-#define NGX_HTTP_CX_FANOUT        100     /* successors kept per step */
+#define NGX_HTTP_CX_FANOUT        100     /* successors read per step */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
@@ -41,9 +41,12 @@
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_HABITS_STOP   "63"    /* ZREVRANGE 0 HABITS-1 */
 #define NGX_HTTP_CX_HABITS_TRIM   "-64"   /* ZREMRANGEBYRANK 0 -HABITS */
-#define NGX_HTTP_CX_FANOUT_ROOM   "-100"  /* ZREMRANGEBYRANK 0 -FANOUT */
+#define NGX_HTTP_CX_FANOUT_KEEP   256     /* successors kept per step */
+#define NGX_HTTP_CX_FANOUT_ROOM   "-256"  /* ZREMRANGEBYRANK 0 -KEEP */
 #define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
 #define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
+#define NGX_HTTP_CX_RATE          3000    /* ms per step learned, */
+#define NGX_HTTP_CX_RATE_BURST    20      /* and steps at once */
 #define NGX_HTTP_CX_EPOCH         32      /* half-lives per decay epoch */
 #define NGX_HTTP_CX_SCORE_MAX     1e300   /* larger scores are not ours */
 #define NGX_HTTP_CX_SCORE_LEN     63      /* nor longer ones */
@@ -139,6 +142,7 @@ typedef struct {
     ngx_uint_t                  ngaps;
     ngx_uint_t                  lday;       /* day of the learning budget */
     ngx_uint_t                  learned;    /* steps learned that day */
+    int64_t                     tat;        /* learning rate: GCRA, ms */
 } ngx_http_cx_state_t;
 
 
@@ -195,6 +199,7 @@ typedef struct {
     ngx_http_cx_ref_t           help_ref;
     ngx_array_t                *shortcut_steps; /* cx_shortcut */
     ngx_array_t                *shortcuts;      /* their names, ngx_str_t */
+    ngx_array_t                *skip;           /* cx_skip */
 } ngx_http_cx_loc_conf_t;
 
 
@@ -216,11 +221,9 @@ struct ngx_http_cx_slot_s {
     int64_t                     now;            /* ms */
     int64_t                     epoch;          /* decay epoch of now */
     double                      weight;         /* decay weight of now */
-    ngx_uint_t                  goal;           /* this step is the goal */
-    ngx_uint_t                  readonly;       /* cx_api: record nothing */
-    ngx_uint_t                  fresh;          /* id just issued: ditto */
+    ngx_uint_t                  fresh;          /* id just issued */
+    ngx_uint_t                  count;          /* steps to HINCRBY */
     ngx_uint_t                  errors;         /* error replies so far */
-    ngx_uint_t                  steps_today;    /* HINCRBY learned */
     ngx_http_cx_state_t         state;
     size_t                      name_len;
     size_t                      member_len;
@@ -230,8 +233,11 @@ struct ngx_http_cx_slot_s {
 
 struct ngx_http_cx_ctx_s {
     ngx_http_request_t         *request;
+    ngx_http_cx_loc_conf_t     *conf;           /* where the step was */
     ngx_uint_t                  status;
     ngx_http_cx_ref_t           step;
+    ngx_str_t                   member;         /* "name url" of the step */
+    ngx_str_t                   viewed;         /* ditto, of the Referer */
     ngx_str_t                   next;           /* urls, space separated */
     ngx_str_t                   shortcut;       /* url */
     ngx_str_t                   json;
@@ -241,9 +247,20 @@ struct ngx_http_cx_ctx_s {
     ngx_event_t                 wake;
     ngx_http_cx_slot_t         *slot;
 
-    /* copied from the replies, for the answer */
+    /* what the step is recorded with, once the response is known */
+    uint64_t                    hash;           /* the customer */
+    int64_t                     now;            /* ms */
+    int64_t                     epoch;          /* decay epoch of now */
+    double                      weight;         /* decay weight of now */
+    double                      trust;          /* by the customer's past */
+    double                      again[2];       /* transitions made before */
+    ngx_uint_t                  steps_today;    /* HINCRBY learned */
+
+    /* copied from the replies, for the answer and the record */
     ngx_str_t                  *journey;        /* earlier steps, newest 1st */
     ngx_uint_t                  njourney;
+    ngx_str_t                  *vjourney;       /* ditto, before "viewed" */
+    ngx_uint_t                  nvjourney;
     ngx_str_t                  *personal;
     double                     *personal_w;
     ngx_uint_t                  npersonal;
@@ -256,6 +273,11 @@ struct ngx_http_cx_ctx_s {
 
     unsigned                    waiting:1;
     unsigned                    known:1;        /* level, pace are set */
+    unsigned                    goal:1;         /* the step is the goal */
+    unsigned                    viewed_goal:1;
+    unsigned                    walked:1;       /* "viewed" is a step */
+    unsigned                    learn:1;        /* a step to record */
+    unsigned                    blank:1;        /* no state in redis */
     unsigned                    api:1;          /* answered by cx_api */
     unsigned                    inject:1;       /* the body gets the block */
     unsigned                    injected:1;
@@ -280,6 +302,21 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 /* ngx_http_cx_batch.c */
 ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
+ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
+    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
+
+/* a command's argument: a literal, or bytes with their length */
+#define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
+#define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
+
+/* ngx_http_cx_record.c */
+ngx_int_t ngx_http_cx_learnable(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
+void ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
+    ngx_str_t *m, ngx_uint_t n);
+void ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit,
+    double count);
+ngx_int_t ngx_http_cx_record(ngx_http_request_t *r);
 
 /* ngx_http_cx_step.c */
 char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -331,6 +368,10 @@ size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
 u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
 ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
+ngx_int_t ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst,
+    size_t size);
+ngx_int_t ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host,
+    u_char *buf, size_t size, ngx_str_t *path);
 size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,
     int *captures, ngx_int_t ncaptures, u_char *out, size_t size);
 ngx_int_t ngx_http_cx_member_parse(u_char *data, size_t len,
@@ -343,6 +384,8 @@ ngx_uint_t ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
     ngx_msec_t journey_gap, ngx_uint_t goal);
 ngx_uint_t ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
     ngx_msec_t relaxed);
+double ngx_http_cx_trust(ngx_http_cx_state_t *st);
+ngx_uint_t ngx_http_cx_rate(int64_t *tat, int64_t now, ngx_uint_t n);
 ngx_uint_t ngx_http_cx_stuck(ngx_http_cx_ref_t *steps, ngx_uint_t n);
 ngx_uint_t ngx_http_cx_path_parse(ngx_str_t *path, ngx_http_cx_ref_t *steps,
     ngx_uint_t max);

@@ -208,6 +208,13 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     ctx->status = (nc || ctx->shortcut.len) ? NGX_HTTP_CX_HIT
                                             : NGX_HTTP_CX_MISS;
 
+    if (ctx->status == NGX_HTTP_CX_HIT && !ctx->api
+        && (clcf->inject || clcf->prefetch || clcf->header))
+    {
+        /* the page is this customer's: never a 304 for a stale copy */
+        ctx->request->disable_not_modified = 1;
+    }
+
     len = 0;
     for (i = 0; i < nc; i++) {
         len += cands[i].ref.url.len + 1;

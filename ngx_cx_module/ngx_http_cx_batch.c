@@ -20,28 +20,15 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_ARGS_MAX   16
-
-/* an argument: a literal, or bytes with their length */
-#define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
-#define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
+#define NGX_HTTP_CX_ARGS_MAX   20
 
 
-static ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
-    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_slot_t *slot);
-static void ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m,
-    ngx_uint_t n, ngx_http_cx_main_conf_t *cmcf);
-static void ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
-    ngx_http_cx_main_conf_t *cmcf);
-static void ngx_http_cx_save_path(ngx_http_cx_slot_t *slot, ngx_str_t *m,
-    ngx_uint_t n, ngx_http_cx_main_conf_t *cmcf);
 static void ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
@@ -61,9 +48,9 @@ static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
  * last key belong to the customer (one hash tag, one Cluster slot):
  *
  *   HMGET P{H}:s ...              the state: last step, journey, pace
- *   HINCRBY P{H}:s learned 1      steps today, for the learning budget
+ *   HINCRBY P{H}:s learned 1      steps today, for the learning budget,
+ *                                 when the request may teach anything
  *   LRANGE P{H}:seq 0 15          the steps before this one
- *   LPUSH, LTRIM, EXPIRE P{H}:seq this step
  *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
  *   LRANGE P{H}:g 0 9             the customer's paths to the goal
  *   ZREVRANGE Pt:{<name>}:E-1 0 99, then Pt:{<name>}:E 0 99
@@ -76,8 +63,8 @@ static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
  * read and gets nothing written: only the shared reads are sent, so
  * cookieless clients (crawlers, one-page visits) leave no keys behind.
  *
- * What depends on the replies (rule credits, the new state, the goal
- * path) is written when they come, off the request's critical path.
+ * What the step changes (its sequence, state, rules and paths) is
+ * written once the response is known, by ngx_http_cx_record.c.
  */
 
 ngx_int_t
@@ -87,11 +74,9 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
     u_char     pk[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
     u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
-    ngx_str_t  member, seq_k, st_k, p_k, g_k, prev_k, cur_k;
+    ngx_str_t  seq_k, st_k, p_k, g_k, prev_k, cur_k;
 
-    member = ngx_http_cx_str(slot->member, slot->member_len);
-
-    /* once for the batch and the rule credits its replies lead to */
+    /* once for the batch and the rule credits of the record */
 
     slot->weight = ngx_http_cx_decay(slot->now, cmcf->half_life,
                                      &slot->epoch);
@@ -123,37 +108,29 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     p_k.len = ngx_http_cx_customer_key(pk, &cmcf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 9,
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 10,
                         ngx_http_cx_lit("HMGET"), st_k,
                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
-                        ngx_http_cx_lit("learned"))
+                        ngx_http_cx_lit("learned"), ngx_http_cx_lit("tat"))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (!slot->readonly) {
+    if (slot->count) {
         (void) ngx_http_cx_cmd(ngx_http_cx_today_reply, slot, 4,
                                ngx_http_cx_lit("HINCRBY"), st_k,
                                ngx_http_cx_lit("learned"),
-                               ngx_http_cx_lit("1"));
+                               slot->count == 1 ? ngx_http_cx_lit("1")
+                                                : ngx_http_cx_lit("2"));
     }
 
     (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
                            ngx_http_cx_lit("LRANGE"), seq_k,
                            ngx_http_cx_lit("0"),
                            ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
-
-    if (!slot->readonly) {
-        (void) ngx_http_cx_cmd(NULL, slot, 3, ngx_http_cx_lit("LPUSH"), seq_k,
-                               member);
-        (void) ngx_http_cx_cmd(NULL, slot, 4, ngx_http_cx_lit("LTRIM"), seq_k,
-                               ngx_http_cx_lit("0"), cmcf->trim_text);
-        (void) ngx_http_cx_cmd(NULL, slot, 3, ngx_http_cx_lit("EXPIRE"), seq_k,
-                               cmcf->ttl_text);
-    }
 
     (void) ngx_http_cx_cmd(ngx_http_cx_habits_reply, slot, 5,
                            ngx_http_cx_lit("ZREVRANGE"), p_k,
@@ -186,7 +163,7 @@ shared:
 
 /* a read with fn, a write without; slot counts its error replies */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ...)
 {
@@ -226,7 +203,11 @@ ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
-/* the steps of this customer today, this one included, counted atomically */
+/*
+ * The steps this customer may teach today, this one included, counted
+ * atomically when asked, so that requests of one id in parallel never
+ * share one count: the learning budget (ngx_http_cx_record.c).
+ */
 
 static void
 ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
@@ -234,18 +215,25 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    slot->steps_today = NGX_HTTP_CX_LEARN_DAY + 1;
+    ngx_http_cx_ctx_t  *ctx;
+
+    ctx = slot->ctx;
+
+    if (ctx == NULL) {
+        return;
+    }
+
+    ctx->steps_today = NGX_HTTP_CX_LEARN_DAY + 1;
 
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-        slot->steps_today = (ngx_uint_t) reply->integer;
+        ctx->steps_today = (ngx_uint_t) reply->integer;
     }
 }
 
 
 /*
- * The steps before this one: advances the state, credits the rules
- * previous -> this step (1/d for distance d), counts the customer's own
- * transition, and on the goal keeps the journey's path.
+ * The steps before this one: the journey as this step leaves it, for the
+ * answer now and for the record once the response is known.
  */
 
 static void
@@ -254,18 +242,16 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_str_t                m[NGX_HTTP_CX_RECENT], member, last;
-    ngx_uint_t               i, k, n, prev, bad;
-    ngx_http_cx_state_t      st;
-    ngx_http_cx_ctx_t       *ctx;
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_str_t           m[NGX_HTTP_CX_RECENT], *kept;
+    ngx_uint_t          n, bad;
+    ngx_http_cx_ctx_t  *ctx;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        /* gone, or refused (counted): nothing to learn from */
+    ctx = slot->ctx;
+
+    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* gone, or refused (counted): nothing to go on */
         return;
     }
-
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
     bad = 0;
     n = ngx_http_cx_reply_members(reply, m, NGX_HTTP_CX_RECENT, &bad);
@@ -274,258 +260,12 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
         ngx_http_cx_skipped(bad, "customer steps");
     }
 
-    st = slot->state;
-    prev = ngx_http_cx_advance(&st, slot->now, cmcf->journey_gap,
-                               slot->goal);
-    prev = ngx_min(prev, n);
-
-    if (!slot->readonly) {
-        slot->state = st;
-    }
-
-    member = ngx_http_cx_str(slot->member, slot->member_len);
-
-    /* the journey's earlier steps, newest first, reloads collapsed */
-
-    last = member;
-    k = 0;
-
-    for (i = 0; i < prev; i++) {
-        if (ngx_http_cx_same(&m[i], &last)) {
-            continue;
-        }
-
-        last = m[i];
-        m[k++] = m[i];
-    }
-
-    prev = k;
-
-    if (!slot->readonly) {
-        if (ngx_http_cx_learn(slot) && prev) {
-            ngx_http_cx_credit(slot, m, prev, cmcf);
-        }
-
-        ngx_http_cx_save_state(slot, cmcf);
-
-        if (slot->goal) {
-            ngx_http_cx_save_path(slot, m, prev, cmcf);
-        }
-    }
-
-    ctx = slot->ctx;
-
-    if (ctx == NULL) {
+    kept = ngx_http_cx_keep(ctx->request->pool, m, n);
+    if (kept == NULL) {
         return;
     }
 
-    ctx->state = slot->state;
-    ctx->known = 1;
-
-    /* the journey's earlier steps, newest first */
-
-    ctx->journey = ngx_http_cx_keep(ctx->request->pool, m, prev);
-    ctx->njourney = ctx->journey ? prev : 0;
-}
-
-
-/*
- * A customer's learning budget: NGX_HTTP_CX_LEARN_DAY steps a day teach
- * the model, the rest are served but not learned, so that no one id can
- * create rule keys without bound whatever urls it invents.  The count is
- * Redis's HINCRBY, so requests of one id in parallel cannot share one
- * value.  A new customer's count starts at 1 by itself; an earlier day's
- * count is set back to 1 by the first step of the next day (each request
- * in flight at that moment may take it for the first).
- */
-
-static ngx_uint_t
-ngx_http_cx_learn(ngx_http_cx_slot_t *slot)
-{
-    ngx_uint_t  day;
-
-    day = (ngx_uint_t) (slot->now / 86400000);
-
-    slot->state.learned = 0;
-
-    if (slot->state.lday != day) {
-        if (slot->state.lday) {
-            slot->state.learned = 1;
-        }
-
-        slot->state.lday = day;
-
-        if (slot->state.learned) {
-            return 1;
-        }
-    }
-
-    return slot->steps_today <= NGX_HTTP_CX_LEARN_DAY;
-}
-
-
-/*
- * The rules from the journey's last steps m[0..n) to this one, and the
- * customer's own transition from m[0].  Each sorted set is trimmed before
- * the credit, so that a successor just added is never the one trimmed.
- */
-
-static void
-ngx_http_cx_credit(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
-    ngx_http_cx_main_conf_t *cmcf)
-{
-    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
-    u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
-    ngx_str_t          key, member, weight;
-    ngx_uint_t         i;
-    ngx_http_cx_ref_t  ref;
-
-    member = ngx_http_cx_str(slot->member, slot->member_len);
-
-    for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
-
-        if (ngx_http_cx_same(&m[i], &member)
-            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
-        {
-            /* no rule from a step to itself */
-            continue;
-        }
-
-        key.data = kb;
-        key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
-                                       ref.name.len, slot->epoch)
-                  - kb;
-
-        /* below 2^32 (NGX_HTTP_CX_EPOCH half-lives): "%.6f" is exact */
-
-        weight.data = w;
-        weight.len = ngx_sprintf(w, "%.6f", slot->weight / (double) (i + 1))
-                     - w;
-
-        (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               weight, member);
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
-
-        if (i > 0) {
-            continue;
-        }
-
-        /* the customer's own transition: "from name url" in one key */
-
-        p = ngx_cpymem(habit, ref.name.data, ref.name.len);
-        *p++ = ' ';
-        p = ngx_cpymem(p, slot->member, slot->member_len);
-
-        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "p")
-                  - kb;
-
-        (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               ngx_http_cx_lit("1"),
-                               ngx_http_cx_str(habit, p - habit));
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
-    }
-}
-
-
-static void
-ngx_http_cx_save_state(ngx_http_cx_slot_t *slot,
-    ngx_http_cx_main_conf_t *cmcf)
-{
-    u_char                kb[NGX_HTTP_CX_CKEY_MAX], v[7][NGX_INT64_LEN];
-    ngx_str_t             key, s[7];
-    ngx_uint_t            i;
-    ngx_http_cx_state_t  *st;
-
-    st = &slot->state;
-
-    for (i = 0; i < 7; i++) {
-        s[i].data = v[i];
-    }
-
-    s[0].len = ngx_sprintf(v[0], "%L", st->ts) - v[0];
-    s[1].len = ngx_sprintf(v[1], "%ui", st->jlen) - v[1];
-    s[2].len = ngx_sprintf(v[2], "%ui", st->goals) - v[2];
-    s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st->gap) - v[3];
-    s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
-    s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
-    s[6].len = ngx_sprintf(v[6], "%ui", st->learned) - v[6];
-
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "s")
-              - kb;
-
-    /* "learned" only when a new day starts it again: HINCRBY counts */
-
-    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 16 : 14,
-                           ngx_http_cx_lit("HSET"), key,
-                           ngx_http_cx_lit("ts"), s[0],
-                           ngx_http_cx_lit("jlen"), s[1],
-                           ngx_http_cx_lit("goals"), s[2],
-                           ngx_http_cx_lit("gap"), s[3],
-                           ngx_http_cx_lit("ngaps"), s[4],
-                           ngx_http_cx_lit("lday"), s[5],
-                           ngx_http_cx_lit("learned"), s[6]);
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
-}
-
-
-/* the journey's path, oldest step first, ending at the goal */
-
-static void
-ngx_http_cx_save_path(ngx_http_cx_slot_t *slot, ngx_str_t *m, ngx_uint_t n,
-    ngx_http_cx_main_conf_t *cmcf)
-{
-    u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
-    size_t      len;
-    ngx_str_t   key;
-    ngx_uint_t  i;
-
-    len = slot->member_len;
-
-    for (i = 0; i < n; i++) {
-        len += m[i].len + 1;
-    }
-
-    /* the request may be gone: not from its pool */
-
-    path = ngx_alloc(len, ngx_cycle->log);
-    if (path == NULL) {
-        return;
-    }
-
-    p = path;
-
-    for (i = n; i > 0; i--) {
-        p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
-        *p++ = '|';
-    }
-
-    p = ngx_cpymem(p, slot->member, slot->member_len);
-
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, slot->hash, "g")
-              - kb;
-
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                           ngx_http_cx_str(path, p - path));
-    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
-
-    ngx_free(path);
+    ngx_http_cx_walk(ctx, &slot->state, kept, n);
 }
 
 
@@ -560,6 +300,10 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
     k = 0;
 
     for (i = 0; i < (ngx_uint_t) n; i++) {
+
+        /* the transitions into this step: made before? */
+        ngx_http_cx_habit(ctx, &m[i], sc[i]);
+
         if (m[i].len <= slot->name_len + 1
             || ngx_strncmp(m[i].data, slot->member, slot->name_len) != 0
             || m[i].data[slot->name_len] != ' ')

@@ -20,6 +20,7 @@ static ngx_int_t ngx_http_cx_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_cx_inject_start(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
+static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_block(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx);
 static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
@@ -78,6 +79,13 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     if (clcf->inject && ctx && !ctx->api && !ctx->inject
         && (ctx->next.len || ctx->shortcut.len)
         && ngx_http_cx_inject_start(r, clcf, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx && !ctx->api && (ctx->next.len || ctx->shortcut.len)
+        && (ctx->inject || clcf->prefetch || clcf->header)
+        && ngx_http_cx_private(r) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -172,22 +180,12 @@ ngx_http_cx_add_header(ngx_http_request_t *r, ngx_str_t *key,
 }
 
 
-/*
- * Only a whole, uncompressed html page that gets something to show: the
- * response then varies by customer, so it becomes Cache-Control: private.
- */
+/* only a whole, uncompressed html page that gets something to show */
 
 static ngx_int_t
 ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    static ngx_str_t  cache_control = ngx_string("Cache-Control");
-    static ngx_str_t  private = ngx_string("private");
-
     if (r->headers_out.status != NGX_HTTP_OK
         || r->headers_out.content_type.len < sizeof("text/html") - 1
         || ngx_strncasecmp(r->headers_out.content_type.data,
@@ -216,12 +214,42 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     ctx->inject = 1;
 
+    /* a page of this customer's, now: no validator, no freshness */
+
     ngx_http_clear_content_length(r);
     ngx_http_clear_etag(r);
+    ngx_http_clear_last_modified(r);
     ngx_http_clear_accept_ranges(r);
+
+    if (r->headers_out.expires) {
+        r->headers_out.expires->hash = 0;
+        r->headers_out.expires = NULL;
+    }
 
     r->allow_ranges = 0;
     r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A response with a customer's suggestions (the block, X-CX-*, Link) is
+ * theirs alone: Cache-Control: private in place of what it had, unless
+ * that said no-store.  ngx_http_cx_answer() has turned 304s off.
+ */
+
+static ngx_int_t
+ngx_http_cx_private(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, no_store;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  private = ngx_string("private");
+
+    no_store = 0;
 
     part = &r->headers_out.headers.part;
     h = part->elts;
@@ -238,12 +266,27 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             i = 0;
         }
 
-        if (h[i].hash && h[i].key.len == cache_control.len
-            && ngx_strncasecmp(h[i].key.data, cache_control.data,
-                               cache_control.len) == 0)
+        if (h[i].hash == 0 || h[i].key.len != cache_control.len
+            || ngx_strncasecmp(h[i].key.data, cache_control.data,
+                               cache_control.len) != 0)
         {
-            h[i].hash = 0;
+            continue;
         }
+
+        if (ngx_strlcasestrn(h[i].value.data,
+                             h[i].value.data + h[i].value.len,
+                             (u_char *) "no-store", 8 - 1)
+            != NULL)
+        {
+            no_store = 1;
+            continue;
+        }
+
+        h[i].hash = 0;
+    }
+
+    if (no_store) {
+        return NGX_OK;
     }
 
     return ngx_http_cx_add_header(r, &cache_control, &private);

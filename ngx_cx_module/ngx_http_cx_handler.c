@@ -53,7 +53,8 @@ ngx_http_cx_handler(ngx_http_request_t *r)
 
 
 /*
- * Classifies the uri, identifies the customer and sends the batch.
+ * Classifies the uri, identifies the customer and sends the batch of
+ * reads; the step is recorded in the log phase (ngx_http_cx_record.c).
  * NGX_DONE: waiting for Redis, with a reference on the request that the
  * wake handler gives back.  NGX_DECLINED: answered already (not a step,
  * no id, Redis down, too many in flight); ctx->status tells which.
@@ -105,6 +106,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->step.name.len = name_len;
     ctx->step.url.data = ctx->step.name.data + name_len + 1;
     ctx->step.url.len = member_len - name_len - 1;
+    ctx->member.data = ctx->step.name.data;
+    ctx->member.len = member_len;
+    ctx->conf = clcf;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
@@ -137,20 +141,33 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
     }
 
-    slot->readonly = api;
     slot->fresh = (ctx->cookie.len != 0);
     slot->errors = 0;
-    slot->goal = !api && clcf->goal.name.len == name_len
-                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
+    slot->count = 0;
     slot->name_len = name_len;
     slot->member_len = member_len;
     ngx_memcpy(slot->member, member, member_len);
+
+    ctx->hash = slot->hash;
+    ctx->now = slot->now;
+    ctx->goal = clcf->goal.name.len == name_len
+                && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
+
+    /* a step to record once the response is known: ngx_http_cx_record.c */
+
+    if (!api && !slot->fresh && ngx_http_cx_learnable(r, clcf, ctx)) {
+        slot->count = ctx->viewed.len ? 2 : 1;
+    }
 
     if (ngx_http_cx_send(cmcf, clcf, slot) != NGX_OK) {
         ngx_http_cx_redis_release(slot);
         ctx->status = NGX_HTTP_CX_ERROR;
         return NGX_DECLINED;
     }
+
+    ctx->learn = (slot->count != 0);
+    ctx->epoch = slot->epoch;
+    ctx->weight = slot->weight;
 
     slot->ctx = ctx;
     ctx->slot = slot;

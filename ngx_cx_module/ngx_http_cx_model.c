@@ -35,7 +35,14 @@
 #include <ngx_http_cx_module.h>
 
 
+static u_char ngx_http_cx_hex_value(u_char c);
+static ngx_uint_t ngx_http_cx_prefix_is(u_char *p, u_char *last, char *s);
+
+
 static u_char  ngx_http_cx_hex[] = "0123456789abcdef";
+
+/* a url's escapes, as RFC 3986 normalizes them */
+static u_char  ngx_http_cx_url_hex[] = "0123456789ABCDEF";
 
 
 void
@@ -200,7 +207,7 @@ ngx_http_cx_safe_char(u_char c)
 
     switch (c) {
     case '-': case '.': case '_': case '~': case '/': case ':': case '@':
-    case '!': case ',': case ';': case '=': case '+': case '*':
+    case '!': case ';': case '=': case '+': case '*':
         return 1;
     }
 
@@ -215,6 +222,157 @@ ngx_http_cx_url_char(u_char c)
 {
     return ngx_http_cx_safe_char(c) || c == '%' || c == '?' || c == '&'
            || c == '#';
+}
+
+
+static u_char
+ngx_http_cx_hex_value(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : 16;
+}
+
+
+/*
+ * Percent-decodes a path as nginx decodes a request's uri: the length
+ * written, or NGX_ERROR for a bad escape, a control byte or no room.
+ */
+
+ngx_int_t
+ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst, size_t size)
+{
+    u_char  *p, *last, c, h, l;
+
+    p = dst;
+    last = src + len;
+
+    for ( /* void */ ; src < last; src++) {
+
+        c = *src;
+
+        if (c == '%') {
+            if (last - src < 3) {
+                return NGX_ERROR;
+            }
+
+            h = ngx_http_cx_hex_value(src[1]);
+            l = ngx_http_cx_hex_value(src[2]);
+
+            if (h > 15 || l > 15) {
+                return NGX_ERROR;
+            }
+
+            c = (u_char) (h << 4 | l);
+            src += 2;
+        }
+
+        if (c < 0x20 || c == 0x7f || (size_t) (p - dst) == size) {
+            return NGX_ERROR;
+        }
+
+        *p++ = c;
+    }
+
+    return p - dst;
+}
+
+
+/*
+ * The path of a Referer "scheme://host[:port]/path?query" of this host,
+ * decoded as nginx decodes a uri into buf; a path that nginx would have
+ * normalized (// or a dot segment) is not taken.
+ */
+
+ngx_int_t
+ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host, u_char *buf,
+    size_t size, ngx_str_t *path)
+{
+    u_char     *p, *last, *start, *port;
+    ngx_int_t   n, i;
+
+    p = referer->data;
+    last = p + referer->len;
+
+    if (ngx_http_cx_prefix_is(p, last, "https://")) {
+        p += sizeof("https://") - 1;
+
+    } else if (ngx_http_cx_prefix_is(p, last, "http://")) {
+        p += sizeof("http://") - 1;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    start = p;
+    port = NULL;
+
+    while (p < last && *p != '/' && *p != '?' && *p != '#') {
+        if (*p == ':') {
+            port = p;
+        }
+
+        p++;
+    }
+
+    if (host->len == 0
+        || (size_t) ((port ? port : p) - start) != host->len)
+    {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < (ngx_int_t) host->len; i++) {
+        if (ngx_tolower(start[i]) != ngx_tolower(host->data[i])) {
+            /* another site's, or one with a user name */
+            return NGX_DECLINED;
+        }
+    }
+
+    start = p;
+
+    while (p < last && *p != '?' && *p != '#') {
+        p++;
+    }
+
+    if (p == start) {
+        ngx_str_set(path, "/");
+        return NGX_OK;
+    }
+
+    n = ngx_http_cx_unescape(start, p - start, buf, size);
+    if (n == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i + 1 < n; i++) {
+        if (buf[i] == '/' && (buf[i + 1] == '/' || buf[i + 1] == '.')) {
+            return NGX_DECLINED;
+        }
+    }
+
+    path->data = buf;
+    path->len = n;
+
+    return NGX_OK;
+}
+
+
+/* whether [p, last) begins with s, in any case */
+
+static ngx_uint_t
+ngx_http_cx_prefix_is(u_char *p, u_char *last, char *s)
+{
+    for ( /* void */ ; *s; s++, p++) {
+        if (p == last || ngx_tolower(*p) != (u_char) *s) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -269,8 +427,8 @@ ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject, int *captures,
             }
 
             *p++ = '%';
-            *p++ = ngx_http_cx_hex[*s >> 4];
-            *p++ = ngx_http_cx_hex[*s & 0xf];
+            *p++ = ngx_http_cx_url_hex[*s >> 4];
+            *p++ = ngx_http_cx_url_hex[*s & 0xf];
         }
     }
 
@@ -384,6 +542,49 @@ ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
     }
 
     return prev;
+}
+
+
+/*
+ * What a customer's steps teach everyone weighs by their past: 1/4 with
+ * nothing recorded yet (an id costs nothing to make), 1/2 until their
+ * first goal, 1 after it (a purchase costs something).  The weight stays
+ * the same along a journey, so that it never reorders its rules.
+ */
+
+double
+ngx_http_cx_trust(ngx_http_cx_state_t *st)
+{
+    if (st->goals > 0) {
+        return 1;
+    }
+
+    return (st->ts == 0) ? 0.25 : 0.5;
+}
+
+
+/*
+ * The learning rate of one customer (GCRA): one step per NGX_HTTP_CX_RATE
+ * ms, NGX_HTTP_CX_RATE_BURST at once.  1: n steps may be learned, and
+ * *tat moves on; 0: over the rate, *tat unchanged.
+ */
+
+ngx_uint_t
+ngx_http_cx_rate(int64_t *tat, int64_t now, ngx_uint_t n)
+{
+    int64_t  t;
+
+    t = ngx_max(*tat, now);
+
+    if (t - now > ((int64_t) NGX_HTTP_CX_RATE_BURST - (int64_t) n)
+                  * NGX_HTTP_CX_RATE)
+    {
+        return 0;
+    }
+
+    *tat = t + (int64_t) n * NGX_HTTP_CX_RATE;
+
+    return 1;
 }
 
 

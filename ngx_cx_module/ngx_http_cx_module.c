@@ -196,6 +196,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_loc_conf_t, shortcut_steps),
       NULL },
 
+    { ngx_string("cx_skip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_set_predicate_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, skip),
+      NULL },
+
     { ngx_string("cx_demote"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cx_demote,
@@ -325,6 +332,15 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
         }
 
         *h = ngx_http_cx_handler;
+
+        /* the step is recorded once the response is known */
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_cx_record;
     }
 
     return ngx_http_cx_filter_init(cf);
@@ -465,6 +481,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->prefetch = NGX_CONF_UNSET;
     clcf->inject = NGX_CONF_UNSET;
     clcf->template = NGX_CONF_UNSET_PTR;
+    clcf->skip = NGX_CONF_UNSET_PTR;
     clcf->demote = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
     clcf->expert = NGX_CONF_UNSET_UINT;
@@ -496,6 +513,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->prefetch, prev->prefetch, 0);
     ngx_conf_merge_value(conf->inject, prev->inject, 0);
     ngx_conf_merge_ptr_value(conf->template, prev->template, NULL);
+    ngx_conf_merge_ptr_value(conf->skip, prev->skip, NULL);
 
     if (conf->steps == NULL) {
         conf->steps = prev->steps;

@@ -22,7 +22,7 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_STATE_FIELDS  7
+#define NGX_HTTP_CX_STATE_FIELDS  8
 
 
 static int64_t ngx_http_cx_number(u_char *p, size_t len, int64_t max);
@@ -36,7 +36,8 @@ static int64_t  ngx_http_cx_state_max[NGX_HTTP_CX_STATE_FIELDS] = {
     NGX_HTTP_CX_COUNT_MAX * 1000LL, /* gap, ms */
     NGX_HTTP_CX_COUNT_MAX,          /* ngaps */
     NGX_HTTP_CX_COUNT_MAX,          /* lday */
-    NGX_HTTP_CX_COUNT_MAX           /* learned */
+    NGX_HTTP_CX_COUNT_MAX,          /* learned */
+    NGX_MAX_INT_T_VALUE             /* tat */
 };
 
 
@@ -64,7 +65,7 @@ ngx_http_cx_number(u_char *p, size_t len, int64_t max)
 
 
 /*
- * HMGET of ts jlen goals gap ngaps lday learned: a missing field is 0,
+ * HMGET of ts jlen goals gap ngaps lday learned tat: a missing field is 0,
  * a field that is no number in range is 0 and counted.
  */
 
@@ -116,6 +117,7 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
     st->ngaps = (ngx_uint_t) v[4];
     st->lday = (ngx_uint_t) v[5];
     st->learned = (ngx_uint_t) v[6];
+    st->tat = v[7];
 
     return bad;
 }

@@ -127,6 +127,14 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (url && (url->data[0] != '/' || (url->len > 1 && url->data[1] == '/')))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step url \"%V\", it must start with "
+                           "one \"/\"", url);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -417,55 +425,103 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
 
 /*
- * Whether a suggestion read back from Redis is still a step of this
- * location: an exact step of that name, or a regex step whose match on the
- * url's path gives that name.  What the configuration no longer declares
- * is never suggested.
+ * Whether a suggestion read back from Redis is a step of this location,
+ * with the url the configuration gives it, so that what Redis holds can
+ * never point elsewhere: an exact step's url is the configured one; a
+ * regex step's url must decode to a path its regex matches, and that
+ * match must expand to the same name and url again.  What the
+ * configuration no longer declares is never suggested.
  */
 
 ngx_int_t
 ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
-    int                  captures[NGX_HTTP_CX_CAPTURES];
-    u_char               name[NGX_HTTP_CX_NAME_MAX], *q;
-    ngx_int_t            n;
-    ngx_str_t            path, expanded;
-    ngx_uint_t           i;
-    ngx_http_cx_step_t  *step;
+    int                      captures[NGX_HTTP_CX_CAPTURES];
+    u_char                   name[NGX_HTTP_CX_NAME_MAX];
+    u_char                   url[NGX_HTTP_CX_URL_MAX];
+    u_char                   path[NGX_HTTP_CX_URL_MAX], *q;
+    ngx_int_t                n;
+    ngx_str_t                decoded, expanded;
+    ngx_uint_t               i;
+    ngx_http_cx_tpl_t        whole, *tpl;
+    ngx_http_cx_step_t      *step;
+    ngx_http_cx_tpl_part_t   part;
 
     if (clcf->steps == NULL) {
         return NGX_DECLINED;
     }
 
-    path = ref->url;
-    q = ngx_strlchr(path.data, path.data + path.len, '?');
-    if (q) {
-        path.len = q - path.data;
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+        if (step[i].regex == NULL
+            && ngx_http_cx_same(&step[i].name, &ref->name))
+        {
+            ref->url = step[i].url_tpl.parts[0].text;
+            return NGX_OK;
+        }
     }
 
-    step = clcf->steps->elts;
+    /* "/path", never "//host/path" */
+
+    if (ref->url.len == 0 || ref->url.data[0] != '/'
+        || (ref->url.len > 1 && ref->url.data[1] == '/'))
+    {
+        return NGX_DECLINED;
+    }
+
+    q = ngx_strlchr(ref->url.data, ref->url.data + ref->url.len, '?');
+
+    n = ngx_http_cx_unescape(ref->url.data,
+                             (q ? q : ref->url.data + ref->url.len)
+                             - ref->url.data,
+                             path, sizeof(path));
+    if (n == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    decoded.data = path;
+    decoded.len = n;
+
+    part.capture = 0;
+    ngx_str_null(&part.text);
+    whole.parts = &part;
+    whole.nparts = 1;
 
     for (i = 0; i < clcf->steps->nelts; i++) {
 
         if (step[i].regex == NULL) {
-            if (ngx_http_cx_same(&step[i].name, &ref->name)) {
-                return NGX_OK;
-            }
-
             continue;
         }
 
-        n = ngx_http_cx_match(&step[i], &path, captures);
+        n = ngx_http_cx_match(&step[i], &decoded, captures);
         if (n < 0) {
             continue;
         }
 
         expanded.data = name;
-        expanded.len = ngx_http_cx_expand(&step[i].name_tpl, path.data,
-                                          captures, n, name,
-                                          NGX_HTTP_CX_NAME_MAX);
+        expanded.len = ngx_http_cx_expand(&step[i].name_tpl, path, captures,
+                                          n, name, sizeof(name));
 
-        if (ngx_http_cx_same(&expanded, &ref->name)) {
+        if (!ngx_http_cx_same(&expanded, &ref->name)) {
+            continue;
+        }
+
+        tpl = &step[i].url_tpl;
+
+        if (tpl->nparts == 0) {
+            /* the request's own uri, as ngx_http_cx_classify() wrote it */
+            tpl = &whole;
+            n = 0;
+            captures[0] = 0;
+            captures[1] = decoded.len;
+        }
+
+        expanded.data = url;
+        expanded.len = ngx_http_cx_expand(tpl, path, captures, n, url,
+                                          sizeof(url));
+
+        if (ngx_http_cx_same(&expanded, &ref->url)) {
             return NGX_OK;
         }
     }

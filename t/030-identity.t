@@ -156,7 +156,7 @@ GET /p/%3Cscript%3E%22'%7B%7D%20x
 --- more_headers
 Cookie: cx_id=mallory
 --- response_body
-p:%3cscript%3e%22%27%7b%7d%20x
+p:%3Cscript%3E%22%27%7B%7D%20x
 --- no_error_log
 [error]
 

@@ -160,7 +160,7 @@ GET /
 --- more_headers
 Cookie: cx_id=lost
 --- response_body_like
-^level=new pace=steady shortcut= next=/help /item/1 /search$
+^level=new pace=steady shortcut= next=/help /item/1 /\S+$
 
 
 

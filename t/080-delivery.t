@@ -43,7 +43,16 @@ CxTest::journeys(Test::Nginx::Socket::server_port(),
                        [$_ . "x", "/split.html", "/cart"] } qw(a b));
 _EOC_
 
+    # every step of the journeys is a page: 404s teach nothing
     $block->set_value("user_files", <<'_EOC_');
+>>> index.html
+<html><body>home</body></html>
+>>> cart
+cart
+>>> checkout
+checkout
+>>> pay
+pay
 >>> page.html
 <html><body><h1>page</h1></BODY></html>
 >>> split.html

@@ -121,13 +121,21 @@ sub redis {
 # GET with optional headers; returns (status, { lc header => value }, body)
 sub http_get {
     my ($port, $uri, $headers, $timeout) = @_;
+    return http_request($port, "GET", $uri, $headers, $timeout);
+}
+
+# the same with another method (HEAD, or POST with an empty body)
+sub http_request {
+    my ($port, $method, $uri, $headers, $timeout) = @_;
     $timeout ||= 5;
 
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
                                   Proto => 'tcp', Timeout => $timeout)
         or return (0, {}, "connect: $!");
 
-    my $req = "GET $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+              . "Connection: close\r\n"
+              . ($method eq "POST" ? "Content-Length: 0\r\n" : "");
     for my $k (sort keys %{ $headers || {} }) {
         $req .= "$k: $headers->{$k}\r\n";
     }
@@ -212,20 +220,34 @@ sub customer_key {
     my ($rport, $prefix, $hport, $id, $uri) = @_;
     my %before = map { $_ => 1 } keys_of($rport, $prefix);
     http_get($hport, $uri, { Cookie => "cx_id=$id" });
-    my @new = grep { /:seq$/ && !$before{$_} } keys_of($rport, $prefix);
+    # the step is written once the response is out: wait for it
+    my @new;
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        @new = grep { /:seq$/ && !$before{$_} } keys_of($rport, $prefix);
+        last if @new;
+        sleep 0.02;
+    }
     die "no single new sequence for $id: @new" unless @new == 1;
     (my $base = $new[0]) =~ s/:seq$//;
     return $base;
 }
 
-# n GETs of uri on keep-alive connections, pipelined by the hundred;
-# returns { status => count }, and in "cookie" how many set a cookie
+# n GETs of uri (or of each uri of an array in turn) on keep-alive
+# connections, pipelined by the hundred; returns { status => count }, and
+# in "cookie" how many set a cookie
 sub http_bulk {
     my ($port, $n, $uri, $headers) = @_;
     my %seen;
     my $hdrs = join '', map { "$_: $headers->{$_}\r\n" }
                         sort keys %{ $headers || {} };
-    my $req = "GET $uri HTTP/1.1\r\nHost: localhost\r\n$hdrs\r\n";
+    my @uris = ref $uri ? @$uri : ($uri);
+    my $next = 0;
+    my $reqs = sub {
+        join '', map { "GET " . $uris[$next++ % @uris]
+                       . " HTTP/1.1\r\nHost: localhost\r\n$hdrs\r\n" }
+                 1 .. $_[0];
+    };
 
     while ($n > 0) {
         # nginx closes a keep-alive connection after 1000 requests
@@ -239,7 +261,7 @@ sub http_bulk {
         while ($left > 0) {
             my $burst = $left < 100 ? $left : 100;
             $left -= $burst;
-            print $s $req x $burst;
+            print $s $reqs->($burst);
             while ($burst > 0) {
                 if ($buf =~ s{^HTTP/1\.1 (\d+)[^\r]*\r\n((?:[^\r]+\r\n)*)\r\n}{}) {
                     my ($status, $head) = ($1, $2);

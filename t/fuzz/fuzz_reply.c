@@ -222,9 +222,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     slot->hash = 0x0123456789abcdefULL * (flags + 1);
     slot->now = 1700000000000LL + (int64_t) flags * 7777777;
-    slot->goal = (flags >> 3) & 1;
-    slot->readonly = (flags >> 4) & 1;
     slot->fresh = (flags >> 5) & 1;
+    slot->count = (slot->fresh || ((flags >> 4) & 1))
+                  ? 0 : 1 + ((flags >> 6) & 1);
 
     slot->member_len = ngx_strlen(members[flags % 5]);
     ngx_memcpy(slot->member, members[flags % 5], slot->member_len);
@@ -248,6 +248,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctx->step.name.len = slot->name_len;
         ctx->step.url.data = slot->member + slot->name_len + 1;
         ctx->step.url.len = slot->member_len - slot->name_len - 1;
+        ctx->member.data = slot->member;
+        ctx->member.len = slot->member_len;
+        ctx->conf = &ngx_http_cx_fuzz_clcf;
+        ctx->api = (flags >> 4) & 1;
+        ctx->goal = (flags >> 3) & 1;
+        ctx->hash = slot->hash;
+        ctx->now = slot->now;
+        ctx->learn = (slot->count != 0);
+
+        if ((flags >> 6) & 1) {
+            /* and the Referer named another step */
+            ctx->viewed.data = (u_char *) members[(flags + 1) % 5];
+            ctx->viewed.len = ngx_strlen(members[(flags + 1) % 5]);
+            ctx->viewed_goal = (flags >> 2) & 1;
+        }
+
         slot->ctx = ctx;
 
         ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
@@ -259,6 +275,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_check(ngx_http_cx_send(&ngx_http_cx_fuzz_cmcf,
                                             &ngx_http_cx_fuzz_clcf, slot)
                            == NGX_OK);
+
+    if (ctx) {
+        ctx->epoch = slot->epoch;
+        ctx->weight = slot->weight;
+    }
 
     /* the replies, in a buffer of their exact size */
 
@@ -300,6 +321,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ngx_http_cx_fuzz_check(ctx->slot == NULL);
         ngx_http_cx_fuzz_check(ctx->status != NGX_HTTP_CX_PENDING);
         ngx_http_cx_fuzz_outputs(r, ctx);
+
+        /* and the step recorded once the response is known */
+
+        r->method = NGX_HTTP_GET;
+        r->headers_out.status = NGX_HTTP_OK;
+        r->main_conf = ngx_http_cx_fuzz_main_conf;
+
+        ngx_http_cx_fuzz_check(ngx_http_cx_record(r) == NGX_OK);
     }
 
     for (i = 0; i < slot->member_len; i++) {

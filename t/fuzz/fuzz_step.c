@@ -3,8 +3,9 @@
  * Copyright (C) ngx_cx authors
  *
  * Fuzz target: a request uri -> the step it is (ngx_http_cx_classify(),
- * regex captures expanded into name and url templates); and bytes read
- * back from Redis as "name url" -> ngx_http_cx_declared().
+ * regex captures expanded into name and url templates); bytes read back
+ * from Redis as "name url" -> ngx_http_cx_declared(); and the same bytes
+ * as a Referer -> ngx_http_cx_referer_path(), then its step.
  *
  * Holds: a step found is "name url" within NGX_HTTP_CX_MEMBER_MAX, one
  * space, nothing but url characters, and reads back as a member.
@@ -23,9 +24,9 @@ static void                *ngx_http_cx_fuzz_loc_conf[1];
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char              *member, *p;
+    u_char              *member, *p, path[NGX_HTTP_CX_URL_MAX];
     size_t               name_len, member_len, i;
-    ngx_str_t            uri;
+    ngx_str_t            uri, host;
     ngx_int_t            rc;
     ngx_http_cx_ref_t    ref;
     ngx_http_request_t  *r;
@@ -40,6 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
+
+    ngx_str_set(&host, "shop.example");
 
     uri.data = ngx_http_cx_fuzz_copy(data, size);
     uri.len = size;
@@ -92,6 +95,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (ngx_http_cx_member_parse(uri.data, uri.len, &ref) == NGX_OK) {
         (void) ngx_http_cx_declared(&ngx_http_cx_fuzz_clcf, &ref);
+    }
+
+    /* and as a Referer: a path of this host, decoded, then its step */
+
+    if (ngx_http_cx_referer_path(&uri, &host, path, sizeof(path), &ref.url)
+        == NGX_OK)
+    {
+        ngx_http_cx_fuzz_check(ref.url.len > 0
+                               && ref.url.len <= sizeof(path)
+                               && ref.url.data[0] == '/');
+
+        for (i = 0; i < ref.url.len; i++) {
+            ngx_http_cx_fuzz_check(ref.url.data[i] >= 0x20
+                                   && ref.url.data[i] != 0x7f);
+
+            ngx_http_cx_fuzz_check(i + 1 == ref.url.len
+                                   || ref.url.data[i] != '/'
+                                   || (ref.url.data[i + 1] != '/'
+                                       && ref.url.data[i + 1] != '.'));
+        }
+
+        (void) ngx_http_cx_classify(r, &ngx_http_cx_fuzz_clcf, &ref.url,
+                                    member, &name_len, &member_len);
     }
 
     free(member);

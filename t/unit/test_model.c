@@ -131,7 +131,8 @@ test_literals(void)
        && atoi(NGX_HTTP_CX_PATHS_STOP) == NGX_HTTP_CX_PATHS - 1
        && atoi(NGX_HTTP_CX_HABITS_STOP) == NGX_HTTP_CX_HABITS - 1
        && atoi(NGX_HTTP_CX_HABITS_TRIM) == -NGX_HTTP_CX_HABITS
-       && atoi(NGX_HTTP_CX_FANOUT_ROOM) == -NGX_HTTP_CX_FANOUT
+       && atoi(NGX_HTTP_CX_FANOUT_ROOM) == -NGX_HTTP_CX_FANOUT_KEEP
+       && NGX_HTTP_CX_FANOUT_KEEP > NGX_HTTP_CX_FANOUT
        && atoi(NGX_HTTP_CX_FANOUT_STOP) == NGX_HTTP_CX_FANOUT - 1,
        "the literal command arguments agree with their numbers");
 }
@@ -153,9 +154,98 @@ test_chars(void)
        && !ngx_http_cx_safe_char(0) && !ngx_http_cx_safe_char(0x80),
        "html, json, header and hash tag specials are not");
 
+    ok(!ngx_http_cx_safe_char(',') && !ngx_http_cx_url_char(','),
+       "nor the comma that separates X-CX-Next");
+
     ok(ngx_http_cx_url_char('?') && ngx_http_cx_url_char('&')
        && ngx_http_cx_url_char('%') && !ngx_http_cx_url_char('"')
        && !ngx_http_cx_url_char(' '), "urls may also carry a query");
+}
+
+
+static void
+test_unescape(void)
+{
+    u_char     out[16];
+    ngx_int_t  n;
+
+    n = ngx_http_cx_unescape((u_char *) "/caf%C3%a9%2Cx", 14, out,
+                             sizeof(out));
+    is_str(out, n, "/caf\xc3\xa9,x", "escapes decode, either case");
+
+    ok(ngx_http_cx_unescape((u_char *) "/a%2", 4, out, sizeof(out))
+       == NGX_ERROR
+       && ngx_http_cx_unescape((u_char *) "/a%zz", 5, out, sizeof(out))
+          == NGX_ERROR
+       && ngx_http_cx_unescape((u_char *) "/a%00", 5, out, sizeof(out))
+          == NGX_ERROR
+       && ngx_http_cx_unescape((u_char *) "/a%0d", 5, out, sizeof(out))
+          == NGX_ERROR,
+       "a cut or bad escape, a NUL or a control byte is refused");
+
+    ok(ngx_http_cx_unescape((u_char *) "/0123456789abcdef", 17, out,
+                            sizeof(out))
+       == NGX_ERROR, "as is what does not fit");
+}
+
+
+static void
+test_referer(void)
+{
+    u_char      buf[64];
+    ngx_str_t   ref, host, path;
+    ngx_uint_t  i;
+
+    static char  *good[][2] = {
+        { "https://Shop.example/caf%C3%A9?q=1#top", "/caf\xc3\xa9" },
+        { "http://shop.example:8080/cart", "/cart" },
+        { "http://shop.example", "/" },
+        { "http://shop.example?x", "/" }
+    };
+
+    static char  *bad[] = {
+        "http://evil.example/cart", "http://shop.example.evil/cart",
+        "http://user@shop.example/cart", "ftp://shop.example/cart",
+        "//shop.example/cart", "/cart", "http://shop.example//evil/x",
+        "http://shop.example/a/../cart", "http://shop.example/a/%2e/b",
+        "http://shop.example/%00", "https://", ""
+    };
+
+    ngx_str_set(&host, "shop.example");
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ref.data = (u_char *) good[i][0];
+        ref.len = ngx_strlen(good[i][0]);
+
+        if (ngx_http_cx_referer_path(&ref, &host, buf, sizeof(buf), &path)
+            != NGX_OK)
+        {
+            break;
+        }
+
+        if (path.len != ngx_strlen(good[i][1])
+            || ngx_memcmp(path.data, good[i][1], path.len) != 0)
+        {
+            break;
+        }
+    }
+
+    ok(i == sizeof(good) / sizeof(good[0]),
+       "a Referer of this host gives its path, decoded");
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ref.data = (u_char *) bad[i];
+        ref.len = ngx_strlen(bad[i]);
+
+        if (ngx_http_cx_referer_path(&ref, &host, buf, sizeof(buf), &path)
+            != NGX_DECLINED)
+        {
+            break;
+        }
+    }
+
+    ok(i == sizeof(bad) / sizeof(bad[0]),
+       "another host's, or a path nginx would have changed, gives none");
 }
 
 
@@ -185,7 +275,7 @@ test_expand(void)
     caps[3] = (int) ngx_strlen(subject);
 
     n = ngx_http_cx_expand(&tpl, subject, caps, 1, out, sizeof(out));
-    is_str(out, n, "p:%3cb%3e%22x%0d%0a%7b%7d/end",
+    is_str(out, n, "p:%3Cb%3E%22x%0D%0A%7B%7D/end",
            "captures are percent-encoded, literals kept");
 
     n = ngx_http_cx_expand(&tpl, subject, caps, 1, out, 10);
@@ -310,6 +400,43 @@ set_refs(ngx_http_cx_ref_t *r, const char *names)
         r->name.data = (u_char *) p;
         r->name.len = 1;
     }
+}
+
+
+static void
+test_caps(void)
+{
+    int64_t              tat;
+    ngx_uint_t           i, n;
+    ngx_http_cx_state_t  st;
+
+    ngx_memzero(&st, sizeof(st));
+    ok(ngx_http_cx_trust(&st) == 0.25, "nothing recorded: 1/4");
+
+    st.ts = 1;
+    st.ngaps = 40;
+    ok(ngx_http_cx_trust(&st) == 0.5, "no goal, however many steps: 1/2");
+
+    st.goals = 1;
+    ok(ngx_http_cx_trust(&st) == 1, "a goal reached: 1");
+
+    tat = 0;
+    n = 0;
+
+    for (i = 0; i < 100; i++) {
+        n += ngx_http_cx_rate(&tat, 1000000, 1);
+    }
+
+    ok(n == NGX_HTTP_CX_RATE_BURST, "20 steps at once, no more");
+
+    ok(ngx_http_cx_rate(&tat, 1000000 + NGX_HTTP_CX_RATE - 1, 1) == 0
+       && ngx_http_cx_rate(&tat, 1000000 + NGX_HTTP_CX_RATE, 1) == 1
+       && ngx_http_cx_rate(&tat, 1000000 + NGX_HTTP_CX_RATE, 1) == 0,
+       "then one per NGX_HTTP_CX_RATE ms");
+
+    ok(ngx_http_cx_rate(&tat, 1000000 + 100 * NGX_HTTP_CX_RATE, 2) == 1
+       && tat == 1000000 + 102 * NGX_HTTP_CX_RATE,
+       "two steps at once take two");
 }
 
 
@@ -490,15 +617,16 @@ test_reply(void)
     el[4] = str_reply(&e[4], REDIS_REPLY_NIL, NULL);
     el[5] = str_reply(&e[5], REDIS_REPLY_STRING, "-5");
     el[6] = str_reply(&e[6], REDIS_REPLY_STRING, "3");
-    arr.elements = 7;
+    el[7] = str_reply(&e[7], REDIS_REPLY_STRING, "1700000003000");
+    arr.elements = 8;
 
     bad = ngx_http_cx_reply_state(&arr, &st);
     ok(bad == 4 && st.ts == 1700000000000LL && st.jlen == 0
        && st.goals == 0 && st.gap == 0 && st.ngaps == 0 && st.lday == 0
-       && st.learned == 3,
+       && st.learned == 3 && st.tat == 1700000003000LL,
        "state fields out of range or not numbers read as 0, counted");
 
-    arr.elements = 5;
+    arr.elements = 7;
     ok(ngx_http_cx_reply_state(&arr, &st) == 1 && st.ts == 0,
        "a state of another shape is not read at all");
 
@@ -525,10 +653,13 @@ main(void)
     test_resp();
     test_literals();
     test_chars();
+    test_unescape();
+    test_referer();
     test_expand();
     test_member();
     test_decay();
     test_state();
+    test_caps();
     test_stuck();
     test_shortcut();
     test_rank();

@@ -1,0 +1,623 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * What a step teaches, and only once the customer really took it.  The
+ * request's batch reads; what the step changes (the customer's sequence,
+ * state and paths, everyone's rules) is written in the log phase, when
+ * the response is known: a final 2xx, a 304, or a 3xx answering a POST,
+ * to a GET or POST that is not a prefetch, a prerender or a preview, and
+ * that no cx_skip condition excludes.
+ *
+ * A page the browser had fetched ahead (the module's own Link: prefetch)
+ * and then showed sends no request when opened: the next request's
+ * Referer names it, and it is recorded then, before that request's step.
+ *
+ * How much a step teaches everyone is capped: a step reached again in a
+ * journey teaches nothing, a customer's k-th time along a transition adds
+ * 1/k, new customers weigh less (ngx_http_cx_trust()), and a customer
+ * learns at a bounded rate (ngx_http_cx_rate()) and at most
+ * NGX_HTTP_CX_LEARN_DAY steps a day.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static ngx_uint_t ngx_http_cx_speculative(ngx_http_request_t *r);
+static void ngx_http_cx_referer(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
+static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
+    ngx_str_t *self, ngx_str_t *dst);
+static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_state_t *st, ngx_uint_t steps);
+static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n, double factor);
+static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_state_t *st);
+static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n);
+static ngx_uint_t ngx_http_cx_reached(ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n);
+
+
+/* request headers of speculative loads, whatever their value */
+static ngx_str_t  ngx_http_cx_purpose[] = {
+    ngx_string("Sec-Purpose"),      /* prefetch, prefetch;prerender */
+    ngx_string("Purpose"),          /* prefetch */
+    ngx_string("X-Purpose"),        /* preview */
+    ngx_string("X-Moz"),            /* prefetch */
+    ngx_null_string
+};
+
+
+/*
+ * Whether the request may teach anything, decided before the batch: a GET
+ * or POST that no browser sent ahead of the customer.  If so, the step the
+ * Referer names is looked up too.
+ */
+
+ngx_int_t
+ngx_http_cx_learnable(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ctx_t *ctx)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))
+        || ngx_http_cx_speculative(r))
+    {
+        return 0;
+    }
+
+    ngx_http_cx_referer(r, clcf, ctx);
+
+    return 1;
+}
+
+
+static ngx_uint_t
+ngx_http_cx_speculative(ngx_http_request_t *r)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (name = ngx_http_cx_purpose; name->len; name++) {
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   == 0)
+            {
+                return 1;
+            }
+        }
+    }
+}
+
+
+/* the step of the page the customer came from, on this host */
+
+static void
+ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ctx_t *ctx)
+{
+    u_char     *m;
+    u_char      path[NGX_HTTP_CX_URL_MAX * 4];
+    u_char      member[NGX_HTTP_CX_MEMBER_MAX];
+    size_t      name_len, member_len;
+    ngx_str_t   uri;
+
+    if (r->headers_in.referer == NULL
+        || ngx_http_cx_referer_path(&r->headers_in.referer->value,
+                                    &r->headers_in.server, path,
+                                    sizeof(path), &uri)
+           != NGX_OK
+        || ngx_http_cx_classify(r, clcf, &uri, member, &name_len,
+                                &member_len)
+           != NGX_OK)
+    {
+        return;
+    }
+
+    m = ngx_pnalloc(r->pool, member_len);
+    if (m == NULL) {
+        return;
+    }
+
+    ctx->viewed.data = m;
+    ctx->viewed.len = member_len;
+    ngx_memcpy(m, member, member_len);
+
+    ctx->viewed_goal = clcf->goal.name.len == name_len
+                       && ngx_strncmp(clcf->goal.name.data, member, name_len)
+                          == 0;
+}
+
+
+/*
+ * The journey as this request leaves it, from the state and the steps
+ * m[0..n) read (newest first): the step the Referer names, if it is not
+ * the last one recorded, is taken first, dated halfway between the last
+ * step and this one; then this step.  Each step's earlier steps in its
+ * journey are kept with reloads collapsed; the state is advanced.
+ */
+
+void
+ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
+    ngx_str_t *m, ngx_uint_t n)
+{
+    int64_t                   t;
+    ngx_str_t                *src;
+    ngx_uint_t                prev, nsrc;
+    ngx_http_cx_state_t       st;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
+
+    st = *read;
+
+    ctx->trust = ngx_http_cx_trust(read);
+    ctx->blank = (read->ts == 0);
+
+    src = m;
+    nsrc = n;
+
+    if (ctx->viewed.len
+        && !ngx_http_cx_same(&ctx->viewed, &ctx->member)
+        && (n == 0 || !ngx_http_cx_same(&m[0], &ctx->viewed)))
+    {
+        src = ngx_palloc(ctx->request->pool,
+                         (2 * n + 1) * sizeof(ngx_str_t));
+        if (src == NULL) {
+            return;
+        }
+
+        t = (st.ts > 0 && st.ts < ctx->now) ? st.ts + (ctx->now - st.ts) / 2
+                                            : ctx->now;
+
+        prev = ngx_http_cx_advance(&st, t, cmcf->journey_gap,
+                                   ctx->viewed_goal);
+
+        ctx->vjourney = src + n + 1;
+        ctx->nvjourney = ngx_http_cx_collapse(m, ngx_min(prev, n),
+                                              &ctx->viewed, ctx->vjourney);
+        ctx->walked = 1;
+
+        src[0] = ctx->viewed;
+        ngx_memcpy(&src[1], m, n * sizeof(ngx_str_t));
+        nsrc = n + 1;
+    }
+
+    prev = ngx_http_cx_advance(&st, ctx->now, cmcf->journey_gap, ctx->goal);
+
+    ctx->journey = ngx_palloc(ctx->request->pool,
+                              (nsrc + 1) * sizeof(ngx_str_t));
+    if (ctx->journey == NULL) {
+        return;
+    }
+
+    ctx->njourney = ngx_http_cx_collapse(src, ngx_min(prev, nsrc),
+                                         &ctx->member, ctx->journey);
+
+    /* cx_api answers as of the customer's last step */
+    ctx->state = ctx->api ? *read : st;
+    ctx->known = 1;
+}
+
+
+/* src[0..n) without the steps that repeat the one after them */
+
+static ngx_uint_t
+ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n, ngx_str_t *self,
+    ngx_str_t *dst)
+{
+    ngx_str_t   *last;
+    ngx_uint_t   i, k;
+
+    last = self;
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&src[i], last)) {
+            continue;
+        }
+
+        last = &src[i];
+        dst[k++] = src[i];
+    }
+
+    return k;
+}
+
+
+/*
+ * A transition of the customer's own, "from name url", read with how
+ * often they made it: kept if it leads into this step (or the viewed
+ * one) from the step before it.
+ */
+
+void
+ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
+{
+    u_char      *sp;
+    ngx_str_t    to, *from, *step;
+    ngx_uint_t   i;
+
+    for (i = 0; i < 2; i++) {
+
+        if (i == 0) {
+            from = ctx->njourney ? &ctx->journey[0] : NULL;
+            step = &ctx->member;
+
+        } else {
+            from = ctx->nvjourney ? &ctx->vjourney[0] : NULL;
+            step = &ctx->viewed;
+        }
+
+        if (from == NULL) {
+            continue;
+        }
+
+        sp = ngx_strlchr(from->data, from->data + from->len, ' ');
+
+        if (sp == NULL
+            || habit->len <= (size_t) (sp - from->data) + 1
+            || ngx_strncmp(habit->data, from->data, sp - from->data) != 0
+            || habit->data[sp - from->data] != ' ')
+        {
+            continue;
+        }
+
+        to.data = habit->data + (sp - from->data) + 1;
+        to.len = habit->len - (sp - from->data) - 1;
+
+        if (ngx_http_cx_same(&to, step)) {
+            ctx->again[i] = count;
+        }
+    }
+}
+
+
+/* the log phase handler */
+
+ngx_int_t
+ngx_http_cx_record(ngx_http_request_t *r)
+{
+    u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
+    ngx_str_t                 key;
+    ngx_uint_t                status, steps, learn;
+    ngx_http_cx_ctx_t        *ctx;
+    ngx_http_cx_state_t       st;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    ctx = ngx_http_cx_get_ctx(r);
+
+    if (ctx == NULL || !ctx->learn) {
+        return NGX_OK;
+    }
+
+    /* recorded once, whichever request of r->main logs it */
+    ctx->learn = 0;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
+    status = r->err_status ? r->err_status : r->headers_out.status;
+
+    if (!ctx->known
+        || (ctx->status != NGX_HTTP_CX_HIT && ctx->status != NGX_HTTP_CX_MISS)
+        || !((status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE)
+             || status == NGX_HTTP_NOT_MODIFIED
+             || (r->method == NGX_HTTP_POST
+                 && status >= NGX_HTTP_MOVED_PERMANENTLY
+                 && status < NGX_HTTP_BAD_REQUEST))
+        || (ctx->conf->skip
+            && ngx_http_test_predicates(r, ctx->conf->skip) != NGX_OK))
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cx: step not recorded, status %ui", status);
+
+        if (ctx->blank || !ctx->known) {
+            /* the learning budget's HINCRBY may have made the hash */
+
+            key.data = kb;
+            key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash,
+                                               "s")
+                      - kb;
+
+            (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                                   key, cmcf->ttl_text);
+        }
+
+        return NGX_OK;
+    }
+
+    st = ctx->state;
+    steps = ctx->walked ? 2 : 1;
+    learn = ngx_http_cx_learn(ctx, &st, steps);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cx: record \"%V\", %ui steps, learn %ui", &ctx->member,
+                   steps, learn);
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "seq")
+              - kb;
+
+    if (ctx->walked) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->viewed, ctx->member);
+    } else {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->member);
+    }
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                           ngx_http_cx_lit("0"), cmcf->trim_text);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
+
+    ngx_http_cx_save_state(ctx, cmcf, &st);
+
+    if (ctx->walked) {
+        if (ctx->viewed_goal) {
+            ngx_http_cx_save_path(ctx, cmcf, &ctx->viewed, ctx->vjourney,
+                                  ctx->nvjourney);
+        }
+
+        if (learn) {
+            ngx_http_cx_credit(ctx, cmcf, &ctx->viewed, ctx->vjourney,
+                               ctx->nvjourney,
+                               ngx_http_cx_reached(&ctx->viewed,
+                                                   ctx->vjourney,
+                                                   ctx->nvjourney)
+                               ? 0 : ctx->trust / (1 + ctx->again[1]));
+        }
+    }
+
+    if (ctx->goal) {
+        ngx_http_cx_save_path(ctx, cmcf, &ctx->member, ctx->journey,
+                              ctx->njourney);
+    }
+
+    if (learn) {
+        ngx_http_cx_credit(ctx, cmcf, &ctx->member, ctx->journey,
+                           ctx->njourney,
+                           ngx_http_cx_reached(&ctx->member, ctx->journey,
+                                               ctx->njourney)
+                           ? 0 : ctx->trust / (1 + ctx->again[0]));
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The learning budget and rate: NGX_HTTP_CX_LEARN_DAY steps a day, counted
+ * by the batch's HINCRBY (a new customer's count starts at 1 by itself; an
+ * earlier day's count is set back by the first step of the next day), and
+ * no faster than ngx_http_cx_rate() allows.  Beyond them steps are
+ * recorded for the customer but teach no one.
+ */
+
+static ngx_uint_t
+ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
+    ngx_uint_t steps)
+{
+    ngx_uint_t  day, learn;
+
+    day = (ngx_uint_t) (ctx->now / 86400000);
+
+    learn = ctx->steps_today <= NGX_HTTP_CX_LEARN_DAY;
+    st->learned = 0;
+
+    if (st->lday != day) {
+        if (st->lday) {
+            st->learned = steps;
+            learn = 1;
+        }
+
+        st->lday = day;
+    }
+
+    return learn && ngx_http_cx_rate(&st->tat, ctx->now, steps);
+}
+
+
+/* the step was reached before in this journey: it teaches nothing again */
+
+static ngx_uint_t
+ngx_http_cx_reached(ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&m[i], member)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The rules from the journey's last steps m[0..n) to member, weighed by
+ * factor (0: none), and the customer's own transition from m[0].  Each
+ * sorted set is trimmed before the credit, so that a successor just
+ * added is never the one trimmed, and keeps more successors than are
+ * read, so that a newcomer has room to rise.
+ */
+
+static void
+ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor)
+{
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
+    u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
+    ngx_str_t          key, weight;
+    ngx_uint_t         i;
+    ngx_http_cx_ref_t  ref;
+
+    for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
+
+        if (ngx_http_cx_same(&m[i], member)
+            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
+        {
+            /* no rule from a step to itself */
+            continue;
+        }
+
+        key.data = kb;
+
+        if (factor > 0) {
+            key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
+                                           ref.name.len, ctx->epoch)
+                      - kb;
+
+            /* below 2^32 (NGX_HTTP_CX_EPOCH half-lives): "%.6f" is exact */
+
+            weight.data = w;
+            weight.len = ngx_sprintf(w, "%.6f",
+                                     ctx->weight * factor / (double) (i + 1))
+                         - w;
+
+            (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                                   ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                                   ngx_http_cx_lit("0"),
+                                   ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+            (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
+                                   key, weight, *member);
+            (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                                   key, cmcf->ttl_text);
+        }
+
+        if (i > 0) {
+            continue;
+        }
+
+        /* the customer's own transition: "from name url" in one key */
+
+        p = ngx_cpymem(habit, ref.name.data, ref.name.len);
+        *p++ = ' ';
+        p = ngx_cpymem(p, member->data, member->len);
+
+        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "p")
+                  - kb;
+
+        (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                               ngx_http_cx_lit("1"),
+                               ngx_http_cx_str(habit, p - habit));
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cmcf->ttl_text);
+    }
+}
+
+
+static void
+ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_state_t *st)
+{
+    u_char      kb[NGX_HTTP_CX_CKEY_MAX], v[8][NGX_INT64_LEN];
+    ngx_str_t   key, s[8];
+    ngx_uint_t  i;
+
+    for (i = 0; i < 8; i++) {
+        s[i].data = v[i];
+    }
+
+    s[0].len = ngx_sprintf(v[0], "%L", st->ts) - v[0];
+    s[1].len = ngx_sprintf(v[1], "%ui", st->jlen) - v[1];
+    s[2].len = ngx_sprintf(v[2], "%ui", st->goals) - v[2];
+    s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st->gap) - v[3];
+    s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
+    s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
+    s[6].len = ngx_sprintf(v[6], "%L", st->tat) - v[6];
+    s[7].len = ngx_sprintf(v[7], "%ui", st->learned) - v[7];
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "s")
+              - kb;
+
+    /* "learned" only when a new day starts it again: HINCRBY counts */
+
+    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 18 : 16,
+                           ngx_http_cx_lit("HSET"), key,
+                           ngx_http_cx_lit("ts"), s[0],
+                           ngx_http_cx_lit("jlen"), s[1],
+                           ngx_http_cx_lit("goals"), s[2],
+                           ngx_http_cx_lit("gap"), s[3],
+                           ngx_http_cx_lit("ngaps"), s[4],
+                           ngx_http_cx_lit("lday"), s[5],
+                           ngx_http_cx_lit("tat"), s[6],
+                           ngx_http_cx_lit("learned"), s[7]);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
+}
+
+
+/* the journey's path, oldest step first, ending at the goal */
+
+static void
+ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
+{
+    u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
+    size_t      len;
+    ngx_str_t   key;
+    ngx_uint_t  i;
+
+    len = member->len;
+
+    for (i = 0; i < n; i++) {
+        len += m[i].len + 1;
+    }
+
+    path = ngx_pnalloc(ctx->request->pool, len);
+    if (path == NULL) {
+        return;
+    }
+
+    p = path;
+
+    for (i = n; i > 0; i--) {
+        p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
+        *p++ = '|';
+    }
+
+    p = ngx_cpymem(p, member->data, member->len);
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "g")
+              - kb;
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                           ngx_http_cx_str(path, p - path));
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cmcf->ttl_text);
+}
