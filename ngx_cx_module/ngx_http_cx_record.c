@@ -13,9 +13,8 @@
  * and then showed sends no request when opened: the next request's
  * Referer names it, and it is recorded then, before that request's step.
  *
- * How much a step teaches everyone is capped: a step reached again in a
- * journey teaches nothing, a customer's k-th time along a transition adds
- * 1/k, new customers weigh less (ngx_http_cx_trust()), and a customer
+ * How much a step teaches everyone is capped: a rule is taught once per
+ * journey, a customer's k-th time along a transition adds 1/k, new customers weigh less (ngx_http_cx_trust()), and a customer
  * learns at a bounded rate (ngx_http_cx_rate()) and at most
  * NGX_HTTP_CX_LEARN_DAY steps a day.
  */
@@ -43,8 +42,8 @@ static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
 static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_str_t *member, ngx_str_t *m,
     ngx_uint_t n);
-static ngx_uint_t ngx_http_cx_reached(ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n);
+static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
+    ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 
 
 /* request headers of speculative loads, whatever their value */
@@ -386,10 +385,7 @@ ngx_http_cx_record(ngx_http_request_t *r)
         if (learn) {
             ngx_http_cx_credit(ctx, cmcf, &ctx->viewed, ctx->vjourney,
                                ctx->nvjourney,
-                               ngx_http_cx_reached(&ctx->viewed,
-                                                   ctx->vjourney,
-                                                   ctx->nvjourney)
-                               ? 0 : ctx->trust / (1 + ctx->again[1]));
+                               ctx->trust / (1 + ctx->again[1]));
         }
     }
 
@@ -400,10 +396,7 @@ ngx_http_cx_record(ngx_http_request_t *r)
 
     if (learn) {
         ngx_http_cx_credit(ctx, cmcf, &ctx->member, ctx->journey,
-                           ctx->njourney,
-                           ngx_http_cx_reached(&ctx->member, ctx->journey,
-                                               ctx->njourney)
-                           ? 0 : ctx->trust / (1 + ctx->again[0]));
+                           ctx->njourney, ctx->trust / (1 + ctx->again[0]));
     }
 
     return NGX_OK;
@@ -442,16 +435,28 @@ ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
 }
 
 
-/* the step was reached before in this journey: it teaches nothing again */
+/*
+ * Whether the rule from m[i] to member was taught earlier in the journey
+ * m[0..n): member reached before, with m[i]'s step among the "distance"
+ * steps before it.  A customer teaches each rule once per journey.
+ */
 
 static ngx_uint_t
-ngx_http_cx_reached(ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
+ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n, ngx_uint_t i,
+    ngx_str_t *member, ngx_uint_t distance)
 {
-    ngx_uint_t  i;
+    ngx_uint_t  j, k;
 
-    for (i = 0; i < n; i++) {
-        if (ngx_http_cx_same(&m[i], member)) {
-            return 1;
+    for (j = 0; j < n; j++) {
+
+        if (!ngx_http_cx_same(&m[j], member)) {
+            continue;
+        }
+
+        for (k = j + 1; k < ngx_min(n, j + 1 + distance); k++) {
+            if (ngx_http_cx_same(&m[k], &m[i])) {
+                return 1;
+            }
         }
     }
 
@@ -461,7 +466,8 @@ ngx_http_cx_reached(ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
 
 /*
  * The rules from the journey's last steps m[0..n) to member, weighed by
- * factor (0: none), and the customer's own transition from m[0].  Each
+ * factor, each once per journey, and the customer's own transition from
+ * m[0].  Each
  * sorted set is trimmed before the credit, so that a successor just
  * added is never the one trimmed, and keeps more successors than are
  * read, so that a newcomer has room to rise.
@@ -488,7 +494,9 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
         key.data = kb;
 
-        if (factor > 0) {
+        if (factor > 0
+            && !ngx_http_cx_taught(m, n, i, member, cmcf->distance))
+        {
             key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
                                            ref.name.len, ctx->epoch)
                       - kb;

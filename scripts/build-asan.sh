@@ -118,11 +118,14 @@ CONFIGURE=(./configure "${NGX_CONF_FLAGS[@]}" --with-cc=clang
 
 cd "$SRC"
 
-# configure once: it rewrites objs/ngx_auto_config.h, so every object
-# would be rebuilt each time
+# configure once, and again when the flags or the addon file change (a
+# new source): it rewrites objs/ngx_auto_config.h, so every object would
+# be rebuilt each time
+
+STAMP="${CONFIGURE[*]} $(cksum < "$ROOT/config")"
 
 if [ ! -f objs/Makefile ] \
-   || [ "$(cat objs/cx-configure 2>/dev/null)" != "${CONFIGURE[*]}" ]; then
+   || [ "$(cat objs/cx-configure 2>/dev/null)" != "$STAMP" ]; then
     "${CONFIGURE[@]}" > "$OUT/configure.log" 2>&1 \
         || { tail -20 "$OUT/configure.log"; cx_die "configure failed"; }
     # the module's objects get $(CX_CFLAGS) after nginx's CFLAGS
@@ -133,7 +136,7 @@ if [ ! -f objs/Makefile ] \
             }' objs/Makefile
     grep -q 'CFLAGS) $(CX_CFLAGS)' objs/Makefile \
         || cx_die "objs/Makefile: no module rule to add CX_CFLAGS to"
-    echo "${CONFIGURE[*]}" > objs/cx-configure
+    echo "$STAMP" > objs/cx-configure
 fi
 
 make -j"$(nproc)" > "$OUT/make.log" 2>&1 \
