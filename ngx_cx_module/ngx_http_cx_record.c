@@ -14,9 +14,10 @@
  * Referer names it, and it is recorded then, before that request's step.
  *
  * How much a step teaches everyone is capped: a rule is taught once per
- * journey, a customer's k-th time along a transition adds 1/k, new customers weigh less (ngx_http_cx_trust()), and a customer
- * learns at a bounded rate (ngx_http_cx_rate()) and at most
- * NGX_HTTP_CX_LEARN_DAY steps a day.
+ * journey, a customer's k-th time along a transition adds 1/k, new
+ * customers weigh less (ngx_http_cx_trust()), and a customer learns at a
+ * bounded rate (ngx_http_cx_rate()) and at most NGX_HTTP_CX_LEARN_DAY
+ * steps a day.
  */
 
 
