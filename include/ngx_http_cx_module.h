@@ -46,7 +46,7 @@
 #define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
 #define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
 #define NGX_HTTP_CX_RATE          3000    /* ms per step learned, */
-#define NGX_HTTP_CX_RATE_BURST    20      /* and steps at once */
+#define NGX_HTTP_CX_RATE_BURST    20      /* after as many at once */
 #define NGX_HTTP_CX_EPOCH         32      /* half-lives per decay epoch */
 #define NGX_HTTP_CX_SCORE_MAX     1e300   /* larger scores are not ours */
 #define NGX_HTTP_CX_SCORE_LEN     63      /* nor longer ones */
@@ -142,7 +142,7 @@ typedef struct {
     ngx_uint_t                  ngaps;
     ngx_uint_t                  lday;       /* day of the learning budget */
     ngx_uint_t                  learned;    /* steps learned that day */
-    int64_t                     tat;        /* learning rate: GCRA, ms */
+    int64_t                     lstart;     /* the learning day's 1st, ms */
 } ngx_http_cx_state_t;
 
 
@@ -253,7 +253,7 @@ struct ngx_http_cx_ctx_s {
     int64_t                     epoch;          /* decay epoch of now */
     double                      weight;         /* decay weight of now */
     double                      trust;          /* by the customer's past */
-    double                      again[2];       /* transitions made before */
+    double                      again;          /* the transition, before */
     ngx_uint_t                  steps_today;    /* HINCRBY learned */
 
     /* copied from the replies, for the answer and the record */
@@ -274,7 +274,6 @@ struct ngx_http_cx_ctx_s {
     unsigned                    waiting:1;
     unsigned                    known:1;        /* level, pace are set */
     unsigned                    goal:1;         /* the step is the goal */
-    unsigned                    viewed_goal:1;
     unsigned                    walked:1;       /* "viewed" is a step */
     unsigned                    learn:1;        /* a step to record */
     unsigned                    blank:1;        /* no state in redis */
@@ -370,6 +369,8 @@ ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
 ngx_int_t ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst,
     size_t size);
+ngx_int_t ngx_http_cx_path(u_char *src, size_t len, u_char *dst,
+    size_t size);
 ngx_int_t ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host,
     u_char *buf, size_t size, ngx_str_t *path);
 size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,
@@ -385,7 +386,7 @@ ngx_uint_t ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
 ngx_uint_t ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
     ngx_msec_t relaxed);
 double ngx_http_cx_trust(ngx_http_cx_state_t *st);
-ngx_uint_t ngx_http_cx_rate(int64_t *tat, int64_t now, ngx_uint_t n);
+ngx_uint_t ngx_http_cx_rate(ngx_uint_t count, int64_t start, int64_t now);
 ngx_uint_t ngx_http_cx_stuck(ngx_http_cx_ref_t *steps, ngx_uint_t n);
 ngx_uint_t ngx_http_cx_path_parse(ngx_str_t *path, ngx_http_cx_ref_t *steps,
     ngx_uint_t max);

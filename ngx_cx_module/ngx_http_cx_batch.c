@@ -113,7 +113,8 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
-                        ngx_http_cx_lit("learned"), ngx_http_cx_lit("tat"))
+                        ngx_http_cx_lit("learned"),
+                        ngx_http_cx_lit("lstart"))
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -214,17 +214,8 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     ctx->inject = 1;
 
-    /* a page of this customer's, now: no validator, no freshness */
-
     ngx_http_clear_content_length(r);
-    ngx_http_clear_etag(r);
-    ngx_http_clear_last_modified(r);
     ngx_http_clear_accept_ranges(r);
-
-    if (r->headers_out.expires) {
-        r->headers_out.expires->hash = 0;
-        r->headers_out.expires = NULL;
-    }
 
     r->allow_ranges = 0;
     r->filter_need_in_memory = 1;
@@ -235,8 +226,11 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
 /*
  * A response with a customer's suggestions (the block, X-CX-*, Link) is
- * theirs alone: Cache-Control: private in place of what it had, unless
- * that said no-store.  ngx_http_cx_answer() has turned 304s off.
+ * theirs alone, and of this visit: Cache-Control: private in place of
+ * what it had (unless that said no-store), no validator and no Expires,
+ * so that no cache reuses it; and never a 304, which would keep an old
+ * copy (ngx_http_cx_answer() turned nginx's off for the location of the
+ * step, this for the location of the response).
  */
 
 static ngx_int_t
@@ -248,6 +242,16 @@ ngx_http_cx_private(ngx_http_request_t *r)
 
     static ngx_str_t  cache_control = ngx_string("Cache-Control");
     static ngx_str_t  private = ngx_string("private");
+
+    r->disable_not_modified = 1;
+
+    ngx_http_clear_etag(r);
+    ngx_http_clear_last_modified(r);
+
+    if (r->headers_out.expires) {
+        r->headers_out.expires->hash = 0;
+        r->headers_out.expires = NULL;
+    }
 
     no_store = 0;
 

@@ -283,6 +283,31 @@ ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst, size_t size)
 
 
 /*
+ * A path decoded as nginx decodes a request's uri, if nginx would have
+ * left it as it is: no "//", no dot segment.  The length, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_cx_path(u_char *src, size_t len, u_char *dst, size_t size)
+{
+    ngx_int_t  n, i;
+
+    n = ngx_http_cx_unescape(src, len, dst, size);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i + 1 < n; i++) {
+        if (dst[i] == '/' && (dst[i + 1] == '/' || dst[i + 1] == '.')) {
+            return NGX_ERROR;
+        }
+    }
+
+    return n;
+}
+
+
+/*
  * The path of a Referer "scheme://host[:port]/path?query" of this host,
  * decoded as nginx decodes a uri into buf; a path that nginx would have
  * normalized (// or a dot segment) is not taken.
@@ -314,6 +339,10 @@ ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host, u_char *buf,
     while (p < last && *p != '/' && *p != '?' && *p != '#') {
         if (*p == ':') {
             port = p;
+
+        } else if (*p == '@') {
+            /* a user name */
+            return NGX_DECLINED;
         }
 
         p++;
@@ -327,7 +356,7 @@ ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host, u_char *buf,
 
     for (i = 0; i < (ngx_int_t) host->len; i++) {
         if (ngx_tolower(start[i]) != ngx_tolower(host->data[i])) {
-            /* another site's, or one with a user name */
+            /* another site's */
             return NGX_DECLINED;
         }
     }
@@ -343,15 +372,9 @@ ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host, u_char *buf,
         return NGX_OK;
     }
 
-    n = ngx_http_cx_unescape(start, p - start, buf, size);
+    n = ngx_http_cx_path(start, p - start, buf, size);
     if (n == NGX_ERROR) {
         return NGX_DECLINED;
-    }
-
-    for (i = 0; i + 1 < n; i++) {
-        if (buf[i] == '/' && (buf[i + 1] == '/' || buf[i + 1] == '.')) {
-            return NGX_DECLINED;
-        }
     }
 
     path->data = buf;
@@ -546,45 +569,38 @@ ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
 
 
 /*
- * What a customer's steps teach everyone weighs by their past: 1/4 with
- * nothing recorded yet (an id costs nothing to make), 1/2 until their
- * first goal, 1 after it (a purchase costs something).  The weight stays
- * the same along a journey, so that it never reorders its rules.
+ * What a customer's steps teach everyone weighs by their past: 1/2 until
+ * their first goal, 1 after it.  Ids cost nothing to make; a purchase
+ * answered to a POST costs something.
  */
 
 double
 ngx_http_cx_trust(ngx_http_cx_state_t *st)
 {
-    if (st->goals > 0) {
-        return 1;
-    }
-
-    return (st->ts == 0) ? 0.25 : 0.5;
+    return (st->goals > 0) ? 1 : 0.5;
 }
 
 
 /*
- * The learning rate of one customer (GCRA): one step per NGX_HTTP_CX_RATE
- * ms, NGX_HTTP_CX_RATE_BURST at once.  1: n steps may be learned, and
- * *tat moves on; 0: over the rate, *tat unchanged.
+ * The learning rate of one customer: of the steps they sent since the
+ * first one of their learning day (count, Redis's atomic HINCRBY, so that
+ * requests in parallel never share one), at most NGX_HTTP_CX_RATE_BURST
+ * and one more per NGX_HTTP_CX_RATE ms teach anyone, and at most
+ * NGX_HTTP_CX_LEARN_DAY in all.
  */
 
 ngx_uint_t
-ngx_http_cx_rate(int64_t *tat, int64_t now, ngx_uint_t n)
+ngx_http_cx_rate(ngx_uint_t count, int64_t start, int64_t now)
 {
-    int64_t  t;
+    int64_t  allowed;
 
-    t = ngx_max(*tat, now);
+    allowed = NGX_HTTP_CX_RATE_BURST;
 
-    if (t - now > ((int64_t) NGX_HTTP_CX_RATE_BURST - (int64_t) n)
-                  * NGX_HTTP_CX_RATE)
-    {
-        return 0;
+    if (now > start) {
+        allowed += (now - start) / NGX_HTTP_CX_RATE;
     }
 
-    *tat = t + (int64_t) n * NGX_HTTP_CX_RATE;
-
-    return 1;
+    return count <= (ngx_uint_t) ngx_min(allowed, NGX_HTTP_CX_LEARN_DAY);
 }
 
 

@@ -11,13 +11,15 @@
  *
  * A page the browser had fetched ahead (the module's own Link: prefetch)
  * and then showed sends no request when opened: the next request's
- * Referer names it, and it is recorded then, before that request's step.
+ * Referer names it, and it is recorded then, before that request's step,
+ * for the customer alone: a Referer is the client's word, so it teaches
+ * no one, is never the goal, and never a step already in the journey.
  *
  * How much a step teaches everyone is capped: a rule is taught once per
- * journey, a customer's k-th time along a transition adds 1/k, new
- * customers weigh less (ngx_http_cx_trust()), and a customer learns at a
- * bounded rate (ngx_http_cx_rate()) and at most NGX_HTTP_CX_LEARN_DAY
- * steps a day.
+ * journey, a customer's k-th time along a transition adds 1/k, customers
+ * without a goal weigh less (ngx_http_cx_trust()), and a customer learns
+ * at a bounded rate and at most NGX_HTTP_CX_LEARN_DAY steps a day
+ * (ngx_http_cx_rate()).
  */
 
 
@@ -33,6 +35,8 @@ static void ngx_http_cx_referer(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
     ngx_str_t *self, ngx_str_t *dst);
+static ngx_uint_t ngx_http_cx_skip(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf);
 static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_state_t *st, ngx_uint_t steps);
 static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
@@ -50,6 +54,7 @@ static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
 /* request headers of speculative loads, whatever their value */
 static ngx_str_t  ngx_http_cx_purpose[] = {
     ngx_string("Sec-Purpose"),      /* prefetch, prefetch;prerender */
+    ngx_string("X-Sec-Purpose"),    /* prefetch (Turbo) */
     ngx_string("Purpose"),          /* prefetch */
     ngx_string("X-Purpose"),        /* preview */
     ngx_string("X-Moz"),            /* prefetch */
@@ -138,6 +143,13 @@ ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return;
     }
 
+    if (clcf->goal.name.len == name_len
+        && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0)
+    {
+        /* a purchase is the goal's own response, never a client's word */
+        return;
+    }
+
     m = ngx_pnalloc(r->pool, member_len);
     if (m == NULL) {
         return;
@@ -146,18 +158,15 @@ ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->viewed.data = m;
     ctx->viewed.len = member_len;
     ngx_memcpy(m, member, member_len);
-
-    ctx->viewed_goal = clcf->goal.name.len == name_len
-                       && ngx_strncmp(clcf->goal.name.data, member, name_len)
-                          == 0;
 }
 
 
 /*
  * The journey as this request leaves it, from the state and the steps
- * m[0..n) read (newest first): the step the Referer names, if it is not
- * the last one recorded, is taken first, dated halfway between the last
- * step and this one; then this step.  Each step's earlier steps in its
+ * m[0..n) read (newest first): the step the Referer names, if it is none
+ * of the recent ones, is taken first, dated halfway between the last
+ * step and this one (tabs opened from one page, or a Referer cut to the
+ * origin, so add nothing); then this step.  Each step's earlier steps in its
  * journey are kept with reloads collapsed; the state is advanced.
  */
 
@@ -183,7 +192,7 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
 
     if (ctx->viewed.len
         && !ngx_http_cx_same(&ctx->viewed, &ctx->member)
-        && (n == 0 || !ngx_http_cx_same(&m[0], &ctx->viewed)))
+        && !ngx_http_cx_taught(m, n, 0, &ctx->viewed, 0))
     {
         src = ngx_palloc(ctx->request->pool,
                          (2 * n + 1) * sizeof(ngx_str_t));
@@ -194,8 +203,7 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
         t = (st.ts > 0 && st.ts < ctx->now) ? st.ts + (ctx->now - st.ts) / 2
                                             : ctx->now;
 
-        prev = ngx_http_cx_advance(&st, t, cmcf->journey_gap,
-                                   ctx->viewed_goal);
+        prev = ngx_http_cx_advance(&st, t, cmcf->journey_gap, 0);
 
         ctx->vjourney = src + n + 1;
         ctx->nvjourney = ngx_http_cx_collapse(m, ngx_min(prev, n),
@@ -251,48 +259,42 @@ ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n, ngx_str_t *self,
 
 /*
  * A transition of the customer's own, "from name url", read with how
- * often they made it: kept if it leads into this step (or the viewed
- * one) from the step before it.
+ * often they made it: kept if it leads into this step from the one
+ * before it.
  */
 
 void
 ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
 {
-    u_char      *sp;
-    ngx_str_t    to, *from, *step;
-    ngx_uint_t   i;
+    u_char     *sp;
+    size_t      len;
+    ngx_str_t   to, *from;
 
-    for (i = 0; i < 2; i++) {
+    if (ctx->njourney == 0) {
+        return;
+    }
 
-        if (i == 0) {
-            from = ctx->njourney ? &ctx->journey[0] : NULL;
-            step = &ctx->member;
+    from = &ctx->journey[0];
 
-        } else {
-            from = ctx->nvjourney ? &ctx->vjourney[0] : NULL;
-            step = &ctx->viewed;
-        }
+    sp = ngx_strlchr(from->data, from->data + from->len, ' ');
+    if (sp == NULL) {
+        return;
+    }
 
-        if (from == NULL) {
-            continue;
-        }
+    len = sp - from->data;
 
-        sp = ngx_strlchr(from->data, from->data + from->len, ' ');
+    if (habit->len <= len + 1
+        || ngx_strncmp(habit->data, from->data, len) != 0
+        || habit->data[len] != ' ')
+    {
+        return;
+    }
 
-        if (sp == NULL
-            || habit->len <= (size_t) (sp - from->data) + 1
-            || ngx_strncmp(habit->data, from->data, sp - from->data) != 0
-            || habit->data[sp - from->data] != ' ')
-        {
-            continue;
-        }
+    to.data = habit->data + len + 1;
+    to.len = habit->len - len - 1;
 
-        to.data = habit->data + (sp - from->data) + 1;
-        to.len = habit->len - (sp - from->data) - 1;
-
-        if (ngx_http_cx_same(&to, step)) {
-            ctx->again[i] = count;
-        }
+    if (ngx_http_cx_same(&to, &ctx->member)) {
+        ctx->again = count;
     }
 }
 
@@ -329,8 +331,9 @@ ngx_http_cx_record(ngx_http_request_t *r)
              || (r->method == NGX_HTTP_POST
                  && status >= NGX_HTTP_MOVED_PERMANENTLY
                  && status < NGX_HTTP_BAD_REQUEST))
-        || (ctx->conf->skip
-            && ngx_http_test_predicates(r, ctx->conf->skip) != NGX_OK))
+        || ngx_http_cx_skip(r, ctx->conf)
+        || ngx_http_cx_skip(r, ngx_http_get_module_loc_conf(r,
+                                                   ngx_http_cx_module)))
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cx: step not recorded, status %ui", status);
@@ -377,17 +380,10 @@ ngx_http_cx_record(ngx_http_request_t *r)
 
     ngx_http_cx_save_state(ctx, cmcf, &st);
 
-    if (ctx->walked) {
-        if (ctx->viewed_goal) {
-            ngx_http_cx_save_path(ctx, cmcf, &ctx->viewed, ctx->vjourney,
-                                  ctx->nvjourney);
-        }
-
-        if (learn) {
-            ngx_http_cx_credit(ctx, cmcf, &ctx->viewed, ctx->vjourney,
-                               ctx->nvjourney,
-                               ctx->trust / (1 + ctx->again[1]));
-        }
+    if (ctx->walked && learn) {
+        /* the customer's own transition only */
+        ngx_http_cx_credit(ctx, cmcf, &ctx->viewed, ctx->vjourney,
+                           ctx->nvjourney, 0);
     }
 
     if (ctx->goal) {
@@ -397,49 +393,61 @@ ngx_http_cx_record(ngx_http_request_t *r)
 
     if (learn) {
         ngx_http_cx_credit(ctx, cmcf, &ctx->member, ctx->journey,
-                           ctx->njourney, ctx->trust / (1 + ctx->again[0]));
+                           ctx->njourney, ctx->trust / (1 + ctx->again));
     }
 
     return NGX_OK;
 }
 
 
+/* a cx_skip condition of the location holds */
+
+static ngx_uint_t
+ngx_http_cx_skip(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf)
+{
+    return clcf->skip && ngx_http_test_predicates(r, clcf->skip) != NGX_OK;
+}
+
+
 /*
- * The learning budget and rate: NGX_HTTP_CX_LEARN_DAY steps a day, counted
- * by the batch's HINCRBY (a new customer's count starts at 1 by itself; an
- * earlier day's count is set back by the first step of the next day), and
- * no faster than ngx_http_cx_rate() allows.  Beyond them steps are
- * recorded for the customer but teach no one.
+ * The learning budget and rate (ngx_http_cx_rate()), from the steps the
+ * customer sent today, counted by the batch's HINCRBY: a new customer's
+ * count starts at 1 by itself; an earlier day's count is set back by the
+ * first step of the next day (each request in flight at that moment may
+ * take it for the first).  Beyond them steps are recorded for the
+ * customer but teach no one.
  */
 
 static ngx_uint_t
 ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
     ngx_uint_t steps)
 {
-    ngx_uint_t  day, learn;
+    ngx_uint_t  day, count;
 
     day = (ngx_uint_t) (ctx->now / 86400000);
 
-    learn = ctx->steps_today <= NGX_HTTP_CX_LEARN_DAY;
+    count = ctx->steps_today;
     st->learned = 0;
 
     if (st->lday != day) {
         if (st->lday) {
             st->learned = steps;
-            learn = 1;
+            count = steps;
         }
 
         st->lday = day;
+        st->lstart = ctx->now;
     }
 
-    return learn && ngx_http_cx_rate(&st->tat, ctx->now, steps);
+    return ngx_http_cx_rate(count, st->lstart, ctx->now);
 }
 
 
 /*
  * Whether the rule from m[i] to member was taught earlier in the journey
  * m[0..n): member reached before, with m[i]'s step among the "distance"
- * steps before it.  A customer teaches each rule once per journey.
+ * steps before it (0: member reached at all).  A customer teaches each
+ * rule once per journey.
  */
 
 static ngx_uint_t
@@ -452,6 +460,11 @@ ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n, ngx_uint_t i,
 
         if (!ngx_http_cx_same(&m[j], member)) {
             continue;
+        }
+
+        if (distance == 0) {
+            /* member is among m[0..n) */
+            return 1;
         }
 
         for (k = j + 1; k < ngx_min(n, j + 1 + distance); k++) {
@@ -467,8 +480,8 @@ ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n, ngx_uint_t i,
 
 /*
  * The rules from the journey's last steps m[0..n) to member, weighed by
- * factor, each once per journey, and the customer's own transition from
- * m[0].  Each
+ * factor, each once per journey and none from a step the Referer named,
+ * and the customer's own transition from m[0].  Each
  * sorted set is trimmed before the credit, so that a successor just
  * added is never the one trimmed, and keeps more successors than are
  * read, so that a newcomer has room to rise.
@@ -496,7 +509,8 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         key.data = kb;
 
         if (factor > 0
-            && !ngx_http_cx_taught(m, n, i, member, cmcf->distance))
+            && !ngx_http_cx_taught(m, n, i, member, cmcf->distance)
+            && !(ctx->walked && ngx_http_cx_same(&m[i], &ctx->viewed)))
         {
             key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
                                            ref.name.len, ctx->epoch)
@@ -563,7 +577,7 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st->gap) - v[3];
     s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
     s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
-    s[6].len = ngx_sprintf(v[6], "%L", st->tat) - v[6];
+    s[6].len = ngx_sprintf(v[6], "%L", st->lstart) - v[6];
     s[7].len = ngx_sprintf(v[7], "%ui", st->learned) - v[7];
 
     key.data = kb;
@@ -580,7 +594,7 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                            ngx_http_cx_lit("gap"), s[3],
                            ngx_http_cx_lit("ngaps"), s[4],
                            ngx_http_cx_lit("lday"), s[5],
-                           ngx_http_cx_lit("tat"), s[6],
+                           ngx_http_cx_lit("lstart"), s[6],
                            ngx_http_cx_lit("learned"), s[7]);
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                            cmcf->ttl_text);

@@ -37,7 +37,7 @@ static int64_t  ngx_http_cx_state_max[NGX_HTTP_CX_STATE_FIELDS] = {
     NGX_HTTP_CX_COUNT_MAX,          /* ngaps */
     NGX_HTTP_CX_COUNT_MAX,          /* lday */
     NGX_HTTP_CX_COUNT_MAX,          /* learned */
-    NGX_MAX_INT_T_VALUE             /* tat */
+    NGX_MAX_INT_T_VALUE             /* lstart */
 };
 
 
@@ -65,8 +65,8 @@ ngx_http_cx_number(u_char *p, size_t len, int64_t max)
 
 
 /*
- * HMGET of ts jlen goals gap ngaps lday learned tat: a missing field is 0,
- * a field that is no number in range is 0 and counted.
+ * HMGET of ts jlen goals gap ngaps lday learned lstart: a missing field
+ * is 0, a field that is no number in range is 0 and counted.
  */
 
 ngx_uint_t
@@ -117,7 +117,7 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
     st->ngaps = (ngx_uint_t) v[4];
     st->lday = (ngx_uint_t) v[5];
     st->learned = (ngx_uint_t) v[6];
-    st->tat = v[7];
+    st->lstart = v[7];
 
     return bad;
 }

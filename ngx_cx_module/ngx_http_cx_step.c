@@ -428,8 +428,9 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
  * Whether a suggestion read back from Redis is a step of this location,
  * with the url the configuration gives it, so that what Redis holds can
  * never point elsewhere: an exact step's url is the configured one; a
- * regex step's url must decode to a path its regex matches, and that
- * match must expand to the same name and url again.  What the
+ * regex step's url must decode to a path as nginx would have left it,
+ * which its regex matches, and that match must expand to the same name
+ * and url again.  What the
  * configuration no longer declares is never suggested.
  */
 
@@ -472,10 +473,10 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 
     q = ngx_strlchr(ref->url.data, ref->url.data + ref->url.len, '?');
 
-    n = ngx_http_cx_unescape(ref->url.data,
-                             (q ? q : ref->url.data + ref->url.len)
-                             - ref->url.data,
-                             path, sizeof(path));
+    n = ngx_http_cx_path(ref->url.data,
+                         (q ? q : ref->url.data + ref->url.len)
+                         - ref->url.data,
+                         path, sizeof(path));
     if (n == NGX_ERROR) {
         return NGX_DECLINED;
     }

@@ -1,6 +1,6 @@
 # Issue 7: a visitor without a cookie costs Redis nothing, and one id
-# inventing urls teaches the model at most 500 steps a day, however many
-# requests it sends at once.
+# inventing urls teaches the model at most 20 steps at once (and 500 a
+# day), however many requests it sends at once.
 #
 # A visitor without a cookie costs Redis nothing.  Each such
 # request is issued a fresh id; if it were recorded under that id, every
@@ -80,7 +80,7 @@ step=cart
 
 
 
-=== TEST 2: one id inventing 1200 urls on 12 connections at once: at most 500 rules
+=== TEST 2: one id inventing 1200 urls on 12 connections at once: 20 steps teach
 --- init
 my $p = $main::Redis->{port};
 my $port = Test::Nginx::Socket::server_port();
@@ -105,11 +105,11 @@ for (@kids) { waitpid($_, 0); $bad++ if $?; }
 Test::More::is($bad, 0, "every request answered 200");
 CxTest::customer_key($p, "t110:", $port, "sync2", "/");
 my @rules = grep { /^t110:t:\{item:/ } CxTest::keys_of($p, "t110:");
-Test::More::cmp_ok(scalar @rules, '<=', 500,
+# the learning rate lets 20 steps through at once, counted by Redis
+# (t/130-learn.t); each teaches the rules from at most 3 steps before it
+Test::More::cmp_ok(scalar @rules, '<=', 60,
                    scalar(@rules) . " rule keys from one id's 1200 steps");
-# the learning rate lets 20 steps through at once (t/130-learn.t): 19
-# rules at least; requests in parallel may each find room in it
-Test::More::cmp_ok(scalar @rules, '>=', 19, "its first steps were learned");
+Test::More::cmp_ok(scalar @rules, '>=', 1, "its first steps were learned");
 --- request
 GET /item/1
 --- more_headers

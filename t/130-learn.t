@@ -17,6 +17,7 @@
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
+use POSIX ();
 
 our $Redis = CxTest::start_redis();
 
@@ -77,6 +78,7 @@ _EOC_
     cx_step cart /cart;
     cx_step checkout /checkout;
     cx_step away /away;
+    cx_step redir /redir;
     cx_step page /page.html;
     cx_step item:$1 ~^/item/(.+)$;
     cx_step gone:$1 ~^/gone/(\d+)$;
@@ -89,6 +91,13 @@ _EOC_
     }
     location = /away {
         return 302 /;
+    }
+    location = /redir {
+        try_files /nonexistent @nolearn;
+    }
+    location @nolearn {
+        cx_skip 1;
+        return 200 "step=$cx_step\n";
     }
     location = /checkout {
         if ($request_method = POST) {
@@ -151,16 +160,18 @@ __DATA__
 
 === TEST 1: prefetches, prerenders and previews are not steps
 A customer at the cart whose browser prefetches the checkout (the goal)
-five ways, and who comes from another site's "checkout", has bought
-nothing: still a new customer.
+six ways, and whose next pages name a "checkout" of another site and of
+this one as their Referer, has bought nothing: still a new customer.
 --- init
 main::walk(["pf", "/cart"]);
 for my $h ("Sec-Purpose: prefetch", "Sec-Purpose: prefetch;prerender",
-           "Purpose: prefetch", "X-Purpose: preview", "X-Moz: prefetch") {
+           "Purpose: prefetch", "X-Purpose: preview", "X-Moz: prefetch",
+           "X-Sec-Purpose: prefetch") {
     my ($k, $v) = split /: /, $h;
     main::walk({ $k => $v }, ["pf", "/checkout"]);
 }
 main::walk({ Referer => "http://evil.example/checkout" }, ["pf", "/cart"]);
+main::walk({ Referer => "http://localhost/checkout" }, ["pf", "/cart"]);
 --- request
 GET /cx/next?uri=/cart
 --- more_headers
@@ -172,27 +183,29 @@ Cookie: cx_id=pf
 
 
 
-=== TEST 2: a prefetched page then opened counts, from the next Referer
-The browser showed the prefetched checkout without a request; the next
-page's Referer names it: the goal is recorded once, before that page,
-and everyone learns cart -> checkout.
+=== TEST 2: a prefetched page then opened is the customer's step, from the next Referer
+The browser showed the prefetched item without a request; the next page's
+Referer names it: it is recorded before that page, for the customer alone
+(a Referer is the client's word: it teaches no one).  Tabs opened from one
+page name a step already in the journey: nothing is added.
 --- init
-main::walk(["po", "/cart"]);
-main::walk({ "Sec-Purpose" => "prefetch" }, ["po", "/checkout"]);
-main::walk({ Referer => "http://localhost/checkout?x=1" }, ["po", "/search"]);
+main::walk(["po", "/search"]);
+main::walk({ "Sec-Purpose" => "prefetch" }, ["po", "/item/seen"]);
+main::walk({ Referer => "http://localhost/item/seen?x=1" }, ["po", "/cart"]);
+main::walk({ Referer => "http://localhost/search" }, ["po", "/item/tab"]);
 main::sync();
 my ($base) = grep { /:seq$/ }
              CxTest::keys_of($main::Redis->{port}, "t130:{");
 my @seq = CxTest::redis($main::Redis->{port}, "LRANGE", $base, 0, -1);
-Test::More::is("@seq", "search /search checkout /checkout cart /cart",
+Test::More::is("@seq", "item:tab /item/tab cart /cart item:seen /item/seen "
+                       . "search /search",
                "the opened page is a step, before the next one");
-main::level("po", "returning", "the goal is counted once");
 --- request
-GET /cart
+GET /search
 --- more_headers
 Cookie: cx_id=newbie
 --- response_body
-step=cart status=HIT next=/checkout
+step=search status=HIT next=/cart /item/tab
 --- no_error_log
 [error]
 
@@ -231,9 +244,11 @@ step=cart status=HIT next=/checkout
 
 
 === TEST 5: cx_skip: crawlers are served, not learned from
+Also when the location that answers, after an internal redirect, says so.
 --- init
 main::walk({ "User-Agent" => "Mozilla/5.0 (compatible; Googlebot/2.1)" },
            map { ["bot$_", "/search", "/item/bot"] } 1 .. 3);
+main::walk(map { ["redir$_", "/search", "/redir"] } 1 .. 3);
 main::walk(["r1", "/search", "/item/real"]);
 my (undef, undef, $body) = CxTest::http_get(
     Test::Nginx::Socket::server_port(), "/search",
@@ -388,9 +403,9 @@ X-CX-Next: /cart
 
 === TEST 11: what one customer teaches everyone is capped
 At T0 a credit weighs its factor: 1/2 for a customer without a goal, 1
-after one, 1/4 for one with nothing recorded (the Referer's step); a
-step reached again in a journey adds nothing, a customer's second time
-along a transition half.
+after one; a step named by the Referer teaches no one; a rule taught
+again in a journey adds nothing, a customer's second time along a
+transition half.
 --- init
 my $k = "t:{search}:15000";
 my $m = "item:1 /item/1";
@@ -400,12 +415,12 @@ Test::More::is(main::score($k, $m), 0.5, "a customer without a goal: 1/2");
 main::walk($t, ["b", "/checkout", "/search", "/item/1"]);
 Test::More::is(main::score($k, $m), 1.5, "after a goal: 1");
 main::walk({ %$t, Referer => "http://localhost/search" }, ["c", "/item/1"]);
-Test::More::is(main::score($k, $m), 1.75, "nothing recorded yet: 1/4");
+Test::More::is(main::score($k, $m), 1.5, "from a Referer's step: nothing");
 main::walk($t, ["d", "/search", "/item/1", "/search", "/item/1",
                 "/search", "/item/1"]);
-Test::More::is(main::score($k, $m), 2.25, "again in a journey: nothing");
+Test::More::is(main::score($k, $m), 2, "again in a journey: nothing");
 main::walk($t, ["b", "/checkout", "/search", "/item/1"]);
-Test::More::is(main::score($k, $m), 2.75, "a second time: 1/2");
+Test::More::is(main::score($k, $m), 2.5, "a second time: 1/2");
 --- request
 GET /search
 --- more_headers
@@ -418,7 +433,10 @@ step=search status=HIT next=/item/1 /checkout
 
 
 
-=== TEST 12: a customer teaches 20 steps at once, then one per 3 s
+=== TEST 12: a customer teaches 20 steps at once, then one per 3 s of all sent
+Redis counts every step a customer sends (HINCRBY), so requests in
+parallel never share a count: of 40 steps at once, 20 teach; the 41st, 3
+s later, does not; the 42nd does, 22 x 3 s later.
 --- init
 my $t = $main::T0;
 main::walk({ "X-CX-Time" => $t }, ["fast", map { "/item/r$_" } 1 .. 40]);
@@ -426,10 +444,11 @@ main::sync();
 my @rules = CxTest::keys_of($main::Redis->{port}, "t130:t:{item:r");
 Test::More::is(scalar @rules, 19, "20 steps learned: 19 rules");
 main::walk({ "X-CX-Time" => $t + 3000 }, ["fast", "/item/r41"]);
+main::walk({ "X-CX-Time" => $t + 66000 }, ["fast", "/item/r42"]);
 main::sync();
 @rules = CxTest::keys_of($main::Redis->{port}, "t130:t:{item:r");
 Test::More::is(scalar @rules, 22,
-               "3 s later, one more: its rules from the 3 steps before");
+               "66 s later, one more: its rules from the 3 steps before");
 --- request
 GET /item/r1
 --- more_headers
@@ -437,5 +456,68 @@ Cookie: cx_id=newbie
 X-CX-Time: 1728000000000
 --- response_body
 step=item:r1 status=HIT next=/item/r2 /item/r3 /item/r4
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: 200 requests of one id at once teach at most the 20 the rate allows
+Each request decides from what it read; Redis's count of the steps sent
+is what stops requests in parallel.
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $t = { "X-CX-Time" => $main::T0 };
+main::walk($t, ["par", "/search"]);
+main::sync();
+my @kids;
+for my $c (1 .. 10) {
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        CxTest::http_get($port, "/item/3",
+                         { %$t, Cookie => "cx_id=par" }) for 1 .. 20;
+        POSIX::_exit(0);
+    }
+    push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+my $score = main::score("t:{search}:15000", "item:3 /item/3");
+Test::More::cmp_ok($score, '<=', 10, "at most 20 credits of 1/2: $score");
+--- request
+GET /search
+--- more_headers
+Cookie: cx_id=newbie
+X-CX-Time: 1728000000000
+--- response_body
+step=search status=HIT next=/item/3
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: X-CX-Next alone makes the response private, without validators
+--- config
+    location = /page.html {
+        root html;
+        expires 1h;
+    }
+--- user_files
+>>> page.html
+<html><body>page</body></html>
+--- init
+main::walk(map { ["p$_", "/page.html", "/cart"] } 1 .. 3);
+--- request
+GET /page.html
+--- more_headers
+Cookie: cx_id=newbie
+If-Modified-Since: Thu, 31 Dec 2099 00:00:00 GMT
+--- response_body
+<html><body>page</body></html>
+--- response_headers
+Cache-Control: private
+X-CX-Next: /cart
+!Last-Modified
+!ETag
+!Expires
 --- no_error_log
 [error]

@@ -261,7 +261,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* and the Referer named another step */
             ctx->viewed.data = (u_char *) members[(flags + 1) % 5];
             ctx->viewed.len = ngx_strlen(members[(flags + 1) % 5]);
-            ctx->viewed_goal = (flags >> 2) & 1;
         }
 
         slot->ctx = ctx;
