@@ -1069,7 +1069,7 @@ ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
 
     for (i = 0; i < prefix->len; i++) {
         if (!ngx_http_cx_safe_char(prefix->data[i])) {
-            return "may only contain letters, digits and \"-._~/:@!,;=+*\"";
+            return "may only contain letters, digits and \"-._~/:@!;=+*\"";
         }
     }
 

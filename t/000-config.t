@@ -149,7 +149,7 @@ qr/\[emerg\] .*"cx_ttl" directive must be at least 1s in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_prefix" directive may only contain letters, digits and "-\._~\/:@!,;=\+\*" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*"cx_prefix" directive may only contain letters, digits and "-\._~\/:@!;=\+\*" in \S+nginx\.conf:\d+/
 
 
 
