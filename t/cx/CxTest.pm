@@ -118,6 +118,26 @@ sub redis {
     return wantarray ? @lines : $lines[0];
 }
 
+# the tests a file's blocks make, for its plan: per request the status,
+# the body and each --- no_error_log pattern, each response header
+# checked, and the checks its --- init sections make themselves (calls
+# matching $checks)
+sub planned {
+    my ($checks) = @_;
+    my ($tests, $inits) = (0, 0);
+    for my $b (main::blocks()) {
+        my $req = $b->request;
+        my $reqs = ref $req eq 'ARRAY' ? scalar @$req : defined $req;
+        my @logs = grep { /\S/ } split /\n/, $b->no_error_log // '';
+        my $heads = $b->response_headers_like // $b->response_headers;
+        $tests += $reqs * (1 + 1 + @logs);
+        $tests += scalar(() = join("\n", ref $heads ? @$heads : $heads // '')
+                              =~ /^\S/mg);
+        $inits += scalar(() = ($b->init // '') =~ /$checks/g);
+    }
+    return main::repeat_each() * $tests + $inits;
+}
+
 # GET with optional headers; returns (status, { lc header => value }, body)
 sub http_get {
     my ($port, $uri, $headers, $timeout) = @_;
