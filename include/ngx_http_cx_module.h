@@ -358,8 +358,8 @@ void ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret);
 uint64_t ngx_http_cx_hash_id(u_char *secret, u_char *id, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
-u_char *ngx_http_cx_personal_key(u_char *p, ngx_str_t *prefix,
-    uint64_t hash, u_char *name, size_t len);
+ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
+    ngx_str_t *to);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
     size_t len, int64_t epoch);
 ngx_uint_t ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b);

@@ -305,16 +305,12 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
         /* the transitions into this step: made before? */
         ngx_http_cx_habit(ctx, &m[i], sc[i]);
 
-        if (m[i].len <= slot->name_len + 1
-            || ngx_strncmp(m[i].data, slot->member, slot->name_len) != 0
-            || m[i].data[slot->name_len] != ' ')
+        if (ngx_http_cx_habit_to(&m[i], slot->member, slot->name_len, &m[i])
+            != NGX_OK)
         {
             /* another step's, or not ours */
             continue;
         }
-
-        m[i].data += slot->name_len + 1;
-        m[i].len -= slot->name_len + 1;
 
         if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
             bad++;

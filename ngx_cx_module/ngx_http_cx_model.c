@@ -159,15 +159,26 @@ ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
 }
 
 
-/* P{H}:p:<name>, where this customer went after <name> */
+/*
+ * A member of P{H}:p, one transition of the customer's, "from name url":
+ * if it leaves the step called name, its "name url" part in "to".
+ */
 
-u_char *
-ngx_http_cx_personal_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
-    u_char *name, size_t len)
+ngx_int_t
+ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
+    ngx_str_t *to)
 {
-    p = ngx_http_cx_customer_key(p, prefix, hash, "p:");
+    if (habit->len <= len + 1
+        || ngx_strncmp(habit->data, name, len) != 0
+        || habit->data[len] != ' ')
+    {
+        return NGX_DECLINED;
+    }
 
-    return ngx_cpymem(p, name, len);
+    to->data = habit->data + len + 1;
+    to->len = habit->len - len - 1;
+
+    return NGX_OK;
 }
 
 

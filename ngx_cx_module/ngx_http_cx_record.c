@@ -49,6 +49,8 @@ static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t n);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
+static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
+    ngx_uint_t n);
 
 
 /* request headers of speculative loads, whatever their value */
@@ -125,11 +127,10 @@ static void
 ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx)
 {
-    u_char     *m;
     u_char      path[NGX_HTTP_CX_URL_MAX * 4];
     u_char      member[NGX_HTTP_CX_MEMBER_MAX];
     size_t      name_len, member_len;
-    ngx_str_t   uri;
+    ngx_str_t   uri, step;
 
     if (r->headers_in.referer == NULL
         || ngx_http_cx_referer_path(&r->headers_in.referer->value,
@@ -150,14 +151,11 @@ ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return;
     }
 
-    m = ngx_pnalloc(r->pool, member_len);
-    if (m == NULL) {
-        return;
-    }
+    step.data = member;
+    step.len = member_len;
 
-    ctx->viewed.data = m;
-    ctx->viewed.len = member_len;
-    ngx_memcpy(m, member, member_len);
+    ctx->viewed.data = ngx_pstrdup(r->pool, &step);
+    ctx->viewed.len = ctx->viewed.data ? member_len : 0;
 }
 
 
@@ -166,8 +164,8 @@ ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
  * m[0..n) read (newest first): the step the Referer names, if it is none
  * of the recent ones, is taken first, dated halfway between the last
  * step and this one (tabs opened from one page, or a Referer cut to the
- * origin, so add nothing); then this step.  Each step's earlier steps in its
- * journey are kept with reloads collapsed; the state is advanced.
+ * origin, so add nothing); then this step.  Each step's earlier steps in
+ * its journey are kept with reloads collapsed; the state is advanced.
  */
 
 void
@@ -192,7 +190,7 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
 
     if (ctx->viewed.len
         && !ngx_http_cx_same(&ctx->viewed, &ctx->member)
-        && !ngx_http_cx_taught(m, n, 0, &ctx->viewed, 0))
+        && !ngx_http_cx_among(&ctx->viewed, m, n))
     {
         src = ngx_palloc(ctx->request->pool,
                          (2 * n + 1) * sizeof(ngx_str_t));
@@ -266,34 +264,17 @@ ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n, ngx_str_t *self,
 void
 ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
 {
-    u_char     *sp;
-    size_t      len;
-    ngx_str_t   to, *from;
+    ngx_str_t          to;
+    ngx_http_cx_ref_t  from;
 
-    if (ctx->njourney == 0) {
-        return;
-    }
-
-    from = &ctx->journey[0];
-
-    sp = ngx_strlchr(from->data, from->data + from->len, ' ');
-    if (sp == NULL) {
-        return;
-    }
-
-    len = sp - from->data;
-
-    if (habit->len <= len + 1
-        || ngx_strncmp(habit->data, from->data, len) != 0
-        || habit->data[len] != ' ')
+    if (ctx->njourney
+        && ngx_http_cx_member_parse(ctx->journey[0].data, ctx->journey[0].len,
+                                    &from)
+           == NGX_OK
+        && ngx_http_cx_habit_to(habit, from.name.data, from.name.len, &to)
+           == NGX_OK
+        && ngx_http_cx_same(&to, &ctx->member))
     {
-        return;
-    }
-
-    to.data = habit->data + len + 1;
-    to.len = habit->len - len - 1;
-
-    if (ngx_http_cx_same(&to, &ctx->member)) {
         ctx->again = count;
     }
 }
@@ -446,31 +427,38 @@ ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
 /*
  * Whether the rule from m[i] to member was taught earlier in the journey
  * m[0..n): member reached before, with m[i]'s step among the "distance"
- * steps before it (0: member reached at all).  A customer teaches each
- * rule once per journey.
+ * steps before it.  A customer teaches each rule once per journey.
  */
 
 static ngx_uint_t
 ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n, ngx_uint_t i,
     ngx_str_t *member, ngx_uint_t distance)
 {
-    ngx_uint_t  j, k;
+    ngx_uint_t  j;
 
     for (j = 0; j < n; j++) {
-
-        if (!ngx_http_cx_same(&m[j], member)) {
-            continue;
-        }
-
-        if (distance == 0) {
-            /* member is among m[0..n) */
+        if (ngx_http_cx_same(&m[j], member)
+            && ngx_http_cx_among(&m[i], &m[j + 1],
+                                 ngx_min(n - j - 1, distance)))
+        {
             return 1;
         }
+    }
 
-        for (k = j + 1; k < ngx_min(n, j + 1 + distance); k++) {
-            if (ngx_http_cx_same(&m[k], &m[i])) {
-                return 1;
-            }
+    return 0;
+}
+
+
+/* s is one of m[0..n) */
+
+static ngx_uint_t
+ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&m[i], s)) {
+            return 1;
         }
     }
 

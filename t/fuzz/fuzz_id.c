@@ -59,14 +59,6 @@ ngx_http_cx_fuzz_keys(u_char *id, size_t len, const uint8_t *data,
     n = ngx_min(size, NGX_HTTP_CX_NAME_MAX);
     ngx_memcpy(name, data, n);
 
-    p = ngx_http_cx_personal_key(key, &ngx_http_cx_fuzz_prefix, hash, name,
-                                 NGX_HTTP_CX_NAME_MAX);
-    ngx_http_cx_fuzz_check((size_t) (p - key) <= NGX_HTTP_CX_KEY_MAX);
-
-    p = ngx_http_cx_personal_key(key, &ngx_http_cx_fuzz_prefix, hash, name,
-                                 n);
-    ngx_http_cx_fuzz_check((size_t) (p - key) <= NGX_HTTP_CX_KEY_MAX);
-
     epoch = 0;
     if (size >= sizeof(int64_t)) {
         ngx_memcpy(&epoch, data + size - sizeof(int64_t), sizeof(int64_t));

@@ -74,7 +74,8 @@ test_hash(void)
 static void
 test_keys(void)
 {
-    u_char  buf[NGX_HTTP_CX_KEY_MAX], *p;
+    u_char     buf[NGX_HTTP_CX_KEY_MAX], *p;
+    ngx_str_t  habit, to;
 
     p = ngx_http_cx_customer_key(buf, &prefix, 0x0123456789abcdefULL, "seq");
     is_str(buf, p - buf, "cx:{0123456789abcdef}:seq",
@@ -91,10 +92,14 @@ test_keys(void)
     p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "a", 1, 0);
     is_str(buf, p - buf, "cx:t:{a}:0", "rule key, epoch 0");
 
-    p = ngx_http_cx_personal_key(buf, &prefix, 0x0123456789abcdefULL,
-                                 (u_char *) "cart", 4);
-    is_str(buf, p - buf, "cx:{0123456789abcdef}:p:cart",
-           "personal key: under the customer's hash tag");
+    ngx_str_set(&habit, "cart checkout /checkout");
+    ok(ngx_http_cx_habit_to(&habit, (u_char *) "cart", 4, &to) == NGX_OK
+       && to.len == 18 && ngx_strncmp(to.data, "checkout /checkout", 18) == 0
+       && ngx_http_cx_habit_to(&habit, (u_char *) "car", 3, &to)
+          == NGX_DECLINED
+       && ngx_http_cx_habit_to(&habit, (u_char *) "carts", 5, &to)
+          == NGX_DECLINED,
+       "a transition of the customer's: where it leaves a step for");
 
     p = ngx_http_cx_hex_id(buf, (u_char *) "\x00\xff\x10", 3);
     is_str(buf, p - buf, "00ff10", "hex id");
