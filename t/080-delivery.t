@@ -15,6 +15,7 @@ no_shuffle();
 no_root_location();
 
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
 add_block_preprocessor(sub {
     my $block = shift;

@@ -118,22 +118,67 @@ sub redis {
     return wantarray ? @lines : $lines[0];
 }
 
-# the tests a file's blocks make, for its plan: per request the status,
-# the body and each --- no_error_log pattern, each response header
-# checked, and the checks its --- init sections make themselves (calls
-# matching $checks)
+# OpenResty's habit: every block that expects no error says so.  Adds
+# "[alert]" and "[crit]" to a block's --- no_error_log, and "[error]"
+# unless the block expects lines of its own in --- error_log.  For
+# add_block_preprocessor; planned() counts what it adds.
+sub quiet_patterns {
+    my $b = shift;
+    return () if defined $b->must_die;
+    my @want = ("[alert]", "[crit]", defined $b->error_log ? () : "[error]");
+    my $have = $b->no_error_log;
+    my @have = !defined $have ? ()
+               : ref $have eq 'ARRAY' ? @$have
+               : ref $have ? ($have)
+               : grep { /\S/ } split /\n/, $have;
+    return (@have, grep { my $p = $_; !grep { $_ eq $p } @have } @want);
+}
+
+sub quiet {
+    my $b = shift;
+    my @pats = quiet_patterns($b);
+    return unless @pats;
+    if (grep { ref } @pats) {
+        $b->set_value("no_error_log", \@pats);
+    } else {
+        $b->set_value("no_error_log", join("\n", @pats) . "\n");
+    }
+}
+
+sub patterns_of {
+    my $v = shift;
+    return () unless defined $v;
+    return @$v if ref $v eq 'ARRAY';
+    return ($v) if ref $v;
+    return grep { /\S/ } split /\n/, $v;
+}
+
+# the plan from blocks(), counted as Test::Nginx::Socket counts: per
+# request its status, each response header checked (--- response_headers,
+# else --- response_headers_like), the body when one is expected, and each
+# error log pattern; a --- must_die block its exit and its patterns.  With
+# $quiet, the patterns quiet() adds.  Then the checks the --- init sections
+# make themselves (calls matching $checks), once per block.
 sub planned {
-    my ($checks) = @_;
+    my ($checks, $quiet) = @_;
     my ($tests, $inits) = (0, 0);
     for my $b (main::blocks()) {
+        my @logs = (patterns_of($b->error_log),
+                    $quiet ? quiet_patterns($b)
+                           : patterns_of($b->no_error_log));
+        if (defined $b->must_die) {
+            $tests += 1 + @logs;
+            next;
+        }
         my $req = $b->request;
-        my $reqs = ref $req eq 'ARRAY' ? scalar @$req : defined $req;
-        my @logs = grep { /\S/ } split /\n/, $b->no_error_log // '';
-        my $heads = $b->response_headers_like // $b->response_headers;
-        $tests += $reqs * (1 + 1 + @logs);
-        $tests += scalar(() = join("\n", ref $heads ? @$heads : $heads // '')
-                              =~ /^\S/mg);
-        $inits += scalar(() = ($b->init // '') =~ /$checks/g);
+        my $reqs = ref $req eq 'ARRAY' ? scalar @$req : 1;
+        my $heads = $b->response_headers // $b->response_headers_like;
+        my @heads = grep { /\S/ } map { split /\n/ }
+                    ref $heads ? @$heads : ($heads // '');
+        my $body = defined($b->response_body)
+                   || defined($b->response_body_like) ? 1 : 0;
+        $tests += $reqs * (1 + $body + @logs) + @heads;
+        $inits += scalar(() = ($b->init // '') =~ /$checks/g) if $checks;
     }
     return main::repeat_each() * $tests + $inits;
 }

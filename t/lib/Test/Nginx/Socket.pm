@@ -50,7 +50,6 @@ my $ValgrindPid;
 
 $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort;
 $ENV{TEST_NGINX_SERVROOT} = $ServRoot;
-$ENV{TEST_NGINX_HTML_DIR} ||= "$ServRoot/html";
 
 sub repeat_each (@) { $RepeatEach = shift if @_; $RepeatEach }
 sub no_shuffle () { $NoShuffle = 1 }
@@ -487,9 +486,8 @@ sub check_headers ($$$$) {
             }
             is($actual // '', $v, "$name - header $k ok");
         }
-    }
 
-    if (defined $block->response_headers_like) {
+    } elsif (defined $block->response_headers_like) {
         for my $h (parse_header_spec(indexed($block->response_headers_like,
                                              $idx, $many)))
         {
