@@ -2,14 +2,20 @@
 # file:line and nginx's own wording.
 
 use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (blocks() * 2);
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
 
 no_shuffle();
 
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+
+add_block_preprocessor(sub {
+    CxTest::quiet(shift);
+});
 
 run_tests();
 
@@ -41,6 +47,8 @@ __DATA__
 GET /t
 --- response_body
 ok
+--- no_error_log
+[emerg]
 
 
 

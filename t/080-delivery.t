@@ -8,8 +8,7 @@ use CxTest;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (5 + 5 + 3 + 3 + 3 + 2 + 3 + 4 + 2 + 3 + 2 + 1
-                               + 2 + 3 + 2) + 1;
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
 
 no_shuffle();
 no_root_location();
@@ -61,6 +60,8 @@ pay
 >>> plain.txt
 </body>
 _EOC_
+
+    CxTest::quiet($block);
 });
 
 run_tests();

@@ -24,7 +24,7 @@ repeat_each(1);
 master_on();
 workers(1);
 
-plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/);
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
 
 no_shuffle();
 no_root_location();
@@ -64,6 +64,8 @@ _EOC_
 CxTest::clear($main::Redis->{port}, "t100:");
 _EOC_
         unless defined $block->keep;
+
+    CxTest::quiet($block);
 });
 
 # what a planted customer needs: a key base, a journey going on

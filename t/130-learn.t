@@ -32,7 +32,7 @@ repeat_each(1);
 # before the next request's batch is answered (main::sync)
 workers(1);
 
-plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(|main::level\(/);
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(|main::level\(/, 1);
 
 no_shuffle();
 no_root_location();
@@ -99,6 +99,8 @@ _EOC_
     $block->set_value("init", <<'_EOC_' . ($block->init // ''));
 CxTest::clear($main::Redis->{port}, "t130:");
 _EOC_
+
+    CxTest::quiet($block);
 });
 
 # customers walk: [id, uri, ...]; a uri may be "METHOD uri", and a

@@ -120,12 +120,15 @@ sub redis {
 
 # OpenResty's habit: every block that expects no error says so.  Adds
 # "[alert]" and "[crit]" to a block's --- no_error_log, and "[error]"
-# unless the block expects lines of its own in --- error_log.  For
-# add_block_preprocessor; planned() counts what it adds.
+# to a block that names no log lines of its own (one that expects an
+# error says so in --- error_log, or lists in --- no_error_log what it
+# must not see, when the error it provokes is logged once, not at each
+# repetition).  For add_block_preprocessor; planned() counts what it adds.
 sub quiet_patterns {
     my $b = shift;
     return () if defined $b->must_die;
-    my @want = ("[alert]", "[crit]", defined $b->error_log ? () : "[error]");
+    my $own = defined($b->error_log) || defined($b->no_error_log);
+    my @want = ("[alert]", "[crit]", $own ? () : "[error]");
     my $have = $b->no_error_log;
     my @have = !defined $have ? ()
                : ref $have eq 'ARRAY' ? @$have
