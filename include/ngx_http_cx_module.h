@@ -15,6 +15,7 @@
 
 #define NGX_HTTP_CX_NAME_MAX      128     /* an expanded step name */
 #define NGX_HTTP_CX_URL_MAX       256     /* an expanded step url */
+#define NGX_HTTP_CX_LABEL_MAX     256     /* a label, written or expanded */
 #define NGX_HTTP_CX_MEMBER_MAX    (NGX_HTTP_CX_NAME_MAX + 1                  \
                                    + NGX_HTTP_CX_URL_MAX)
 #define NGX_HTTP_CX_ID_MAX        256     /* longest customer id accepted */
@@ -71,7 +72,8 @@ enum {
 enum {
     NGX_HTTP_CX_REASON_POPULAR = 0,
     NGX_HTTP_CX_REASON_PERSONAL,
-    NGX_HTTP_CX_REASON_HELP
+    NGX_HTTP_CX_REASON_HELP,
+    NGX_HTTP_CX_REASON_SHORTCUT
 };
 
 
@@ -105,6 +107,8 @@ typedef struct {
     ngx_int_t                   captures;
     ngx_http_cx_tpl_t           name_tpl;
     ngx_http_cx_tpl_t           url_tpl;    /* nparts 0: the request uri */
+    ngx_str_t                   label;      /* label=, without captures */
+    ngx_http_cx_tpl_t           label_tpl;  /* label= with captures */
 } ngx_http_cx_step_t;
 
 
@@ -121,6 +125,14 @@ typedef struct {
     ngx_str_t                   name;
     ngx_str_t                   url;
 } ngx_http_cx_ref_t;
+
+
+/* a suggestion as shown: the list, then the shortcut */
+typedef struct {
+    ngx_str_t                   url;
+    ngx_str_t                   label;      /* escaped where it is shown */
+    ngx_uint_t                  reason;
+} ngx_http_cx_item_t;
 
 
 /* a ranked candidate */
@@ -190,6 +202,9 @@ typedef struct {
     ngx_flag_t                  prefetch;       /* cx_prefetch */
     ngx_flag_t                  inject;         /* cx_inject */
     ngx_http_complex_value_t   *template;       /* cx_inject_template */
+    ngx_http_complex_value_t   *item_template;  /* cx_inject_item_template */
+    ngx_str_t                   text_next;      /* cx_inject_text */
+    ngx_str_t                   text_shortcut;
     ngx_uint_t                  demote;         /* cx_demote, in % */
     ngx_uint_t                  returning;      /* cx_levels */
     ngx_uint_t                  expert;
@@ -241,6 +256,9 @@ struct ngx_http_cx_ctx_s {
     ngx_str_t                   next;           /* urls, space separated */
     ngx_str_t                   shortcut;       /* url */
     ngx_str_t                   json;
+    ngx_http_cx_item_t         *items;          /* next, then the shortcut */
+    ngx_uint_t                  nitems;
+    ngx_http_cx_item_t         *item;           /* $cx_item_*, rendering */
     ngx_str_t                   cookie;         /* Set-Cookie to send */
     ngx_uint_t                  level;
     ngx_uint_t                  pace;
@@ -328,6 +346,8 @@ ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
     size_t *name_len, size_t *member_len);
 ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref);
+size_t ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
+    u_char *text);
 
 /* ngx_http_cx_redis.c */
 ngx_int_t ngx_http_cx_redis_init_process(ngx_cycle_t *cycle);
@@ -367,6 +387,8 @@ size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
 u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
 ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
+char *ngx_http_cx_text_check(u_char *p, size_t len);
+uintptr_t ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size);
 ngx_int_t ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst,
     size_t size);
 ngx_int_t ngx_http_cx_path(u_char *src, size_t len, u_char *dst,
@@ -407,6 +429,7 @@ ngx_int_t ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t *json);
 extern ngx_str_t  ngx_http_cx_level_names[];
 extern ngx_str_t  ngx_http_cx_pace_names[];
+extern ngx_str_t  ngx_http_cx_reason_names[];
 
 /* ngx_http_cx_api.c */
 char *ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -414,9 +437,12 @@ ngx_int_t ngx_http_cx_api_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx);
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_str_t *out);
 
 /* ngx_http_cx_var.c */
 ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);
+void ngx_http_cx_item_flush(ngx_http_request_t *r);
 extern ngx_str_t  ngx_http_cx_status_names[];
 
 

@@ -19,6 +19,9 @@
 
 static ngx_int_t ngx_http_cx_json(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
+static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    ngx_http_cx_ref_t *shortcut);
 static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
 
 
@@ -36,10 +39,11 @@ ngx_str_t  ngx_http_cx_pace_names[] = {
 };
 
 
-static ngx_str_t  ngx_http_cx_reason_names[] = {
+ngx_str_t  ngx_http_cx_reason_names[] = {
     ngx_string("popular"),
     ngx_string("personal"),
-    ngx_string("help")
+    ngx_string("help"),
+    ngx_string("shortcut")
 };
 
 
@@ -238,12 +242,72 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     ctx->next.len = p - ctx->next.data;
 
-    if (ngx_http_cx_json(ctx, cands, nc,
+    if (ngx_http_cx_list(ctx, clcf, cands, nc,
                          shortcut.url.len ? &shortcut : NULL)
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_cx_json(ctx, cands, nc,
+                            shortcut.url.len ? &shortcut : NULL)
+           != NGX_OK)
     {
         ctx->status = NGX_HTTP_CX_ERROR;
     }
+}
+
+
+/*
+ * The suggestions as shown, the list then the shortcut, with their urls
+ * and labels copied: what they point to now may be a reply's.
+ */
+
+static ngx_int_t
+ngx_http_cx_list(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut)
+{
+    u_char               text[NGX_HTTP_CX_LABEL_MAX];
+    size_t               len;
+    ngx_uint_t           i;
+    ngx_http_cx_ref_t   *ref;
+    ngx_http_cx_item_t  *item;
+
+    ctx->items = ngx_palloc(ctx->request->pool,
+                            (n + 1) * sizeof(ngx_http_cx_item_t));
+    if (ctx->items == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n + 1; i++) {
+
+        if (i < n) {
+            ref = &cands[i].ref;
+
+        } else if (shortcut) {
+            ref = shortcut;
+
+        } else {
+            break;
+        }
+
+        item = &ctx->items[i];
+        item->reason = (i < n) ? cands[i].reason
+                               : NGX_HTTP_CX_REASON_SHORTCUT;
+
+        len = ngx_http_cx_label(clcf, ref, text);
+
+        item->url.data = ngx_pnalloc(ctx->request->pool, ref->url.len + len);
+        if (item->url.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        item->url.len = ref->url.len;
+        item->label.data = ngx_cpymem(item->url.data, ref->url.data,
+                                      ref->url.len);
+        item->label.len = len;
+        ngx_memcpy(item->label.data, text, len);
+    }
+
+    ctx->nitems = i;
+
+    return NGX_OK;
 }
 
 
@@ -278,30 +342,41 @@ ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
 /*
  * {"status":"HIT","step":"cart","level":"returning","pace":"steady",
- *  "shortcut":{"step":"checkout","url":"/checkout"},
- *  "next":[{"step":"..","url":"..","score":0.8750,"reason":"popular"}]}
+ *  "shortcut":{"step":"checkout","url":"/checkout","label":"Checkout"},
+ *  "next":[{"step":"..","url":"..","label":"..","score":0.8750,
+ *           "reason":"popular"}]}
+ *
+ * The labels are those of ctx->items, made by ngx_http_cx_list().
  */
 
 static ngx_int_t
 ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
     ngx_uint_t n, ngx_http_cx_ref_t *shortcut)
 {
-    u_char      *p;
-    size_t       len;
-    ngx_uint_t   i;
+    u_char              *p;
+    size_t               len;
+    ngx_uint_t           i;
+    ngx_http_cx_item_t  *item;
+
+    item = ctx->items;
 
     len = sizeof("{\"status\":\"\",\"step\":,\"level\":\"\",\"pace\":\"\","
                  "\"shortcut\":null,\"next\":[]}") + 16
           + 6 * ctx->step.name.len + 2;
 
     if (shortcut) {
-        len += sizeof("{\"step\":,\"url\":}") + 4
-               + 6 * (shortcut->name.len + shortcut->url.len);
+        len += sizeof("{\"step\":,\"url\":,\"label\":\"\"}") + 4
+               + 6 * (shortcut->name.len + shortcut->url.len)
+               + item[n].label.len
+               + ngx_escape_json(NULL, item[n].label.data, item[n].label.len);
     }
 
     for (i = 0; i < n; i++) {
-        len += sizeof("{\"step\":,\"url\":,\"score\":,\"reason\":\"\"},")
+        len += sizeof("{\"step\":,\"url\":,\"label\":\"\",\"score\":,"
+                      "\"reason\":\"\"},")
                + 4 + 6 * (cands[i].ref.name.len + cands[i].ref.url.len)
+               + item[i].label.len
+               + ngx_escape_json(NULL, item[i].label.data, item[i].label.len)
                + NGX_INT_T_LEN + 8 + 8;
     }
 
@@ -324,6 +399,8 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
         p = ngx_http_cx_json_str(p, &shortcut->name);
         p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
         p = ngx_http_cx_json_str(p, &shortcut->url);
+        p = ngx_cpymem(p, ",\"label\":", sizeof(",\"label\":") - 1);
+        p = ngx_http_cx_json_str(p, &item[n].label);
         *p++ = '}';
 
     } else {
@@ -341,6 +418,8 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
         p = ngx_http_cx_json_str(p, &cands[i].ref.name);
         p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
         p = ngx_http_cx_json_str(p, &cands[i].ref.url);
+        p = ngx_cpymem(p, ",\"label\":", sizeof(",\"label\":") - 1);
+        p = ngx_http_cx_json_str(p, &item[i].label);
         p = ngx_sprintf(p, ",\"score\":%.4f,\"reason\":\"%V\"}",
                         cands[i].score,
                         &ngx_http_cx_reason_names[cands[i].reason]);

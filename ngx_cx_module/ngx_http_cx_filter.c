@@ -204,6 +204,11 @@ ngx_http_cx_inject_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             return NGX_ERROR;
         }
 
+    } else if (clcf->item_template) {
+        if (ngx_http_cx_items(r, ctx, &ctx->block) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
     } else if (ngx_http_cx_block(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -299,53 +304,78 @@ ngx_http_cx_private(ngx_http_request_t *r)
 
 /*
  * <nav class="cx-next" aria-label="Suggested next steps"><ul>
- * <li><a href="/cart">cart</a></li>...</ul>
- * <p><a class="cx-shortcut" href="/checkout">Straight to checkout</a></p>
- * </nav>, every value html-escaped
+ * <li><a href="/cart">Your cart</a></li>...</ul>
+ * <p><a class="cx-shortcut" href="/checkout">Straight to Checkout</a></p>
+ * </nav>: labels (or step names), the words of cx_inject_text, every
+ * value html-escaped
  */
 
 static ngx_int_t
 ngx_http_cx_block(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
-    u_char     *p, *sp, *last;
-    size_t      len;
-    ngx_str_t   url;
+    u_char                  *p;
+    size_t                   len;
+    ngx_str_t               *words;
+    ngx_uint_t               i, n;
+    ngx_http_cx_item_t      *item, *shortcut;
+    ngx_http_cx_loc_conf_t  *cxlcf;
 
     /* the markup, counted and written from the same pieces */
 
-    static u_char  head[] = "<nav class=\"cx-next\" "
-                            "aria-label=\"Suggested next steps\"><ul>";
+    static u_char  head[] = "<nav class=\"cx-next\" aria-label=\"";
+    static u_char  head_end[] = "\"><ul>";
     static u_char  li[] = "<li><a href=\"";
     static u_char  li_mid[] = "\">";
     static u_char  li_end[] = "</a></li>";
     static u_char  tail[] = "</ul>";
     static u_char  sc[] = "<p><a class=\"cx-shortcut\" href=\"";
-    static u_char  sc_mid[] = "\">Straight to ";
+    static u_char  sc_mid[] = "\">";
     static u_char  sc_end[] = "</a></p>";
     static u_char  end[] = "</nav>";
 
 #define ngx_http_cx_piece(p, s)  ngx_cpymem(p, s, sizeof(s) - 1)
+#define ngx_http_cx_escaped(s)                                               \
+    ((s)->len + ngx_http_cx_escape_html(NULL, (s)->data, (s)->len))
+#define ngx_http_cx_escape(p, s)                                             \
+    (u_char *) ngx_http_cx_escape_html(p, (s)->data, (s)->len)
+
+    ngx_str_null(&ctx->block);
+
+    if (ctx->nitems == 0) {
+        return NGX_OK;
+    }
+
+    cxlcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+    words = &cxlcf->text_shortcut;
+
+    /* the list, then the shortcut if any: ngx_http_cx_list() */
+
+    n = ctx->nitems;
+    shortcut = &ctx->items[n - 1];
+
+    if (shortcut->reason == NGX_HTTP_CX_REASON_SHORTCUT) {
+        n--;
+
+    } else {
+        shortcut = NULL;
+    }
 
     /* urls are html-safe by construction, but escaped all the same */
 
-    len = sizeof(head) + sizeof(tail) + sizeof(end);
+    len = sizeof(head) + ngx_http_cx_escaped(&cxlcf->text_next)
+          + sizeof(head_end) + sizeof(tail) + sizeof(end);
 
-    if (ctx->shortcut.len) {
-        len += sizeof(sc) + sizeof(sc_mid) + sizeof(sc_end)
-               + 2 * (ctx->shortcut.len
-                      + ngx_escape_html(NULL, ctx->shortcut.data,
-                                        ctx->shortcut.len));
+    for (i = 0; i < n; i++) {
+        item = &ctx->items[i];
+
+        len += sizeof(li) + ngx_http_cx_escaped(&item->url) + sizeof(li_mid)
+               + ngx_http_cx_escaped(&item->label) + sizeof(li_end);
     }
 
-    last = ctx->next.data + ctx->next.len;
-
-    for (url.data = ctx->next.data; url.data < last; url.data += url.len + 1)
-    {
-        sp = ngx_strlchr(url.data, last, ' ');
-        url.len = (sp ? sp : last) - url.data;
-
-        len += sizeof(li) + sizeof(li_mid) + sizeof(li_end)
-               + 2 * (url.len + ngx_escape_html(NULL, url.data, url.len));
+    if (shortcut) {
+        len += sizeof(sc) + ngx_http_cx_escaped(&shortcut->url)
+               + sizeof(sc_mid) + ngx_http_cx_escaped(words) + 1
+               + ngx_http_cx_escaped(&shortcut->label) + sizeof(sc_end);
     }
 
     ctx->block.data = ngx_pnalloc(r->pool, len);
@@ -354,36 +384,114 @@ ngx_http_cx_block(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     }
 
     p = ngx_http_cx_piece(ctx->block.data, head);
+    p = ngx_http_cx_escape(p, &cxlcf->text_next);
+    p = ngx_http_cx_piece(p, head_end);
 
-    for (url.data = ctx->next.data; url.data < last; url.data += url.len + 1)
-    {
-        sp = ngx_strlchr(url.data, last, ' ');
-        url.len = (sp ? sp : last) - url.data;
+    for (i = 0; i < n; i++) {
+        item = &ctx->items[i];
 
         p = ngx_http_cx_piece(p, li);
-        p = (u_char *) ngx_escape_html(p, url.data, url.len);
+        p = ngx_http_cx_escape(p, &item->url);
         p = ngx_http_cx_piece(p, li_mid);
-        p = (u_char *) ngx_escape_html(p, url.data, url.len);
+        p = ngx_http_cx_escape(p, &item->label);
         p = ngx_http_cx_piece(p, li_end);
     }
 
     p = ngx_http_cx_piece(p, tail);
 
-    if (ctx->shortcut.len) {
+    if (shortcut) {
         p = ngx_http_cx_piece(p, sc);
-        p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
-                                       ctx->shortcut.len);
+        p = ngx_http_cx_escape(p, &shortcut->url);
         p = ngx_http_cx_piece(p, sc_mid);
-        p = (u_char *) ngx_escape_html(p, ctx->shortcut.data,
-                                       ctx->shortcut.len);
+
+        if (words->len) {
+            p = ngx_http_cx_escape(p, words);
+            *p++ = ' ';
+        }
+
+        p = ngx_http_cx_escape(p, &shortcut->label);
         p = ngx_http_cx_piece(p, sc_end);
     }
 
     p = ngx_http_cx_piece(p, end);
 
 #undef ngx_http_cx_piece
+#undef ngx_http_cx_escaped
+#undef ngx_http_cx_escape
 
     ctx->block.len = p - ctx->block.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $cx_items: cx_inject_item_template once per suggestion, the list then
+ * the shortcut, with $cx_item_* set to it; empty without the template or
+ * suggestions, and inside the template itself.
+ */
+
+ngx_int_t
+ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_str_t *out)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_str_t               *one;
+    ngx_uint_t               i;
+    ngx_http_cx_loc_conf_t  *cxlcf;
+
+    ngx_str_null(out);
+
+    cxlcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    if (cxlcf->item_template == NULL || ctx == NULL || ctx->nitems == 0
+        || ctx->item)
+    {
+        return NGX_OK;
+    }
+
+    one = ngx_palloc(r->pool, ctx->nitems * sizeof(ngx_str_t));
+    if (one == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+    rc = NGX_OK;
+
+    for (i = 0; i < ctx->nitems; i++) {
+        ctx->item = &ctx->items[i];
+
+        rc = ngx_http_complex_value(r, cxlcf->item_template, &one[i]);
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        len += one[i].len;
+    }
+
+    /* what the last item left in $cx_item_* is no value outside */
+
+    ctx->item = NULL;
+    ngx_http_cx_item_flush(r);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (i = 0; i < ctx->nitems; i++) {
+        p = ngx_cpymem(p, one[i].data, one[i].len);
+    }
+
+    out->len = len;
 
     return NGX_OK;
 }

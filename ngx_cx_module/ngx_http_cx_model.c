@@ -236,6 +236,144 @@ ngx_http_cx_url_char(u_char c)
 }
 
 
+/*
+ * Text of the configuration that customers read (a label, the block's
+ * words): NULL if it is fine, else what is wrong with it.  It must be
+ * UTF-8 (shortest form, no surrogates) without control characters (C0,
+ * DEL, C1), so that it is valid JSON once escaped and never breaks a
+ * header or a log line.
+ */
+
+char *
+ngx_http_cx_text_check(u_char *p, size_t len)
+{
+    u_char      *last;
+    uint32_t     u, min;
+    ngx_uint_t   n;
+
+    if (len > NGX_HTTP_CX_LABEL_MAX) {
+        return "is longer than 256 bytes";
+    }
+
+    for (last = p + len; p < last; /* void */ ) {
+
+        u = *p++;
+
+        if (u < 0x80) {
+            if (u < 0x20 || u == 0x7f) {
+                return "has a control character";
+            }
+
+            continue;
+        }
+
+        if (u >= 0xc2 && u <= 0xdf) {
+            u &= 0x1f;
+            n = 1;
+            min = 0x80;
+
+        } else if (u >= 0xe0 && u <= 0xef) {
+            u &= 0x0f;
+            n = 2;
+            min = 0x800;
+
+        } else if (u >= 0xf0 && u <= 0xf4) {
+            u &= 0x07;
+            n = 3;
+            min = 0x10000;
+
+        } else {
+            return "is not valid UTF-8";
+        }
+
+        if ((size_t) (last - p) < n) {
+            return "is not valid UTF-8";
+        }
+
+        while (n--) {
+            if ((*p & 0xc0) != 0x80) {
+                return "is not valid UTF-8";
+            }
+
+            u = (u << 6) | (*p++ & 0x3f);
+        }
+
+        if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+            return "is not valid UTF-8";
+        }
+
+        if (u <= 0x9f) {
+            return "has a control character";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * ngx_escape_html() and the single quote too, so that a value is safe in
+ * text and in attributes quoted either way: the bytes it adds, or (dst
+ * given) the end of what it wrote.
+ */
+
+uintptr_t
+ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size)
+{
+    u_char     *last;
+    uintptr_t   n;
+
+    last = src + size;
+
+    if (dst == NULL) {
+        n = 0;
+
+        for ( /* void */ ; src < last; src++) {
+            switch (*src) {
+            case '<': case '>':
+                n += sizeof("&lt;") - 2;
+                break;
+            case '&':
+                n += sizeof("&amp;") - 2;
+                break;
+            case '"':
+                n += sizeof("&quot;") - 2;
+                break;
+            case '\'':
+                n += sizeof("&#39;") - 2;
+                break;
+            }
+        }
+
+        return n;
+    }
+
+    for ( /* void */ ; src < last; src++) {
+        switch (*src) {
+        case '<':
+            dst = ngx_cpymem(dst, "&lt;", sizeof("&lt;") - 1);
+            break;
+        case '>':
+            dst = ngx_cpymem(dst, "&gt;", sizeof("&gt;") - 1);
+            break;
+        case '&':
+            dst = ngx_cpymem(dst, "&amp;", sizeof("&amp;") - 1);
+            break;
+        case '"':
+            dst = ngx_cpymem(dst, "&quot;", sizeof("&quot;") - 1);
+            break;
+        case '\'':
+            dst = ngx_cpymem(dst, "&#39;", sizeof("&#39;") - 1);
+            break;
+        default:
+            *dst++ = *src;
+        }
+    }
+
+    return (uintptr_t) dst;
+}
+
+
 static u_char
 ngx_http_cx_hex_value(u_char c)
 {

@@ -34,6 +34,8 @@ static char *ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data);
@@ -169,7 +171,8 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NULL },
 
     { ngx_string("cx_step"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+      |NGX_CONF_TAKE2|NGX_CONF_TAKE3|NGX_CONF_TAKE4,
       ngx_http_cx_step,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -257,6 +260,20 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, template),
+      NULL },
+
+    { ngx_string("cx_inject_item_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, item_template),
+      NULL },
+
+    { ngx_string("cx_inject_text"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cx_inject_text,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("cx_header"),
@@ -470,6 +487,8 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      *     clcf->help_ref = { { 0, NULL }, { 0, NULL } };
      *     clcf->shortcut_steps = NULL;
      *     clcf->shortcuts = NULL;
+     *     clcf->text_next = { 0, NULL };
+     *     clcf->text_shortcut = { 0, NULL };
      */
 
     clcf->enable = NGX_CONF_UNSET;
@@ -481,6 +500,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->prefetch = NGX_CONF_UNSET;
     clcf->inject = NGX_CONF_UNSET;
     clcf->template = NGX_CONF_UNSET_PTR;
+    clcf->item_template = NGX_CONF_UNSET_PTR;
     clcf->skip = NGX_CONF_UNSET_PTR;
     clcf->demote = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
@@ -513,6 +533,11 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->prefetch, prev->prefetch, 0);
     ngx_conf_merge_value(conf->inject, prev->inject, 0);
     ngx_conf_merge_ptr_value(conf->template, prev->template, NULL);
+    ngx_conf_merge_ptr_value(conf->item_template, prev->item_template, NULL);
+    ngx_conf_merge_str_value(conf->text_next, prev->text_next,
+                             "Suggested next steps");
+    ngx_conf_merge_str_value(conf->text_shortcut, prev->text_shortcut,
+                             "Straight to");
     ngx_conf_merge_ptr_value(conf->skip, prev->skip, NULL);
 
     if (conf->steps == NULL) {
@@ -1053,6 +1078,59 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* cx_inject_text [next=text] [shortcut=text] */
+
+static char *
+ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    char        *err;
+    ngx_str_t   *value, *text;
+    ngx_uint_t   i;
+
+    if (clcf->text_next.data || clcf->text_shortcut.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "next=", 5) == 0) {
+            text = &clcf->text_next;
+            text->data = value[i].data + 5;
+            text->len = value[i].len - 5;
+
+        } else if (ngx_strncmp(value[i].data, "shortcut=", 9) == 0) {
+            text = &clcf->text_shortcut;
+            text->data = value[i].data + 9;
+            text->len = value[i].len - 9;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        /* the block's label: an empty one would name nothing */
+
+        err = (text->len == 0 && text == &clcf->text_next)
+              ? "is empty" : ngx_http_cx_text_check(text->data, text->len);
+
+        if (err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the \"cx_inject_text\" value of \"%*s\" %s",
+                               value[i].len - text->len - 1, value[i].data,
+                               err);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * The steps of a journey: cx_step and cx_goal, their name and url
+ * The steps of a journey: cx_step and cx_goal, their name, url and label
  * templates, and matching a request's uri against them.
  */
 
@@ -17,13 +17,28 @@
 #define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
 
 
+/* what a template makes */
+enum {
+    NGX_HTTP_CX_TPL_NAME = 0,
+    NGX_HTTP_CX_TPL_URL,
+    NGX_HTTP_CX_TPL_LABEL
+};
+
+
 static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url);
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t kind);
+static ngx_int_t ngx_http_cx_step_label(ngx_conf_t *cf,
+    ngx_http_cx_step_t *step, ngx_str_t *text);
+static ngx_http_cx_step_t *ngx_http_cx_lookup(ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ref_t *ref, u_char *path, int *captures, ngx_int_t *n);
 static ngx_int_t ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s,
     int *captures);
 
 
-/* cx_step name uri|~regex [url] */
+static char  *ngx_http_cx_tpl_kinds[] = { "name", "url", "label" };
+
+
+/* cx_step name uri|~regex [url] [label=text] */
 
 char *
 ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -31,7 +46,7 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cx_loc_conf_t *clcf = conf;
 
     u_char               errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_str_t           *value, *url;
+    ngx_str_t           *value, *url, label;
     ngx_uint_t           i;
     ngx_regex_compile_t  rc;
     ngx_http_cx_step_t  *step;
@@ -105,23 +120,47 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_http_cx_tpl_compile(cf, &value[1], &step->name_tpl,
-                                step->captures, 0)
+                                step->captures, NGX_HTTP_CX_TPL_NAME)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
     url = NULL;
+    ngx_str_null(&label);
 
-    if (cf->args->nelts == 4) {
-        url = &value[3];
+    for (i = 3; i < cf->args->nelts; i++) {
 
-    } else if (step->regex == NULL) {
+        if (label.data == NULL
+            && ngx_strncmp(value[i].data, "label=", 6) == 0)
+        {
+            label.data = value[i].data + 6;
+            label.len = value[i].len - 6;
+
+            if (ngx_http_cx_step_label(cf, step, &label) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (i == 3) {
+            url = &value[i];
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (url == NULL && step->regex == NULL) {
         url = &value[2];
     }
 
     if (url
-        && ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures, 1)
+        && ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures,
+                                   NGX_HTTP_CX_TPL_URL)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -140,25 +179,87 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * Splits "item:$1" into literal and capture parts; literals must be safe
- * as they are, captures are escaped when expanded.
+ * label=text: shop text, any UTF-8 but control characters; $1..$9 are the
+ * regex's captures, escaped as in the name, $$ is a "$".  A label without
+ * captures is kept as it is shown.
+ */
+
+static ngx_int_t
+ngx_http_cx_step_label(ngx_conf_t *cf, ngx_http_cx_step_t *step,
+    ngx_str_t *text)
+{
+    char        *err;
+    ngx_uint_t   i;
+
+    if (text->len == 0) {
+        err = "is empty";
+
+    } else if (text->data[0] == '"' || text->data[0] == '\'') {
+        /* label="Your cart": nginx quotes whole parameters only */
+        err = "starts with a quote, write the parameter in quotes as a "
+              "whole: \"label=...\"";
+
+    } else {
+        err = ngx_http_cx_text_check(text->data, text->len);
+    }
+
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the \"cx_step\" label of \"%V\" %s",
+                           &step->name, err);
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_cx_tpl_compile(cf, text, &step->label_tpl, step->captures,
+                                NGX_HTTP_CX_TPL_LABEL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < step->label_tpl.nparts; i++) {
+        if (step->label_tpl.parts[i].capture >= 0) {
+            return NGX_OK;
+        }
+    }
+
+    step->label.data = ngx_pnalloc(cf->pool, text->len);
+    if (step->label.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    step->label.len = ngx_http_cx_expand(&step->label_tpl, NULL, NULL, 0,
+                                         step->label.data, text->len);
+    step->label_tpl.nparts = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Splits "item:$1" into literal and capture parts; literals of a name or
+ * url must be safe as they are (a label's were checked before), captures
+ * are escaped when expanded.
  */
 
 static ngx_int_t
 ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t url)
+    ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t kind)
 {
     u_char                  *p, *last, *start;
+    size_t                   max;
     ngx_int_t                n;
     ngx_array_t              parts;
     ngx_http_cx_tpl_part_t  *part;
 
-    if (src->len == 0
-        || src->len > (url ? NGX_HTTP_CX_URL_MAX : NGX_HTTP_CX_NAME_MAX))
-    {
+    max = (kind == NGX_HTTP_CX_TPL_NAME) ? NGX_HTTP_CX_NAME_MAX
+          : (kind == NGX_HTTP_CX_TPL_URL) ? NGX_HTTP_CX_URL_MAX
+          : NGX_HTTP_CX_LABEL_MAX;
+
+    if (src->len == 0 || src->len > max) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid step %s \"%V\": empty or too long",
-                           url ? "url" : "name", src);
+                           ngx_http_cx_tpl_kinds[kind], src);
         return NGX_ERROR;
     }
 
@@ -179,11 +280,22 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
         }
 
         if (*p == '$') {
+            if (kind == NGX_HTTP_CX_TPL_LABEL
+                && (p + 1 == last || p[1] < '1' || p[1] > '9'))
+            {
+                /* in a label, "$$" is a "$", and any other "$" is text */
+                part->capture = -1;
+                part->text.data = p;
+                part->text.len = 1;
+                p += (p + 1 < last && p[1] == '$') ? 2 : 1;
+                continue;
+            }
+
             if (p + 1 == last || p[1] < '1' || p[1] > '9') {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid capture in step %s \"%V\", "
                                    "only $1..$9 may be used",
-                                   url ? "url" : "name", src);
+                                   ngx_http_cx_tpl_kinds[kind], src);
                 return NGX_ERROR;
             }
 
@@ -192,8 +304,8 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
             if (n > captures) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "step %s \"%V\" uses $%i, but its uri has "
-                                   "%i captures", url ? "url" : "name", src,
-                                   n, captures < 0 ? 0 : captures);
+                                   "%i captures", ngx_http_cx_tpl_kinds[kind],
+                                   src, n, captures < 0 ? 0 : captures);
                 return NGX_ERROR;
             }
 
@@ -206,11 +318,14 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
         start = p;
 
         while (p < last && *p != '$') {
-            if (url ? !ngx_http_cx_url_char(*p) : !ngx_http_cx_safe_char(*p))
+            if (kind != NGX_HTTP_CX_TPL_LABEL
+                && !(kind == NGX_HTTP_CX_TPL_URL ? ngx_http_cx_url_char(*p)
+                                                 : ngx_http_cx_safe_char(*p)))
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid character \"%c\" in step %s "
-                                   "\"%V\"", *p, url ? "url" : "name", src);
+                                   "\"%V\"", *p, ngx_http_cx_tpl_kinds[kind],
+                                   src);
                 return NGX_ERROR;
             }
 
@@ -437,19 +552,87 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 ngx_int_t
 ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
-    int                      captures[NGX_HTTP_CX_CAPTURES];
+    int                  captures[NGX_HTTP_CX_CAPTURES];
+    u_char               path[NGX_HTTP_CX_URL_MAX];
+    ngx_int_t            n;
+    ngx_http_cx_step_t  *step;
+
+    step = ngx_http_cx_lookup(clcf, ref, path, captures, &n);
+
+    if (step == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (step->regex == NULL) {
+        ref->url = step->url_tpl.parts[0].text;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * What a declared suggestion is shown as, written into text (of
+ * NGX_HTTP_CX_LABEL_MAX): its step's label, with the captures of its url
+ * escaped as in the name, or else (without a label, or too long once
+ * expanded) its name.  Returns the length.
+ */
+
+size_t
+ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
+    u_char *text)
+{
+    int                  captures[NGX_HTTP_CX_CAPTURES];
+    u_char               path[NGX_HTTP_CX_URL_MAX];
+    size_t               len;
+    ngx_int_t            n;
+    ngx_http_cx_step_t  *step;
+
+    step = ngx_http_cx_lookup(clcf, ref, path, captures, &n);
+
+    if (step && step->label.len) {
+        ngx_memcpy(text, step->label.data, step->label.len);
+        return step->label.len;
+    }
+
+    if (step && step->label_tpl.nparts) {
+        len = ngx_http_cx_expand(&step->label_tpl, path, captures, n, text,
+                                 NGX_HTTP_CX_LABEL_MAX);
+        if (len) {
+            return len;
+        }
+    }
+
+    len = ngx_min(ref->name.len, NGX_HTTP_CX_LABEL_MAX);
+    ngx_memcpy(text, ref->name.data, len);
+
+    return len;
+}
+
+
+/*
+ * The step of a suggestion (see above), or NULL; for a regex step, its
+ * match on the decoded path: path, captures and their number in n.
+ */
+
+static ngx_http_cx_step_t *
+ngx_http_cx_lookup(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
+    u_char *path, int *captures, ngx_int_t *n)
+{
+    int                      all[2];
     u_char                   name[NGX_HTTP_CX_NAME_MAX];
-    u_char                   url[NGX_HTTP_CX_URL_MAX];
-    u_char                   path[NGX_HTTP_CX_URL_MAX], *q;
-    ngx_int_t                n;
+    u_char                   url[NGX_HTTP_CX_URL_MAX], *q;
+    ngx_int_t                rc;
     ngx_str_t                decoded, expanded;
     ngx_uint_t               i;
-    ngx_http_cx_tpl_t        whole, *tpl;
+    ngx_http_cx_tpl_t        whole;
     ngx_http_cx_step_t      *step;
     ngx_http_cx_tpl_part_t   part;
 
+    *n = 0;
+
     if (clcf->steps == NULL) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     step = clcf->steps->elts;
@@ -458,8 +641,7 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
         if (step[i].regex == NULL
             && ngx_http_cx_same(&step[i].name, &ref->name))
         {
-            ref->url = step[i].url_tpl.parts[0].text;
-            return NGX_OK;
+            return &step[i];
         }
     }
 
@@ -468,21 +650,21 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
     if (ref->url.len == 0 || ref->url.data[0] != '/'
         || (ref->url.len > 1 && ref->url.data[1] == '/'))
     {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     q = ngx_strlchr(ref->url.data, ref->url.data + ref->url.len, '?');
 
-    n = ngx_http_cx_path(ref->url.data,
-                         (q ? q : ref->url.data + ref->url.len)
-                         - ref->url.data,
-                         path, sizeof(path));
-    if (n == NGX_ERROR) {
-        return NGX_DECLINED;
+    rc = ngx_http_cx_path(ref->url.data,
+                          (q ? q : ref->url.data + ref->url.len)
+                          - ref->url.data,
+                          path, NGX_HTTP_CX_URL_MAX);
+    if (rc == NGX_ERROR) {
+        return NULL;
     }
 
     decoded.data = path;
-    decoded.len = n;
+    decoded.len = rc;
 
     part.capture = 0;
     ngx_str_null(&part.text);
@@ -495,39 +677,39 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
             continue;
         }
 
-        n = ngx_http_cx_match(&step[i], &decoded, captures);
-        if (n < 0) {
+        *n = ngx_http_cx_match(&step[i], &decoded, captures);
+        if (*n < 0) {
             continue;
         }
 
         expanded.data = name;
         expanded.len = ngx_http_cx_expand(&step[i].name_tpl, path, captures,
-                                          n, name, sizeof(name));
+                                          *n, name, sizeof(name));
 
         if (!ngx_http_cx_same(&expanded, &ref->name)) {
             continue;
         }
 
-        tpl = &step[i].url_tpl;
+        expanded.data = url;
 
-        if (tpl->nparts == 0) {
+        if (step[i].url_tpl.nparts) {
+            expanded.len = ngx_http_cx_expand(&step[i].url_tpl, path,
+                                              captures, *n, url, sizeof(url));
+
+        } else {
             /* the request's own uri, as ngx_http_cx_classify() wrote it */
-            tpl = &whole;
-            n = 0;
-            captures[0] = 0;
-            captures[1] = decoded.len;
+            all[0] = 0;
+            all[1] = decoded.len;
+            expanded.len = ngx_http_cx_expand(&whole, path, all, 0, url,
+                                              sizeof(url));
         }
 
-        expanded.data = url;
-        expanded.len = ngx_http_cx_expand(tpl, path, captures, n, url,
-                                          sizeof(url));
-
         if (ngx_http_cx_same(&expanded, &ref->url)) {
-            return NGX_OK;
+            return &step[i];
         }
     }
 
-    return NGX_DECLINED;
+    return NULL;
 }
 
 

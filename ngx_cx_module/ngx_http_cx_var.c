@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * $cx_step, $cx_next, $cx_status.
+ * $cx_step, $cx_next, $cx_status and the rest of the answer; $cx_items
+ * and, while cx_inject_item_template renders one, $cx_item_*.
  */
 
 
@@ -34,7 +35,11 @@ enum {
     NGX_HTTP_CX_VAR_LEVEL,
     NGX_HTTP_CX_VAR_PACE,
     NGX_HTTP_CX_VAR_SHORTCUT,
-    NGX_HTTP_CX_VAR_JSON
+    NGX_HTTP_CX_VAR_JSON,
+    NGX_HTTP_CX_VAR_ITEMS,
+    NGX_HTTP_CX_VAR_ITEM_URL,
+    NGX_HTTP_CX_VAR_ITEM_LABEL,
+    NGX_HTTP_CX_VAR_ITEM_REASON
 };
 
 
@@ -61,13 +66,30 @@ static ngx_http_variable_t  ngx_http_cx_vars[] = {
     { ngx_string("cx_next_json"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_JSON, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("cx_items"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_ITEMS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_item_url"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_ITEM_URL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_item_label"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_ITEM_LABEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_item_reason"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_ITEM_REASON, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
+
+
+/* the indexes of $cx_item_url, _label, _reason, for ngx_http_cx_item_flush */
+static ngx_int_t  ngx_http_cx_item_index[3];
 
 
 ngx_int_t
 ngx_http_cx_add_variables(ngx_conf_t *cf)
 {
+    ngx_int_t             n;
     ngx_http_variable_t  *var, *v;
 
     for (v = ngx_http_cx_vars; v->name.len; v++) {
@@ -78,9 +100,37 @@ ngx_http_cx_add_variables(ngx_conf_t *cf)
 
         var->get_handler = v->get_handler;
         var->data = v->data;
+
+        if (v->data >= NGX_HTTP_CX_VAR_ITEM_URL) {
+            n = ngx_http_get_variable_index(cf, &v->name);
+            if (n == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            ngx_http_cx_item_index[v->data - NGX_HTTP_CX_VAR_ITEM_URL] = n;
+        }
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Once cx_inject_item_template is rendered, $cx_item_* must be read again
+ * (and be empty) where a template uses them outside: a value cached from
+ * the last item would not be the one the template's length was counted
+ * with.
+ */
+
+void
+ngx_http_cx_item_flush(ngx_http_request_t *r)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < 3; i++) {
+        r->variables[ngx_http_cx_item_index[i]].valid = 0;
+        r->variables[ngx_http_cx_item_index[i]].not_found = 0;
+    }
 }
 
 
@@ -88,12 +138,49 @@ static ngx_int_t
 ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     uintptr_t data)
 {
-    ngx_str_t          *s, json;
-    ngx_http_cx_ctx_t  *ctx;
+    ngx_str_t           *s, json, items, escaped, *raw;
+    ngx_http_cx_ctx_t   *ctx;
+    ngx_http_cx_item_t  *item;
 
     ctx = ngx_http_cx_get_ctx(r->main);
+    item = ctx ? ctx->item : NULL;
 
     switch (data) {
+
+    case NGX_HTTP_CX_VAR_ITEMS:
+        if (ngx_http_cx_items(r, ctx, &items) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        s = &items;
+        break;
+
+    case NGX_HTTP_CX_VAR_ITEM_URL:
+    case NGX_HTTP_CX_VAR_ITEM_LABEL:
+        s = NULL;
+
+        if (item == NULL) {
+            break;
+        }
+
+        /* html-escaped: a template puts them in markup */
+
+        raw = (data == NGX_HTTP_CX_VAR_ITEM_URL) ? &item->url : &item->label;
+
+        escaped.len = raw->len
+                      + ngx_http_cx_escape_html(NULL, raw->data, raw->len);
+        escaped.data = ngx_pnalloc(r->pool, escaped.len);
+        if (escaped.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_cx_escape_html(escaped.data, raw->data, raw->len);
+        s = &escaped;
+        break;
+
+    case NGX_HTTP_CX_VAR_ITEM_REASON:
+        s = item ? &ngx_http_cx_reason_names[item->reason] : NULL;
+        break;
 
     case NGX_HTTP_CX_VAR_LEVEL:
         s = (ctx && ctx->known) ? &ngx_http_cx_level_names[ctx->level]

@@ -237,7 +237,7 @@ qr/\[emerg\] .*invalid character """ in step url "\/cart"x" in \S+nginx\.conf:\d
 
 === TEST 21: cx_step with too many arguments
 --- config
-    cx_step cart /cart /cart extra;
+    cx_step cart /cart /cart label=Cart extra;
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid number of arguments in "cx_step" directive in \S+nginx\.conf:\d+/

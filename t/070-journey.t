@@ -199,7 +199,7 @@ GET /cart
 --- more_headers
 Cookie: cx_id=js
 --- response_body_like
-^\{"status":"HIT","step":"cart","level":"returning","pace":"steady","shortcut":null,"next":\[\{"step":"checkout","url":"/checkout","score":1\.0000,"reason":"(personal|popular)"\}\]\}$
+^\{"status":"HIT","step":"cart","level":"returning","pace":"steady","shortcut":null,"next":\[\{"step":"checkout","url":"/checkout","label":"checkout","score":1\.0000,"reason":"(personal|popular)"\}\]\}$
 
 
 

@@ -77,7 +77,7 @@ GET /page.html
 --- more_headers
 Cookie: cx_id=new
 --- response_body
-<html><body><h1>page</h1><nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">/cart</a></li><li><a href="/checkout">/checkout</a></li></ul></nav></BODY></html>
+<html><body><h1>page</h1><nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">cart</a></li><li><a href="/checkout">checkout</a></li></ul></nav></BODY></html>
 --- response_headers
 Cache-Control: private
 !Content-Length
@@ -99,7 +99,7 @@ GET /split.html
 --- more_headers
 Cookie: cx_id=new
 --- response_body
-<html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">/cart</a></li></ul></nav></body></html>
+<html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">cart</a></li></ul></nav></body></html>
 --- response_headers
 Cache-Control: private
 !Accept-Ranges
@@ -210,7 +210,7 @@ GET /cx/next?uri=%2Fpage.html
 --- more_headers
 Cookie: cx_id=spa
 --- response_body chomp
-{"status":"HIT","step":"page","level":"new","pace":"steady","shortcut":null,"next":[{"step":"cart","url":"/cart","score":1.0000,"reason":"popular"},{"step":"checkout","url":"/checkout","score":0.5000,"reason":"popular"}]}
+{"status":"HIT","step":"page","level":"new","pace":"steady","shortcut":null,"next":[{"step":"cart","url":"/cart","label":"cart","score":1.0000,"reason":"popular"},{"step":"checkout","url":"/checkout","label":"checkout","score":0.5000,"reason":"popular"}]}
 --- response_headers
 Content-Type: application/json
 Cache-Control: no-store
@@ -231,7 +231,7 @@ GET /cx/next?uri=/cart
 --- more_headers
 Cookie: cx_id=ghost
 --- response_body chomp
-{"status":"HIT","step":"cart","level":"new","pace":"steady","shortcut":null,"next":[{"step":"checkout","url":"/checkout","score":1.0000,"reason":"popular"}]}
+{"status":"HIT","step":"cart","level":"new","pace":"steady","shortcut":null,"next":[{"step":"checkout","url":"/checkout","label":"checkout","score":1.0000,"reason":"popular"}]}
 
 
 
@@ -312,4 +312,4 @@ GET /split.html
 --- more_headers
 Cookie: cx_id=new
 --- response_body
-<html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/pay?from=cx&amp;step=2">/pay?from=cx&amp;step=2</a></li><li><a href="/cart">/cart</a></li></ul></nav></body></html>
+<html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/pay?from=cx&amp;step=2">pay</a></li><li><a href="/cart">cart</a></li></ul></nav></body></html>

@@ -275,7 +275,7 @@ CxTest::redis($p, "ZADD", $rule, "inf", "c /c", "1e308", "d /d",
 Cookie: cx_id=newcomer
 --- response_body_like eval
 ["^step=a status=HIT next=(/d )?/b\n\\z",
- '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[(\{"step":"d","url":"/d","score":1\.0000,"reason":"popular"\},)?\{"step":"b","url":"/b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
+ '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[(\{"step":"d","url":"/d","label":"d","score":1\.0000,"reason":"popular"\},)?\{"step":"b","url":"/b","label":"b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
 --- response_headers_like eval
 ["X-CX-Status: HIT\nX-CX-Next: (/d,\\s*)?/b", "X-CX-Status: HIT"]
 --- no_error_log
@@ -303,7 +303,7 @@ for my $k (@own) {
 Cookie: cx_id=habit
 --- response_body_like eval
 ["^step=a status=HIT next=/b\n\\z",
- '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[\{"step":"b","url":"/b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
+ '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[\{"step":"b","url":"/b","label":"b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
 --- response_headers_like eval
 ["X-CX-Status: HIT\nX-CX-Next: /b", "X-CX-Status: HIT"]
 --- no_error_log

@@ -38,19 +38,19 @@ static ngx_pool_t              *ngx_http_cx_fuzz_conf_pool;
 static ngx_http_cx_loc_conf_t   ngx_http_cx_fuzz_clcf;
 
 
-/* cx_step name uri [url], through the directive's handler */
+/* cx_step name uri [url] [label=...], through the directive's handler */
 
 static void
-ngx_http_cx_fuzz_step(char *name, char *uri, char *url)
+ngx_http_cx_fuzz_step(char *name, char *uri, char *url, char *label)
 {
     ngx_str_t    *v;
     ngx_conf_t    cf;
     ngx_array_t  *args;
 
-    args = ngx_array_create(ngx_http_cx_fuzz_conf_pool, 4, sizeof(ngx_str_t));
+    args = ngx_array_create(ngx_http_cx_fuzz_conf_pool, 5, sizeof(ngx_str_t));
     ngx_http_cx_fuzz_check(args != NULL);
 
-    v = ngx_array_push_n(args, url ? 4 : 3);
+    v = ngx_array_push_n(args, 3);
     ngx_http_cx_fuzz_check(v != NULL);
 
     ngx_str_set(&v[0], "cx_step");
@@ -60,8 +60,24 @@ ngx_http_cx_fuzz_step(char *name, char *uri, char *url)
     v[2].len = ngx_strlen(uri);
 
     if (url) {
-        v[3].data = (u_char *) url;
-        v[3].len = ngx_strlen(url);
+        v = ngx_array_push(args);
+        ngx_http_cx_fuzz_check(v != NULL);
+
+        v->data = (u_char *) url;
+        v->len = ngx_strlen(url);
+    }
+
+    if (label) {
+        /* the directive's handler cuts "label=" off the argument */
+
+        v = ngx_array_push(args);
+        ngx_http_cx_fuzz_check(v != NULL);
+
+        v->len = sizeof("label=") - 1 + ngx_strlen(label);
+        v->data = ngx_pnalloc(ngx_http_cx_fuzz_conf_pool, v->len);
+        ngx_http_cx_fuzz_check(v->data != NULL);
+
+        ngx_sprintf(v->data, "label=%s", label);
     }
 
     ngx_memzero(&cf, sizeof(ngx_conf_t));
@@ -76,31 +92,41 @@ ngx_http_cx_fuzz_step(char *name, char *uri, char *url)
 
 
 /* steps of each kind: exact, exact with its own url, regexes with captures
- * in the name and the url, a name and a url that fill their limits */
+ * in the name and the url, a name and a url that fill their limits; labels
+ * of markup and quotes, with captures, too long once expanded */
 
 static void
 ngx_http_cx_fuzz_steps(void)
 {
-    ngx_http_cx_fuzz_step("home", "/", NULL);
-    ngx_http_cx_fuzz_step("cart", "/cart", NULL);
-    ngx_http_cx_fuzz_step("checkout", "/checkout", "/checkout?from=cx&s=2");
-    ngx_http_cx_fuzz_step("help", "/help", NULL);
-    ngx_http_cx_fuzz_step("search", "~*^/search", NULL);
-    ngx_http_cx_fuzz_step("cat:$1", "~^/c/([^/]+)", NULL);
-    ngx_http_cx_fuzz_step("item:$1", "~^/item/(.+)$", "/item/$1");
+    ngx_http_cx_fuzz_step("home", "/", NULL, NULL);
+    ngx_http_cx_fuzz_step("cart", "/cart", NULL,
+                          "<b>\"Your\" cart</b> & 'more' 100% caf\xc3\xa9");
+    ngx_http_cx_fuzz_step("checkout", "/checkout", "/checkout?from=cx&s=2",
+                          "Checkout $$");
+    ngx_http_cx_fuzz_step("help", "/help", NULL, NULL);
+    ngx_http_cx_fuzz_step("search", "~*^/search", NULL, "Search <again>");
+    ngx_http_cx_fuzz_step("cat:$1", "~^/c/([^/]+)", NULL, "Category $1 \"$1\"");
+    ngx_http_cx_fuzz_step("item:$1", "~^/item/(.+)$", "/item/$1",
+                          "<i>Item</i> '$1' & $");
     ngx_http_cx_fuzz_step("p:$2:$1", "~^/p/([a-z]*)/(.*?)(/x)?$",
-                          "/p/$1/$2?q=$2");
-    ngx_http_cx_fuzz_step("l:$1$1$1$1", "~^/l/(.*)", "/l/$1$1$1$1$1$1$1");
+                          "/p/$1/$2?q=$2", "$2$1$3$2$1$3$2$1$3");
+    ngx_http_cx_fuzz_step("l:$1$1$1$1", "~^/l/(.*)", "/l/$1$1$1$1$1$1$1",
+                          NULL);
     ngx_http_cx_fuzz_step(
         "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
         "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn:$1",
-        "~^/n/(.{0,3})", NULL);
+        "~^/n/(.{0,3})", NULL,
+        "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+        "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+        "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+        "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL<$1>");
     ngx_http_cx_fuzz_step(
         "u:$1", "~^/u/(.*)$",
         "/uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
         "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
         "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
-        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu/$1");
+        "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu/$1",
+        NULL);
 }
 
 

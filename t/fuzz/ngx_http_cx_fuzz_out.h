@@ -4,8 +4,10 @@
  *
  * What the answer's outputs must be, whatever went into them, for the
  * fuzz targets that make answers (answer, reply): $cx_next is urls of url
- * characters, one space apart; $cx_next_json is JSON; the html block has
- * its markup's '<' and '"' and no more (every value escaped).
+ * characters, one space apart; every label is text a customer may read
+ * (UTF-8, no control character); $cx_next_json is JSON; the html block has
+ * its markup's '<' and '"' and no more (every value escaped, the words of
+ * cx_inject_text too).
  *
  * Include after ngx_http_cx_fuzz.h and ngx_http_cx_filter.c.
  */
@@ -242,6 +244,18 @@ ngx_http_cx_fuzz_outputs(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         ngx_http_cx_fuzz_check(ngx_http_cx_url_char(ctx->shortcut.data[i]));
     }
 
+    /* the items: the list, then the shortcut, with their labels */
+
+    ngx_http_cx_fuzz_check(ctx->nitems == n + (ctx->shortcut.len ? 1 : 0));
+
+    for (i = 0; i < ctx->nitems; i++) {
+        ngx_http_cx_fuzz_check(ctx->items[i].label.len > 0
+                               && ngx_http_cx_text_check(
+                                      ctx->items[i].label.data,
+                                      ctx->items[i].label.len)
+                                  == NULL);
+    }
+
     /* $cx_next_json */
 
     ngx_http_cx_fuzz_check(ngx_http_cx_json_of(r, ctx, &json) == NGX_OK);
@@ -260,22 +274,26 @@ ngx_http_cx_fuzz_outputs(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         return;
     }
 
+    /* the block's words, as cx_inject_text could set them */
+
+    ngx_str_set(&ngx_http_cx_fuzz_clcf.text_next, "Next <b>\"steps\"</b> &");
+    ngx_str_set(&ngx_http_cx_fuzz_clcf.text_shortcut, "<i>Straight</i> to");
+
     ngx_http_cx_fuzz_check(ngx_http_cx_block(r, ctx) == NGX_OK);
 
     markup.data = (u_char *)
-        "<nav class=\"cx-next\" aria-label=\"Suggested next steps\"><ul>"
-        "</ul></nav>";
+        "<nav class=\"cx-next\" aria-label=\"\"><ul></ul></nav>";
     markup.len = ngx_strlen(markup.data);
 
     lt = ngx_http_cx_fuzz_count(markup.data, markup.len, '<');
     quot = ngx_http_cx_fuzz_count(markup.data, markup.len, '"');
 
-    /* <li><a href="URL">URL</a></li> */
+    /* <li><a href="URL">LABEL</a></li> */
     lt += 4 * n;
     quot += 2 * n;
 
     if (ctx->shortcut.len) {
-        /* <p><a class="cx-shortcut" href="URL">Straight to URL</a></p> */
+        /* <p><a class="cx-shortcut" href="URL">WORDS LABEL</a></p> */
         lt += 4;
         quot += 4;
     }

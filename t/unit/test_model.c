@@ -168,6 +168,66 @@ test_chars(void)
 }
 
 
+/* text customers read: labels and the words of the block */
+
+static void
+test_text(void)
+{
+    u_char   out[64], *p, long_text[NGX_HTTP_CX_LABEL_MAX + 1];
+    size_t   n;
+    char    *err;
+
+#define text_err(s)  ngx_http_cx_text_check((u_char *) s, sizeof(s) - 1)
+
+    ok(text_err("Your <cart> & \"more\" 'stuff' 100% caf\xc3\xa9") == NULL
+       && text_err("\xe2\x82\xac 5, \xe4\xb8\xad \xf0\x9f\x9b\x92") == NULL
+       && text_err("") == NULL,
+       "any UTF-8 text is fine: markup, quotes, %, euro, han, emoji");
+
+    err = "has a control character";
+
+    ok(ngx_strcmp(text_err("a\nb"), err) == 0
+       && ngx_strcmp(text_err("a\rb"), err) == 0
+       && ngx_strcmp(text_err("a\tb"), err) == 0
+       && ngx_strcmp(text_err("a\x7f"), err) == 0
+       && ngx_strcmp(text_err("a\xc2\x85"), err) == 0,
+       "C0, DEL and C1 (NEL) control characters are not");
+
+    err = "is not valid UTF-8";
+
+    ok(ngx_strcmp(text_err("caf\xe9"), err) == 0
+       && ngx_strcmp(text_err("\xc0\xaf"), err) == 0
+       && ngx_strcmp(text_err("\xe0\x80\xaf"), err) == 0
+       && ngx_strcmp(text_err("\xed\xa0\x80"), err) == 0
+       && ngx_strcmp(text_err("\xf4\x90\x80\x80"), err) == 0
+       && ngx_strcmp(text_err("\xe2\x82"), err) == 0
+       && ngx_strcmp(text_err("\xc3\x28"), err) == 0,
+       "nor Latin-1, overlong forms, surrogates, past U+10FFFF, cut or bad "
+       "continuations");
+
+    ngx_memset(long_text, 'x', sizeof(long_text));
+
+    ok(ngx_http_cx_text_check(long_text, NGX_HTTP_CX_LABEL_MAX) == NULL
+       && ngx_strcmp(ngx_http_cx_text_check(long_text, sizeof(long_text)),
+                     "is longer than 256 bytes") == 0
+       && NGX_HTTP_CX_LABEL_MAX == 256,
+       "at most NGX_HTTP_CX_LABEL_MAX bytes, as the message says");
+
+#undef text_err
+
+    p = (u_char *) "<a href='x'>\"T&J\"</a>";
+    n = ngx_strlen(p);
+
+    ok(n + ngx_http_cx_escape_html(NULL, p, n) == sizeof("&lt;a href=&#39;x"
+       "&#39;&gt;&quot;T&amp;J&quot;&lt;/a&gt;") - 1,
+       "html escaping counts what it adds");
+
+    n = (u_char *) ngx_http_cx_escape_html(out, p, n) - out;
+    is_str(out, n, "&lt;a href=&#39;x&#39;&gt;&quot;T&amp;J&quot;&lt;/a&gt;",
+           "and escapes both quotes, for attributes quoted either way");
+}
+
+
 static void
 test_unescape(void)
 {
@@ -654,6 +714,7 @@ main(void)
     test_resp();
     test_literals();
     test_chars();
+    test_text();
     test_unescape();
     test_referer();
     test_expand();
