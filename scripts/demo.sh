@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # Builds the module, starts a redis-server and an nginx with a small demo
-# shop on 127.0.0.1:8080, lets a few shoppers teach it their journeys, then
+# shop on 127.0.0.1:8080 (CX_DEMO_PORT=N for another port), lets a few shoppers teach it their journeys, then
 # walks a returning customer through the shop and prints what the module
 # suggests at each step.  Stops both at the end; --keep leaves them running.
 
@@ -16,6 +16,10 @@ KEEP=${1:-}
 PORT=${CX_DEMO_PORT:-8080}
 
 cx_need_packages redis-server redis-tools curl
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    cx_die "127.0.0.1:$PORT is in use; choose another port: CX_DEMO_PORT=8081 $0"
+fi
 
 bash scripts/build.sh
 

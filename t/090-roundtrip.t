@@ -53,8 +53,8 @@ my $trace = File::Temp::tempdir("cx-090-XXXXXX", TMPDIR => 1, CLEANUP => 1)
             . "/strace.out";
 my $st = fork();
 if ($st == 0) {
-    exec "strace", "-p", $pid, "-s", "8192", "-o", $trace,
-         "-e", "trace=read,write,writev,recvfrom,sendto";
+    { exec "strace", "-qq", "-p", $pid, "-s", "8192", "-o", $trace,
+           "-e", "trace=read,write,writev,recvfrom,sendto" };
     POSIX::_exit(1);
 }
 my $traced = 0;

@@ -1,6 +1,7 @@
 # The configurations the README shows work as written: every ```nginx
 # block of README.md, with its ports and paths substituted and nothing
-# else, passes "nginx -t"; the small shop also serves a browser, a crawler
+# else (a part of a configuration put in a server of its own), passes
+# "nginx -t"; the small shop also serves a browser, a crawler
 # and an asset through a gzip-capable application.  A plain Test::More
 # file: the configurations are whole nginx.conf files, not Test::Nginx
 # blocks.
@@ -50,9 +51,23 @@ write_file("$dir/srv/static/shop.css", "body { color: #222 }\n");
 my $hport = CxTest::free_port();
 my $app_port = CxTest::free_port();
 
+# a block that is not a whole nginx.conf is a part of the small shop's:
+# the http level if it has a "server", else the server level
+sub whole {
+    my $conf = shift;
+    return $conf if $conf =~ /^\s*http\s*\{/m;
+    $conf =~ s/^/    /mg;
+    $conf = "server {\n    listen 80;\n    cx on;\n$conf}\n"
+        unless $conf =~ /^\s*server\s*\{/m;
+    $conf =~ s/^/    /mg;
+    return "events {}\n\nhttp {\n    cx_redis 127.0.0.1:6379;\n"
+           . "    cx_secret \"a long random string, kept out of git\";\n"
+           . "$conf}\n";
+}
+
 # what may change between the README and this machine: ports and paths
 sub localize {
-    my $conf = shift;
+    my $conf = whole(shift);
     $conf =~ s{^(\s*)load_module\s+\S+;}{$1load_module $module;}m
         or $conf = "load_module $module;\n$conf";
     $conf =~ s{\blisten\s+\d+\s*;}{listen 127.0.0.1:$hport;}g;
@@ -78,7 +93,9 @@ for my $b (@blocks) {
     $i++;
     my $conf = localize($b);
     write_file("$dir/nginx$i.conf", $conf);
-    my $out = `@{[ map { "'$_'" } @cmd ]} -t -c $dir/nginx$i.conf 2>&1`;
+    my @t = ($nginx, "-p", "$dir/", "-g", "pid $dir/logs/t.pid; "
+             . "error_log $dir/logs/t$i.log;", "-t", "-c", "$dir/nginx$i.conf");
+    my $out = `@{[ map { "'$_'" } @t ]} 2>&1`;
     my $first = (split /\n/, $b)[0];
     is($?, 0, "README block $i ($first): nginx -t") or diag($out);
     unlike($out, qr/\[(warn|emerg|alert|crit)\]/,
