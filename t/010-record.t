@@ -21,7 +21,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k1;
+    cx_secret k1-0123456789abcdef;
     cx_prefix t010:;
     cx_history 3;
     cx_ttl 1h;

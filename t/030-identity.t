@@ -20,7 +20,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_' . ($block->http_config // ''))
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k3;
+    cx_secret k3-0123456789abcdef;
     cx_prefix t030:;
 _EOC_
         ;

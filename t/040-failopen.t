@@ -40,7 +40,7 @@ __DATA__
 === TEST 1: the instance of this file answers
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
-    cx_secret k4;
+    cx_secret k4-0123456789abcdef;
     cx_timeout 10s;
 --- request
 GET /step
@@ -56,8 +56,8 @@ X-CX-Status: MISS
 === TEST 2: Redis paused: a step request waits, the worker serves others
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
-    cx_secret k4;
-    cx_timeout 30s;
+    cx_secret k4-0123456789abcdef;
+    cx_timeout 10s;
 --- init
 use POSIX ();
 my $port = Test::Nginx::Socket::server_port();
@@ -96,7 +96,7 @@ pong
 === TEST 3: Redis paused: the answer within the budget, TIMEOUT (ERROR once the silent connection was dropped)
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
-    cx_secret k4;
+    cx_secret k4-0123456789abcdef;
     cx_timeout 50ms;
 --- init
 my $port = Test::Nginx::Socket::server_port();
@@ -123,7 +123,7 @@ X-CX-Status: ^(TIMEOUT|ERROR)$
 === TEST 4: Redis stopped: the page is served, ERROR, one log line
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
-    cx_secret k4;
+    cx_secret k4-0123456789abcdef;
     cx_timeout 10s;
 --- init
 my $port = Test::Nginx::Socket::server_port();
@@ -153,7 +153,7 @@ X-CX-Status: ERROR
 === TEST 5: Redis restarted: recording resumes
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
-    cx_secret k4;
+    cx_secret k4-0123456789abcdef;
     cx_timeout 10s;
 --- init
 my $port = Test::Nginx::Socket::server_port();

@@ -29,7 +29,7 @@ __DATA__
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k9;
+    cx_secret k9-0123456789abcdef;
     cx_prefix t090:;
 --- config
     cx on;

@@ -33,7 +33,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k110;
+    cx_secret k110-0123456789abcdef;
     cx_prefix t110:;
 _EOC_
 

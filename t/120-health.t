@@ -54,7 +54,7 @@ __DATA__
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_LOCKED_PORT password=wrong-secret;
     cx_timeout 10ms;
-    cx_secret k120;
+    cx_secret k120-0123456789abcdef;
 --- init
 my $before = main::connections();
 sleep 3;
@@ -83,7 +83,7 @@ step ERROR
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_prefix t120a:;
     cx_timeout 10s;
-    cx_secret k120;
+    cx_secret k120-0123456789abcdef;
 --- init
 my ($rp, $hp) = ($main::Redis->{port}, Test::Nginx::Socket::server_port());
 my $base = CxTest::customer_key($rp, "t120a:", $hp, "bad", "/step");
@@ -114,7 +114,7 @@ step ERROR
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_prefix t120b:;
     cx_timeout 10s;
-    cx_secret k120;
+    cx_secret k120-0123456789abcdef;
 --- init
 my ($rp, $hp) = ($main::Redis->{port}, Test::Nginx::Socket::server_port());
 CxTest::redis($rp, "CONFIG", "SET", "maxmemory-policy", "noeviction");
@@ -142,7 +142,7 @@ step ERROR
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_prefix t120c:;
     cx_timeout 20ms;
-    cx_secret k120;
+    cx_secret k120-0123456789abcdef;
 --- init
 my ($rp, $hp) = ($main::Redis->{port}, Test::Nginx::Socket::server_port());
 CxTest::redis($rp, "CONFIG", "SET", "maxmemory", "0");
@@ -173,7 +173,7 @@ Cookie: cx_id=c
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_prefix t120d:;
     cx_timeout 10ms;
-    cx_secret k120;
+    cx_secret k120-0123456789abcdef;
 --- init
 my ($rp, $hp) = ($main::Redis->{port}, Test::Nginx::Socket::server_port());
 CxTest::wait_status($hp, "/step", "d");

@@ -43,7 +43,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k130;
+    cx_secret k130-0123456789abcdef;
     cx_prefix t130:;
     cx_half_life 1h;
     map $http_user_agent $cx_bot {

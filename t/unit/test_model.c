@@ -49,7 +49,8 @@ test_hash(void)
 {
     u_char     s1[NGX_HTTP_CX_SECRET_SIZE], s2[NGX_HTTP_CX_SECRET_SIZE];
     uint64_t   a, b, c, d;
-    ngx_str_t  k1 = ngx_string("k1"), k2 = ngx_string("k2"), none;
+    ngx_str_t  k1 = ngx_string("k1-0123456789abcdef"),
+               k2 = ngx_string("k2-0123456789abcdef"), none;
 
     ngx_str_null(&none);
 
