@@ -30,6 +30,7 @@
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors read per step */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
+#define NGX_HTTP_CX_SECRET_MIN    16      /* cx_secret, bytes at least */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
 #define NGX_HTTP_CX_RECENT_STOP   "15"    /* LRANGE 0 RECENT-1 */
@@ -205,7 +206,7 @@ typedef struct {
     ngx_http_complex_value_t   *item_template;  /* cx_inject_item_template */
     ngx_str_t                   text_next;      /* cx_inject_text */
     ngx_str_t                   text_shortcut;
-    ngx_uint_t                  demote;         /* cx_demote, in % */
+    ngx_uint_t                  demote;         /* cx_demote, in 1/1000 */
     ngx_uint_t                  returning;      /* cx_levels */
     ngx_uint_t                  expert;
     ngx_msec_t                  hurried;        /* cx_pace */

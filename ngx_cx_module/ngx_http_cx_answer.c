@@ -144,7 +144,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     nc = ngx_http_cx_rank(cands, nc,
                           ngx_http_cx_personal_weight[ctx->level],
-                          (double) clcf->demote / 100, &ctx->step.name,
+                          (double) clcf->demote / 1000, &ctx->step.name,
                           journey + 1, nj - 1);
 
     /* going in circles: the help step first */

@@ -13,6 +13,15 @@
 #include <ngx_http_cx_module.h>
 
 
+/* a directive's range, and how its error words it */
+typedef struct {
+    ngx_conf_post_handler_pt    post_handler;
+    ngx_uint_t                  low;
+    ngx_uint_t                  high;           /* 0: no upper bound */
+    char                       *allowed;        /* "between 1 and 8" */
+} ngx_http_cx_bounds_t;
+
+
 static ngx_int_t ngx_http_cx_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_cx_create_main_conf(ngx_conf_t *cf);
@@ -36,30 +45,46 @@ static char *ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_set_complex_value_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_secret(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_check_num(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_check_msec(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_check_sec(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_http_cx_out_of_range(ngx_conf_t *cf,
+    ngx_http_cx_bounds_t *bounds);
 
 
+static ngx_conf_post_handler_pt  ngx_http_cx_secret_p = ngx_http_cx_secret;
 static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
-static ngx_conf_post_handler_pt  ngx_http_cx_ttl_p = ngx_http_cx_ttl;
-static ngx_conf_post_handler_pt  ngx_http_cx_half_life_p =
-    ngx_http_cx_half_life;
 
-static ngx_conf_num_bounds_t  ngx_http_cx_distance_bounds = {
-    ngx_conf_check_num_bounds, 1, 8
+static ngx_http_cx_bounds_t  ngx_http_cx_timeout_bounds = {
+    ngx_http_cx_check_msec, 1, 10000, "between 1ms and 10s"
 };
 
-static ngx_conf_num_bounds_t  ngx_http_cx_history_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000
+static ngx_http_cx_bounds_t  ngx_http_cx_second_bounds = {
+    ngx_http_cx_check_msec, 1000, 0, "at least 1s"
 };
 
-static ngx_conf_num_bounds_t  ngx_http_cx_pending_bounds = {
-    ngx_conf_check_num_bounds, 1, 65536
+static ngx_http_cx_bounds_t  ngx_http_cx_ttl_bounds = {
+    ngx_http_cx_check_sec, 1, 0, "at least 1s"
 };
 
-static ngx_conf_num_bounds_t  ngx_http_cx_suggest_bounds = {
-    ngx_conf_check_num_bounds, 1, NGX_HTTP_CX_SUGGEST_MAX
+static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
+    ngx_http_cx_check_num, 1, 8, "between 1 and 8"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_history_bounds = {
+    ngx_http_cx_check_num, 1, 10000, "between 1 and 10000"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_pending_bounds = {
+    ngx_http_cx_check_num, 1, 65536, "between 1 and 65536"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_suggest_bounds = {
+    ngx_http_cx_check_num, 1, NGX_HTTP_CX_SUGGEST_MAX, "between 1 and 20"
 };
 
 
@@ -77,21 +102,21 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, timeout),
-      NULL },
+      &ngx_http_cx_timeout_bounds },
 
     { ngx_string("cx_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, connect_timeout),
-      NULL },
+      &ngx_http_cx_timeout_bounds },
 
     { ngx_string("cx_secret"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, secret),
-      NULL },
+      &ngx_http_cx_secret_p },
 
     { ngx_string("cx_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -112,7 +137,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, ttl),
-      &ngx_http_cx_ttl_p },
+      &ngx_http_cx_ttl_bounds },
 
     { ngx_string("cx_max_pending"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -133,14 +158,14 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, half_life),
-      &ngx_http_cx_half_life_p },
+      &ngx_http_cx_second_bounds },
 
     { ngx_string("cx_journey_gap"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, journey_gap),
-      NULL },
+      &ngx_http_cx_second_bounds },
 
     { ngx_string("cx"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -151,14 +176,14 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_id"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_cx_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, id),
       NULL },
 
     { ngx_string("cx_time"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_cx_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, time),
       NULL },
@@ -257,7 +282,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_inject_template"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_cx_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, template),
       NULL },
@@ -551,7 +576,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie_samesite = prev->cookie_samesite;
     }
 
-    ngx_conf_merge_uint_value(conf->demote, prev->demote, 25);
+    ngx_conf_merge_uint_value(conf->demote, prev->demote, 250);
     ngx_conf_merge_uint_value(conf->returning, prev->returning, 1);
     ngx_conf_merge_uint_value(conf->expert, prev->expert, 3);
     ngx_conf_merge_msec_value(conf->hurried, prev->hurried, 5000);
@@ -722,7 +747,11 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             cmcf->redis_password.len = value[i].len - 9;
 
             if (cmcf->redis_password.len == 0) {
-                goto invalid;
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"cx_redis\" "
+                                   "directive, \"password\" must not be "
+                                   "empty", &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -732,13 +761,21 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             cmcf->redis_db = ngx_atoi(value[i].data + 3, value[i].len - 3);
 
             if (cmcf->redis_db == NGX_ERROR) {
-                goto invalid;
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"cx_redis\" "
+                                   "directive, \"db\" must be a number, 0 or "
+                                   "more", &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             continue;
         }
 
-        goto invalid;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"cx_redis\" "
+                           "directive, it must be \"password=\" or \"db=\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
     }
 
     /* resolved here, at configuration time, never at request time */
@@ -800,13 +837,6 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
@@ -847,15 +877,22 @@ ngx_http_cx_needs_redis(ngx_conf_t *cf, const char *directive)
 }
 
 
-/* cx_cookie name [max_age=time] [secure] [samesite=lax|strict|none] */
+/*
+ * cx_cookie name [max_age=time] [secure] [samesite=lax|strict|none]
+ *
+ * The name is read back as $cookie_NAME, whose name nginx ends at any
+ * character but a letter, a digit or "_".  Attributes are taken in any
+ * case, as browsers take them.
+ */
 
 static char *
 ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
-    ngx_str_t   *value, s;
-    ngx_uint_t   i;
+    u_char      c;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
 
     if (clcf->cookie.data) {
         return "is duplicate";
@@ -864,19 +901,20 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 0; i < value[1].len; i++) {
-        if (!ngx_http_cx_safe_char(value[1].data[i])
-            || value[1].data[i] == ';' || value[1].data[i] == ','
-            || value[1].data[i] == '=')
+        c = value[1].data[i];
+
+        if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z')
+            && !(c >= '0' && c <= '9') && c != '_')
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid cookie name \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
+            break;
         }
     }
 
-    if (value[1].len == 0) {
+    if (value[1].len == 0 || i < value[1].len) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid cookie name \"%V\"", &value[1]);
+                           "invalid cookie name \"%V\" in \"cx_cookie\" "
+                           "directive, it may only contain letters, digits "
+                           "and \"_\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -884,59 +922,77 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "max_age=", 8) == 0) {
+        if (ngx_strncasecmp(value[i].data, (u_char *) "max_age=", 8) == 0) {
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
 
             clcf->cookie_max_age = ngx_parse_time(&s, 1);
-            if (clcf->cookie_max_age == (time_t) NGX_ERROR) {
-                goto invalid;
+
+            if (clcf->cookie_max_age == (time_t) NGX_ERROR
+                || clcf->cookie_max_age < 1)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"cx_cookie\" "
+                                   "directive, \"max_age\" must be a time of "
+                                   "at least 1s", &value[i]);
+                return NGX_CONF_ERROR;
             }
 
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "secure") == 0) {
+        if (ngx_strcasecmp(value[i].data, (u_char *) "secure") == 0) {
             clcf->cookie_secure = 1;
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "samesite=lax") == 0) {
-            ngx_str_set(&clcf->cookie_samesite, "Lax");
+        if (ngx_strncasecmp(value[i].data, (u_char *) "samesite=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (s.len == 3 && ngx_strncasecmp(s.data, (u_char *) "lax", 3)
+                              == 0)
+            {
+                ngx_str_set(&clcf->cookie_samesite, "Lax");
+
+            } else if (s.len == 6
+                       && ngx_strncasecmp(s.data, (u_char *) "strict", 6)
+                          == 0)
+            {
+                ngx_str_set(&clcf->cookie_samesite, "Strict");
+
+            } else if (s.len == 4
+                       && ngx_strncasecmp(s.data, (u_char *) "none", 4) == 0)
+            {
+                ngx_str_set(&clcf->cookie_samesite, "None");
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"cx_cookie\" "
+                                   "directive, \"samesite\" must be \"lax\", "
+                                   "\"strict\" or \"none\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "samesite=strict") == 0) {
-            ngx_str_set(&clcf->cookie_samesite, "Strict");
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "samesite=none") == 0) {
-            ngx_str_set(&clcf->cookie_samesite, "None");
-            continue;
-        }
-
-        goto invalid;
-    }
-
-    if (clcf->cookie_samesite.len == 4 && !clcf->cookie_secure) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"samesite=none\" requires \"secure\"");
+                           "invalid parameter \"%V\" in \"cx_cookie\" "
+                           "directive, it must be \"max_age=\", \"secure\" "
+                           "or \"samesite=\"", &value[i]);
         return NGX_CONF_ERROR;
     }
 
+    if (clcf->cookie_samesite.len == 4 && !clcf->cookie_secure) {
+        return "needs \"secure\" with \"samesite=none\"";
+    }
+
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
-/* cx_demote factor: 0 to 1, two decimals */
+/* cx_demote factor: 0 to 1, up to three decimals */
 
 static char *
 ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -952,11 +1008,12 @@ ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    n = ngx_atofp(value[1].data, value[1].len, 2);
-    if (n == NGX_ERROR || n > 100) {
+    n = ngx_atofp(value[1].data, value[1].len, 3);
+    if (n == NGX_ERROR || n > 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\", it must be a number from 0 "
-                           "to 1", &value[1]);
+                           "invalid value \"%V\" in \"cx_demote\" directive, "
+                           "it must be a number from 0 to 1 with at most "
+                           "three decimals", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -973,9 +1030,10 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
+    char        *name;
     ngx_int_t    n;
     ngx_str_t   *value;
-    ngx_uint_t   i;
+    ngx_uint_t   i, *level;
 
     if (clcf->returning != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -988,26 +1046,32 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "returning=", 10) == 0) {
+            name = "returning";
+            level = &clcf->returning;
             n = ngx_atoi(value[i].data + 10, value[i].len - 10);
-            if (n < 1) {
-                goto invalid;
-            }
 
-            clcf->returning = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "expert=", 7) == 0) {
+        } else if (ngx_strncmp(value[i].data, "expert=", 7) == 0) {
+            name = "expert";
+            level = &clcf->expert;
             n = ngx_atoi(value[i].data + 7, value[i].len - 7);
-            if (n < 1) {
-                goto invalid;
-            }
 
-            clcf->expert = n;
-            continue;
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"cx_levels\" "
+                               "directive, it must be \"returning=\" or "
+                               "\"expert=\"", &value[i]);
+            return NGX_CONF_ERROR;
         }
 
-        goto invalid;
+        if (n < 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"cx_levels\" "
+                               "directive, \"%s\" must be a number, 1 or "
+                               "more", &value[i], name);
+            return NGX_CONF_ERROR;
+        }
+
+        *level = n;
     }
 
     if (clcf->expert < clcf->returning) {
@@ -1015,23 +1079,17 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-
-    return NGX_CONF_ERROR;
 }
 
 
-/* cx_pace hurried=time [relaxed=time] */
+/* cx_pace hurried=time [relaxed=time]; "hurried=0": nobody is hurried */
 
 static char *
 ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
+    char         *name;
     ngx_str_t    *value, s;
     ngx_msec_t   *ms;
     ngx_uint_t    i;
@@ -1047,22 +1105,31 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "hurried=", 8) == 0) {
+            name = "hurried";
             ms = &clcf->hurried;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
 
         } else if (ngx_strncmp(value[i].data, "relaxed=", 8) == 0) {
+            name = "relaxed";
             ms = &clcf->relaxed;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
 
         } else {
-            goto invalid;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"cx_pace\" "
+                               "directive, it must be \"hurried=\" or "
+                               "\"relaxed=\"", &value[i]);
+            return NGX_CONF_ERROR;
         }
+
+        s.data = value[i].data + 8;
+        s.len = value[i].len - 8;
 
         *ms = ngx_parse_time(&s, 0);
         if (*ms == (ngx_msec_t) NGX_ERROR) {
-            goto invalid;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"cx_pace\" "
+                               "directive, \"%s\" must be a time",
+                               &value[i], name);
+            return NGX_CONF_ERROR;
         }
     }
 
@@ -1071,13 +1138,46 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
 
-invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+/* cx_id, cx_time, cx_inject_template: a variable, or text, never empty */
 
-    return NGX_CONF_ERROR;
+static char *
+ngx_http_cx_set_complex_value_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"\" in \"%V\" directive, "
+                           "it must not be empty", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+/* the secret itself is never written to the log */
+
+static char *
+ngx_http_cx_secret(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *secret = data;
+
+    if (secret->len < NGX_HTTP_CX_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value in \"cx_secret\" directive, "
+                           "it must be at least %d bytes long",
+                           NGX_HTTP_CX_SECRET_MIN);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1112,7 +1212,9 @@ ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[i]);
+                               "invalid parameter \"%V\" in "
+                               "\"cx_inject_text\" directive, it must be "
+                               "\"next=\" or \"shortcut=\"", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -1141,27 +1243,41 @@ ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
 
     ngx_uint_t  i;
 
-    if (prefix->len == 0 || prefix->len > NGX_HTTP_CX_PREFIX_MAX) {
-        return "must be 1 to 64 characters long";
-    }
-
     for (i = 0; i < prefix->len; i++) {
         if (!ngx_http_cx_safe_char(prefix->data[i])) {
-            return "may only contain letters, digits and \"-._~/:@!;=+*\"";
+            break;
         }
     }
 
+    if (prefix->len == 0 || prefix->len > NGX_HTTP_CX_PREFIX_MAX
+        || i < prefix->len)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"cx_prefix\" directive, "
+                           "it must be 1 to %d letters, digits or "
+                           "\"-._~/:@!;=+*\"", prefix, NGX_HTTP_CX_PREFIX_MAX);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
 
-static char *
-ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_msec_t  *ms = data;
+/*
+ * The bounds of a number, a time in ms and a time in seconds, checked
+ * after nginx's own slot has parsed them.
+ */
 
-    if (*ms < 1000) {
-        return "must be at least 1s";
+static char *
+ngx_http_cx_check_num(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_cx_bounds_t  *bounds = post;
+    ngx_int_t             *np = data;
+
+    if (*np < (ngx_int_t) bounds->low
+        || (bounds->high && *np > (ngx_int_t) bounds->high))
+    {
+        return ngx_http_cx_out_of_range(cf, bounds);
     }
 
     return NGX_CONF_OK;
@@ -1169,13 +1285,47 @@ ngx_http_cx_half_life(ngx_conf_t *cf, void *post, void *data)
 
 
 static char *
-ngx_http_cx_ttl(ngx_conf_t *cf, void *post, void *data)
+ngx_http_cx_check_msec(ngx_conf_t *cf, void *post, void *data)
 {
-    time_t  *ttl = data;
+    ngx_http_cx_bounds_t  *bounds = post;
+    ngx_msec_t            *ms = data;
 
-    if (*ttl < 1) {
-        return "must be at least 1s";
+    if (*ms < bounds->low || (bounds->high && *ms > bounds->high)) {
+        return ngx_http_cx_out_of_range(cf, bounds);
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_check_sec(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_cx_bounds_t  *bounds = post;
+    time_t                *sp = data;
+
+    if (*sp < (time_t) bounds->low
+        || (bounds->high && *sp > (time_t) bounds->high))
+    {
+        return ngx_http_cx_out_of_range(cf, bounds);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* as ngx_conf_set_flag_slot() words it */
+
+static char *
+ngx_http_cx_out_of_range(ngx_conf_t *cf, ngx_http_cx_bounds_t *bounds)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be %s", &value[1], &value[0], bounds->allowed);
+
+    return NGX_CONF_ERROR;
 }

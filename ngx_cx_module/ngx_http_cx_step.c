@@ -31,6 +31,9 @@ static ngx_int_t ngx_http_cx_step_label(ngx_conf_t *cf,
     ngx_http_cx_step_t *step, ngx_str_t *text);
 static ngx_http_cx_step_t *ngx_http_cx_lookup(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref, u_char *path, int *captures, ngx_int_t *n);
+static ngx_int_t ngx_http_cx_check_uri(ngx_conf_t *cf, ngx_str_t *uri);
+static ngx_int_t ngx_http_cx_check_url(ngx_conf_t *cf,
+    ngx_http_cx_step_t *step, ngx_str_t *url);
 static ngx_int_t ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s,
     int *captures);
 
@@ -69,7 +72,8 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                == 0)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate step name \"%V\"", &value[1]);
+                               "duplicate step name \"%V\" in \"cx_step\" "
+                               "directive", &value[1]);
             return NGX_CONF_ERROR;
         }
     }
@@ -84,17 +88,25 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     step->name = value[1];
     step->uri = value[2];
 
-    if (value[2].len > 1 && value[2].data[0] == '~') {
+    if (value[2].len && value[2].data[0] == '~') {
 
         ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
 
         rc.pattern.data = value[2].data + 1;
         rc.pattern.len = value[2].len - 1;
 
-        if (rc.pattern.data[0] == '*') {
+        if (rc.pattern.len && rc.pattern.data[0] == '*') {
             rc.pattern.data++;
             rc.pattern.len--;
             rc.options = NGX_REGEX_CASELESS;
+        }
+
+        if (rc.pattern.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid step uri \"%V\" in \"cx_step\" "
+                               "directive, a regex must follow \"~\" or "
+                               "\"~*\"", &value[2]);
+            return NGX_CONF_ERROR;
         }
 
         rc.pool = cf->pool;
@@ -109,10 +121,7 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         step->regex = rc.regex;
         step->captures = rc.captures;
 
-    } else if (value[2].len == 0 || value[2].data[0] != '/') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid step uri \"%V\", it must start with "
-                           "\"/\" or \"~\"", &value[2]);
+    } else if (ngx_http_cx_check_uri(cf, &value[2]) != NGX_OK) {
         return NGX_CONF_ERROR;
 
     } else {
@@ -150,7 +159,9 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "invalid parameter \"%V\" in \"cx_step\" "
+                           "directive, it must be the url or "
+                           "\"label=text\"", &value[i]);
         return NGX_CONF_ERROR;
     }
 
@@ -159,18 +170,11 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (url
-        && ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures,
-                                   NGX_HTTP_CX_TPL_URL)
-           != NGX_OK)
+        && (ngx_http_cx_tpl_compile(cf, url, &step->url_tpl, step->captures,
+                                    NGX_HTTP_CX_TPL_URL)
+            != NGX_OK
+            || ngx_http_cx_check_url(cf, step, url) != NGX_OK))
     {
-        return NGX_CONF_ERROR;
-    }
-
-    if (url && (url->data[0] != '/' || (url->len > 1 && url->data[1] == '/')))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid step url \"%V\", it must start with "
-                           "one \"/\"", url);
         return NGX_CONF_ERROR;
     }
 
@@ -237,6 +241,127 @@ ngx_http_cx_step_label(ngx_conf_t *cf, ngx_http_cx_step_t *step,
 
 
 /*
+ * An exact step's uri is compared with the request's path, as nginx
+ * decoded it and without its query: a "?", "#" or "%" there never
+ * matches.
+ */
+
+static ngx_int_t
+ngx_http_cx_check_uri(ngx_conf_t *cf, ngx_str_t *uri)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (uri->len == 0 || uri->data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step uri \"%V\" in \"cx_step\" "
+                           "directive, it must start with \"/\" or \"~\"",
+                           uri);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < uri->len; i++) {
+        c = uri->data[i];
+
+        if (c == '?' || c == '#' || c == '%' || c < 0x20 || c == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid step uri \"%V\" in \"cx_step\" "
+                               "directive, it is compared with the decoded "
+                               "path of a request, without its query, and "
+                               "may not contain \"?\", \"#\", \"%%\" or "
+                               "control characters", uri);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A url is a path, starting with one "/", with whole "%XX" escapes.  A
+ * regex step's suggestion is read back by matching its url's path with
+ * the regex (ngx_http_cx_declared()): so no fragment, and a url without
+ * captures must be a path that the regex matches.
+ */
+
+static ngx_int_t
+ngx_http_cx_check_url(ngx_conf_t *cf, ngx_http_cx_step_t *step,
+    ngx_str_t *url)
+{
+    u_char                   path[NGX_HTTP_CX_URL_MAX], *q;
+    ngx_int_t                n;
+    ngx_str_t                s;
+    ngx_uint_t               i;
+    ngx_http_cx_tpl_part_t  *part;
+
+    if (url->data[0] != '/' || (url->len > 1 && url->data[1] == '/')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step url \"%V\" in \"cx_step\" "
+                           "directive, it must start with one \"/\"", url);
+        return NGX_ERROR;
+    }
+
+    part = step->url_tpl.parts;
+
+    for (i = 0; i < step->url_tpl.nparts; i++) {
+        s = part[i].text;
+        q = s.data;
+
+        while (s.len && (q = ngx_strlchr(q, s.data + s.len, '%')) != NULL) {
+            if (s.data + s.len - q < 3 || ngx_hextoi(q + 1, 2) == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid step url \"%V\" in \"cx_step\" "
+                                   "directive, \"%%\" must start an escape "
+                                   "of two hex digits", url);
+                return NGX_ERROR;
+            }
+
+            q += 3;
+        }
+    }
+
+    if (step->regex == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_strlchr(url->data, url->data + url->len, '#')) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step url \"%V\" in \"cx_step\" "
+                           "directive, a regex step's url may not have a "
+                           "fragment (\"#\")", url);
+        return NGX_ERROR;
+    }
+
+    if (step->url_tpl.nparts != 1 || part[0].capture >= 0) {
+        return NGX_OK;
+    }
+
+    q = ngx_strlchr(url->data, url->data + url->len, '?');
+
+    n = ngx_http_cx_path(url->data, (q ? q : url->data + url->len) - url->data,
+                         path, sizeof(path));
+
+    if (n != NGX_ERROR) {
+        s.data = path;
+        s.len = n;
+
+        n = ngx_regex_exec(step->regex, &s, NULL, 0);
+    }
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid step url \"%V\" in \"cx_step\" "
+                           "directive, its regex \"%V\" must match its path, "
+                           "or it is never suggested", url, &step->uri);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Splits "item:$1" into literal and capture parts; literals of a name or
  * url must be safe as they are (a label's were checked before), captures
  * are escaped when expanded.
@@ -258,8 +383,9 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
 
     if (src->len == 0 || src->len > max) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid step %s \"%V\": empty or too long",
-                           ngx_http_cx_tpl_kinds[kind], src);
+                           "invalid step %s \"%V\" in \"cx_step\" "
+                           "directive, it must be 1 to %uz characters long",
+                           ngx_http_cx_tpl_kinds[kind], src, max);
         return NGX_ERROR;
     }
 
@@ -293,9 +419,9 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
 
             if (p + 1 == last || p[1] < '1' || p[1] > '9') {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid capture in step %s \"%V\", "
-                                   "only $1..$9 may be used",
-                                   ngx_http_cx_tpl_kinds[kind], src);
+                                   "invalid step %s \"%V\" in \"cx_step\" "
+                                   "directive, \"$\" must start a capture "
+                                   "$1..$9", ngx_http_cx_tpl_kinds[kind], src);
                 return NGX_ERROR;
             }
 
@@ -303,7 +429,8 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
 
             if (n > captures) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "step %s \"%V\" uses $%i, but its uri has "
+                                   "invalid step %s \"%V\" in \"cx_step\" "
+                                   "directive, it uses $%i, but its uri has "
                                    "%i captures", ngx_http_cx_tpl_kinds[kind],
                                    src, n, captures < 0 ? 0 : captures);
                 return NGX_ERROR;
@@ -323,9 +450,12 @@ ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
                                                  : ngx_http_cx_safe_char(*p)))
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid character \"%c\" in step %s "
-                                   "\"%V\"", *p, ngx_http_cx_tpl_kinds[kind],
-                                   src);
+                                   "invalid step %s \"%V\" in \"cx_step\" "
+                                   "directive, it may only contain letters, "
+                                   "digits, \"%s\" and captures $1..$9",
+                                   ngx_http_cx_tpl_kinds[kind], src,
+                                   kind == NGX_HTTP_CX_TPL_URL
+                                   ? "-._~/:@!;=+*%?&#" : "-._~/:@!;=+*");
                 return NGX_ERROR;
             }
 

@@ -11,6 +11,12 @@ plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
 
 no_shuffle();
 
+# the exact message of an [emerg], with nginx's " in file:line" after it
+sub emerg {
+    my $msg = quotemeta shift;
+    return qr/\[emerg\] .*$msg in \S+nginx\.conf:\d+/;
+}
+
 $ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
 
 add_block_preprocessor(sub {
@@ -26,7 +32,7 @@ __DATA__
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT password=secret db=2;
     cx_timeout 20ms;
     cx_connect_timeout 200ms;
-    cx_secret k;
+    cx_secret k-0123456789abcdef;
     cx_prefix shop:;
     cx_history 20;
     cx_ttl 7d;
@@ -67,7 +73,7 @@ qr/\[emerg\] .*no "cx_redis" is defined for the "cx" directive in \S+nginx\.conf
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "tls=on" in \S+nginx\.conf:\d+/
+main::emerg('invalid parameter "tls=on" in "cx_redis" directive, it must be "password=" or "db="')
 
 
 
@@ -77,7 +83,7 @@ qr/\[emerg\] .*invalid parameter "tls=on" in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "db=x" in \S+nginx\.conf:\d+/
+main::emerg('invalid value "db=x" in "cx_redis" directive, "db" must be a number, 0 or more')
 
 
 
@@ -137,7 +143,7 @@ qr/\[emerg\] .*"cx_connect_timeout" directive invalid value in \S+nginx\.conf:\d
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*value must be between 1 and 10000 in \S+nginx\.conf:\d+/
+main::emerg('invalid value "0" in "cx_history" directive, it must be between 1 and 10000')
 
 
 
@@ -147,7 +153,7 @@ qr/\[emerg\] .*value must be between 1 and 10000 in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_ttl" directive must be at least 1s in \S+nginx\.conf:\d+/
+main::emerg('invalid value "0" in "cx_ttl" directive, it must be at least 1s')
 
 
 
@@ -157,7 +163,7 @@ qr/\[emerg\] .*"cx_ttl" directive must be at least 1s in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_prefix" directive may only contain letters, digits and "-\._~\/:@!;=\+\*" in \S+nginx\.conf:\d+/
+main::emerg('invalid value "cx{" in "cx_prefix" directive, it must be 1 to 64 letters, digits or "-._~/:@!;=+*"')
 
 
 
@@ -167,7 +173,7 @@ qr/\[emerg\] .*"cx_prefix" directive may only contain letters, digits and "-\._~
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*value must be between 1 and 65536 in \S+nginx\.conf:\d+/
+main::emerg('invalid value "0" in "cx_max_pending" directive, it must be between 1 and 65536')
 
 
 
@@ -195,7 +201,7 @@ qr/\[emerg\] .*pcre2?_compile\(\) failed: missing closing parenthesis in "\^\/it
     cx_step cart /basket;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*duplicate step name "cart" in \S+nginx\.conf:\d+/
+main::emerg('duplicate step name "cart" in "cx_step" directive')
 
 
 
@@ -204,7 +210,7 @@ qr/\[emerg\] .*duplicate step name "cart" in \S+nginx\.conf:\d+/
     cx_step cart cart;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid step uri "cart", it must start with "\/" or "~" in \S+nginx\.conf:\d+/
+main::emerg('invalid step uri "cart" in "cx_step" directive, it must start with "/" or "~"')
 
 
 
@@ -213,7 +219,7 @@ qr/\[emerg\] .*invalid step uri "cart", it must start with "\/" or "~" in \S+ngi
     cx_step item:$2 ~^/item/(\d+)$;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*step name "item:\$2" uses \$2, but its uri has 1 captures in \S+nginx\.conf:\d+/
+main::emerg('invalid step name "item:$2" in "cx_step" directive, it uses $2, but its uri has 1 captures')
 
 
 
@@ -222,7 +228,7 @@ qr/\[emerg\] .*step name "item:\$2" uses \$2, but its uri has 1 captures in \S+n
     cx_step "my cart" /cart;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid character " " in step name "my cart" in \S+nginx\.conf:\d+/
+main::emerg('invalid step name "my cart" in "cx_step" directive, it may only contain letters, digits, "-._~/:@!;=+*" and captures $1..$9')
 
 
 
@@ -231,7 +237,7 @@ qr/\[emerg\] .*invalid character " " in step name "my cart" in \S+nginx\.conf:\d
     cx_step cart /cart "/cart\"x";
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid character """ in step url "\/cart"x" in \S+nginx\.conf:\d+/
+main::emerg('invalid step url "/cart"x" in "cx_step" directive, it may only contain letters, digits, "-._~/:@!;=+*%?&#" and captures $1..$9')
 
 
 
@@ -259,7 +265,7 @@ qr/\[emerg\] .*"cx_goal" names "buy", which is not a declared "cx_step" in \S+ng
     cx_cookie cx_id httponly;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "httponly" in \S+nginx\.conf:\d+/
+main::emerg('invalid parameter "httponly" in "cx_cookie" directive, it must be "max_age=", "secure" or "samesite="')
 
 
 
@@ -268,7 +274,7 @@ qr/\[emerg\] .*invalid parameter "httponly" in \S+nginx\.conf:\d+/
     cx_cookie cx_id max_age=forever;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "max_age=forever" in \S+nginx\.conf:\d+/
+main::emerg('invalid value "max_age=forever" in "cx_cookie" directive, "max_age" must be a time of at least 1s')
 
 
 
@@ -277,7 +283,7 @@ qr/\[emerg\] .*invalid parameter "max_age=forever" in \S+nginx\.conf:\d+/
     cx_cookie cx_id samesite=none;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"samesite=none" requires "secure" in \S+nginx\.conf:\d+/
+main::emerg('"cx_cookie" directive needs "secure" with "samesite=none"')
 
 
 
@@ -286,7 +292,7 @@ qr/\[emerg\] .*"samesite=none" requires "secure" in \S+nginx\.conf:\d+/
     cx_cookie "a;b";
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid cookie name "a;b" in \S+nginx\.conf:\d+/
+main::emerg('invalid cookie name "a;b" in "cx_cookie" directive, it may only contain letters, digits and "_"')
 
 
 
@@ -295,7 +301,7 @@ qr/\[emerg\] .*invalid cookie name "a;b" in \S+nginx\.conf:\d+/
     cx_suggest 21;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*value must be between 1 and 20 in \S+nginx\.conf:\d+/
+main::emerg('invalid value "21" in "cx_suggest" directive, it must be between 1 and 20')
 
 
 
@@ -323,7 +329,7 @@ qr/\[emerg\] .*unknown "no_such_variable_here" variable/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*value must be between 1 and 8 in \S+nginx\.conf:\d+/
+main::emerg('invalid value "9" in "cx_rule_distance" directive, it must be between 1 and 8')
 
 
 
@@ -333,7 +339,7 @@ qr/\[emerg\] .*value must be between 1 and 8 in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_half_life" directive must be at least 1s in \S+nginx\.conf:\d+/
+main::emerg('invalid value "500ms" in "cx_half_life" directive, it must be at least 1s')
 
 
 
@@ -361,7 +367,7 @@ qr/\[emerg\] .*"cx_levels" directive needs "expert" at least "returning" in \S+n
     cx_levels novice=1;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "novice=1" in \S+nginx\.conf:\d+/
+main::emerg('invalid parameter "novice=1" in "cx_levels" directive, it must be "returning=" or "expert="')
 
 
 
@@ -409,7 +415,7 @@ qr/\[emerg\] .*"cx_shortcut" names "checkout", which is not a declared "cx_step"
     cx_demote 1.5;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid value "1\.5", it must be a number from 0 to 1 in \S+nginx\.conf:\d+/
+main::emerg('invalid value "1.5" in "cx_demote" directive, it must be a number from 0 to 1 with at most three decimals')
 
 
 
@@ -419,3 +425,383 @@ qr/\[emerg\] .*invalid value "1\.5", it must be a number from 0 to 1 in \S+nginx
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*no "cx_redis" is defined for the "cx_api" directive in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 41: cx_timeout 0: every request would time out
+--- http_config
+    cx_timeout 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_timeout" directive, it must be between 1ms and 10s')
+
+
+
+=== TEST 42: cx_timeout above 10s
+--- http_config
+    cx_timeout 11s;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "11s" in "cx_timeout" directive, it must be between 1ms and 10s')
+
+
+
+=== TEST 43: cx_connect_timeout 0
+--- http_config
+    cx_connect_timeout 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_connect_timeout" directive, it must be between 1ms and 10s')
+
+
+
+=== TEST 44: cx_connect_timeout above 10s
+--- http_config
+    cx_connect_timeout 1m;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "1m" in "cx_connect_timeout" directive, it must be between 1ms and 10s')
+
+
+
+=== TEST 45: cx_journey_gap 0
+--- http_config
+    cx_journey_gap 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_journey_gap" directive, it must be at least 1s')
+
+
+
+=== TEST 46: cx_journey_gap below a second
+--- http_config
+    cx_journey_gap 999ms;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "999ms" in "cx_journey_gap" directive, it must be at least 1s')
+
+
+
+=== TEST 47: cx_secret empty
+--- http_config
+    cx_secret "";
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value in "cx_secret" directive, it must be at least 16 bytes long')
+
+
+
+=== TEST 48: cx_secret of one character
+--- http_config
+    cx_secret k;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value in "cx_secret" directive, it must be at least 16 bytes long')
+
+
+
+=== TEST 49: cx_secret of 15 bytes
+--- http_config
+    cx_secret 0123456789abcde;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value in "cx_secret" directive, it must be at least 16 bytes long')
+
+
+
+=== TEST 50: cx_prefix empty
+--- http_config
+    cx_prefix "";
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_prefix" directive, it must be 1 to 64 letters, digits or "-._~/:@!;=+*"')
+
+
+
+=== TEST 51: cx_prefix of 65 characters
+--- http_config
+    cx_prefix ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" in "cx_prefix" directive, it must be 1 to 64 letters, digits or "-._~/:@!;=+*"')
+
+
+
+=== TEST 52: cx_history above 10000
+--- http_config
+    cx_history 10001;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "10001" in "cx_history" directive, it must be between 1 and 10000')
+
+
+
+=== TEST 53: cx_max_pending above 65536
+--- http_config
+    cx_max_pending 65537;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "65537" in "cx_max_pending" directive, it must be between 1 and 65536')
+
+
+
+=== TEST 54: cx_rule_distance 0
+--- http_config
+    cx_rule_distance 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_rule_distance" directive, it must be between 1 and 8')
+
+
+
+=== TEST 55: cx_suggest 0
+--- config
+    cx_suggest 0;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_suggest" directive, it must be between 1 and 20')
+
+
+
+=== TEST 56: cx_redis with an empty password
+--- http_config
+    cx_redis 127.0.0.1:6379 password=;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "password=" in "cx_redis" directive, "password" must not be empty')
+
+
+
+=== TEST 57: cx_cookie max_age=0: a new cookie on every page
+--- config
+    cx_cookie cx_id max_age=0;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "max_age=0" in "cx_cookie" directive, "max_age" must be a time of at least 1s')
+
+
+
+=== TEST 58: cx_cookie samesite of another value
+--- config
+    cx_cookie cx_id samesite=loose;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "samesite=loose" in "cx_cookie" directive, "samesite" must be "lax", "strict" or "none"')
+
+
+
+=== TEST 59: cx_cookie name that $cookie_ cannot read back
+--- config
+    cx_cookie cx-id;
+--- must_die
+--- error_log eval
+main::emerg('invalid cookie name "cx-id" in "cx_cookie" directive, it may only contain letters, digits and "_"')
+
+
+
+=== TEST 60: cx_step uri with a query never matches
+--- config
+    cx_step q /q?y=1;
+--- must_die
+--- error_log eval
+main::emerg('invalid step uri "/q?y=1" in "cx_step" directive, it is compared with the decoded path of a request, without its query, and may not contain "?", "#", "%" or control characters')
+
+
+
+=== TEST 61: cx_step uri with a fragment never matches
+--- config
+    cx_step faq /faq#top /faq;
+--- must_die
+--- error_log eval
+main::emerg('invalid step uri "/faq#top" in "cx_step" directive, it is compared with the decoded path of a request, without its query, and may not contain "?", "#", "%" or control characters')
+
+
+
+=== TEST 62: cx_step uri with an escape never matches
+--- config
+    cx_step cafe /caf%C3%A9;
+--- must_die
+--- error_log eval
+main::emerg('invalid step uri "/caf%C3%A9" in "cx_step" directive, it is compared with the decoded path of a request, without its query, and may not contain "?", "#", "%" or control characters')
+
+
+
+=== TEST 63: cx_step uri with a control character
+--- config
+    cx_step tab "/a\tb" /a;
+--- must_die
+--- error_log eval
+main::emerg('invalid step uri "/a' . "\t" . 'b" in "cx_step" directive, it is compared with the decoded path of a request, without its query, and may not contain "?", "#", "%" or control characters')
+
+
+
+=== TEST 64: cx_step url with a space
+--- config
+    cx_step s /s "/s x";
+--- must_die
+--- error_log eval
+main::emerg('invalid step url "/s x" in "cx_step" directive, it may only contain letters, digits, "-._~/:@!;=+*%?&#" and captures $1..$9')
+
+
+
+=== TEST 65: cx_step url with a control character
+--- config
+    cx_step s /s "/s\tx";
+--- must_die
+--- error_log eval
+main::emerg('invalid step url "/s' . "\t" . 'x" in "cx_step" directive, it may only contain letters, digits, "-._~/:@!;=+*%?&#" and captures $1..$9')
+
+
+
+=== TEST 66: cx_step url with a broken escape
+--- config
+    cx_step s /s /s%zz;
+--- must_die
+--- error_log eval
+main::emerg('invalid step url "/s%zz" in "cx_step" directive, "%" must start an escape of two hex digits')
+
+
+
+=== TEST 67: cx_step regex step url with a fragment is never suggested
+--- config
+    cx_step item:$1 ~^/item/(\d+)$ /item/$1#reviews;
+--- must_die
+--- error_log eval
+main::emerg('invalid step url "/item/$1#reviews" in "cx_step" directive, a regex step\'s url may not have a fragment ("#")')
+
+
+
+=== TEST 68: cx_step regex step url its regex does not match is never suggested
+--- config
+    cx_step search ~^/s/ /search;
+--- must_die
+--- error_log eval
+main::emerg('invalid step url "/search" in "cx_step" directive, its regex "~^/s/" must match its path, or it is never suggested')
+
+
+
+=== TEST 69: cx_step empty regex
+--- config
+    cx_step all ~*;
+--- must_die
+--- error_log eval
+main::emerg('invalid step uri "~*" in "cx_step" directive, a regex must follow "~" or "~*"')
+
+
+
+=== TEST 70: cx_demote with more than three decimals
+--- config
+    cx_demote 0.1255;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0.1255" in "cx_demote" directive, it must be a number from 0 to 1 with at most three decimals')
+
+
+
+=== TEST 71: cx_levels returning=0
+--- config
+    cx_levels returning=0;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "returning=0" in "cx_levels" directive, "returning" must be a number, 1 or more')
+
+
+
+=== TEST 72: cx_levels expert that is no number
+--- config
+    cx_levels expert=many;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "expert=many" in "cx_levels" directive, "expert" must be a number, 1 or more')
+
+
+
+=== TEST 73: cx_pace hurried that is no time
+--- config
+    cx_pace hurried=soon;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "hurried=soon" in "cx_pace" directive, "hurried" must be a time')
+
+
+
+=== TEST 74: cx_pace unknown parameter
+--- config
+    cx_pace slow=1s;
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "slow=1s" in "cx_pace" directive, it must be "hurried=" or "relaxed="')
+
+
+
+=== TEST 75: cx_id empty
+--- config
+    cx_id "";
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_id" directive, it must not be empty')
+
+
+
+=== TEST 76: cx_time empty
+--- config
+    cx_time "";
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_time" directive, it must not be empty')
+
+
+
+=== TEST 77: cx_inject_template empty
+--- config
+    cx_inject_template "";
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_inject_template" directive, it must not be empty')
+
+
+
+=== TEST 78: the edges of every range start, attributes in any case
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_connect_timeout 1ms;
+    cx_secret 0123456789abcdef;
+    cx_journey_gap 1s;
+    cx_half_life 1s;
+    cx_ttl 1s;
+    cx_history 10000;
+    cx_max_pending 65536;
+    cx_rule_distance 8;
+--- config
+    cx on;
+    cx_cookie Cx_Id_2 max_age=1s Secure SameSite=Lax;
+    cx_step home /;
+    cx_step faq /faq /faq#top;
+    cx_step search ~^/search$ /search?from=cx;
+    cx_step item:$1 ~^/item/(\d+)$ /item/$1?ref=cx;
+    cx_step page "/my page" /my%20page;
+    cx_demote 0.125;
+    cx_levels returning=1 expert=1;
+    cx_pace hurried=0 relaxed=1ms;
+    cx_suggest 20;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok

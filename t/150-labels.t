@@ -22,7 +22,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k15;
+    cx_secret k15-0123456789abcdef;
     cx_prefix t150:;
 _EOC_
 
@@ -326,7 +326,7 @@ qr/\[emerg\] .*the "cx_step" label of "cart" starts with a quote, write the para
     cx_step item:$1 ~^/item/(\d+)$ "label=Item $2";
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*step label "Item \$2" uses \$2, but its uri has 1 captures in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*invalid step label "Item \$2" in "cx_step" directive, it uses \$2, but its uri has 1 captures in \S+nginx\.conf:\d+/
 
 
 
@@ -335,7 +335,7 @@ qr/\[emerg\] .*step label "Item \$2" uses \$2, but its uri has 1 captures in \S+
     cx_step cart /cart label=a label=b;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "label=b" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*invalid parameter "label=b" in "cx_step" directive, it must be the url or "label=text" in \S+nginx\.conf:\d+/
 
 
 
@@ -362,4 +362,4 @@ qr/\[emerg\] .*the "cx_inject_text" value of "next" is empty in \S+nginx\.conf:\
     cx_inject_text next=Next heading=Go;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "heading=Go" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*invalid parameter "heading=Go" in "cx_inject_text" directive, it must be "next=" or "shortcut=" in \S+nginx\.conf:\d+/

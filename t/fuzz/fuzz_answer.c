@@ -43,7 +43,7 @@ ngx_http_cx_fuzz_configure(void)
 
     clcf->enable = 1;
     clcf->suggest = 3;
-    clcf->demote = 25;
+    clcf->demote = 250;
     clcf->returning = 1;
     clcf->expert = 3;
     clcf->hurried = 5000;
@@ -92,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     flags = data[0];
 
     ngx_http_cx_fuzz_clcf.suggest = 1 + flags % NGX_HTTP_CX_SUGGEST_MAX;
-    ngx_http_cx_fuzz_clcf.demote = (flags & 0x80) ? 150 : 25;
+    ngx_http_cx_fuzz_clcf.demote = (flags & 0x80) ? 1500 : 250;
 
     r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
 

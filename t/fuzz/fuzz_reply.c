@@ -110,7 +110,7 @@ ngx_http_cx_fuzz_configure(void)
 
     ngx_http_cx_fuzz_clcf.enable = 1;
     ngx_http_cx_fuzz_clcf.suggest = 20;
-    ngx_http_cx_fuzz_clcf.demote = 25;
+    ngx_http_cx_fuzz_clcf.demote = 250;
     ngx_http_cx_fuzz_clcf.returning = 1;
     ngx_http_cx_fuzz_clcf.expert = 3;
     ngx_http_cx_fuzz_clcf.hurried = 5000;
