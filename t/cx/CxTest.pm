@@ -195,11 +195,18 @@ sub http_get {
 # the same with another method (HEAD, or POST with an empty body)
 sub http_request {
     my ($port, $method, $uri, $headers, $timeout) = @_;
-    $timeout ||= 5;
+    # under valgrind, nginx may still be starting, and is slow
+    $timeout ||= $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 5;
 
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => $timeout)
-        or return (0, {}, "connect: $!");
+    my $s;
+    my $until = time + $timeout;
+    until ($s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp',
+                                      Timeout => $timeout))
+    {
+        return (0, {}, "connect: $!") if time > $until;
+        sleep 0.05;
+    }
 
     my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
               . "Connection: close\r\n"
