@@ -188,8 +188,8 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;         /* cx */
-    ngx_http_complex_value_t   *id;             /* cx_id */
-    ngx_http_complex_value_t   *id_cookie;      /* default: $cookie_NAME */
+    ngx_array_t                *ids;            /* cx_id, complex values */
+    ngx_http_complex_value_t   *id_cookie;      /* $cookie_NAME, the last */
     ngx_http_complex_value_t   *time;           /* cx_time */
     ngx_str_t                   cookie;         /* cx_cookie */
     time_t                      cookie_max_age;
@@ -316,6 +316,12 @@ ngx_int_t ngx_http_cx_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_start(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, ngx_uint_t api);
 ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
+
+/* ngx_http_cx_id.c */
+char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
+    ngx_uint_t issue);
 
 /* ngx_http_cx_batch.c */
 ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,

@@ -4,8 +4,9 @@
  *
  * The request path, in the rewrite phase so that it runs before the
  * location's own "return" and "rewrite": classify the uri into a step,
- * identify the customer, send the batch (ngx_http_cx_batch.c), wait for
- * the suggestions at most cx_timeout, then let the phases go on.
+ * identify the customer (ngx_http_cx_id.c), send the batch
+ * (ngx_http_cx_batch.c), wait for the suggestions at most cx_timeout,
+ * then let the phases go on.
  */
 
 
@@ -13,14 +14,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <sys/random.h>
-
 #include <ngx_http_cx_module.h>
 
 
-static ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
-    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
-    ngx_uint_t issue);
 static void ngx_http_cx_wake_handler(ngx_event_t *ev);
 static void ngx_http_cx_cleanup(void *data);
 
@@ -150,6 +146,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     ctx->hash = slot->hash;
     ctx->now = slot->now;
+
     ctx->goal = clcf->goal.name.len == name_len
                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
 
@@ -212,62 +209,6 @@ ngx_http_cx_get_ctx(ngx_http_request_t *r)
     }
 
     return ctx;
-}
-
-
-static ngx_int_t
-ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t issue)
-{
-    u_char  *p, rnd[NGX_HTTP_CX_COOKIE_ID_LEN / 2];
-    size_t   len;
-
-    if (ngx_http_complex_value(r, clcf->id ? clcf->id : clcf->id_cookie, id)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (id->len > 0 && id->len <= NGX_HTTP_CX_ID_MAX) {
-        return NGX_OK;
-    }
-
-    if (clcf->cookie.len == 0 || !issue) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "cx: no customer id");
-        return NGX_DECLINED;
-    }
-
-    /* a new visitor: 128 random bits, sent back in a first-party cookie */
-
-    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                      "cx: getrandom() failed");
-        return NGX_ERROR;
-    }
-
-    len = clcf->cookie.len + 1 + NGX_HTTP_CX_COOKIE_ID_LEN
-          + clcf->cookie_attrs.len;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->cookie.data = p;
-    ctx->cookie.len = len;
-
-    p = ngx_cpymem(p, clcf->cookie.data, clcf->cookie.len);
-    *p++ = '=';
-
-    id->data = p;
-    id->len = NGX_HTTP_CX_COOKIE_ID_LEN;
-
-    p = ngx_http_cx_hex_id(p, rnd, sizeof(rnd));
-    ngx_memcpy(p, clcf->cookie_attrs.data, clcf->cookie_attrs.len);
-
-    return NGX_OK;
 }
 
 

@@ -175,10 +175,10 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NULL },
 
     { ngx_string("cx_id"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_cx_set_complex_value_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cx_id,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_cx_loc_conf_t, id),
+      0,
       NULL },
 
     { ngx_string("cx_time"),
@@ -517,7 +517,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      */
 
     clcf->enable = NGX_CONF_UNSET;
-    clcf->id = NGX_CONF_UNSET_PTR;
+    clcf->ids = NGX_CONF_UNSET_PTR;
     clcf->time = NGX_CONF_UNSET_PTR;
     clcf->cookie_max_age = NGX_CONF_UNSET;
     clcf->suggest = NGX_CONF_UNSET_UINT;
@@ -551,7 +551,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_compile_complex_value_t   ccv;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
-    ngx_conf_merge_ptr_value(conf->id, prev->id, NULL);
+    ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
     ngx_conf_merge_ptr_value(conf->time, prev->time, NULL);
     ngx_conf_merge_uint_value(conf->suggest, prev->suggest, 3);
     ngx_conf_merge_value(conf->header, prev->header, 0);
@@ -636,8 +636,8 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->id == NULL) {
-        /* the default cx_id: the customer id cookie */
+    if (conf->ids == NULL || conf->cookie.len) {
+        /* the customer id cookie: the last id source, the only by default */
 
         if (conf->cookie.len) {
             name = conf->cookie;

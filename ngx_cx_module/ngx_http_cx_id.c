@@ -1,0 +1,171 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * Who the customer is.  cx_id lists where the id comes from, the first
+ * source that is neither empty nor longer than NGX_HTTP_CX_ID_MAX wins,
+ * and the cookie named by cx_cookie is always the last source.  A visitor
+ * with no id at all gets a random one in that cookie.  Ids are hashed
+ * with cx_secret before anything reaches Redis.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/random.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static ngx_int_t ngx_http_cx_issue(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
+
+
+/* cx_id value ...: the first that is not empty wins */
+
+char *
+ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (clcf->ids != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    clcf->ids = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                 sizeof(ngx_http_complex_value_t));
+    if (clcf->ids == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        cv = ngx_array_push(clcf->ids);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The customer's id, in "id": the first cx_id source with an id, else the
+ * cookie.  Without any id, and with "issue", a new one in the cookie.
+ */
+
+ngx_int_t
+ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t issue)
+{
+    ngx_str_t                  cookie;
+    ngx_uint_t                 i;
+    ngx_http_complex_value_t  *cv;
+
+    ngx_str_null(id);
+
+    if (clcf->ids) {
+        cv = clcf->ids->elts;
+
+        for (i = 0; i < clcf->ids->nelts; i++) {
+            if (ngx_http_complex_value(r, &cv[i], id) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (id->len > 0 && id->len <= NGX_HTTP_CX_ID_MAX) {
+                break;
+            }
+
+            /* empty or too long: counts as none */
+            ngx_str_null(id);
+        }
+    }
+
+    if (id->len == 0 && clcf->id_cookie) {
+        if (ngx_http_complex_value(r, clcf->id_cookie, &cookie) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (cookie.len > 0 && cookie.len <= NGX_HTTP_CX_ID_MAX) {
+            *id = cookie;
+        }
+    }
+
+    if (id->len) {
+        return NGX_OK;
+    }
+
+    if (clcf->cookie.len == 0 || !issue) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cx: no customer id");
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_cx_issue(r, clcf, ctx, id);
+}
+
+
+/* a new visitor: 128 random bits, sent back in a first-party cookie */
+
+static ngx_int_t
+ngx_http_cx_issue(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ctx_t *ctx, ngx_str_t *id)
+{
+    u_char  *p, rnd[NGX_HTTP_CX_COOKIE_ID_LEN / 2];
+    size_t   len;
+
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "cx: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    len = clcf->cookie.len + 1 + NGX_HTTP_CX_COOKIE_ID_LEN
+          + clcf->cookie_attrs.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->cookie.data = p;
+    ctx->cookie.len = len;
+
+    p = ngx_cpymem(p, clcf->cookie.data, clcf->cookie.len);
+    *p++ = '=';
+
+    id->data = p;
+    id->len = NGX_HTTP_CX_COOKIE_ID_LEN;
+
+    p = ngx_http_cx_hex_id(p, rnd, sizeof(rnd));
+    ngx_memcpy(p, clcf->cookie_attrs.data, clcf->cookie_attrs.len);
+
+    return NGX_OK;
+}
