@@ -43,6 +43,9 @@
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_HABITS_STOP   "63"    /* ZREVRANGE 0 HABITS-1 */
 #define NGX_HTTP_CX_HABITS_TRIM   "-64"   /* ZREMRANGEBYRANK 0 -HABITS */
+#define NGX_HTTP_CX_HABITS_KEEP   "-65"   /* ditto, HABITS kept: a login */
+#define NGX_HTTP_CX_LOGIN_HOLD    "3600"  /* s, EX of a login's claim */
+#define NGX_HTTP_CX_LOGIN_PUSH    16      /* steps per RPUSH of a login */
 #define NGX_HTTP_CX_FANOUT_KEEP   256     /* successors kept per step */
 #define NGX_HTTP_CX_FANOUT_ROOM   "-256"  /* ZREMRANGEBYRANK 0 -KEEP */
 #define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
@@ -241,6 +244,8 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  count;          /* steps to HINCRBY */
     ngx_uint_t                  errors;         /* error replies so far */
     ngx_http_cx_state_t         state;
+    uint64_t                    anon;           /* a login's: merged from */
+    ngx_uint_t                  steps;          /* the login's, before */
     size_t                      name_len;
     size_t                      member_len;
     u_char                      member[NGX_HTTP_CX_MEMBER_MAX];
@@ -268,6 +273,7 @@ struct ngx_http_cx_ctx_s {
 
     /* what the step is recorded with, once the response is known */
     uint64_t                    hash;           /* the customer */
+    uint64_t                    anon;           /* their cookie's, to merge */
     int64_t                     now;            /* ms */
     int64_t                     epoch;          /* decay epoch of now */
     double                      weight;         /* decay weight of now */
@@ -299,6 +305,7 @@ struct ngx_http_cx_ctx_s {
     unsigned                    api:1;          /* answered by cx_api */
     unsigned                    inject:1;       /* the body gets the block */
     unsigned                    injected:1;
+    unsigned                    login:1;        /* anon to merge into hash */
 
     ngx_str_t                   block;          /* the html to inject */
     ngx_uint_t                  match;          /* of "</body>" so far */
@@ -321,13 +328,17 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
-    ngx_uint_t issue);
+    ngx_str_t *anon, ngx_uint_t issue);
+
+/* ngx_http_cx_login.c */
+void ngx_http_cx_login(ngx_http_cx_ctx_t *ctx);
 
 /* ngx_http_cx_batch.c */
 ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
+void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
 
 /* a command's argument: a literal, or bytes with their length */
 #define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
@@ -412,6 +423,8 @@ ngx_uint_t ngx_http_cx_level(ngx_uint_t goals, ngx_uint_t returning,
     ngx_uint_t expert);
 ngx_uint_t ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
     ngx_msec_t journey_gap, ngx_uint_t goal);
+void ngx_http_cx_combine(ngx_http_cx_state_t *st, ngx_http_cx_state_t *anon,
+    ngx_uint_t steps, ngx_msec_t journey_gap);
 ngx_uint_t ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
     ngx_msec_t relaxed);
 double ngx_http_cx_trust(ngx_http_cx_state_t *st);

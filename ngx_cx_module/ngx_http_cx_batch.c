@@ -40,7 +40,6 @@ static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
 static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
     redisReply *reply, ngx_uint_t max, ngx_uint_t room, size_t len_max,
     const char *what, ngx_str_t **mp, double **wp);
-static void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
 
 
 /*
@@ -520,7 +519,7 @@ ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx, redisReply *reply, ngx_uint_t max,
  * in a worker's life it is logged.
  */
 
-static void
+void
 ngx_http_cx_skipped(ngx_uint_t n, const char *what)
 {
     static ngx_uint_t  logged;

@@ -64,7 +64,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
     size_t                    name_len, member_len;
     ngx_int_t                 ms;
-    ngx_str_t                 id, t;
+    ngx_str_t                 id, anon, t;
     ngx_time_t               *tp;
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
@@ -110,7 +110,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
                    &ctx->step.url);
 
-    if (ngx_http_cx_identify(r, clcf, ctx, &id, !api) != NGX_OK) {
+    if (ngx_http_cx_identify(r, clcf, ctx, &id, &anon, !api) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -146,6 +146,13 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     ctx->hash = slot->hash;
     ctx->now = slot->now;
+
+    if (anon.len && !api) {
+        /* a login: the cookie's history is merged after the response */
+        ctx->anon = ngx_http_cx_hash_id(cmcf->hash_secret, anon.data,
+                                        anon.len);
+        ctx->login = (ctx->anon != ctx->hash);
+    }
 
     ctx->goal = clcf->goal.name.len == name_len
                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;

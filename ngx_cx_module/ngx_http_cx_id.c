@@ -5,8 +5,11 @@
  * Who the customer is.  cx_id lists where the id comes from, the first
  * source that is neither empty nor longer than NGX_HTTP_CX_ID_MAX wins,
  * and the cookie named by cx_cookie is always the last source.  A visitor
- * with no id at all gets a random one in that cookie.  Ids are hashed
- * with cx_secret before anything reaches Redis.
+ * with no id at all gets a random one in that cookie.  When another
+ * source (a login) wins over a cookie id that differs, the cookie's
+ * customer is the anonymous one whose history the login takes over, after
+ * the response (ngx_http_cx_login.c).  Ids are hashed with cx_secret
+ * before anything reaches Redis.
  */
 
 
@@ -77,18 +80,21 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * The customer's id, in "id": the first cx_id source with an id, else the
- * cookie.  Without any id, and with "issue", a new one in the cookie.
+ * cookie.  A cookie id that a source before it wins over, and that is
+ * not the same id, is the anonymous customer to merge, in "anon" (empty
+ * if none).  Without any id, and with "issue", a new one in the cookie.
  */
 
 ngx_int_t
 ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t issue)
+    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_str_t *anon, ngx_uint_t issue)
 {
     ngx_str_t                  cookie;
     ngx_uint_t                 i;
     ngx_http_complex_value_t  *cv;
 
     ngx_str_null(id);
+    ngx_str_null(anon);
 
     if (clcf->ids) {
         cv = clcf->ids->elts;
@@ -107,13 +113,20 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
     }
 
-    if (id->len == 0 && clcf->id_cookie) {
+    if (clcf->id_cookie) {
         if (ngx_http_complex_value(r, clcf->id_cookie, &cookie) != NGX_OK) {
             return NGX_ERROR;
         }
 
         if (cookie.len > 0 && cookie.len <= NGX_HTTP_CX_ID_MAX) {
-            *id = cookie;
+
+            if (id->len == 0) {
+                *id = cookie;
+
+            } else if (clcf->cookie.len && !ngx_http_cx_same(id, &cookie)) {
+                /* logged in, with the cookie of an anonymous visit */
+                *anon = cookie;
+            }
         }
     }
 

@@ -718,6 +718,58 @@ ngx_http_cx_advance(ngx_http_cx_state_t *st, int64_t now,
 
 
 /*
+ * The state of a customer who logged in (st, with "steps" steps in their
+ * sequence) once the history of their anonymous visit (anon) is appended
+ * after those steps, as older ones: goals and gaps add up, the last step
+ * is the later one.  The journey goes on into the anonymous steps when
+ * they are the whole sequence, or when the login's sequence holds only
+ * its journey and the anonymous last step came at most journey_gap before
+ * the login's last; anonymous steps newer than the login's, behind its
+ * older ones, start a new journey.  The learning day is left alone.
+ */
+
+void
+ngx_http_cx_combine(ngx_http_cx_state_t *st, ngx_http_cx_state_t *anon,
+    ngx_uint_t steps, ngx_msec_t journey_gap)
+{
+    ngx_uint_t  jlen, ngaps;
+
+    if (anon->ts <= 0) {
+        /* nothing known of the anonymous visit */
+        return;
+    }
+
+    if (steps == 0) {
+        jlen = anon->jlen;
+
+    } else if (steps <= st->jlen && anon->jlen
+               && anon->ts <= st->ts
+               && st->ts - anon->ts <= (int64_t) journey_gap)
+    {
+        jlen = st->jlen + anon->jlen;
+
+    } else if (anon->ts > st->ts) {
+        jlen = 0;
+
+    } else {
+        jlen = st->jlen;
+    }
+
+    ngaps = st->ngaps + anon->ngaps;
+
+    if (ngaps) {
+        st->gap = (st->gap * (double) st->ngaps
+                   + anon->gap * (double) anon->ngaps) / (double) ngaps;
+    }
+
+    st->ngaps = ngx_min(ngaps, NGX_HTTP_CX_COUNT_MAX);
+    st->goals = ngx_min(st->goals + anon->goals, NGX_HTTP_CX_COUNT_MAX);
+    st->jlen = ngx_min(jlen, NGX_HTTP_CX_JLEN_MAX);
+    st->ts = ngx_max(st->ts, anon->ts);
+}
+
+
+/*
  * What a customer's steps teach everyone weighs by their past: 1/2 until
  * their first goal, 1 after it.  Ids cost nothing to make; a purchase
  * answered to a POST costs something.

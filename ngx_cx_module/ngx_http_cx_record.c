@@ -35,6 +35,8 @@ static void ngx_http_cx_referer(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
     ngx_str_t *self, ngx_str_t *dst);
+static void ngx_http_cx_record_step(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
 static ngx_uint_t ngx_http_cx_skip(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf);
 static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
@@ -280,26 +282,47 @@ ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
 }
 
 
-/* the log phase handler */
+/*
+ * The log phase handler: the step, then, for a customer who logged in
+ * with the cookie of an anonymous visit, the merge of that visit's
+ * history (ngx_http_cx_login.c), which so reads the step's writes.
+ */
 
 ngx_int_t
 ngx_http_cx_record(ngx_http_request_t *r)
 {
-    u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
-    ngx_str_t                 key;
-    ngx_uint_t                status, steps, learn;
-    ngx_http_cx_ctx_t        *ctx;
-    ngx_http_cx_state_t       st;
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_http_cx_ctx_t  *ctx;
 
     ctx = ngx_http_cx_get_ctx(r);
 
-    if (ctx == NULL || !ctx->learn) {
+    if (ctx == NULL) {
         return NGX_OK;
     }
 
-    /* recorded once, whichever request of r->main logs it */
-    ctx->learn = 0;
+    /* each once, whichever request of r->main logs it */
+
+    if (ctx->learn) {
+        ctx->learn = 0;
+        ngx_http_cx_record_step(r, ctx);
+    }
+
+    if (ctx->login) {
+        ctx->login = 0;
+        ngx_http_cx_login(ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+{
+    u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
+    ngx_str_t                 key;
+    ngx_uint_t                status, steps, learn;
+    ngx_http_cx_state_t       st;
+    ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
@@ -331,7 +354,7 @@ ngx_http_cx_record(ngx_http_request_t *r)
                                    key, cmcf->ttl_text);
         }
 
-        return NGX_OK;
+        return;
     }
 
     st = ctx->state;
@@ -376,8 +399,6 @@ ngx_http_cx_record(ngx_http_request_t *r)
         ngx_http_cx_credit(ctx, cmcf, &ctx->member, ctx->journey,
                            ctx->njourney, ctx->trust / (1 + ctx->again));
     }
-
-    return NGX_OK;
 }
 
 

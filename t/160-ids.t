@@ -1,15 +1,22 @@
-# Issue 9: several id sources.
+# Issue 9: several id sources, and the anonymous history follows the
+# customer into their account.
 #
 # cx_id takes several values, the first that is not empty wins, and the
-# cookie named by cx_cookie is always the last source.
+# cookie named by cx_cookie is always the last source.  A request whose
+# id came from another source (a login) and that carries the cookie of
+# an anonymous visit merges that visit's history into the login's keys,
+# once, after the response.
 #
-# This file starts a redis-server of its own, and runs one worker: what
-# a request wrote is in Redis once a later request of the worker is
-# answered (main::sync).
+# This file starts a redis-server of its own (the last block pauses it),
+# and runs one worker: what a request wrote is in Redis once a later
+# request of the worker is answered (main::sync); a merge takes three
+# round trips after its request (main::settle).
 
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
+use POSIX ();
+use Time::HiRes qw(sleep time);
 
 our $Redis = CxTest::start_redis();
 
@@ -63,8 +70,54 @@ sub main::get {
     return CxTest::http_get(Test::Nginx::Socket::server_port(), $uri, $h);
 }
 
+sub main::r { CxTest::redis($main::Redis->{port}, @_) }
+
+# a customer's sequence, newest first
+sub main::seq { join " ", main::r("LRANGE", "$_[0]:seq", 0, -1) }
+
+# what a key holds, whatever its type
+sub main::held {
+    my $k = shift;
+    my $type = main::r("TYPE", $k);
+    return $type eq "list" ? main::r("LRANGE", $k, 0, -1)
+         : $type eq "hash" ? main::r("HGETALL", $k)
+         : $type eq "zset" ? main::r("ZRANGE", $k, 0, -1, "WITHSCORES")
+         : main::r("GET", $k);
+}
+
 # what the requests before wrote is in Redis once this is answered
 sub main::sync { main::get("/cx/next?uri=/", { Cookie => "cx_id=sync" }) }
+
+# and a merge: its claim, its reads, its writes
+sub main::settle { main::sync() for 1 .. 3 }
+
+# polls until the check holds, at most 10 s; true if it did
+sub main::until {
+    my $check = shift;
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        return 1 if $check->();
+        sleep 0.02;
+    }
+    return $check->();
+}
+
+# the key base "P{H}" of the customer whose first step the request is
+sub main::base_of {
+    my ($uri, $h) = @_;
+    my %before = map { $_ => 1 }
+                 CxTest::keys_of($main::Redis->{port}, "t160:{");
+    main::get($uri, $h);
+    my @new;
+    main::until(sub {
+        @new = grep { /:seq$/ && !$before{$_} }
+               CxTest::keys_of($main::Redis->{port}, "t160:{");
+        return @new;
+    });
+    die "no single new sequence after $uri: @new" unless @new == 1;
+    (my $base = $new[0]) =~ s/:seq$//;
+    return $base;
+}
 
 # a customer who bought once, known by the cookie "buyer"
 sub main::buyer {
@@ -158,9 +211,255 @@ GET /
 
 
 
-=== TEST 6: cx_id takes no empty source
+=== TEST 6: the anonymous history follows the customer into their account, once
+alice walked on another device; on this one, a guest bought item 1, then
+looked at item 2; alice logs in at the cart.  Her sequence gets the
+visit's steps after her own (as older ones), her transitions the visit's
+added up, her state its purchase and path; the visit's keys are deleted
+and the shared model is not taught again.  Her next request with both
+ids merges nothing; steps of the same cookie logged out are merged only
+once the claim's hour is over.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $rp = $main::Redis->{port};
+my $alice = { "X-Customer-Id" => "alice" };
+my $guest = { Cookie => "cx_id=anon1" };
+my $both = { %$alice, %$guest };
+my $a = main::base_of("/search", $alice);
+main::get("/item/1", $alice);
+my $n = main::base_of("/search", $guest);
+main::get($_, $guest) for "/item/1", "/checkout", "/search", "/item/2";
+main::sync();
+my ($rules) = CxTest::keys_of($rp, "t160:t:{search}:");
+my $taught = main::r("ZSCORE", $rules, "item:2 /item/2");
+my (undef, $h, $body) = main::get("/cart", $both);
+Test::More::is(($h->{"set-cookie"} // "") . $body,
+               "level=new status=" . $h->{"x-cx-status"} . "\n",
+               "the login's page is alice's as it was, with no cookie");
+my $want = "cart /cart item:1 /item/1 search /search item:2 /item/2 "
+           . "search /search checkout /checkout item:1 /item/1 search /search";
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq $want
+                   && (main::r("HGET", "$a:s", "goals") // "") eq "1" }),
+               "the visit's steps follow hers, as older ones");
+Test::More::is(main::r("ZSCORE", "$a:p", "search item:1 /item/1"), 2,
+               "a transition of both is added up");
+Test::More::is(main::r("ZSCORE", "$a:p", "search item:2 /item/2"), 1,
+               "one of the visit's is hers");
+Test::More::is(join("|", main::r("LRANGE", "$a:g", 0, -1)),
+               "search /search|item:1 /item/1|checkout /checkout",
+               "and the visit's path to the goal");
+my (undef, undef, $json) = main::get("/cx/next?uri=/", $alice);
+Test::More::like($json, qr/"level":"returning"/,
+                 "the guest purchase makes her a returning customer");
+Test::More::is(join(" ", map { main::r("EXISTS", "$n:$_") } qw(seq s p g)),
+               "0 0 0 0", "the visit's keys are deleted");
+my $hold = main::r("TTL", "$n:m");
+Test::More::ok($hold > 0 && $hold <= 3600, "its claim holds an hour: $hold");
+Test::More::is(main::r("ZSCORE", $rules, "item:2 /item/2"), $taught,
+               "the shared model is not taught again");
+main::get("/cart", $both);
+main::settle();
+Test::More::is(main::seq($a), "cart /cart $want",
+               "a second request with both ids adds its step only");
+Test::More::is(main::r("ZSCORE", "$a:p", "search item:1 /item/1") . " "
+               . main::r("HGET", "$a:s", "goals"), "2 1",
+               "and counts nothing again");
+main::get("/item/3", $guest);
+main::get("/cart", $both);
+main::settle();
+Test::More::is(main::seq($n) . " | " . main::seq($a),
+               "item:3 /item/3 | cart /cart cart /cart $want",
+               "steps logged out are not merged within the hour");
+main::r("DEL", "$n:m");
+main::get("/cart", $both);
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq "cart /cart cart /cart cart /cart $want "
+                                    . "item:3 /item/3"
+                   && !main::r("EXISTS", "$n:seq") }),
+               "and are after it");
+--- request
+GET /cx/next?uri=/cart
+--- more_headers
+X-Customer-Id: alice
+Cookie: cx_id=anon1
+--- response_body_like chomp
+"level":"returning"
+
+
+
+=== TEST 7: requests with both ids at once merge once
+Ten at once on the worker's connection; then one that finds the visit
+claimed by another connection (another worker's merge) leaves it alone.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $guest = { Cookie => "cx_id=anon7" };
+my $n = main::base_of("/item/7", $guest);
+main::get("/item/8", $guest);
+main::sync();
+my %before = map { $_ => 1 } CxTest::keys_of($main::Redis->{port}, "t160:{");
+my @kids;
+for my $c (1 .. 10) {
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        CxTest::http_get($port, "/cart",
+                         { %$guest, "X-Customer-Id" => "bea" });
+        POSIX::_exit(0);
+    }
+    push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+my ($a) = map { s/:seq$//r } grep { /:seq$/ && !$before{$_} }
+          CxTest::keys_of($main::Redis->{port}, "t160:{");
+my $want = join " ", ("cart /cart") x 10, "item:8 /item/8 item:7 /item/7";
+Test::More::ok(main::until(sub { main::seq($a) eq $want }),
+               "the visit's steps are bea's");
+main::settle();
+Test::More::is(main::seq($a) . " | "
+               . main::r("ZSCORE", "$a:p", "item:7 item:8 /item/8"),
+               "$want | 1", "once");
+my $m = main::base_of("/item/5", { Cookie => "cx_id=anon7b" });
+Test::More::is(main::r("SET", "$m:m", 1, "NX", "EX", 3600), "OK",
+               "another connection claims the next visit");
+main::get("/cart", { Cookie => "cx_id=anon7b", "X-Customer-Id" => "bea" });
+main::settle();
+Test::More::is(main::seq($m) . " | " . main::seq($a),
+               "item:5 /item/5 | cart /cart $want",
+               "this request does not merge it");
+--- request
+GET /
+--- more_headers
+X-Customer-Id: bea
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 8: a login without an anonymous history
+bob's step is recorded as any; the cookie's claim is all that is left of
+the visit, for an hour.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+main::get("/cart", { "X-Customer-Id" => "bob", Cookie => "cx_id=fresh" });
+main::settle();
+my @keys = CxTest::keys_of($main::Redis->{port}, "t160:{");
+my ($b) = map { s/:seq$//r } grep { /:seq$/ } @keys;
+my @other = grep { index($_, $b) != 0 } @keys;
+Test::More::is(join(" ", map { s/^\Q$b\E//r } grep { index($_, $b) == 0 }
+                         @keys),
+               ":s :seq", "bob has his sequence and state");
+Test::More::is(main::seq($b) . " " . main::r("HGET", "$b:s", "jlen") . " "
+               . main::r("HGET", "$b:s", "goals"), "cart /cart 1 0",
+               "with his step alone");
+my $hold = @other == 1 && $other[0] =~ /:m$/ ? main::r("TTL", $other[0]) : 0;
+Test::More::ok($hold > 0 && $hold <= 3600,
+               "the visit left its claim only: @other, $hold s");
+--- request
+GET /cart
+--- more_headers
+X-Customer-Id: bob
+Cookie: cx_id=fresh
+--- response_headers
+!Set-Cookie
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 9: hostile ids are merged as any, and only ever hashed
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $login = q{<svg onload=alert(1)>{t160:x}:seq "' %00 \\};
+my $anon = q{anon%3C{z}:s<b>};
+my $n = main::base_of("/search", { Cookie => "cx_id=$anon" });
+main::get("/item/1", { Cookie => "cx_id=$anon" });
+main::sync();
+my $a = main::base_of("/cart", { "X-Customer-Id" => $login,
+                                 Cookie => "cx_id=$anon" });
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq "cart /cart item:1 /item/1 search /search"
+               }), "the visit is merged");
+main::settle();
+my @keys = CxTest::keys_of($main::Redis->{port}, "t160:");
+Test::More::is(join(" ", grep {
+                   !/^t160:(\{[0-9a-f]{16}\}:(seq|s|p|g|m)|t:\{[a-z:0-9]+\}:\d+)$/
+               } @keys), "", "every key is a customer's hash or a step's");
+Test::More::is(join(" ", grep { my $k = $_;
+                                grep { /svg|onload|anon|<|\{[tz]/ }
+                                main::held($k) } @keys),
+               "", "no key holds a raw id");
+--- request
+GET /cart
+--- more_headers
+X-Customer-Id: <svg onload=alert(1)>
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 10: cx_id takes no empty source
 --- config
     cx_id $http_x_customer_id "";
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid value "" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 11: Redis gone with a merge in flight: the page is served, the merge comes later
+Redis is paused when alice's login request comes: the page is served
+within cx_timeout; the connection, silent with the merge's claim in
+flight, is dropped.  The visit's history is where it was, and once the
+claim's hour is over (its key deleted here) the next request with both
+ids merges it.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 50ms;
+    cx_secret k160;
+    cx_prefix t160:;
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
+my $guest = { Cookie => "cx_id=anon11" };
+my $both = { %$guest, "X-Customer-Id" => "carl" };
+my $n = main::base_of("/search", $guest);
+main::get("/item/1", $guest);
+main::sync();
+CxTest::pause_redis($main::Redis);
+my ($status, undef, $body) = main::get("/cart", $both);
+Test::More::like("$status $body", qr/^200 level=\S* status=TIMEOUT$/,
+                 "the login's page is served within cx_timeout");
+Test::More::ok(CxTest::wait_for_log($log, qr/without a reply .* reconnecting/,
+                                    10),
+               "the silent connection is dropped");
+CxTest::resume_redis($main::Redis);
+Test::More::like(CxTest::wait_status($port, "/", "sync"), qr/^(HIT|MISS)$/,
+                 "Redis answers again");
+Test::More::is(main::seq($n), "item:1 /item/1 search /search",
+               "the visit's history is where it was");
+main::r("DEL", "$n:m");
+my $a = main::base_of("/cart", $both);
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq "cart /cart item:1 /item/1 search /search"
+               }), "the next request with both ids merges it");
+--- request
+GET /cart
+--- more_headers
+X-Customer-Id: carl
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+--- error_log
+did not answer within cx_timeout

@@ -459,6 +459,89 @@ test_state(void)
 
 
 static void
+test_combine(void)
+{
+    ngx_http_cx_state_t  st, anon;
+
+    /* logged in at the cart 60s after the anonymous item page */
+
+    ngx_memzero(&anon, sizeof(anon));
+    anon.ts = 100000;
+    anon.jlen = 3;
+    anon.goals = 1;
+    anon.gap = 4000;
+    anon.ngaps = 2;
+
+    ngx_memzero(&st, sizeof(st));
+    st.ts = 160000;
+    st.jlen = 1;
+    st.lday = 7;
+    st.learned = 5;
+
+    ngx_http_cx_combine(&st, &anon, 1, 1800000);
+    ok(st.ts == 160000 && st.jlen == 4 && st.goals == 1 && st.ngaps == 2
+       && st.gap == 4000 && st.lday == 7 && st.learned == 5,
+       "combine: the journey goes on into the anonymous steps");
+
+    /* gaps are averaged by their numbers, goals add up */
+
+    ngx_memzero(&st, sizeof(st));
+    st.ts = 160000;
+    st.jlen = 1;
+    st.goals = 2;
+    st.gap = 1000;
+    st.ngaps = 6;
+
+    ngx_http_cx_combine(&st, &anon, 1, 1800000);
+    ok(st.goals == 3 && st.ngaps == 8 && st.gap == 1750,
+       "combine: goals and gaps add up");
+
+    /* the login has older steps: the anonymous ones come after them */
+
+    ngx_memzero(&st, sizeof(st));
+    st.ts = 160000;
+    st.jlen = 1;
+
+    ngx_http_cx_combine(&st, &anon, 5, 1800000);
+    ok(st.jlen == 1 && st.ts == 160000, "combine: behind older steps");
+
+    /* the anonymous visit an hour before: another journey */
+
+    ngx_memzero(&st, sizeof(st));
+    st.ts = 100000 + 3600000;
+    st.jlen = 1;
+
+    ngx_http_cx_combine(&st, &anon, 1, 1800000);
+    ok(st.jlen == 1, "combine: past cx_journey_gap");
+
+    /* newer than the login's last step, behind it in the sequence */
+
+    ngx_memzero(&st, sizeof(st));
+    st.ts = 50000;
+    st.jlen = 2;
+
+    ngx_http_cx_combine(&st, &anon, 2, 1800000);
+    ok(st.jlen == 0 && st.ts == 100000, "combine: newer anonymous steps");
+
+    /* nothing of the login: the anonymous state as it was */
+
+    ngx_memzero(&st, sizeof(st));
+
+    ngx_http_cx_combine(&st, &anon, 0, 1800000);
+    ok(st.ts == 100000 && st.jlen == 3 && st.goals == 1 && st.gap == 4000,
+       "combine: a login without steps");
+
+    /* nothing of the anonymous visit: the login's as it was */
+
+    ngx_memzero(&anon, sizeof(anon));
+
+    ngx_http_cx_combine(&st, &anon, 3, 1800000);
+    ok(st.ts == 100000 && st.jlen == 3 && st.goals == 1,
+       "combine: an anonymous visit without state");
+}
+
+
+static void
 set_refs(ngx_http_cx_ref_t *r, const char *names)
 {
     const char  *p;
@@ -722,6 +805,7 @@ main(void)
     test_member();
     test_decay();
     test_state();
+    test_combine();
     test_caps();
     test_stuck();
     test_shortcut();
