@@ -54,7 +54,8 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (value[i].len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid value \"%V\"", &value[i]);
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "it must not be empty", &value[i], &cmd->name);
             return NGX_CONF_ERROR;
         }
 

@@ -37,7 +37,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", $block->http_config // <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k160;
+    cx_secret k160-0123456789abcdef;
     cx_prefix t160:;
 _EOC_
 
@@ -412,7 +412,7 @@ X-Customer-Id: <svg onload=alert(1)>
     cx_id $http_x_customer_id "";
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid value "" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*invalid value "" in "cx_id" directive, it must not be empty in \S+nginx\.conf:\d+/
 
 
 
@@ -425,7 +425,7 @@ ids merges it.
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
     cx_timeout 50ms;
-    cx_secret k160;
+    cx_secret k160-0123456789abcdef;
     cx_prefix t160:;
 --- config
     cx_id $http_x_customer_id;
