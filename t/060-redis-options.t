@@ -44,8 +44,9 @@ __DATA__
     cx_timeout 10s;
     cx_prefix t060:;
 --- init
-Test::More::is(CxTest::count_log(Test::Nginx::Socket::server_root()
-                                 . "/logs/error.log",
+my $log = Test::Nginx::Socket::server_root() . "/logs/error.log";
+CxTest::wait_for_log($log, qr/\[warn\] .*no "cx_secret" is defined/, 60);
+Test::More::is(CxTest::count_log($log,
                                  qr/\[warn\] .*no "cx_secret" is defined/),
                1, "a missing cx_secret is warned about at start-up");
 --- request

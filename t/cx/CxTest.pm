@@ -186,6 +186,22 @@ sub planned {
     return main::repeat_each() * $tests + $inits;
 }
 
+# a connection to nginx, waiting for it to listen (under valgrind, it may
+# still be starting when an --- init section runs)
+sub connect_to {
+    my ($port, $timeout) = @_;
+    my $until = time + $timeout;
+    my $s;
+    until ($s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp',
+                                      Timeout => $timeout))
+    {
+        return undef if time > $until;
+        sleep 0.05;
+    }
+    return $s;
+}
+
 # GET with optional headers; returns (status, { lc header => value }, body)
 sub http_get {
     my ($port, $uri, $headers, $timeout) = @_;
@@ -198,15 +214,8 @@ sub http_request {
     # under valgrind, nginx may still be starting, and is slow
     $timeout ||= $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 5;
 
-    my $s;
-    my $until = time + $timeout;
-    until ($s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp',
-                                      Timeout => $timeout))
-    {
-        return (0, {}, "connect: $!") if time > $until;
-        sleep 0.05;
-    }
+    my $s = connect_to($port, $timeout)
+        or return (0, {}, "connect: $!");
 
     my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
               . "Connection: close\r\n"
@@ -326,9 +335,7 @@ sub http_bulk {
 
     while ($n > 0) {
         # nginx closes a keep-alive connection after 1000 requests
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp',
-                                      Timeout => 5)
+        my $s = connect_to($port, $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 5)
             or die "connect: $!";
         my $left = $n < 900 ? $n : 900;
         $n -= $left;
