@@ -170,23 +170,29 @@ typedef struct {
     ngx_int_t                   redis_db;
     ngx_msec_t                  timeout;        /* cx_timeout */
     ngx_msec_t                  connect_timeout; /* cx_connect_timeout */
-    ngx_str_t                   secret;         /* cx_secret */
-    u_char                     *hash_secret;
-    ngx_str_t                   prefix;         /* cx_prefix */
     ngx_uint_t                  history;        /* cx_history */
-    time_t                      ttl;            /* cx_ttl */
     ngx_uint_t                  max_pending;    /* cx_max_pending */
     ngx_uint_t                  distance;       /* cx_rule_distance */
     ngx_msec_t                  half_life;      /* cx_half_life */
     ngx_msec_t                  journey_gap;    /* cx_journey_gap */
 
-    ngx_str_t                   ttl_text;       /* for EXPIRE */
     ngx_str_t                   trim_text;      /* history - 1, LTRIM */
+    u_char                     *builtin_secret; /* derived without cx_secret */
 
     u_char                     *on_file;        /* first "cx on" or cx_api */
     ngx_uint_t                  on_line;
     const char                 *on_directive;
 } ngx_http_cx_main_conf_t;
+
+
+/* a shop: the keys its requests read and write */
+typedef struct {
+    ngx_str_t                   prefix;         /* cx_prefix */
+    ngx_str_t                   secret;         /* cx_secret */
+    u_char                     *hash_secret;
+    time_t                      ttl;            /* cx_ttl */
+    ngx_str_t                   ttl_text;       /* for EXPIRE */
+} ngx_http_cx_srv_conf_t;
 
 
 typedef struct {
@@ -245,6 +251,7 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  errors;         /* error replies so far */
     ngx_http_cx_state_t         state;
     uint64_t                    anon;           /* a login's: merged from */
+    ngx_http_cx_srv_conf_t     *shop;           /* a login's: its keys */
     ngx_uint_t                  steps;          /* the login's, before */
     size_t                      name_len;
     size_t                      member_len;
@@ -335,7 +342,7 @@ void ngx_http_cx_login(ngx_http_cx_ctx_t *ctx);
 
 /* ngx_http_cx_batch.c */
 ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
-    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_slot_t *slot);
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
 void ngx_http_cx_skipped(ngx_uint_t n, const char *what);

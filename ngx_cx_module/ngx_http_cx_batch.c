@@ -67,7 +67,7 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  */
 
 ngx_int_t
-ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
+ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_slot_t *slot)
 {
     u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
@@ -81,11 +81,11 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
                                      &slot->epoch);
 
     prev_k.data = prev;
-    prev_k.len = ngx_http_cx_step_key(prev, &cmcf->prefix, slot->member,
+    prev_k.len = ngx_http_cx_step_key(prev, &cxscf->prefix, slot->member,
                                       slot->name_len, slot->epoch - 1)
                  - prev;
     cur_k.data = cur;
-    cur_k.len = ngx_http_cx_step_key(cur, &cmcf->prefix, slot->member,
+    cur_k.len = ngx_http_cx_step_key(cur, &cxscf->prefix, slot->member,
                                      slot->name_len, slot->epoch)
                 - cur;
 
@@ -94,17 +94,17 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_loc_conf_t *clcf,
     }
 
     seq_k.data = seq;
-    seq_k.len = ngx_http_cx_customer_key(seq, &cmcf->prefix, slot->hash,
+    seq_k.len = ngx_http_cx_customer_key(seq, &cxscf->prefix, slot->hash,
                                          "seq")
                 - seq;
     st_k.data = st;
-    st_k.len = ngx_http_cx_customer_key(st, &cmcf->prefix, slot->hash, "s")
+    st_k.len = ngx_http_cx_customer_key(st, &cxscf->prefix, slot->hash, "s")
                - st;
     g_k.data = gk;
-    g_k.len = ngx_http_cx_customer_key(gk, &cmcf->prefix, slot->hash, "g")
+    g_k.len = ngx_http_cx_customer_key(gk, &cxscf->prefix, slot->hash, "g")
               - gk;
     p_k.data = pk;
-    p_k.len = ngx_http_cx_customer_key(pk, &cmcf->prefix, slot->hash, "p")
+    p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
               - pk;
 
     if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 10,

@@ -69,6 +69,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
+    ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (ngx_http_cx_classify(r, clcf, uri, member, &name_len, &member_len)
@@ -121,9 +122,12 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
+    /* the shop: the server's keys and the key ids are hashed with */
+    cxscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
+
     tp = ngx_timeofday();
 
-    slot->hash = ngx_http_cx_hash_id(cmcf->hash_secret, id.data, id.len);
+    slot->hash = ngx_http_cx_hash_id(cxscf->hash_secret, id.data, id.len);
     slot->now = (int64_t) tp->sec * 1000 + tp->msec;
 
     if (clcf->time) {
@@ -149,7 +153,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     if (anon.len && !api) {
         /* a login: the cookie's history is merged after the response */
-        ctx->anon = ngx_http_cx_hash_id(cmcf->hash_secret, anon.data,
+        ctx->anon = ngx_http_cx_hash_id(cxscf->hash_secret, anon.data,
                                         anon.len);
         ctx->login = (ctx->anon != ctx->hash);
     }
@@ -163,7 +167,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         slot->count = ctx->viewed.len ? 2 : 1;
     }
 
-    if (ngx_http_cx_send(cmcf, clcf, slot) != NGX_OK) {
+    if (ngx_http_cx_send(cmcf, cxscf, slot) != NGX_OK) {
         ngx_http_cx_redis_release(slot);
         ctx->status = NGX_HTTP_CX_ERROR;
         return NGX_DECLINED;

@@ -72,8 +72,8 @@ static ngx_uint_t ngx_http_cx_login_push(ngx_str_t *key, redisReply *reply,
     ngx_uint_t max, size_t len_max, ngx_uint_t path);
 static ngx_uint_t ngx_http_cx_login_habit(u_char *data, size_t len);
 static ngx_uint_t ngx_http_cx_login_path(u_char *data, size_t len);
-static ngx_str_t ngx_http_cx_login_key(u_char *buf, uint64_t hash,
-    const char *suffix);
+static ngx_str_t ngx_http_cx_login_key(u_char *buf, ngx_http_cx_slot_t *slot,
+    uint64_t hash, const char *suffix);
 
 
 /* from the log phase: claims the anonymous history for the login */
@@ -91,6 +91,9 @@ ngx_http_cx_login(ngx_http_cx_ctx_t *ctx)
         return;
     }
 
+    /* the keys of the request's shop */
+    slot->shop = ngx_http_get_module_srv_conf(ctx->request,
+                                              ngx_http_cx_module);
     slot->hash = ctx->hash;
     slot->anon = ctx->anon;
     slot->steps = 0;
@@ -104,7 +107,7 @@ ngx_http_cx_login(ngx_http_cx_ctx_t *ctx)
 
     if (ngx_http_cx_cmd(ngx_http_cx_login_claim, slot, 6,
                         ngx_http_cx_lit("SET"),
-                        ngx_http_cx_login_key(mk, slot->anon, "m"),
+                        ngx_http_cx_login_key(mk, slot, slot->anon, "m"),
                         ngx_http_cx_lit("1"), ngx_http_cx_lit("NX"),
                         ngx_http_cx_lit("EX"),
                         ngx_http_cx_lit(NGX_HTTP_CX_LOGIN_HOLD))
@@ -143,10 +146,10 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
-    s_k = ngx_http_cx_login_key(sk, slot->anon, "s");
-    seq_k = ngx_http_cx_login_key(qk, slot->anon, "seq");
-    p_k = ngx_http_cx_login_key(pk, slot->anon, "p");
-    g_k = ngx_http_cx_login_key(gk, slot->anon, "g");
+    s_k = ngx_http_cx_login_key(sk, slot, slot->anon, "s");
+    seq_k = ngx_http_cx_login_key(qk, slot, slot->anon, "seq");
+    p_k = ngx_http_cx_login_key(pk, slot, slot->anon, "p");
+    g_k = ngx_http_cx_login_key(gk, slot, slot->anon, "g");
 
     /* the reads, each reply written into the login's keys as it comes */
 
@@ -177,12 +180,12 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
 
     slot->count += ngx_http_cx_cmd(ngx_http_cx_login_steps, slot, 2,
                                    ngx_http_cx_lit("LLEN"),
-                                   ngx_http_cx_login_key(lq, slot->hash,
+                                   ngx_http_cx_login_key(lq, slot, slot->hash,
                                                          "seq"))
                    == NGX_OK;
     slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 10,
                                    ngx_http_cx_lit("HMGET"),
-                                   ngx_http_cx_login_key(ls, slot->hash, "s"),
+                                   ngx_http_cx_login_key(ls, slot, slot->hash, "s"),
                                    ngx_http_cx_login_fields)
                    == NGX_OK;
 
@@ -233,7 +236,7 @@ ngx_http_cx_login_seq(redisAsyncContext *ac, void *data, void *privdata)
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
-    key = ngx_http_cx_login_key(kb, slot->hash, "seq");
+    key = ngx_http_cx_login_key(kb, slot, slot->hash, "seq");
 
     if (ngx_http_cx_login_push(&key, reply, cmcf->history,
                                NGX_HTTP_CX_MEMBER_MAX, 0))
@@ -241,7 +244,7 @@ ngx_http_cx_login_seq(redisAsyncContext *ac, void *data, void *privdata)
         (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
                                ngx_http_cx_lit("0"), cmcf->trim_text);
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
+                               slot->shop->ttl_text);
     }
 
     ngx_http_cx_login_put(slot);
@@ -256,16 +259,13 @@ ngx_http_cx_login_habits(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                    kb[NGX_HTTP_CX_CKEY_MAX], c[NGX_INT64_LEN + 8];
-    double                    count;
-    ngx_str_t                 key;
-    ngx_uint_t                i, n, bad;
-    redisReply               *m, *s;
-    ngx_http_cx_main_conf_t  *cmcf;
+    u_char       kb[NGX_HTTP_CX_CKEY_MAX], c[NGX_INT64_LEN + 8];
+    double       count;
+    ngx_str_t    key;
+    ngx_uint_t   i, n, bad;
+    redisReply  *m, *s;
 
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
-
-    key = ngx_http_cx_login_key(kb, slot->hash, "p");
+    key = ngx_http_cx_login_key(kb, slot, slot->hash, "p");
 
     n = 0;
     bad = 0;
@@ -309,7 +309,7 @@ ngx_http_cx_login_habits(redisAsyncContext *ac, void *data, void *privdata)
                                ngx_http_cx_lit("0"),
                                ngx_http_cx_lit(NGX_HTTP_CX_HABITS_KEEP));
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
+                               slot->shop->ttl_text);
     }
 
     ngx_http_cx_login_put(slot);
@@ -324,13 +324,10 @@ ngx_http_cx_login_paths(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
-    ngx_str_t                 key;
-    ngx_http_cx_main_conf_t  *cmcf;
+    u_char     kb[NGX_HTTP_CX_CKEY_MAX];
+    ngx_str_t  key;
 
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
-
-    key = ngx_http_cx_login_key(kb, slot->hash, "g");
+    key = ngx_http_cx_login_key(kb, slot, slot->hash, "g");
 
     if (ngx_http_cx_login_push(&key, reply, NGX_HTTP_CX_PATHS,
                                NGX_HTTP_CX_PATH_MAX, 1))
@@ -339,7 +336,7 @@ ngx_http_cx_login_paths(redisAsyncContext *ac, void *data, void *privdata)
                                ngx_http_cx_lit("0"),
                                ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
+                               slot->shop->ttl_text);
     }
 
     ngx_http_cx_login_put(slot);
@@ -394,7 +391,7 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
 
     ngx_http_cx_combine(&st, &slot->state, slot->steps, cmcf->journey_gap);
 
-    key = ngx_http_cx_login_key(kb, slot->hash, "s");
+    key = ngx_http_cx_login_key(kb, slot, slot->hash, "s");
 
     ngx_http_cx_login_put(slot);
 
@@ -417,7 +414,7 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
                            ngx_http_cx_lit("gap"), s[3],
                            ngx_http_cx_lit("ngaps"), s[4]);
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
+                           slot->shop->ttl_text);
 }
 
 
@@ -545,15 +542,14 @@ ngx_http_cx_login_path(u_char *data, size_t len)
 
 
 static ngx_str_t
-ngx_http_cx_login_key(u_char *buf, uint64_t hash, const char *suffix)
+ngx_http_cx_login_key(u_char *buf, ngx_http_cx_slot_t *slot, uint64_t hash,
+    const char *suffix)
 {
-    ngx_str_t                 key;
-    ngx_http_cx_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
+    ngx_str_t  key;
 
     key.data = buf;
-    key.len = ngx_http_cx_customer_key(buf, &cmcf->prefix, hash, suffix)
+    key.len = ngx_http_cx_customer_key(buf, &slot->shop->prefix, hash,
+                                       suffix)
               - buf;
 
     return key;

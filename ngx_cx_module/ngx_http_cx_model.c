@@ -6,7 +6,8 @@
  * building keys, expanding step templates, reading candidates back.
  * Nothing here calls into the nginx runtime, so t/unit tests it alone.
  *
- * Keys (P is cx_prefix, H the 16 hex digits of the keyed hash of the id):
+ * Keys (P is the cx_prefix of the request's server, H the 16 hex digits of
+ * the hash of the id, keyed by that server's cx_secret):
  *
  *   P{H}:seq        list of "name url", newest first, cx_history long
  *   P{H}:s          hash: ts, jlen, goals, gap, ngaps (the customer's state),

@@ -26,6 +26,9 @@ static ngx_int_t ngx_http_cx_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_cx_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_cx_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_cx_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_cx_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
 static void *ngx_http_cx_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -112,17 +115,17 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       &ngx_http_cx_timeout_bounds },
 
     { ngx_string("cx_secret"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, secret),
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_cx_srv_conf_t, secret),
       &ngx_http_cx_secret_p },
 
     { ngx_string("cx_prefix"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, prefix),
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_cx_srv_conf_t, prefix),
       &ngx_http_cx_prefix_p },
 
     { ngx_string("cx_history"),
@@ -133,10 +136,10 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       &ngx_http_cx_history_bounds },
 
     { ngx_string("cx_ttl"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_cx_main_conf_t, ttl),
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_cx_srv_conf_t, ttl),
       &ngx_http_cx_ttl_bounds },
 
     { ngx_string("cx_max_pending"),
@@ -319,8 +322,8 @@ static ngx_http_module_t  ngx_http_cx_module_ctx = {
     ngx_http_cx_create_main_conf,          /* create main configuration */
     ngx_http_cx_init_main_conf,            /* init main configuration */
 
-    NULL,                                  /* create server configuration */
-    NULL,                                  /* merge server configuration */
+    ngx_http_cx_create_srv_conf,           /* create server configuration */
+    ngx_http_cx_merge_srv_conf,            /* merge server configuration */
 
     ngx_http_cx_create_loc_conf,           /* create location configuration */
     ngx_http_cx_merge_loc_conf             /* merge location configuration */
@@ -407,8 +410,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_port = 0;
      *     cmcf->redis_password = { 0, NULL };
      *     cmcf->redis_db = 0;
-     *     cmcf->secret = { 0, NULL };
-     *     cmcf->prefix = { 0, NULL };
+     *     cmcf->builtin_secret = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
      */
@@ -416,7 +418,6 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->timeout = NGX_CONF_UNSET_MSEC;
     cmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     cmcf->history = NGX_CONF_UNSET_UINT;
-    cmcf->ttl = NGX_CONF_UNSET;
     cmcf->max_pending = NGX_CONF_UNSET_UINT;
     cmcf->distance = NGX_CONF_UNSET_UINT;
     cmcf->half_life = NGX_CONF_UNSET_MSEC;
@@ -436,15 +437,10 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(cmcf->timeout, 10);
     ngx_conf_init_msec_value(cmcf->connect_timeout, 100);
     ngx_conf_init_uint_value(cmcf->history, 50);
-    ngx_conf_init_value(cmcf->ttl, 30 * 86400);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
     ngx_conf_init_uint_value(cmcf->distance, 3);
     ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
-
-    if (cmcf->prefix.data == NULL) {
-        ngx_str_set(&cmcf->prefix, "cx:");
-    }
 
     if (cmcf->on_file == NULL) {
         return NGX_CONF_OK;
@@ -458,31 +454,101 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->secret.len == 0) {
-        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                      "no \"cx_secret\" is defined, customer ids are hashed "
-                      "with a built-in key");
-    }
-
-    cmcf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRET_SIZE);
-    if (cmcf->hash_secret == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_http_cx_derive_secret(cmcf->hash_secret, &cmcf->secret);
-
-    p = ngx_pnalloc(cf->pool, 2 * NGX_TIME_T_LEN);
+    p = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    cmcf->ttl_text.data = p;
-    cmcf->ttl_text.len = ngx_sprintf(p, "%T", cmcf->ttl) - p;
-
-    p += NGX_TIME_T_LEN;
-
     cmcf->trim_text.data = p;
     cmcf->trim_text.len = ngx_sprintf(p, "%ui", cmcf->history - 1) - p;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_cx_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_cx_srv_conf_t  *cxscf;
+
+    cxscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_srv_conf_t));
+    if (cxscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cxscf->prefix = { 0, NULL };
+     *     cxscf->secret = { 0, NULL };
+     *     cxscf->hash_secret = NULL;
+     *     cxscf->ttl_text = { 0, NULL };
+     */
+
+    cxscf->ttl = NGX_CONF_UNSET;
+
+    return cxscf;
+}
+
+
+/*
+ * A server is a shop: its own keys (cx_prefix), the key its customers'
+ * ids are hashed with (cx_secret) and how long its keys live (cx_ttl),
+ * each inherited from http unless the server sets it.
+ */
+
+static char *
+ngx_http_cx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_cx_srv_conf_t *prev = parent;
+    ngx_http_cx_srv_conf_t *conf = child;
+
+    u_char                   *p;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    ngx_conf_merge_str_value(conf->prefix, prev->prefix, "cx:");
+    ngx_conf_merge_str_value(conf->secret, prev->secret, "");
+    ngx_conf_merge_sec_value(conf->ttl, prev->ttl, 30 * 86400);
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+    if (cmcf->on_file == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->secret.len) {
+        conf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRET_SIZE);
+        if (conf->hash_secret == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_http_cx_derive_secret(conf->hash_secret, &conf->secret);
+
+    } else {
+        if (cmcf->builtin_secret == NULL) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "no \"cx_secret\" is defined, customer ids are "
+                          "hashed with a built-in key");
+
+            cmcf->builtin_secret = ngx_palloc(cf->pool,
+                                              NGX_HTTP_CX_SECRET_SIZE);
+            if (cmcf->builtin_secret == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_http_cx_derive_secret(cmcf->builtin_secret, &conf->secret);
+        }
+
+        conf->hash_secret = cmcf->builtin_secret;
+    }
+
+    p = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->ttl_text.data = p;
+    conf->ttl_text.len = ngx_sprintf(p, "%T", conf->ttl) - p;
 
     return NGX_CONF_OK;
 }
@@ -547,7 +613,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_str_t                          name, source, *name_p;
     ngx_uint_t                         i;
     ngx_http_cx_named_t               *named;
-    ngx_http_cx_main_conf_t           *cmcf;
+    ngx_http_cx_srv_conf_t            *cxscf;
     ngx_http_compile_complex_value_t   ccv;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
@@ -673,11 +739,12 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->cookie.len && conf->cookie_attrs.data == NULL) {
-        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+        /* merged already: the cx_ttl of this location's server */
+        cxscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_cx_module);
 
         if (conf->cookie_max_age == NGX_CONF_UNSET) {
-            conf->cookie_max_age = (cmcf->ttl == NGX_CONF_UNSET)
-                                   ? 30 * 86400 : cmcf->ttl;
+            conf->cookie_max_age = cxscf->ttl;
         }
 
         p = ngx_pnalloc(cf->pool, sizeof("; Path=/; Max-Age=; HttpOnly"

@@ -42,12 +42,12 @@ static ngx_uint_t ngx_http_cx_skip(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_state_t *st, ngx_uint_t steps);
 static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n, double factor);
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor);
 static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_state_t *st);
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st);
 static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *member, ngx_str_t *m,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
     ngx_uint_t n);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
@@ -322,9 +322,11 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     ngx_str_t                 key;
     ngx_uint_t                status, steps, learn;
     ngx_http_cx_state_t       st;
+    ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+    cxscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
@@ -346,12 +348,12 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
             /* the learning budget's HINCRBY may have made the hash */
 
             key.data = kb;
-            key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash,
+            key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash,
                                                "s")
                       - kb;
 
             (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                                   key, cmcf->ttl_text);
+                                   key, cxscf->ttl_text);
         }
 
         return;
@@ -366,7 +368,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
                    steps, learn);
 
     key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "seq")
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
               - kb;
 
     if (ctx->walked) {
@@ -380,23 +382,23 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
                            ngx_http_cx_lit("0"), cmcf->trim_text);
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
+                           cxscf->ttl_text);
 
-    ngx_http_cx_save_state(ctx, cmcf, &st);
+    ngx_http_cx_save_state(ctx, cxscf, &st);
 
     if (ctx->walked && learn) {
         /* the customer's own transition only */
-        ngx_http_cx_credit(ctx, cmcf, &ctx->viewed, ctx->vjourney,
+        ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->viewed, ctx->vjourney,
                            ctx->nvjourney, 0);
     }
 
     if (ctx->goal) {
-        ngx_http_cx_save_path(ctx, cmcf, &ctx->member, ctx->journey,
+        ngx_http_cx_save_path(ctx, cxscf, &ctx->member, ctx->journey,
                               ctx->njourney);
     }
 
     if (learn) {
-        ngx_http_cx_credit(ctx, cmcf, &ctx->member, ctx->journey,
+        ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->member, ctx->journey,
                            ctx->njourney, ctx->trust / (1 + ctx->again));
     }
 }
@@ -498,7 +500,8 @@ ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
 
 static void
 ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
-    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n, double factor)
 {
     u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
     u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
@@ -521,7 +524,7 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             && !ngx_http_cx_taught(m, n, i, member, cmcf->distance)
             && !(ctx->walked && ngx_http_cx_same(&m[i], &ctx->viewed)))
         {
-            key.len = ngx_http_cx_step_key(kb, &cmcf->prefix, ref.name.data,
+            key.len = ngx_http_cx_step_key(kb, &cxscf->prefix, ref.name.data,
                                            ref.name.len, ctx->epoch)
                       - kb;
 
@@ -539,7 +542,7 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
                                    key, weight, *member);
             (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                                   key, cmcf->ttl_text);
+                                   key, cxscf->ttl_text);
         }
 
         if (i > 0) {
@@ -552,7 +555,7 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         *p++ = ' ';
         p = ngx_cpymem(p, member->data, member->len);
 
-        key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "p")
+        key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
                   - kb;
 
         (void) ngx_http_cx_cmd(NULL, NULL, 4,
@@ -563,13 +566,13 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                ngx_http_cx_lit("1"),
                                ngx_http_cx_str(habit, p - habit));
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cmcf->ttl_text);
+                               cxscf->ttl_text);
     }
 }
 
 
 static void
-ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_state_t *st)
 {
     u_char      kb[NGX_HTTP_CX_CKEY_MAX], v[8][NGX_INT64_LEN];
@@ -590,7 +593,7 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     s[7].len = ngx_sprintf(v[7], "%ui", st->learned) - v[7];
 
     key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "s")
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
               - kb;
 
     /* "learned" only when a new day starts it again: HINCRBY counts */
@@ -606,14 +609,14 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                            ngx_http_cx_lit("lstart"), s[6],
                            ngx_http_cx_lit("learned"), s[7]);
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
+                           cxscf->ttl_text);
 }
 
 
 /* the journey's path, oldest step first, ending at the goal */
 
 static void
-ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
 {
     u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
@@ -642,7 +645,7 @@ ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     p = ngx_cpymem(p, member->data, member->len);
 
     key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cmcf->prefix, ctx->hash, "g")
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
               - kb;
 
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
@@ -651,5 +654,5 @@ ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                            ngx_http_cx_lit("0"),
                            ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cmcf->ttl_text);
+                           cxscf->ttl_text);
 }

@@ -50,6 +50,8 @@ static size_t                   ngx_http_cx_fuzz_anon_len;
 
 static ngx_http_cx_main_conf_t  ngx_http_cx_fuzz_cmcf;
 static void                    *ngx_http_cx_fuzz_main_conf[1];
+static ngx_http_cx_srv_conf_t   ngx_http_cx_fuzz_cxscf;
+static void                    *ngx_http_cx_fuzz_srv_conf[1];
 static ngx_http_conf_ctx_t      ngx_http_cx_fuzz_http_ctx;
 static void                    *ngx_http_cx_fuzz_conf_ctx[1];
 
@@ -310,14 +312,16 @@ ngx_http_cx_fuzz_configure(void)
 
     /* the longest prefix, so that every key is as long as it gets */
 
+    ngx_str_set(&ngx_http_cx_fuzz_cxscf.prefix,
+        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
+    ngx_http_cx_fuzz_cxscf.ttl = 86400;
+    ngx_str_set(&ngx_http_cx_fuzz_cxscf.ttl_text, "86400");
+    ngx_http_cx_fuzz_srv_conf[0] = &ngx_http_cx_fuzz_cxscf;
+
     cmcf = &ngx_http_cx_fuzz_cmcf;
 
-    ngx_str_set(&cmcf->prefix,
-        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
     cmcf->history = 40;
-    cmcf->ttl = 86400;
     cmcf->journey_gap = 1800000;
-    ngx_str_set(&cmcf->ttl_text, "86400");
     ngx_str_set(&cmcf->trim_text, "39");
 
     /* ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module) */
@@ -384,6 +388,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
     ngx_http_cx_fuzz_check(ctx != NULL);
 
+    r->srv_conf = ngx_http_cx_fuzz_srv_conf;
+
     ctx->request = r;
     ctx->hash = 0x0123456789abcdefULL * (flags + 1);
     ctx->anon = 0xfedcba9876543210ULL ^ ctx->hash;
@@ -391,11 +397,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_http_cx_fuzz_login_len =
         ngx_http_cx_customer_key(ngx_http_cx_fuzz_login,
-                                 &ngx_http_cx_fuzz_cmcf.prefix, ctx->hash, "")
+                                 &ngx_http_cx_fuzz_cxscf.prefix, ctx->hash, "")
         - ngx_http_cx_fuzz_login;
     ngx_http_cx_fuzz_anon_len =
         ngx_http_cx_customer_key(ngx_http_cx_fuzz_anon,
-                                 &ngx_http_cx_fuzz_cmcf.prefix, ctx->anon, "")
+                                 &ngx_http_cx_fuzz_cxscf.prefix, ctx->anon, "")
         - ngx_http_cx_fuzz_anon;
 
     /* a slot as a request left it: the merge sets what it reads */

@@ -43,6 +43,8 @@ static ngx_uint_t               ngx_http_cx_fuzz_released;
 static void                    *ngx_http_cx_fuzz_loc_conf[1];
 static ngx_http_cx_main_conf_t  ngx_http_cx_fuzz_cmcf;
 static void                    *ngx_http_cx_fuzz_main_conf[1];
+static ngx_http_cx_srv_conf_t   ngx_http_cx_fuzz_cxscf;
+static void                    *ngx_http_cx_fuzz_srv_conf[1];
 static ngx_http_conf_ctx_t      ngx_http_cx_fuzz_http_ctx;
 static void                    *ngx_http_cx_fuzz_conf_ctx[1];
 
@@ -112,6 +114,7 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 static void
 ngx_http_cx_fuzz_configure(void)
 {
+    ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
     ngx_http_cx_fuzz_steps();
@@ -131,16 +134,21 @@ ngx_http_cx_fuzz_configure(void)
 
     /* the longest prefix, so that every key is as long as it gets */
 
+    cxscf = &ngx_http_cx_fuzz_cxscf;
+
+    ngx_str_set(&cxscf->prefix,
+        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
+    cxscf->ttl = 86400;
+    ngx_str_set(&cxscf->ttl_text, "86400");
+
+    ngx_http_cx_fuzz_srv_conf[0] = cxscf;
+
     cmcf = &ngx_http_cx_fuzz_cmcf;
 
-    ngx_str_set(&cmcf->prefix,
-        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
     cmcf->history = 16;
-    cmcf->ttl = 86400;
     cmcf->distance = 3;
     cmcf->half_life = 3600000;
     cmcf->journey_gap = 1800000;
-    ngx_str_set(&cmcf->ttl_text, "86400");
     ngx_str_set(&cmcf->trim_text, "15");
 
     /* ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module) */
@@ -280,7 +288,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_released = 0;
 
     ngx_http_cx_fuzz_check(ngx_http_cx_send(&ngx_http_cx_fuzz_cmcf,
-                                            &ngx_http_cx_fuzz_clcf, slot)
+                                            &ngx_http_cx_fuzz_cxscf, slot)
                            == NGX_OK);
 
     if (ctx) {
@@ -334,6 +342,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->method = NGX_HTTP_GET;
         r->headers_out.status = NGX_HTTP_OK;
         r->main_conf = ngx_http_cx_fuzz_main_conf;
+        r->srv_conf = ngx_http_cx_fuzz_srv_conf;
 
         ngx_http_cx_fuzz_check(ngx_http_cx_record(r) == NGX_OK);
     }
