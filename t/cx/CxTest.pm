@@ -208,20 +208,24 @@ sub http_get {
     return http_request($port, "GET", $uri, $headers, $timeout);
 }
 
-# the same with another method (HEAD, or POST with an empty body)
+# the same with another method (HEAD, or POST with an empty body); a
+# Host among the headers names another server than "localhost"
 sub http_request {
     my ($port, $method, $uri, $headers, $timeout) = @_;
     # under valgrind, nginx may still be starting, and is slow
     $timeout ||= $ENV{TEST_NGINX_USE_VALGRIND} ? 60 : 5;
 
+    my %hdr = %{ $headers || {} };
+    my $host = delete $hdr{Host} // "localhost";
+
     my $s = connect_to($port, $timeout)
         or return (0, {}, "connect: $!");
 
-    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+    my $req = "$method $uri HTTP/1.1\r\nHost: $host\r\n"
               . "Connection: close\r\n"
               . ($method eq "POST" ? "Content-Length: 0\r\n" : "");
-    for my $k (sort keys %{ $headers || {} }) {
-        $req .= "$k: $headers->{$k}\r\n";
+    for my $k (sort keys %hdr) {
+        $req .= "$k: $hdr{$k}\r\n";
     }
     print $s "$req\r\n";
 
