@@ -501,6 +501,8 @@ ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
  * Inserts the block before the first "</body>", any case.  A tag cut by
  * a buffer boundary is held back: the bytes before it are copied out and
  * the buffer given back, so its memory is never referenced after that.
+ * What is held is written before the next bytes that are no tag, before
+ * a buffer in a file, and at the end.
  */
 
 static ngx_int_t
@@ -531,7 +533,29 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         next = cl->next;
         b = cl->buf;
 
-        if (ctx->injected || !ngx_buf_in_memory(b) || ngx_buf_special(b)) {
+        if (ctx->injected) {
+            goto pass;
+        }
+
+        if (!ngx_buf_in_memory(b) || ngx_buf_special(b)) {
+
+            /*
+             * what was held goes out before a file's bytes and before the
+             * end, which proxy_pass sends as a buffer of its own; a bare
+             * flush lets it wait for the next bytes
+             */
+
+            if (!ngx_buf_special(b) || b->last_buf || b->last_in_chain) {
+                if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                ctx->nheld = 0;
+                ctx->match = 0;
+            }
+
             goto pass;
         }
 
@@ -583,7 +607,7 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             goto pass;
         }
 
-        if (ctx->match && !b->last_buf) {
+        if (ctx->match && !b->last_buf && !b->last_in_chain) {
             /* a tag may start here: keep its bytes for the next buffer */
 
             k = ngx_min((size_t) ctx->match - ctx->nheld,

@@ -44,7 +44,7 @@ CxTest::journeys(Test::Nginx::Socket::server_port(),
 _EOC_
 
     # every step of the journeys is a page: 404s teach nothing
-    $block->set_value("user_files", <<'_EOC_');
+    $block->set_value("user_files", <<'_EOC_'
 >>> index.html
 <html><body>home</body></html>
 >>> cart
@@ -60,6 +60,7 @@ pay
 >>> plain.txt
 </body>
 _EOC_
+        . ($block->user_files // ''));
 
     CxTest::quiet($block);
 });
@@ -313,3 +314,170 @@ GET /split.html
 Cookie: cx_id=new
 --- response_body
 <html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/pay?from=cx&amp;step=2">pay</a></li><li><a href="/cart">cart</a></li></ul></nav></body></html>
+
+
+
+=== TEST 16: proxy_pass, a body ending in "<" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n<";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n<"
+
+
+
+=== TEST 17: proxy_pass, a body ending in "</" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n</";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n</"
+
+
+
+=== TEST 18: proxy_pass, a body ending in "</b" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n</b";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n</b"
+
+
+
+=== TEST 19: proxy_pass, a body ending in "</bo" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n</bo";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n</bo"
+
+
+
+=== TEST 20: proxy_pass, a body ending in "</bod" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n</bod";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n</bod"
+
+
+
+=== TEST 21: proxy_pass, a body ending in "</body" arrives whole
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<div>x</div>\n</body";
+    }
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+"<div>x</div>\n</body"
+
+
+
+=== TEST 22: unbuffered proxy_pass (chunked to the client): the tag's beginning at the end, then the block before a later tag
+--- config
+    cx_inject on;
+    cx_inject_template '[cx]';
+    location / {
+        proxy_pass http://127.0.0.1:$server_port/up$uri;
+        proxy_buffering off;
+    }
+    location /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;       # no Content-Length: the end is the close
+        return 200 "<html><body>x</body></html>";
+    }
+    location = /up/cart {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;
+        return 200 "<p>a</bo";
+    }
+    location = /up/ {
+        cx off;
+        default_type text/html;
+        sub_filter zzz z;
+        return 200 "<p>a</bo</body></html>";
+    }
+--- request eval
+["GET /cart", "GET /"]
+--- more_headers
+Cookie: cx_id=new
+--- response_body eval
+["<p>a</bo", "<p>a</bo[cx]</body></html>"]
