@@ -185,7 +185,8 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
                    == NGX_OK;
     slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 10,
                                    ngx_http_cx_lit("HMGET"),
-                                   ngx_http_cx_login_key(ls, slot, slot->hash, "s"),
+                                   ngx_http_cx_login_key(ls, slot, slot->hash,
+                                                         "s"),
                                    ngx_http_cx_login_fields)
                    == NGX_OK;
 

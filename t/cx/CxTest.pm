@@ -126,14 +126,10 @@ sub redis {
 # repetition).  For add_block_preprocessor; planned() counts what it adds.
 sub quiet_patterns {
     my $b = shift;
-    return () if defined $b->must_die;
+    my @have = patterns_of($b->no_error_log);
+    return @have if defined $b->must_die;
     my $own = defined($b->error_log) || defined($b->no_error_log);
     my @want = ("[alert]", "[crit]", $own ? () : "[error]");
-    my $have = $b->no_error_log;
-    my @have = !defined $have ? ()
-               : ref $have eq 'ARRAY' ? @$have
-               : ref $have ? ($have)
-               : grep { /\S/ } split /\n/, $have;
     return (@have, grep { my $p = $_; !grep { $_ eq $p } @have } @want);
 }
 
