@@ -10,6 +10,7 @@ use warnings;
 
 use IO::Socket::INET;
 use IO::Select;
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use POSIX qw(SIGTERM SIGSTOP SIGCONT);
 use Time::HiRes qw(sleep time);
 use File::Temp qw(tempdir);
@@ -74,8 +75,10 @@ sub stop_redis {
 # everything else
 sub clear {
     my ($port, $prefix) = @_;
-    for my $key (redis($port, "--scan", "--pattern", "$prefix*")) {
-        redis($port, "DEL", $key);
+    my @keys = redis($port, "--scan", "--pattern", "$prefix*");
+    # a few hundred to a redis-cli
+    while (my @some = splice @keys, 0, 500) {
+        redis($port, "DEL", @some);
     }
 }
 
@@ -245,6 +248,70 @@ sub http_request {
         $h{lc $1} = $2 if $line =~ /^([^:]+):\s*(.*)$/;
     }
     return ($status, \%h, $body // '');
+}
+
+# a chunked body decoded (a body of another framing as it is)
+sub dechunk {
+    my ($h, $body) = @_;
+    return $body unless lc($h->{"transfer-encoding"} // '') eq 'chunked';
+    my $out = '';
+    while ($body =~ s/^([0-9a-fA-F]+)[^\r]*\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $out .= substr($body, 0, $n, '');
+        $body =~ s/^\r\n//;
+    }
+    return $out;
+}
+
+# an HTTP upstream of the test's own on a free loopback port, in a child
+# process that lives as long as the test: for each request, reads the
+# head, calls $respond->($method, $target) and writes each piece of the
+# list it returns with a write of its own, then closes.  Returns the port.
+sub upstream {
+    my $respond = shift;
+    my $listen = IO::Socket::INET->new(Listen => 64, ReuseAddr => 1,
+                                       LocalAddr => '127.0.0.1',
+                                       LocalPort => 0)
+        or die "upstream: $!";
+    my $port = $listen->sockport;
+    my $parent = $$;
+
+    STDOUT->flush;
+    STDERR->flush;
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        # never the parent's END blocks: _exit only
+        eval {
+            my $sel = IO::Select->new($listen);
+            while (getppid() == $parent) {
+                next unless $sel->can_read(0.5);
+                my $c = $listen->accept or next;
+                setsockopt($c, IPPROTO_TCP, TCP_NODELAY, 1);
+                my ($req, $in) = ('', IO::Select->new($c));
+                while ($req !~ /\r\n\r\n/ && $in->can_read(5)) {
+                    sysread($c, $req, 4096, length $req) or last;
+                }
+                my ($method, $target) = $req =~ m{^(\S+) (\S+)};
+                for my $piece ($respond->($method // '', $target // '')) {
+                    my $off = 0;
+                    while ($off < length $piece) {
+                        my $n = syswrite($c, $piece, length($piece) - $off,
+                                         $off);
+                        last unless $n;
+                        $off += $n;
+                    }
+                }
+                close $c;
+            }
+        };
+        POSIX::_exit(0);
+    }
+
+    close $listen;
+    push @Started, { pid => $pid };
+    return $port;
 }
 
 # GETs uri until X-CX-Status is no longer "ERROR", at most 10s; returns it
