@@ -15,6 +15,13 @@
 #include <ngx_http_cx_module.h>
 
 
+/*
+ * Our bit of r->buffered while held bytes wait: its four bits are all
+ * nginx's, and 0x08 is the image filter's, which never sees text/html.
+ */
+#define NGX_HTTP_CX_BUFFERED  0x08
+
+
 static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
@@ -25,6 +32,11 @@ static ngx_int_t ngx_http_cx_block(ngx_http_request_t *r,
     ngx_http_cx_ctx_t *ctx);
 static ngx_int_t ngx_http_cx_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_cx_scan(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_cx_release(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx, ngx_chain_t ***ll);
+static ngx_chain_t *ngx_http_cx_flush(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_emit(ngx_http_request_t *r,
     ngx_chain_t ***ll, u_char *data, size_t len, ngx_uint_t copy);
 
@@ -498,23 +510,21 @@ ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
 
 /*
- * Inserts the block before the first "</body>", any case.  A tag cut by
- * a buffer boundary is held back: the bytes before it are copied out and
- * the buffer given back, so its memory is never referenced after that.
- * What is held is written before the next bytes that are no tag, before
- * a buffer in a file, and at the end.
+ * Inserts the block before the first "</body>", any case, and loses no
+ * byte: the bytes at the end of a buffer that may begin the tag are held
+ * back (copied, the buffer cut short before them, as the range filter
+ * cuts) until the next buffer tells, and are written out as text with the
+ * last buffer.  A flush sends everything else on: the few bytes of a tag
+ * it cut wait for the rest of it, as sub_filter's partial match does.
+ * While bytes are held, r->buffered says so.
  */
 
 static ngx_int_t
 ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    u_char              *p, *start;
-    size_t               k;
     ngx_buf_t           *b;
     ngx_chain_t         *cl, *next, *out, **ll;
     ngx_http_cx_ctx_t   *ctx;
-
-    static u_char  tag[] = "</body>";
 
     if (r != r->main || in == NULL) {
         return ngx_http_next_body_filter(r, in);
@@ -533,130 +543,38 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         next = cl->next;
         b = cl->buf;
 
-        if (ctx->injected) {
-            goto pass;
-        }
+        if (!ctx->injected && ngx_buf_in_memory(b) && b->pos < b->last) {
 
-        if (!ngx_buf_in_memory(b) || ngx_buf_special(b)) {
-
-            /*
-             * what was held goes out before a file's bytes and before the
-             * end, which proxy_pass sends as a buffer of its own; a bare
-             * flush lets it wait for the next bytes
-             */
-
-            if (!ngx_buf_special(b) || b->last_buf || b->last_in_chain) {
-                if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
-                    != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-
-                ctx->nheld = 0;
-                ctx->match = 0;
-            }
-
-            goto pass;
-        }
-
-        start = NULL;
-
-        for (p = b->pos; p < b->last; p++) {
-
-            if (ngx_tolower(*p) == tag[ctx->match]) {
-                if (++ctx->match == sizeof(tag) - 1) {
-                    start = p + 1 - (sizeof(tag) - 1 - ctx->nheld);
-                    break;
-                }
-
-                continue;
-            }
-
-            if (ctx->nheld && p - b->pos < (ssize_t) ctx->match) {
-                /* what was held is no tag after all: plain text */
-                if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
-                    != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-
-                ctx->nheld = 0;
-            }
-
-            ctx->match = (*p == '<') ? 1 : 0;
-        }
-
-        if (start) {
-            /* the block, then the tag and the rest */
-
-            if (ngx_http_cx_emit(r, &ll, b->pos, start - b->pos, 0)
-                != NGX_OK
-                || ngx_http_cx_emit(r, &ll, ctx->block.data, ctx->block.len,
-                                    0)
-                   != NGX_OK
-                || ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
-                   != NGX_OK)
-            {
+            if (ngx_http_cx_scan(r, ctx, b, &ll) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            b->pos = start;
-            ctx->nheld = 0;
-            ctx->injected = 1;
+            if (b->pos == b->last) {
 
-            goto pass;
-        }
+                /* all of it held: given back, or a flush in its place */
 
-        if (ctx->match && !b->last_buf && !b->last_in_chain) {
-            /* a tag may start here: keep its bytes for the next buffer */
-
-            k = ngx_min((size_t) ctx->match - ctx->nheld,
-                        (size_t) (b->last - b->pos));
-
-            if (ngx_http_cx_emit(r, &ll, b->pos, b->last - b->pos - k, 1)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(ctx->held + ctx->nheld, b->last - k, k);
-            ctx->nheld += k;
-            b->pos = b->last;
-
-            /* given back empty: no zero size buffer goes on */
-
-            if (b->flush) {
-                b = ngx_calloc_buf(r->pool);
-                if (b == NULL) {
-                    return NGX_ERROR;
+                if (!b->flush) {
+                    continue;
                 }
 
-                b->flush = 1;
-
-                cl = ngx_alloc_chain_link(r->pool);
+                cl = ngx_http_cx_flush(r);
                 if (cl == NULL) {
                     return NGX_ERROR;
                 }
-
-                cl->buf = b;
-                goto pass;
             }
 
-            continue;
+        } else if (ngx_buf_size(b) && ngx_http_cx_release(r, ctx, &ll)
+                                      != NGX_OK)
+        {
+            /* bytes in a file only: what was held cannot go on in them */
+            return NGX_ERROR;
         }
 
-        if (ctx->nheld) {
-            if (ngx_http_cx_emit(r, &ll, ctx->held, ctx->nheld, 1)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ctx->nheld = 0;
-            ctx->match = 0;
+        if ((b->last_buf || b->last_in_chain)
+            && ngx_http_cx_release(r, ctx, &ll) != NGX_OK)
+        {
+            return NGX_ERROR;
         }
-
-    pass:
 
         *ll = cl;
         ll = &cl->next;
@@ -664,7 +582,134 @@ ngx_http_cx_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     *ll = NULL;
 
+    if (ctx->nheld) {
+        r->buffered |= NGX_HTTP_CX_BUFFERED;
+
+    } else {
+        r->buffered &= ~NGX_HTTP_CX_BUFFERED;
+    }
+
     return ngx_http_next_body_filter(r, out);
+}
+
+
+/*
+ * Looks for the tag in b, after the bytes held before it.  On the tag:
+ * what comes before it, the block, what was held, and b from the tag on.
+ * Else the bytes at the end that may begin the tag are held back, unless
+ * b is the last.
+ */
+
+static ngx_int_t
+ngx_http_cx_scan(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    u_char  *p, *start;
+    size_t   k;
+
+    static u_char  tag[] = "</body>";
+
+    for (p = b->pos; p < b->last; p++) {
+
+        if (ngx_tolower(*p) == tag[ctx->match]) {
+            if (++ctx->match == sizeof(tag) - 1) {
+                break;
+            }
+
+            continue;
+        }
+
+        if ((size_t) (p - b->pos) < ctx->match
+            && ngx_http_cx_release(r, ctx, ll) != NGX_OK)
+        {
+            /* what was held is no tag after all: plain text */
+            return NGX_ERROR;
+        }
+
+        /* "<" begins the tag, and nowhere else in it */
+        ctx->match = (*p == '<') ? 1 : 0;
+    }
+
+    if (p < b->last) {
+        start = p + 1 - (sizeof(tag) - 1 - ctx->nheld);
+
+        if (ngx_http_cx_emit(r, ll, b->pos, start - b->pos, 0) != NGX_OK
+            || ngx_http_cx_emit(r, ll, ctx->block.data, ctx->block.len, 0)
+               != NGX_OK
+            || ngx_http_cx_release(r, ctx, ll) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (b->in_file) {
+            b->file_pos += start - b->pos;
+        }
+
+        b->pos = start;
+        ctx->injected = 1;
+
+        return NGX_OK;
+    }
+
+    if (ctx->match == 0 || b->last_buf || b->last_in_chain) {
+        return ngx_http_cx_release(r, ctx, ll);
+    }
+
+    /* the tag may go on in the next buffer */
+
+    k = ctx->match - ctx->nheld;
+
+    ngx_memcpy(ctx->held + ctx->nheld, b->last - k, k);
+    ctx->nheld += k;
+
+    b->last -= k;
+
+    if (b->in_file) {
+        b->file_last -= k;
+    }
+
+    return NGX_OK;
+}
+
+
+/* what was held goes out as text */
+
+static ngx_int_t
+ngx_http_cx_release(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_chain_t ***ll)
+{
+    size_t  n;
+
+    n = ctx->nheld;
+
+    ctx->nheld = 0;
+    ctx->match = 0;
+
+    return ngx_http_cx_emit(r, ll, ctx->held, n, 1);
+}
+
+
+static ngx_chain_t *
+ngx_http_cx_flush(ngx_http_request_t *r)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->flush = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = b;
+
+    return cl;
 }
 
 
