@@ -360,7 +360,7 @@ Cookie: cx_id=new
 
 === TEST 7: static files read a few bytes at a time, without sendfile
 --- config eval
-"    sendfile off;\n" . join "", map { <<_EOC_ } 1 .. 8;
+"    sendfile off;\n" . CORE::join("", map { <<_EOC_ } 1 .. 8);
     location /p/s$_/ {
         alias \$TEST_NGINX_HTML_DIR/;
         default_type text/html;
@@ -383,7 +383,7 @@ Cookie: cx_id=new
 
 === TEST 8: static files read a few bytes at a time, with sendfile
 --- config eval
-"    sendfile on;\n" . join "", map { <<_EOC_ } 1 .. 8;
+"    sendfile on;\n" . CORE::join("", map { <<_EOC_ } 1 .. 8);
     location /p/s$_/ {
         alias \$TEST_NGINX_HTML_DIR/;
         default_type text/html;
