@@ -33,7 +33,7 @@ $ENV{TEST_NGINX_CX_GUNZIP} = $Gunzip ? "gunzip on;" : "";
 
 # what a customer of /p/ is offered after the journeys below
 our $Block = '<nav class="cx-next" aria-label="Suggested next steps"><ul>'
-             . '<li><a href="/cart">/cart</a></li></ul></nav>';
+             . '<li><a href="/cart">cart</a></li></ul></nav>';
 
 # the cases: name => [body, cut positions]
 our %Case;
@@ -220,7 +220,7 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", <<'_EOC_');
     cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     cx_timeout 10s;
-    cx_secret k140;
+    cx_secret k140-inject-secret-0123;
     cx_prefix t140:;
 _EOC_
 
@@ -300,7 +300,7 @@ GET /p/page1-at19-21
 --- more_headers
 Cookie: cx_id=new
 --- response_body
-<html><body>hello<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">/cart</a></li></ul></nav></body></html>
+<html><body>hello<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">cart</a></li></ul></nav></body></html>
 
 
 
@@ -335,7 +335,7 @@ GET /p/odd-after
 --- more_headers
 Cookie: cx_id=new
 --- response_body chomp
-<html><body>x<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">/cart</a></li></ul></nav></body></html>
+<html><body>x<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">cart</a></li></ul></nav></body></html>
 </bo
 
 
@@ -399,7 +399,7 @@ GET /p/s3/page3.html
 --- more_headers
 Cookie: cx_id=new
 --- response_body
-<html><body>hello<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">/cart</a></li></ul></nav></bOdY></html>
+<html><body>hello<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/cart">cart</a></li></ul></nav></bOdY></html>
 
 
 
