@@ -333,9 +333,11 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
 /* ngx_http_cx_id.c */
 char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_id_cookie_last(ngx_conf_t *cf,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *source);
 ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
-    ngx_str_t *anon, ngx_uint_t issue);
+    ngx_uint_t *login, ngx_str_t *anon, ngx_uint_t issue);
 
 /* ngx_http_cx_login.c */
 void ngx_http_cx_login(ngx_http_cx_ctx_t *ctx);
@@ -400,7 +402,8 @@ ngx_int_t ngx_http_cx_score(u_char *data, size_t len, double *score);
 
 /* ngx_http_cx_model.c: pure functions, unit tested in t/unit */
 void ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret);
-uint64_t ngx_http_cx_hash_id(u_char *secret, u_char *id, size_t len);
+uint64_t ngx_http_cx_hash_id(u_char *secret, ngx_uint_t login, u_char *id,
+    size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
 ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,

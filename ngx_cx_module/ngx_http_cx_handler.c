@@ -65,6 +65,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     size_t                    name_len, member_len;
     ngx_int_t                 ms;
     ngx_str_t                 id, anon, t;
+    ngx_uint_t                login;
     ngx_time_t               *tp;
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
@@ -111,7 +112,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
                    &ctx->step.url);
 
-    if (ngx_http_cx_identify(r, clcf, ctx, &id, &anon, !api) != NGX_OK) {
+    if (ngx_http_cx_identify(r, clcf, ctx, &id, &login, &anon, !api)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
@@ -127,7 +130,8 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     tp = ngx_timeofday();
 
-    slot->hash = ngx_http_cx_hash_id(cxscf->hash_secret, id.data, id.len);
+    slot->hash = ngx_http_cx_hash_id(cxscf->hash_secret, login, id.data,
+                                     id.len);
     slot->now = (int64_t) tp->sec * 1000 + tp->msec;
 
     if (clcf->time) {
@@ -153,7 +157,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     if (anon.len && !api) {
         /* a login: the cookie's history is merged after the response */
-        ctx->anon = ngx_http_cx_hash_id(cxscf->hash_secret, anon.data,
+        ctx->anon = ngx_http_cx_hash_id(cxscf->hash_secret, 0, anon.data,
                                         anon.len);
         ctx->login = (ctx->anon != ctx->hash);
     }

@@ -9,7 +9,8 @@
  * source (a login) wins over a cookie id that differs, the cookie's
  * customer is the anonymous one whose history the login takes over, after
  * the response (ngx_http_cx_login.c).  Ids are hashed with cx_secret
- * before anything reaches Redis.
+ * before anything reaches Redis, a login's and a cookie's apart: a client
+ * sets its cookie to anything, a login's name among them.
  */
 
 
@@ -22,6 +23,7 @@
 #include <ngx_http_cx_module.h>
 
 
+static ngx_uint_t ngx_http_cx_id_is(ngx_str_t *value, ngx_str_t *source);
 static ngx_int_t ngx_http_cx_issue(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
 
@@ -80,15 +82,106 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
+ * The cookie is the last source, listed or not: a cx_id source that is
+ * the cookie's own variable ("$cookie_NAME" or "${cookie_NAME}") is left
+ * out, or a client would choose its id as a login's.
+ */
+
+ngx_int_t
+ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *source)
+{
+    ngx_uint_t                 i, n;
+    ngx_array_t               *ids;
+    ngx_http_complex_value_t  *cv, *keep;
+
+    if (clcf->ids == NULL) {
+        return NGX_OK;
+    }
+
+    cv = clcf->ids->elts;
+    n = 0;
+
+    for (i = 0; i < clcf->ids->nelts; i++) {
+        n += ngx_http_cx_id_is(&cv[i].value, source);
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    if (n == clcf->ids->nelts) {
+        clcf->ids = NULL;
+        return NGX_OK;
+    }
+
+    /* a copy: the sources may be inherited by locations of other cookies */
+
+    ids = ngx_array_create(cf->pool, clcf->ids->nelts - n,
+                           sizeof(ngx_http_complex_value_t));
+    if (ids == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < clcf->ids->nelts; i++) {
+        if (ngx_http_cx_id_is(&cv[i].value, source)) {
+            continue;
+        }
+
+        keep = ngx_array_push(ids);
+        if (keep == NULL) {
+            return NGX_ERROR;
+        }
+
+        *keep = cv[i];
+    }
+
+    clcf->ids = ids;
+
+    return NGX_OK;
+}
+
+
+/* "$cookie_NAME" or "${cookie_NAME}", the variable's name in any case */
+
+static ngx_uint_t
+ngx_http_cx_id_is(ngx_str_t *value, ngx_str_t *source)
+{
+    u_char  *v;
+    size_t   n;
+
+    v = value->data;
+    n = value->len;
+
+    if (n == source->len + 2 && n > 3 && v[1] == '{' && v[n - 1] == '}') {
+        v += 2;
+        n -= 3;
+
+    } else if (n == source->len && n > 1) {
+        v++;
+        n--;
+
+    } else {
+        return 0;
+    }
+
+    return value->data[0] == '$'
+           && ngx_strncasecmp(v, source->data + 1, n) == 0;
+}
+
+
+/*
  * The customer's id, in "id": the first cx_id source with an id, else the
- * cookie.  A cookie id that a source before it wins over, and that is
- * not the same id, is the anonymous customer to merge, in "anon" (empty
- * if none).  Without any id, and with "issue", a new one in the cookie.
+ * cookie; "login" tells which, for the hash.  A cookie id that a source
+ * before it wins over, and that is not the same id, is the anonymous
+ * customer to merge, in "anon" (empty if none).  Without any id, and with
+ * "issue", a new one in the cookie.
  */
 
 ngx_int_t
 ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_str_t *anon, ngx_uint_t issue)
+    ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t *login,
+    ngx_str_t *anon, ngx_uint_t issue)
 {
     ngx_str_t                  cookie;
     ngx_uint_t                 i;
@@ -96,6 +189,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     ngx_str_null(id);
     ngx_str_null(anon);
+    *login = 0;
 
     if (clcf->ids) {
         cv = clcf->ids->elts;
@@ -106,6 +200,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             }
 
             if (id->len > 0 && id->len <= NGX_HTTP_CX_ID_MAX) {
+                *login = 1;
                 break;
             }
 

@@ -59,10 +59,25 @@ ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret)
 }
 
 
+/*
+ * A customer's keyed hash.  A login's id (a cx_id source) and a visitor's
+ * (the cx_cookie cookie, which any client sets to what it likes) are
+ * hashed apart, a byte before the id telling which, so that no cookie
+ * names a login's keys.  Ids are at most NGX_HTTP_CX_ID_MAX bytes.
+ */
+
 uint64_t
-ngx_http_cx_hash_id(u_char *secret, u_char *id, size_t len)
+ngx_http_cx_hash_id(u_char *secret, ngx_uint_t login, u_char *id, size_t len)
 {
-    return XXH3_64bits_withSecret(id, len, secret, NGX_HTTP_CX_SECRET_SIZE);
+    u_char  buf[1 + NGX_HTTP_CX_ID_MAX];
+
+    len = ngx_min(len, NGX_HTTP_CX_ID_MAX);
+
+    buf[0] = login ? 'L' : 'C';
+    ngx_memcpy(buf + 1, id, len);
+
+    return XXH3_64bits_withSecret(buf, 1 + len, secret,
+                                  NGX_HTTP_CX_SECRET_SIZE);
 }
 
 

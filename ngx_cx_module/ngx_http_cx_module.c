@@ -736,6 +736,10 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
 
         conf->id_cookie = ccv.complex_value;
+
+        if (ngx_http_cx_id_cookie_last(cf, conf, &source) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->cookie.len && conf->cookie_attrs.data == NULL) {

@@ -416,7 +416,70 @@ qr/\[emerg\] .*invalid value "" in "cx_id" directive, it must not be empty in \S
 
 
 
-=== TEST 11: Redis gone with a merge in flight: the page is served, the merge comes later
+=== TEST 11: a cookie that names a login is no login
+alice bought, logged in.  A client with no login and the cookie
+"cx_id=alice" is a visitor of its own: it sees nothing of hers and writes
+nothing into her keys; logged in as mallory with that cookie, it merges
+a visit of that name, never alice's history.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $alice = { "X-Customer-Id" => "alice" };
+my $a = main::base_of("/search", $alice);
+main::get($_, $alice) for "/item/1", "/checkout";
+main::sync();
+my $want = "checkout /checkout item:1 /item/1 search /search";
+Test::More::is(main::seq($a), $want, "alice's steps");
+my $fake = { Cookie => "cx_id=alice" };
+my (undef, undef, $json) = main::get("/cx/next?uri=/", $fake);
+Test::More::like($json, qr/"level":"new"/,
+                 "the cookie alice is not the returning alice");
+my $n = main::base_of("/item/9", $fake);
+Test::More::isnt($n, $a, "its steps go to keys of their own");
+my $m = main::base_of("/cart", { %$fake, "X-Customer-Id" => "mallory" });
+main::settle();
+Test::More::is(main::seq($a) . " | " . main::r("HGET", "$a:s", "goals"),
+               "$want | 1", "alice's keys are as they were");
+Test::More::is(main::seq($m), "cart /cart item:9 /item/9",
+               "mallory merged the cookie's own visit, nothing of alice's");
+--- request
+GET /cx/next?uri=/
+--- more_headers
+Cookie: cx_id=alice
+--- response_body_like chomp
+"level":"new"
+
+
+
+=== TEST 12: the cookie listed among the sources is still the cookie
+Listed first, "$cookie_cx_id" is read last as the visitor's cookie: the
+login wins over it, and a cookie naming a login is no login.
+--- config
+    cx_id ${COOKIE_cx_id} $http_x_customer_id $cookie_cx_id;
+    cx_cookie cx_id;
+--- init
+my $alice = { "X-Customer-Id" => "alice" };
+my $a = main::base_of("/search", $alice);
+main::get($_, $alice) for "/item/1", "/checkout";
+main::sync();
+my $n = main::base_of("/item/4", { Cookie => "cx_id=anon12" });
+main::get("/cart", { %$alice, Cookie => "cx_id=anon12" });
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq "cart /cart checkout /checkout "
+                                    . "item:1 /item/1 search /search "
+                                    . "item:4 /item/4" }),
+               "the login wins over the listed cookie, and takes its visit");
+--- request
+GET /cx/next?uri=/
+--- more_headers
+Cookie: cx_id=alice
+--- response_body_like chomp
+"level":"new"
+
+
+
+=== TEST 13: Redis gone with a merge in flight: the page is served, the merge comes later
 Redis is paused when alice's login request comes: the page is served
 within cx_timeout; the connection, silent with the merge's claim in
 flight, is dropped.  The visit's history is where it was, and once the

@@ -27,8 +27,8 @@ static ngx_str_t  ngx_http_cx_fuzz_prefix = ngx_string(
 
 
 static void
-ngx_http_cx_fuzz_keys(u_char *id, size_t len, const uint8_t *data,
-    size_t size)
+ngx_http_cx_fuzz_keys(ngx_uint_t login, u_char *id, size_t len,
+    const uint8_t *data, size_t size)
 {
     u_char     *key, *p, name[NGX_HTTP_CX_NAME_MAX], hex[2 * 8];
     size_t      n;
@@ -43,7 +43,7 @@ ngx_http_cx_fuzz_keys(u_char *id, size_t len, const uint8_t *data,
         return;
     }
 
-    hash = ngx_http_cx_hash_id(ngx_http_cx_fuzz_secret, id, len);
+    hash = ngx_http_cx_hash_id(ngx_http_cx_fuzz_secret, login, id, len);
 
     key = malloc(NGX_HTTP_CX_KEY_MAX);
     ngx_http_cx_fuzz_check(key != NULL);
@@ -105,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* an id from any variable: the bytes as they are */
 
-    ngx_http_cx_fuzz_keys(copy, size, data, size);
+    ngx_http_cx_fuzz_keys(1, copy, size, data, size);
 
     /* Cookie: lines, each in a buffer of its own */
 
@@ -145,7 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         != NGX_DECLINED)
     {
         ngx_http_cx_fuzz_check(value.len <= size);
-        ngx_http_cx_fuzz_keys(value.data, value.len, data, size);
+        ngx_http_cx_fuzz_keys(0, value.data, value.len, data, size);
     }
 
     free(copy);

@@ -48,7 +48,7 @@ static void
 test_hash(void)
 {
     u_char     s1[NGX_HTTP_CX_SECRET_SIZE], s2[NGX_HTTP_CX_SECRET_SIZE];
-    uint64_t   a, b, c, d;
+    uint64_t   a, b, c, d, e;
     ngx_str_t  k1 = ngx_string("k1-0123456789abcdef"),
                k2 = ngx_string("k2-0123456789abcdef"), none;
 
@@ -57,17 +57,19 @@ test_hash(void)
     ngx_http_cx_derive_secret(s1, &k1);
     ngx_http_cx_derive_secret(s2, &k2);
 
-    a = ngx_http_cx_hash_id(s1, (u_char *) "alice", 5);
-    b = ngx_http_cx_hash_id(s1, (u_char *) "alice", 5);
-    c = ngx_http_cx_hash_id(s2, (u_char *) "alice", 5);
-    d = ngx_http_cx_hash_id(s1, (u_char *) "alicf", 5);
+    a = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
+    b = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
+    c = ngx_http_cx_hash_id(s2, 1, (u_char *) "alice", 5);
+    d = ngx_http_cx_hash_id(s1, 1, (u_char *) "alicf", 5);
+    e = ngx_http_cx_hash_id(s1, 0, (u_char *) "alice", 5);
 
     ok(a == b, "hash is deterministic");
     ok(a != c, "hash depends on cx_secret");
     ok(a != d, "hash depends on the id");
+    ok(a != e, "a login and a cookie of the same id hash apart");
 
     ngx_http_cx_derive_secret(s2, &none);
-    ok(ngx_http_cx_hash_id(s2, (u_char *) "alice", 5) != a,
+    ok(ngx_http_cx_hash_id(s2, 1, (u_char *) "alice", 5) != a,
        "no secret gives a different, built-in key");
 }
 
