@@ -35,7 +35,7 @@ my @blocks = $readme =~ /^```nginx\n(.*?)^```/msg;
 my ($shop) = grep { /\bserver\s*\{/ && /\bcx_step\b/ && /\bhttp\s*\{/ }
              @blocks;
 
-plan tests => 2 * @blocks + 16;
+plan tests => 2 * @blocks + 21;
 
 ok(scalar @blocks, scalar(@blocks) . " nginx blocks in the README");
 ok($shop, "one of them is a whole shop");
@@ -47,6 +47,14 @@ for my $d (qw(logs srv srv/static)) {
     chmod 0755, "$dir/$d";
 }
 write_file("$dir/srv/static/shop.css", "body { color: #222 }\n");
+
+# "include mime.types;" next to the configuration, as in /etc/nginx
+for my $m ("/etc/nginx/mime.types", "build/nginx-src/conf/mime.types") {
+    next unless -f $m;
+    open my $mt, '<', $m or die "$m: $!";
+    write_file("$dir/mime.types", do { local $/; <$mt> });
+    last;
+}
 
 my $hport = CxTest::free_port();
 my $app_port = CxTest::free_port();
@@ -116,8 +124,9 @@ END {
     kill 'QUIT', $1 if $pid && $pid =~ /^(\d+)/ && CxTest::alive($1);
 }
 
-# the application behind the shop: a page per path, gzipped to a client
-# that accepts it, as frameworks do
+# the application behind the shop: a page per path, with validators, 304
+# to a conditional request, gzipped to a client that accepts it, as
+# frameworks do
 sub app {
     my $l = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
                                   LocalPort => $app_port, ReuseAddr => 1)
@@ -134,6 +143,14 @@ sub app {
             last if $line eq "\r\n";
         }
         my ($path) = $head =~ m{^GET (\S+)};
+        my $valid = "ETag: \"v1\"\r\n"
+                    . "Last-Modified: Mon, 23 Nov 2026 08:00:00 GMT\r\n";
+        if ($head =~ /^If-(None-Match|Modified-Since):/mi) {
+            print $c "HTTP/1.1 304 Not Modified\r\n$valid"
+                     . "Connection: close\r\n\r\n";
+            close $c;
+            next;
+        }
         my $page = "<!doctype html>\n<html><body>\n<h1>"
                    . ($path // "?") . "</h1>\n</body>\n</html>\n";
         my $enc = '';
@@ -142,7 +159,7 @@ sub app {
             $page = $z;
             $enc = "Content-Encoding: gzip\r\n";
         }
-        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n$enc"
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n$enc$valid"
                  . "Content-Length: " . length($page)
                  . "\r\nConnection: close\r\n\r\n$page";
         close $c;
@@ -152,11 +169,11 @@ sub app {
 
 # a browser's GET: (status, headers, the page as the browser reads it)
 sub browse {
-    my ($uri, $id, $ua) = @_;
+    my ($uri, $id, $ua, $more) = @_;
     my ($status, $h, $body) = CxTest::http_get($hport, $uri, {
         "User-Agent" => $ua // "Mozilla/5.0 (X11; Linux x86_64) Firefox/128",
         "Accept-Encoding" => "gzip, deflate, br",
-        $id ? (Cookie => "cx_id=$id") : () });
+        $id ? (Cookie => "cx_id=$id") : (), %{ $more // {} } });
     if (($h->{"transfer-encoding"} // '') =~ /chunked/) {
         my $plain = '';
         while ($body =~ s/^([0-9a-fA-F]+)\r\n//) {
@@ -175,7 +192,7 @@ sub browse {
 }
 
 SKIP: {
-    skip "no shop in the README", 14 unless $shop;
+    skip "no shop in the README", 19 unless $shop;
 
     CxTest::clear($rport, "cx:");
     write_file("$dir/shop.conf", localize($shop));
@@ -214,6 +231,19 @@ SKIP: {
     is(($h->{"cache-control"} // ''), "private",
        "a personalised page is private");
 
+    # a browser that kept a copy of the page asks again: the application
+    # would answer 304, which has no body for the block
+    my %kept = ("If-None-Match" => '"v1"',
+                "If-Modified-Since" => "Mon, 23 Nov 2026 08:00:00 GMT");
+    ($status) = CxTest::http_get($app_port, "/item/7", \%kept);
+    is($status, 304, "the application answers a conditional request 304");
+    ($status, $h, $body) = browse("/item/7", "newcomer", undef, \%kept);
+    is($status, 200, "through the shop, a conditional request gets 200");
+    like($body, qr{<h1>/item/7</h1>\n<nav class="cx-next".*</body>}s,
+         "the page whole, with this visit's block");
+    ok(!defined $h->{etag} && !defined $h->{"last-modified"},
+       "without validators");
+
     # a crawler: served the same way, recorded nowhere
     my @before = CxTest::keys_of($rport, "cx:");
     ($status, undef, $body) = browse("/item/8", "crawler",
@@ -232,6 +262,7 @@ SKIP: {
     ($status, $h, $body) = browse("/static/shop.css", "readme1");
     is($status, 200, "an asset");
     is($body, "body { color: #222 }\n", "from the disk");
+    is($h->{"content-type"}, "text/css", "of its type, from mime.types");
     ok(!defined $h->{"set-cookie"}, "without a cookie");
 
     my $pid = do { local @ARGV = ("$dir/logs/nginx.pid"); <> };
