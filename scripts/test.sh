@@ -59,7 +59,7 @@ failed=0
 # C unit tests, against the headers of the nginx tree just configured
 
 unit() {    # unit <nginx tree> <binary> <compiler and flags...>
-    local ngx=$1 bin=$2 d incs=() out u_ok u_nok rc
+    local ngx=$1 bin=$2 d incs=() out u_ok u_nok u_plan rc
     shift 2
     for d in src/core src/event src/event/modules src/os/unix objs src/http \
              src/http/modules src/http/v2; do
@@ -70,14 +70,20 @@ unit() {    # unit <nginx tree> <binary> <compiler and flags...>
         -I include t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c \
         ngx_cx_module/ngx_http_cx_reply.c -lxxhash -lm -o "$bin"
 
+    # its TAP in $bin.log; on the console what failed, and a count
     rc=0
     out=$("$bin") || rc=$?
-    echo "$out" | grep -v '^ok' || true
-    u_ok=$(echo "$out" | grep -c '^ok' || true)
+    echo "$out" > "$bin.log"
+    echo "$out" | grep -vE '^(ok |1\.\.[0-9]+$)' || true
+    u_ok=$(echo "$out" | grep -c '^ok ' || true)
     u_nok=$(echo "$out" | grep -c '^not ok' || true)
+    u_plan=$(echo "$out" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
     if [ "$rc" -ne 0 ] && [ "$u_nok" -eq 0 ]; then
         echo "unit: $bin exited with $rc"
         u_nok=1
+    elif [ "${u_plan:-none}" != $((u_ok + u_nok)) ]; then
+        echo "unit: $bin planned ${u_plan:-no} tests, ran $((u_ok + u_nok))"
+        u_nok=$((u_nok + 1))
     fi
     echo "unit: $u_ok passed, $u_nok failed"
     passed=$((passed + u_ok))
