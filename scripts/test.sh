@@ -26,11 +26,18 @@ cd "$ROOT"
 
 . scripts/lib.sh
 
-cx_need_packages redis-server redis-tools libtest-base-perl strace procps \
-    libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
-
 FILES=("$@")
 [ ${#FILES[@]} -gt 0 ] || FILES=(t/)
+
+for f in "${FILES[@]}"; do
+    if [ ! -e "$f" ]; then
+        echo "scripts/test.sh: $f: no such test file" >&2
+        exit 1
+    fi
+done
+
+cx_need_packages redis-server redis-tools libtest-base-perl strace procps \
+    libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
 
 FULL=
 if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
