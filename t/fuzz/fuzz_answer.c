@@ -28,9 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NGX_HTTP_CX_FUZZ_SHARED  (2 * NGX_HTTP_CX_FANOUT)
 
 
-static void  *ngx_http_cx_fuzz_loc_conf[1];
-
-
 static void
 ngx_http_cx_fuzz_configure(void)
 {
@@ -39,19 +36,7 @@ ngx_http_cx_fuzz_configure(void)
 
     clcf = &ngx_http_cx_fuzz_clcf;
 
-    ngx_http_cx_fuzz_steps();
-
-    clcf->enable = 1;
-    clcf->suggest = 3;
-    clcf->demote = 250;
-    clcf->returning = 1;
-    clcf->expert = 3;
-    clcf->hurried = 5000;
-    clcf->relaxed = 60000;
-
-    ngx_str_set(&clcf->help.name, "help");
-    ngx_str_set(&clcf->help_ref.name, "help");
-    ngx_str_set(&clcf->help_ref.url, "/help");
+    ngx_http_cx_fuzz_location();
 
     clcf->shortcuts = ngx_array_create(ngx_http_cx_fuzz_conf_pool, 2,
                                        sizeof(ngx_str_t));
@@ -62,8 +47,6 @@ ngx_http_cx_fuzz_configure(void)
 
     ngx_str_set(&name[0], "checkout");
     ngx_str_set(&name[1], "cart");
-
-    ngx_http_cx_fuzz_loc_conf[0] = clcf;
 }
 
 

@@ -4,59 +4,36 @@
  *
  * Fuzz target: what Redis answers the merge of a login into its account
  * (ngx_http_cx_login.c).  The claim, and the reads it queues once
- * answered, go through the fakes of ngx_http_cx_redis.c below, which keep
- * the reply handlers in order and check every write: each key is the
- * login's (the anonymous one's for the DEL), each step, transition and
- * path written is of ngx_cx's format, each count and state value a
- * number.  The input, after a byte of settings, goes through hiredis's
- * own reader; each reply goes to the next handler, and once the reader
- * runs dry or fails, the rest get NULL, as when the connection goes away.
- * The slot is given back exactly once.
+ * answered, go through the fakes of ngx_http_cx_fuzz_redis.h, which keep
+ * the reply handlers in order and give every write to the check below:
+ * each key is the login's (the anonymous one's for the DEL), each step,
+ * transition and path written is of ngx_cx's format, each count and
+ * state value a number.  The input, after a byte of settings, goes
+ * through hiredis's own reader to the handlers.  The slot is given back
+ * exactly once.
  */
 
 
 #include "ngx_http_cx_fuzz.h"
-
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+#include "ngx_http_cx_fuzz_redis.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-#define NGX_HTTP_CX_FUZZ_READS     16
-#define NGX_HTTP_CX_FUZZ_ELEMENTS  1024
-#define NGX_HTTP_CX_FUZZ_ARGS      (2 + NGX_HTTP_CX_LOGIN_PUSH)
+#define NGX_HTTP_CX_FUZZ_ARGS  (2 + NGX_HTTP_CX_LOGIN_PUSH)
 
 
-typedef struct {
-    ngx_http_cx_redis_cb_pt   fn;
-    ngx_http_cx_slot_t       *slot;
-} ngx_http_cx_fuzz_read_t;
+static ngx_uint_t          ngx_http_cx_fuzz_acquired;
+static ngx_uint_t          ngx_http_cx_fuzz_pushed;
+static ngx_http_cx_slot_t  ngx_http_cx_fuzz_merge;
+static u_char              ngx_http_cx_fuzz_login[NGX_HTTP_CX_CKEY_MAX];
+static size_t              ngx_http_cx_fuzz_login_len;
+static u_char              ngx_http_cx_fuzz_anon[NGX_HTTP_CX_CKEY_MAX];
+static size_t              ngx_http_cx_fuzz_anon_len;
 
 
-ngx_module_t  ngx_http_cx_module;
-
-static ngx_http_cx_fuzz_read_t  ngx_http_cx_fuzz_reads[NGX_HTTP_CX_FUZZ_READS];
-static ngx_uint_t               ngx_http_cx_fuzz_nreads;
-static ngx_uint_t               ngx_http_cx_fuzz_acquired;
-static ngx_uint_t               ngx_http_cx_fuzz_released;
-static ngx_uint_t               ngx_http_cx_fuzz_pushed;
-static ngx_http_cx_slot_t       ngx_http_cx_fuzz_slot;
-static u_char                   ngx_http_cx_fuzz_login[NGX_HTTP_CX_CKEY_MAX];
-static size_t                   ngx_http_cx_fuzz_login_len;
-static u_char                   ngx_http_cx_fuzz_anon[NGX_HTTP_CX_CKEY_MAX];
-static size_t                   ngx_http_cx_fuzz_anon_len;
-
-static ngx_http_cx_main_conf_t  ngx_http_cx_fuzz_cmcf;
-static void                    *ngx_http_cx_fuzz_main_conf[1];
-static ngx_http_cx_srv_conf_t   ngx_http_cx_fuzz_cxscf;
-static void                    *ngx_http_cx_fuzz_srv_conf[1];
-static ngx_http_conf_ctx_t      ngx_http_cx_fuzz_http_ctx;
-static void                    *ngx_http_cx_fuzz_conf_ctx[1];
-
-
-/* the fakes of ngx_http_cx_batch.c and ngx_http_cx_redis.c */
+/* the fakes of ngx_http_cx_batch.c and the rest of ngx_http_cx_redis.c */
 
 ngx_int_t
 ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
@@ -91,16 +68,7 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 {
     ngx_http_cx_fuzz_acquired++;
 
-    return &ngx_http_cx_fuzz_slot;
-}
-
-
-void
-ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
-{
-    ngx_http_cx_fuzz_check(slot == &ngx_http_cx_fuzz_slot);
-
-    ngx_http_cx_fuzz_released++;
+    return &ngx_http_cx_fuzz_merge;
 }
 
 
@@ -188,7 +156,7 @@ ngx_http_cx_fuzz_path(ngx_str_t *s)
 
 
 static void
-ngx_http_cx_fuzz_write(ngx_uint_t argc, ngx_str_t *argv)
+ngx_http_cx_fuzz_written(ngx_uint_t argc, ngx_str_t *argv)
 {
     u_char             *sp;
     ngx_str_t          *key, tail;
@@ -272,100 +240,22 @@ ngx_http_cx_fuzz_write(ngx_uint_t argc, ngx_str_t *argv)
 }
 
 
-ngx_int_t
-ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
-    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv)
-{
-    u_char  *buf, *p;
-    size_t   len;
-
-    len = ngx_http_cx_resp_len(argc, argv);
-
-    buf = malloc(len);
-    ngx_http_cx_fuzz_check(buf != NULL);
-
-    p = ngx_http_cx_resp(buf, argc, argv);
-    ngx_http_cx_fuzz_check((size_t) (p - buf) <= len);
-
-    free(buf);
-
-    if (fn == NULL) {
-        ngx_http_cx_fuzz_write(argc, argv);
-        return NGX_OK;
-    }
-
-    ngx_http_cx_fuzz_check(slot == &ngx_http_cx_fuzz_slot);
-    ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_nreads < NGX_HTTP_CX_FUZZ_READS);
-
-    ngx_http_cx_fuzz_reads[ngx_http_cx_fuzz_nreads].fn = fn;
-    ngx_http_cx_fuzz_reads[ngx_http_cx_fuzz_nreads].slot = slot;
-    ngx_http_cx_fuzz_nreads++;
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_cx_fuzz_configure(void)
 {
-    ngx_http_cx_main_conf_t  *cmcf;
+    ngx_http_cx_fuzz_conf();
 
-    /* the longest prefix, so that every key is as long as it gets */
+    ngx_http_cx_fuzz_cmcf.history = 40;
+    ngx_str_set(&ngx_http_cx_fuzz_cmcf.trim_text, "39");
 
-    ngx_str_set(&ngx_http_cx_fuzz_cxscf.prefix,
-        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
-    ngx_http_cx_fuzz_cxscf.ttl = 86400;
-    ngx_str_set(&ngx_http_cx_fuzz_cxscf.ttl_text, "86400");
-    ngx_http_cx_fuzz_srv_conf[0] = &ngx_http_cx_fuzz_cxscf;
-
-    cmcf = &ngx_http_cx_fuzz_cmcf;
-
-    cmcf->history = 40;
-    cmcf->journey_gap = 1800000;
-    ngx_str_set(&cmcf->trim_text, "39");
-
-    /* ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module) */
-
-    ngx_http_cx_fuzz_main_conf[0] = cmcf;
-    ngx_http_cx_fuzz_http_ctx.main_conf = ngx_http_cx_fuzz_main_conf;
-    ngx_http_cx_fuzz_conf_ctx[0] = &ngx_http_cx_fuzz_http_ctx;
-    ngx_http_cx_fuzz_cycle.conf_ctx = (void ****) ngx_http_cx_fuzz_conf_ctx;
-    ngx_http_module.index = 0;
-}
-
-
-/* as in fuzz_reply.c: no reply of more elements than Redis would send */
-
-static ngx_uint_t
-ngx_http_cx_fuzz_too_large(const uint8_t *p, const uint8_t *last)
-{
-    uint64_t  n;
-
-    for ( /* void */ ; p < last; p++) {
-        if (*p != '*') {
-            continue;
-        }
-
-        for (n = 0; p + 1 < last && p[1] >= '0' && p[1] <= '9'; p++) {
-            n = n * 10 + (p[1] - '0');
-
-            if (n > NGX_HTTP_CX_FUZZ_ELEMENTS) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
+    ngx_http_cx_fuzz_write = ngx_http_cx_fuzz_written;
 }
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char               flags, *buf;
-    redisReply          *reply;
-    redisReader         *reader;
-    ngx_uint_t           k, dry;
+    u_char               flags;
     ngx_http_cx_ctx_t   *ctx;
     ngx_http_request_t  *r;
 
@@ -406,8 +296,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* a slot as a request left it: the merge sets what it reads */
 
-    ngx_memset(&ngx_http_cx_fuzz_slot, flags, sizeof(ngx_http_cx_slot_t));
+    ngx_memset(&ngx_http_cx_fuzz_merge, flags, sizeof(ngx_http_cx_slot_t));
 
+    ngx_http_cx_fuzz_slot = &ngx_http_cx_fuzz_merge;
     ngx_http_cx_fuzz_nreads = 0;
     ngx_http_cx_fuzz_acquired = 0;
     ngx_http_cx_fuzz_released = 0;
@@ -418,38 +309,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_acquired == 1
                            && ngx_http_cx_fuzz_nreads == 1);
 
-    /* the replies, in a buffer of their exact size */
+    /* the claim's handler queues the reads: they get their replies too */
 
-    buf = ngx_http_cx_fuzz_copy(data + 1, size - 1);
-
-    reader = redisReaderCreate();
-    ngx_http_cx_fuzz_check(reader != NULL);
-
-    dry = (redisReaderFeed(reader, (char *) buf, size - 1) != REDIS_OK);
-
-    /* the claim's handler queues the reads: the loop takes them too */
-
-    for (k = 0; k < ngx_http_cx_fuzz_nreads; k++) {
-        reply = NULL;
-
-        if (!dry && (redisReaderGetReply(reader, (void **) &reply) != REDIS_OK
-                     || reply == NULL))
-        {
-            dry = 1;
-            reply = NULL;
-        }
-
-        ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_released == 0);
-
-        ngx_http_cx_fuzz_reads[k].fn(NULL, reply,
-                                     ngx_http_cx_fuzz_reads[k].slot);
-
-        if (reply) {
-            freeReplyObject(reply);
-        }
-    }
-
-    redisReaderFree(reader);
+    ngx_http_cx_fuzz_replies(data + 1, size - 1);
 
     /* the last handler gives the slot back; no more steps than kept */
 
@@ -458,7 +320,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            <= ngx_http_cx_fuzz_cmcf.history
                               + NGX_HTTP_CX_PATHS);
 
-    free(buf);
     ngx_destroy_pool(r->pool);
 
     return 0;

@@ -3,20 +3,16 @@
  * Copyright (C) ngx_cx authors
  *
  * Fuzz target: what Redis answers a step's batch.  ngx_http_cx_send()
- * queues its commands through the fakes of ngx_http_cx_redis.c below,
- * which format each command (ngx_http_cx_resp()) into a buffer of its
- * exact size and discard it, and keep the reply handlers in order,
- * whichever they are.  The input, after a byte of settings, goes through
- * hiredis's own reader; each reply goes to the next handler, and once the
- * reader runs dry or fails, the rest get NULL, as when the connection
- * goes away.  The answer then must be as ngx_http_cx_fuzz_out.h says.
+ * queues its commands through the fakes of ngx_http_cx_fuzz_redis.h,
+ * whose reply handlers are kept in order, whichever they are.  The
+ * input, after a byte of settings, goes through hiredis's own reader to
+ * them.  The answer then must be as ngx_http_cx_fuzz_out.h says, and the
+ * step is recorded.
  */
 
 
 #include "ngx_http_cx_fuzz.h"
-
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+#include "ngx_http_cx_fuzz_redis.h"
 
 #include "../../ngx_cx_module/ngx_http_cx_filter.c"
 
@@ -26,80 +22,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-#define NGX_HTTP_CX_FUZZ_READS     32
-#define NGX_HTTP_CX_FUZZ_ELEMENTS  1024
-
-
-typedef struct {
-    ngx_http_cx_redis_cb_pt   fn;
-    ngx_http_cx_slot_t       *slot;
-} ngx_http_cx_fuzz_read_t;
-
-
-static ngx_http_cx_fuzz_read_t  ngx_http_cx_fuzz_reads[NGX_HTTP_CX_FUZZ_READS];
-static ngx_uint_t               ngx_http_cx_fuzz_nreads;
-static ngx_uint_t               ngx_http_cx_fuzz_released;
-
-static void                    *ngx_http_cx_fuzz_loc_conf[1];
-static ngx_http_cx_main_conf_t  ngx_http_cx_fuzz_cmcf;
-static void                    *ngx_http_cx_fuzz_main_conf[1];
-static ngx_http_cx_srv_conf_t   ngx_http_cx_fuzz_cxscf;
-static void                    *ngx_http_cx_fuzz_srv_conf[1];
-static ngx_http_conf_ctx_t      ngx_http_cx_fuzz_http_ctx;
-static void                    *ngx_http_cx_fuzz_conf_ctx[1];
-
-
-/* the fakes of ngx_http_cx_redis.c */
-
-static void
-ngx_http_cx_fuzz_format(ngx_uint_t argc, ngx_str_t *argv)
-{
-    u_char  *buf, *p;
-    size_t   len;
-
-    len = ngx_http_cx_resp_len(argc, argv);
-
-    buf = malloc(len);
-    ngx_http_cx_fuzz_check(buf != NULL);
-
-    p = ngx_http_cx_resp(buf, argc, argv);
-    ngx_http_cx_fuzz_check((size_t) (p - buf) <= len);
-
-    free(buf);
-}
-
-
-ngx_int_t
-ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
-    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv)
-{
-    ngx_http_cx_fuzz_format(argc, argv);
-
-    if (fn == NULL) {
-        return NGX_OK;
-    }
-
-    ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_nreads < NGX_HTTP_CX_FUZZ_READS);
-
-    ngx_http_cx_fuzz_reads[ngx_http_cx_fuzz_nreads].fn = fn;
-    ngx_http_cx_fuzz_reads[ngx_http_cx_fuzz_nreads].slot = slot;
-    ngx_http_cx_fuzz_nreads++;
-
-    return NGX_OK;
-}
-
+/* the fakes of the rest of ngx_http_cx_redis.c */
 
 void
 ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail)
 {
-}
-
-
-void
-ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
-{
-    ngx_http_cx_fuzz_released++;
 }
 
 
@@ -114,90 +42,28 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 static void
 ngx_http_cx_fuzz_configure(void)
 {
-    ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
-    ngx_http_cx_fuzz_steps();
+    ngx_http_cx_fuzz_location();
 
-    ngx_http_cx_fuzz_clcf.enable = 1;
     ngx_http_cx_fuzz_clcf.suggest = 20;
-    ngx_http_cx_fuzz_clcf.demote = 250;
-    ngx_http_cx_fuzz_clcf.returning = 1;
-    ngx_http_cx_fuzz_clcf.expert = 3;
-    ngx_http_cx_fuzz_clcf.hurried = 5000;
-    ngx_http_cx_fuzz_clcf.relaxed = 60000;
-    ngx_str_set(&ngx_http_cx_fuzz_clcf.help.name, "help");
-    ngx_str_set(&ngx_http_cx_fuzz_clcf.help_ref.name, "help");
-    ngx_str_set(&ngx_http_cx_fuzz_clcf.help_ref.url, "/help");
 
-    ngx_http_cx_fuzz_loc_conf[0] = &ngx_http_cx_fuzz_clcf;
-
-    /* the longest prefix, so that every key is as long as it gets */
-
-    cxscf = &ngx_http_cx_fuzz_cxscf;
-
-    ngx_str_set(&cxscf->prefix,
-        "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
-    cxscf->ttl = 86400;
-    ngx_str_set(&cxscf->ttl_text, "86400");
-
-    ngx_http_cx_fuzz_srv_conf[0] = cxscf;
+    ngx_http_cx_fuzz_conf();
 
     cmcf = &ngx_http_cx_fuzz_cmcf;
 
     cmcf->history = 16;
     cmcf->distance = 3;
     cmcf->half_life = 3600000;
-    cmcf->journey_gap = 1800000;
     ngx_str_set(&cmcf->trim_text, "15");
-
-    /* ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module) */
-
-    ngx_http_cx_fuzz_main_conf[0] = cmcf;
-    ngx_http_cx_fuzz_http_ctx.main_conf = ngx_http_cx_fuzz_main_conf;
-    ngx_http_cx_fuzz_conf_ctx[0] = &ngx_http_cx_fuzz_http_ctx;
-    ngx_http_cx_fuzz_cycle.conf_ctx = (void ****) ngx_http_cx_fuzz_conf_ctx;
-    ngx_http_module.index = 0;
-}
-
-
-/*
- * hiredis 0.14 allocates an array of as many elements as a reply says it
- * has, before any of them comes: far more than Redis sends us is not
- * worth a malloc() of gigabytes.
- */
-
-static ngx_uint_t
-ngx_http_cx_fuzz_too_large(const uint8_t *p, const uint8_t *last)
-{
-    uint64_t  n;
-
-    for ( /* void */ ; p < last; p++) {
-        if (*p != '*') {
-            continue;
-        }
-
-        for (n = 0; p + 1 < last && p[1] >= '0' && p[1] <= '9'; p++) {
-            n = n * 10 + (p[1] - '0');
-
-            if (n > NGX_HTTP_CX_FUZZ_ELEMENTS) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
 }
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char               flags, *buf;
+    u_char               flags;
     size_t               i;
-    redisReply          *reply;
-    redisReader         *reader;
-    ngx_uint_t           k, dry;
     ngx_http_cx_ctx_t   *ctx;
     ngx_http_cx_slot_t  *slot;
     ngx_http_request_t  *r;
@@ -284,6 +150,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
     }
 
+    ngx_http_cx_fuzz_slot = slot;
     ngx_http_cx_fuzz_nreads = 0;
     ngx_http_cx_fuzz_released = 0;
 
@@ -296,37 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctx->weight = slot->weight;
     }
 
-    /* the replies, in a buffer of their exact size */
-
-    buf = ngx_http_cx_fuzz_copy(data + 1, size - 1);
-
-    reader = redisReaderCreate();
-    ngx_http_cx_fuzz_check(reader != NULL);
-
-    dry = (redisReaderFeed(reader, (char *) buf, size - 1) != REDIS_OK);
-
-    /* replies to the writes come in between, unread: the handlers only
-     * see the replies to their own commands, in order */
-
-    for (k = 0; k < ngx_http_cx_fuzz_nreads; k++) {
-        reply = NULL;
-
-        if (!dry && (redisReaderGetReply(reader, (void **) &reply) != REDIS_OK
-                     || reply == NULL))
-        {
-            dry = 1;
-            reply = NULL;
-        }
-
-        ngx_http_cx_fuzz_reads[k].fn(NULL, reply,
-                                     ngx_http_cx_fuzz_reads[k].slot);
-
-        if (reply) {
-            freeReplyObject(reply);
-        }
-    }
-
-    redisReaderFree(reader);
+    ngx_http_cx_fuzz_replies(data + 1, size - 1);
 
     /* the last handler gives the slot back, and the answer */
 
@@ -351,7 +188,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ngx_http_cx_fuzz_check(slot->member[i] != '\0');
     }
 
-    free(buf);
     free(slot);
     ngx_destroy_pool(r->pool);
 

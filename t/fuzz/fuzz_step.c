@@ -18,9 +18,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-static void                *ngx_http_cx_fuzz_loc_conf[1];
-
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,6 +5,8 @@
  * What the fuzz targets of t/fuzz/ share: nginx's globals set up once, a
  * location with representative cx_step definitions made through the
  * directive's own handler, a fake request with a pool of its own.
+ * ngx_http_cx_fuzz_redis.h adds Redis's replies, ngx_http_cx_fuzz_out.h
+ * what an answer must be.
  * scripts/fuzz builds each target with libFuzzer, ASan and UBSan, linked
  * against the objects of the sanitized nginx of scripts/build-asan.sh
  * (built with NGX_DEBUG_PALLOC: every pool allocation is its own malloc(),
@@ -31,11 +33,16 @@
     }
 
 
+/* the module, for its ctx_index and its conf's: 0 */
+
+ngx_module_t  ngx_http_cx_module;
+
 static ngx_log_t                ngx_http_cx_fuzz_log;
 static ngx_cycle_t              ngx_http_cx_fuzz_cycle;
 static ngx_open_file_t          ngx_http_cx_fuzz_log_file;
 static ngx_pool_t              *ngx_http_cx_fuzz_conf_pool;
 static ngx_http_cx_loc_conf_t   ngx_http_cx_fuzz_clcf;
+static void                    *ngx_http_cx_fuzz_loc_conf[1];
 
 
 /* cx_step name uri [url] [label=...], through the directive's handler */
@@ -127,6 +134,34 @@ ngx_http_cx_fuzz_steps(void)
         "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
         "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu/$1",
         NULL);
+}
+
+
+/* a location of those steps with help, levels and pace as a shop has
+ * them; r->loc_conf of the targets that answer */
+
+static void
+ngx_http_cx_fuzz_location(void)
+{
+    ngx_http_cx_loc_conf_t  *clcf;
+
+    clcf = &ngx_http_cx_fuzz_clcf;
+
+    ngx_http_cx_fuzz_steps();
+
+    clcf->enable = 1;
+    clcf->suggest = 3;
+    clcf->demote = 250;
+    clcf->returning = 1;
+    clcf->expert = 3;
+    clcf->hurried = 5000;
+    clcf->relaxed = 60000;
+
+    ngx_str_set(&clcf->help.name, "help");
+    ngx_str_set(&clcf->help_ref.name, "help");
+    ngx_str_set(&clcf->help_ref.url, "/help");
+
+    ngx_http_cx_fuzz_loc_conf[0] = clcf;
 }
 
 

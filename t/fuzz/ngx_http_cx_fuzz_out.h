@@ -21,10 +21,7 @@ static u_char *ngx_http_cx_fuzz_json_value(u_char *p, u_char *last,
     ngx_uint_t depth);
 
 
-/* the fakes of what handler.c and module.c would give */
-
-ngx_module_t  ngx_http_cx_module;
-
+/* the fake of what handler.c would give */
 
 ngx_http_cx_ctx_t *
 ngx_http_cx_get_ctx(ngx_http_request_t *r)
