@@ -30,6 +30,8 @@
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors read per step */
 #define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
+#define NGX_HTTP_CX_SECRETS_SIZE  (2 * NGX_HTTP_CX_SECRET_SIZE)
+                                          /* a login's, then a cookie's */
 #define NGX_HTTP_CX_SECRET_MIN    16      /* cx_secret, bytes at least */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
@@ -124,6 +126,13 @@ typedef struct {
 } ngx_http_cx_named_t;
 
 
+/* a cx_id source; one that is a cookie alone is a visitor's id */
+typedef struct {
+    ngx_http_complex_value_t    value;
+    ngx_str_t                   cookie;         /* its name, or empty */
+} ngx_http_cx_id_t;
+
+
 /* a step of one journey: expanded name and url */
 typedef struct {
     ngx_str_t                   name;
@@ -197,7 +206,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                  enable;         /* cx */
-    ngx_array_t                *ids;            /* cx_id, complex values */
+    ngx_array_t                *ids;            /* cx_id, ngx_http_cx_id_t */
     ngx_http_complex_value_t   *id_cookie;      /* $cookie_NAME, the last */
     ngx_http_complex_value_t   *time;           /* cx_time */
     ngx_str_t                   cookie;         /* cx_cookie */
@@ -334,7 +343,7 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 /* ngx_http_cx_id.c */
 char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_id_cookie_last(ngx_conf_t *cf,
-    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *source);
+    ngx_http_cx_loc_conf_t *clcf);
 ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
     ngx_uint_t *login, ngx_str_t *anon, ngx_uint_t issue);
@@ -401,8 +410,8 @@ ngx_uint_t ngx_http_cx_reply_strings(struct redisReply *reply,
 ngx_int_t ngx_http_cx_score(u_char *data, size_t len, double *score);
 
 /* ngx_http_cx_model.c: pure functions, unit tested in t/unit */
-void ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret);
-uint64_t ngx_http_cx_hash_id(u_char *secret, ngx_uint_t login, u_char *id,
+void ngx_http_cx_derive_secrets(u_char *out, ngx_str_t *secret);
+uint64_t ngx_http_cx_hash_id(u_char *secrets, ngx_uint_t login, u_char *id,
     size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);

@@ -23,7 +23,8 @@
 #include <ngx_http_cx_module.h>
 
 
-static ngx_uint_t ngx_http_cx_id_is(ngx_str_t *value, ngx_str_t *source);
+static void ngx_http_cx_id_cookie(ngx_str_t *value, ngx_str_t *name);
+static ngx_uint_t ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b);
 static ngx_int_t ngx_http_cx_issue(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
 
@@ -37,7 +38,7 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                         *value;
     ngx_uint_t                         i;
-    ngx_http_complex_value_t          *cv;
+    ngx_http_cx_id_t                  *src;
     ngx_http_compile_complex_value_t   ccv;
 
     if (clcf->ids != NGX_CONF_UNSET_PTR) {
@@ -45,7 +46,7 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->ids = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                 sizeof(ngx_http_complex_value_t));
+                                 sizeof(ngx_http_cx_id_t));
     if (clcf->ids == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -61,16 +62,18 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        cv = ngx_array_push(clcf->ids);
-        if (cv == NULL) {
+        src = ngx_array_push(clcf->ids);
+        if (src == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        ngx_http_cx_id_cookie(&value[i], &src->cookie);
 
         ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
         ccv.cf = cf;
         ccv.value = &value[i];
-        ccv.complex_value = cv;
+        ccv.complex_value = &src->value;
 
         if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -82,28 +85,92 @@ ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * The cookie is the last source, listed or not: a cx_id source that is
- * the cookie's own variable ("$cookie_NAME" or "${cookie_NAME}") is left
- * out, or a client would choose its id as a login's.
+ * A source that is a cookie alone, "$cookie_NAME" or "${cookie_NAME}", in
+ * any case: its name.  Whatever it holds, a client has set.
+ */
+
+static void
+ngx_http_cx_id_cookie(ngx_str_t *value, ngx_str_t *name)
+{
+    u_char  *v;
+    size_t   n;
+
+    static u_char  var[] = "cookie_";
+
+    ngx_str_null(name);
+
+    v = value->data;
+    n = value->len;
+
+    if (n < 2 || v[0] != '$') {
+        return;
+    }
+
+    v++;
+    n--;
+
+    if (v[0] == '{') {
+        if (n < 2 || v[n - 1] != '}') {
+            return;
+        }
+
+        v++;
+        n -= 2;
+    }
+
+    if (n <= sizeof(var) - 1
+        || ngx_strncasecmp(v, var, sizeof(var) - 1) != 0)
+    {
+        return;
+    }
+
+    v += sizeof(var) - 1;
+    n -= sizeof(var) - 1;
+
+    /* a variable's name ends at the first byte that is not of one */
+
+    name->data = v;
+
+    while (n && ((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z')
+                 || (*v >= '0' && *v <= '9') || *v == '_'))
+    {
+        v++;
+        n--;
+    }
+
+    name->len = (n == 0) ? (size_t) (v - name->data) : 0;
+}
+
+
+/*
+ * The cx_cookie cookie is the last source, listed or not: a cx_id source
+ * that is the same cookie is left out.
  */
 
 ngx_int_t
-ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
-    ngx_str_t *source)
+ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf)
 {
-    ngx_uint_t                 i, n;
-    ngx_array_t               *ids;
-    ngx_http_complex_value_t  *cv, *keep;
+    ngx_str_t          name;
+    ngx_uint_t         i, n;
+    ngx_array_t       *ids;
+    ngx_http_cx_id_t  *src, *keep;
 
     if (clcf->ids == NULL) {
         return NGX_OK;
     }
 
-    cv = clcf->ids->elts;
+    if (clcf->cookie.len) {
+        name = clcf->cookie;
+
+    } else {
+        ngx_str_set(&name, "cx_id");
+    }
+
+    src = clcf->ids->elts;
     n = 0;
 
     for (i = 0; i < clcf->ids->nelts; i++) {
-        n += ngx_http_cx_id_is(&cv[i].value, source);
+        n += ngx_http_cx_same_cookie(&src[i].cookie, &name);
     }
 
     if (n == 0) {
@@ -118,13 +185,13 @@ ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
     /* a copy: the sources may be inherited by locations of other cookies */
 
     ids = ngx_array_create(cf->pool, clcf->ids->nelts - n,
-                           sizeof(ngx_http_complex_value_t));
+                           sizeof(ngx_http_cx_id_t));
     if (ids == NULL) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < clcf->ids->nelts; i++) {
-        if (ngx_http_cx_id_is(&cv[i].value, source)) {
+        if (ngx_http_cx_same_cookie(&src[i].cookie, &name)) {
             continue;
         }
 
@@ -133,7 +200,7 @@ ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
             return NGX_ERROR;
         }
 
-        *keep = cv[i];
+        *keep = src[i];
     }
 
     clcf->ids = ids;
@@ -142,31 +209,11 @@ ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
 }
 
 
-/* "$cookie_NAME" or "${cookie_NAME}", the variable's name in any case */
-
 static ngx_uint_t
-ngx_http_cx_id_is(ngx_str_t *value, ngx_str_t *source)
+ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b)
 {
-    u_char  *v;
-    size_t   n;
-
-    v = value->data;
-    n = value->len;
-
-    if (n == source->len + 2 && n > 3 && v[1] == '{' && v[n - 1] == '}') {
-        v += 2;
-        n -= 3;
-
-    } else if (n == source->len && n > 1) {
-        v++;
-        n--;
-
-    } else {
-        return 0;
-    }
-
-    return value->data[0] == '$'
-           && ngx_strncasecmp(v, source->data + 1, n) == 0;
+    return a->len == b->len && a->len
+           && ngx_strncasecmp(a->data, b->data, a->len) == 0;
 }
 
 
@@ -183,24 +230,25 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t *login,
     ngx_str_t *anon, ngx_uint_t issue)
 {
-    ngx_str_t                  cookie;
-    ngx_uint_t                 i;
-    ngx_http_complex_value_t  *cv;
+    ngx_str_t          cookie;
+    ngx_uint_t         i;
+    ngx_http_cx_id_t  *src;
 
     ngx_str_null(id);
     ngx_str_null(anon);
     *login = 0;
 
     if (clcf->ids) {
-        cv = clcf->ids->elts;
+        src = clcf->ids->elts;
 
         for (i = 0; i < clcf->ids->nelts; i++) {
-            if (ngx_http_complex_value(r, &cv[i], id) != NGX_OK) {
+            if (ngx_http_complex_value(r, &src[i].value, id) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             if (id->len > 0 && id->len <= NGX_HTTP_CX_ID_MAX) {
-                *login = 1;
+                /* a cookie alone is a visitor's, whatever its name */
+                *login = (src[i].cookie.len == 0);
                 break;
             }
 

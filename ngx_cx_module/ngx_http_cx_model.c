@@ -47,37 +47,40 @@ static u_char  ngx_http_cx_url_hex[] = "0123456789ABCDEF";
 
 
 void
-ngx_http_cx_derive_secret(u_char *out, ngx_str_t *secret)
+ngx_http_cx_derive_secrets(u_char *out, ngx_str_t *secret)
 {
     if (secret->len == 0) {
         XXH3_generateSecret(out, NGX_HTTP_CX_SECRET_SIZE, "ngx_cx", 6);
-        return;
+
+    } else {
+        XXH3_generateSecret(out, NGX_HTTP_CX_SECRET_SIZE, secret->data,
+                            secret->len);
     }
 
-    XXH3_generateSecret(out, NGX_HTTP_CX_SECRET_SIZE, secret->data,
-                        secret->len);
+    /* the cookie's, from the login's */
+
+    XXH3_generateSecret(out + NGX_HTTP_CX_SECRET_SIZE,
+                        NGX_HTTP_CX_SECRET_SIZE, out,
+                        NGX_HTTP_CX_SECRET_SIZE);
 }
 
 
 /*
  * A customer's keyed hash.  A login's id (a cx_id source) and a visitor's
- * (the cx_cookie cookie, which any client sets to what it likes) are
- * hashed apart, a byte before the id telling which, so that no cookie
- * names a login's keys.  Ids are at most NGX_HTTP_CX_ID_MAX bytes.
+ * (a cookie, which any client sets to what it likes) are hashed with
+ * secrets of their own, so that no cookie names a login's keys; a login
+ * hashes as it did before the two were told apart.
  */
 
 uint64_t
-ngx_http_cx_hash_id(u_char *secret, ngx_uint_t login, u_char *id, size_t len)
+ngx_http_cx_hash_id(u_char *secrets, ngx_uint_t login, u_char *id,
+    size_t len)
 {
-    u_char  buf[1 + NGX_HTTP_CX_ID_MAX];
+    if (!login) {
+        secrets += NGX_HTTP_CX_SECRET_SIZE;
+    }
 
-    len = ngx_min(len, NGX_HTTP_CX_ID_MAX);
-
-    buf[0] = login ? 'L' : 'C';
-    ngx_memcpy(buf + 1, id, len);
-
-    return XXH3_64bits_withSecret(buf, 1 + len, secret,
-                                  NGX_HTTP_CX_SECRET_SIZE);
+    return XXH3_64bits_withSecret(id, len, secrets, NGX_HTTP_CX_SECRET_SIZE);
 }
 
 

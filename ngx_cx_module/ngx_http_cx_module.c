@@ -517,12 +517,12 @@ ngx_http_cx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->secret.len) {
-        conf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRET_SIZE);
+        conf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRETS_SIZE);
         if (conf->hash_secret == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ngx_http_cx_derive_secret(conf->hash_secret, &conf->secret);
+        ngx_http_cx_derive_secrets(conf->hash_secret, &conf->secret);
 
     } else {
         if (cmcf->builtin_secret == NULL) {
@@ -531,12 +531,12 @@ ngx_http_cx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
                           "hashed with a built-in key");
 
             cmcf->builtin_secret = ngx_palloc(cf->pool,
-                                              NGX_HTTP_CX_SECRET_SIZE);
+                                              NGX_HTTP_CX_SECRETS_SIZE);
             if (cmcf->builtin_secret == NULL) {
                 return NGX_CONF_ERROR;
             }
 
-            ngx_http_cx_derive_secret(cmcf->builtin_secret, &conf->secret);
+            ngx_http_cx_derive_secrets(cmcf->builtin_secret, &conf->secret);
         }
 
         conf->hash_secret = cmcf->builtin_secret;
@@ -737,7 +737,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         conf->id_cookie = ccv.complex_value;
 
-        if (ngx_http_cx_id_cookie_last(cf, conf, &source) != NGX_OK) {
+        if (ngx_http_cx_id_cookie_last(cf, conf) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

@@ -133,7 +133,8 @@ __DATA__
 --- config
     cx_id $http_x_customer_id $cookie_cx_id;
 --- init
-main::buyer();
+main::get($_, { "X-Customer-Id" => "buyer" }) for "/cart", "/checkout";
+main::sync();
 --- request
 GET /
 --- more_headers
@@ -479,7 +480,58 @@ Cookie: cx_id=alice
 
 
 
-=== TEST 13: Redis gone with a merge in flight: the page is served, the merge comes later
+=== TEST 13: a cookie is a visitor's wherever it is listed
+Any source that is a cookie alone, whatever its name and wherever
+cx_cookie is set, is a visitor's id: the cookie "alice" is never the
+login alice, and "cx_id $cookie_cx_id;" written out is the default.
+--- config
+    cx_id $http_x_customer_id $cookie_cx_id $cookie_sid;
+    location /item/ {
+        cx_cookie cx_id;
+        return 200 "level=$cx_level status=$cx_status\n";
+    }
+    location = /cx/sid {
+        cx_cookie sid;
+        cx_api;
+    }
+    location = /cx/plain {
+        cx_id $cookie_cx_id;
+        cx_api;
+    }
+--- init
+my $alice = { "X-Customer-Id" => "alice" };
+main::get($_, $alice) for "/search", "/item/1", "/checkout";
+main::buyer();
+my %level;
+for my $try (["/cx/next?uri=/", $alice],
+             ["/cx/next?uri=/", { Cookie => "cx_id=alice" }],
+             ["/cx/next?uri=/", { Cookie => "sid=alice" }],
+             ["/cx/sid?uri=/", { Cookie => "sid=alice" }],
+             ["/cx/sid?uri=/", { Cookie => "cx_id=alice" }],
+             ["/item/2", { Cookie => "cx_id=alice" }],
+             ["/cx/plain?uri=/", { Cookie => "cx_id=buyer" }],
+             ["/cx/sid?uri=/", { Cookie => "sid=buyer" }]) {
+    my (undef, undef, $body) = main::get(@$try);
+    my ($level) = $body =~ /level"?[=:]"?(\w+)/;
+    push @{ $level{$level // "?"} },
+         $try->[0] . " " . join(";", values %{ $try->[1] });
+}
+Test::More::is(join(", ", @{ $level{returning} }),
+               "/cx/next?uri=/ alice, /cx/plain?uri=/ cx_id=buyer, "
+               . "/cx/sid?uri=/ sid=buyer",
+               "alice by her login, the buyer by any cookie of his");
+Test::More::is(scalar @{ $level{new} }, 5,
+               "no cookie alice is the login alice");
+--- request
+GET /item/2
+--- more_headers
+Cookie: cx_id=alice
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 14: Redis gone with a merge in flight: the page is served, the merge comes later
 Redis is paused when alice's login request comes: the page is served
 within cx_timeout; the connection, silent with the merge's claim in
 flight, is dropped.  The visit's history is where it was, and once the

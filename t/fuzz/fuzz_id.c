@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NGX_HTTP_CX_FUZZ_LINES  8
 
 
-static u_char  ngx_http_cx_fuzz_secret[NGX_HTTP_CX_SECRET_SIZE];
+static u_char  ngx_http_cx_fuzz_secret[NGX_HTTP_CX_SECRETS_SIZE];
 
 static ngx_str_t  ngx_http_cx_fuzz_prefix = ngx_string(
     "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
@@ -94,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!initialized) {
         ngx_http_cx_fuzz_init();
-        ngx_http_cx_derive_secret(ngx_http_cx_fuzz_secret,
+        ngx_http_cx_derive_secrets(ngx_http_cx_fuzz_secret,
                                   &ngx_http_cx_fuzz_prefix);
         initialized = 1;
     }

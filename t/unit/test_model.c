@@ -47,15 +47,16 @@ static ngx_str_t  prefix = ngx_string("cx:");
 static void
 test_hash(void)
 {
-    u_char     s1[NGX_HTTP_CX_SECRET_SIZE], s2[NGX_HTTP_CX_SECRET_SIZE];
+    u_char     s1[NGX_HTTP_CX_SECRETS_SIZE], s2[NGX_HTTP_CX_SECRETS_SIZE];
     uint64_t   a, b, c, d, e;
     ngx_str_t  k1 = ngx_string("k1-0123456789abcdef"),
-               k2 = ngx_string("k2-0123456789abcdef"), none;
+               k2 = ngx_string("k2-0123456789abcdef"),
+               k3 = ngx_string("0123456789abcdef-r9"), none;
 
     ngx_str_null(&none);
 
-    ngx_http_cx_derive_secret(s1, &k1);
-    ngx_http_cx_derive_secret(s2, &k2);
+    ngx_http_cx_derive_secrets(s1, &k1);
+    ngx_http_cx_derive_secrets(s2, &k2);
 
     a = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
     b = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
@@ -68,7 +69,12 @@ test_hash(void)
     ok(a != d, "hash depends on the id");
     ok(a != e, "a login and a cookie of the same id hash apart");
 
-    ngx_http_cx_derive_secret(s2, &none);
+    /* the key of the login carol under this cx_secret, before issue 9 */
+    ngx_http_cx_derive_secrets(s2, &k3);
+    ok(ngx_http_cx_hash_id(s2, 1, (u_char *) "carol", 5)
+       == 0xfa1e49c83d141113ULL, "a login hashes as it did before");
+
+    ngx_http_cx_derive_secrets(s2, &none);
     ok(ngx_http_cx_hash_id(s2, 1, (u_char *) "alice", 5) != a,
        "no secret gives a different, built-in key");
 }
