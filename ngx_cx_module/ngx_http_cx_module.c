@@ -13,12 +13,25 @@
 #include <ngx_http_cx_module.h>
 
 
-/* a directive's range, and how its error words it */
+/* what a bounded value is */
+enum {
+    NGX_HTTP_CX_NUMBER = 0,
+    NGX_HTTP_CX_MSEC,                       /* a time, in ms */
+    NGX_HTTP_CX_SEC                         /* a time, in seconds */
+};
+
+
+/* the longest time taken: far within EXPIRE and ngx_parse_time() */
+#define NGX_HTTP_CX_TIME_MAX  (3650 * 86400)
+#define NGX_HTTP_CX_TIME_CAP  "3650d"
+
+
+/* a directive's or a parameter's range, and how its error words it */
 typedef struct {
-    ngx_conf_post_handler_pt    post_handler;
-    ngx_uint_t                  low;
-    ngx_uint_t                  high;           /* 0: no upper bound */
-    char                       *allowed;        /* "between 1 and 8" */
+    ngx_uint_t                  type;
+    ngx_int_t                   low;
+    ngx_int_t                   high;
+    char                       *allowed;    /* "a number between 1 and 8" */
 } ngx_http_cx_bounds_t;
 
 
@@ -52,42 +65,60 @@ static char *ngx_http_cx_set_complex_value_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_secret(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_check_num(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_check_msec(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_check_sec(ngx_conf_t *cf, void *post, void *data);
-static char *ngx_http_cx_out_of_range(ngx_conf_t *cf,
+static char *ngx_http_cx_set_bounded_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_cx_parse_bounded(ngx_str_t *s,
     ngx_http_cx_bounds_t *bounds);
+static char *ngx_http_cx_invalid_value(ngx_conf_t *cf, ngx_str_t *value,
+    char *param, ngx_http_cx_bounds_t *bounds);
 
 
 static ngx_conf_post_handler_pt  ngx_http_cx_secret_p = ngx_http_cx_secret;
 static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
 
 static ngx_http_cx_bounds_t  ngx_http_cx_timeout_bounds = {
-    ngx_http_cx_check_msec, 1, 10000, "between 1ms and 10s"
+    NGX_HTTP_CX_MSEC, 1, 10000, "a time between 1ms and 10s"
 };
 
-static ngx_http_cx_bounds_t  ngx_http_cx_second_bounds = {
-    ngx_http_cx_check_msec, 1000, 0, "at least 1s"
+static ngx_http_cx_bounds_t  ngx_http_cx_long_bounds = {
+    NGX_HTTP_CX_MSEC, 1000, NGX_HTTP_CX_TIME_MAX * 1000LL,
+    "a time between 1s and " NGX_HTTP_CX_TIME_CAP
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_ttl_bounds = {
-    ngx_http_cx_check_sec, 1, 0, "at least 1s"
+    NGX_HTTP_CX_SEC, 1, NGX_HTTP_CX_TIME_MAX,
+    "a time between 1s and " NGX_HTTP_CX_TIME_CAP
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_hurried_bounds = {
+    NGX_HTTP_CX_MSEC, 0, NGX_HTTP_CX_TIME_MAX * 1000LL,
+    "a time between 0 and " NGX_HTTP_CX_TIME_CAP
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_relaxed_bounds = {
+    NGX_HTTP_CX_MSEC, 1, NGX_HTTP_CX_TIME_MAX * 1000LL,
+    "a time between 1ms and " NGX_HTTP_CX_TIME_CAP
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
-    ngx_http_cx_check_num, 1, 8, "between 1 and 8"
+    NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_history_bounds = {
-    ngx_http_cx_check_num, 1, 10000, "between 1 and 10000"
+    NGX_HTTP_CX_NUMBER, 1, 10000, "a number between 1 and 10000"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_pending_bounds = {
-    ngx_http_cx_check_num, 1, 65536, "between 1 and 65536"
+    NGX_HTTP_CX_NUMBER, 1, 65536, "a number between 1 and 65536"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_suggest_bounds = {
-    ngx_http_cx_check_num, 1, NGX_HTTP_CX_SUGGEST_MAX, "between 1 and 20"
+    NGX_HTTP_CX_NUMBER, 1, NGX_HTTP_CX_SUGGEST_MAX,
+    "a number between 1 and 20"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_level_bounds = {
+    NGX_HTTP_CX_NUMBER, 1, NGX_MAX_INT_T_VALUE, "a number, 1 or more"
 };
 
 
@@ -102,14 +133,14 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, timeout),
       &ngx_http_cx_timeout_bounds },
 
     { ngx_string("cx_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, connect_timeout),
       &ngx_http_cx_timeout_bounds },
@@ -130,45 +161,45 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_history"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, history),
       &ngx_http_cx_history_bounds },
 
     { ngx_string("cx_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_SRV_CONF_OFFSET,
       offsetof(ngx_http_cx_srv_conf_t, ttl),
       &ngx_http_cx_ttl_bounds },
 
     { ngx_string("cx_max_pending"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, max_pending),
       &ngx_http_cx_pending_bounds },
 
     { ngx_string("cx_rule_distance"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, distance),
       &ngx_http_cx_distance_bounds },
 
     { ngx_string("cx_half_life"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, half_life),
-      &ngx_http_cx_second_bounds },
+      &ngx_http_cx_long_bounds },
 
     { ngx_string("cx_journey_gap"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_msec_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, journey_gap),
-      &ngx_http_cx_second_bounds },
+      &ngx_http_cx_long_bounds },
 
     { ngx_string("cx"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -257,7 +288,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_suggest"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, suggest),
       &ngx_http_cx_suggest_bounds },
@@ -997,16 +1028,12 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
 
-            clcf->cookie_max_age = ngx_parse_time(&s, 1);
+            clcf->cookie_max_age = ngx_http_cx_parse_bounded(&s,
+                                                    &ngx_http_cx_ttl_bounds);
 
-            if (clcf->cookie_max_age == (time_t) NGX_ERROR
-                || clcf->cookie_max_age < 1)
-            {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"%V\" in \"cx_cookie\" "
-                                   "directive, \"max_age\" must be a time of "
-                                   "at least 1s", &value[i]);
-                return NGX_CONF_ERROR;
+            if (clcf->cookie_max_age == NGX_ERROR) {
+                return ngx_http_cx_invalid_value(cf, &value[i], "max_age",
+                                                 &ngx_http_cx_ttl_bounds);
             }
 
             continue;
@@ -1103,7 +1130,7 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char        *name;
     ngx_int_t    n;
-    ngx_str_t   *value;
+    ngx_str_t   *value, v;
     ngx_uint_t   i, *level;
 
     if (clcf->returning != NGX_CONF_UNSET_UINT) {
@@ -1119,12 +1146,10 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "returning=", 10) == 0) {
             name = "returning";
             level = &clcf->returning;
-            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
 
         } else if (ngx_strncmp(value[i].data, "expert=", 7) == 0) {
             name = "expert";
             level = &clcf->expert;
-            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1134,12 +1159,13 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (n < 1) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid value \"%V\" in \"cx_levels\" "
-                               "directive, \"%s\" must be a number, 1 or "
-                               "more", &value[i], name);
-            return NGX_CONF_ERROR;
+        v.data = value[i].data + ngx_strlen(name) + 1;
+        v.len = value[i].len - ngx_strlen(name) - 1;
+
+        n = ngx_http_cx_parse_bounded(&v, &ngx_http_cx_level_bounds);
+        if (n == NGX_ERROR) {
+            return ngx_http_cx_invalid_value(cf, &value[i], name,
+                                             &ngx_http_cx_level_bounds);
         }
 
         *level = n;
@@ -1160,10 +1186,12 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
-    char         *name;
-    ngx_str_t    *value, s;
-    ngx_msec_t   *ms;
-    ngx_uint_t    i;
+    char                  *name;
+    ngx_int_t              n;
+    ngx_str_t             *value, s;
+    ngx_msec_t            *ms;
+    ngx_uint_t             i;
+    ngx_http_cx_bounds_t  *bounds;
 
     if (clcf->hurried != NGX_CONF_UNSET_MSEC) {
         return "is duplicate";
@@ -1178,10 +1206,12 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "hurried=", 8) == 0) {
             name = "hurried";
             ms = &clcf->hurried;
+            bounds = &ngx_http_cx_hurried_bounds;
 
         } else if (ngx_strncmp(value[i].data, "relaxed=", 8) == 0) {
             name = "relaxed";
             ms = &clcf->relaxed;
+            bounds = &ngx_http_cx_relaxed_bounds;
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1194,14 +1224,12 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = value[i].data + 8;
         s.len = value[i].len - 8;
 
-        *ms = ngx_parse_time(&s, 0);
-        if (*ms == (ngx_msec_t) NGX_ERROR) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid value \"%V\" in \"cx_pace\" "
-                               "directive, \"%s\" must be a time",
-                               &value[i], name);
-            return NGX_CONF_ERROR;
+        n = ngx_http_cx_parse_bounded(&s, bounds);
+        if (n == NGX_ERROR) {
+            return ngx_http_cx_invalid_value(cf, &value[i], name, bounds);
         }
+
+        *ms = n;
     }
 
     if (clcf->relaxed <= clcf->hurried) {
@@ -1335,68 +1363,118 @@ ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data)
 
 
 /*
- * The bounds of a number, a time in ms and a time in seconds, checked
- * after nginx's own slot has parsed them.
+ * A number, a time in ms or a time in seconds within bounds: what nginx's
+ * own slots parse, with an error that says what is allowed, also for a
+ * value they could not parse ("-1", "500ms" where seconds are taken).
  */
 
 static char *
-ngx_http_cx_check_num(ngx_conf_t *cf, void *post, void *data)
+ngx_http_cx_set_bounded_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cx_bounds_t  *bounds = post;
-    ngx_int_t             *np = data;
+    char  *p = conf;
 
-    if (*np < (ngx_int_t) bounds->low
-        || (bounds->high && *np > (ngx_int_t) bounds->high))
-    {
-        return ngx_http_cx_out_of_range(cf, bounds);
-    }
+    time_t                *sp;
+    ngx_int_t              n;
+    ngx_str_t             *value;
+    ngx_uint_t            *np;
+    ngx_msec_t            *msp;
+    ngx_http_cx_bounds_t  *bounds;
 
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_cx_check_msec(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_http_cx_bounds_t  *bounds = post;
-    ngx_msec_t            *ms = data;
-
-    if (*ms < bounds->low || (bounds->high && *ms > bounds->high)) {
-        return ngx_http_cx_out_of_range(cf, bounds);
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_cx_check_sec(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_http_cx_bounds_t  *bounds = post;
-    time_t                *sp = data;
-
-    if (*sp < (time_t) bounds->low
-        || (bounds->high && *sp > (time_t) bounds->high))
-    {
-        return ngx_http_cx_out_of_range(cf, bounds);
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* as ngx_conf_set_flag_slot() words it */
-
-static char *
-ngx_http_cx_out_of_range(ngx_conf_t *cf, ngx_http_cx_bounds_t *bounds)
-{
-    ngx_str_t  *value;
-
+    bounds = cmd->post;
     value = cf->args->elts;
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be %s", &value[1], &value[0], bounds->allowed);
+    n = ngx_http_cx_parse_bounded(&value[1], bounds);
+    if (n == NGX_ERROR) {
+        return ngx_http_cx_invalid_value(cf, &value[1], NULL, bounds);
+    }
+
+    switch (bounds->type) {
+
+    case NGX_HTTP_CX_MSEC:
+        msp = (ngx_msec_t *) (p + cmd->offset);
+        if (*msp != NGX_CONF_UNSET_MSEC) {
+            return "is duplicate";
+        }
+
+        *msp = (ngx_msec_t) n;
+        break;
+
+    case NGX_HTTP_CX_SEC:
+        sp = (time_t *) (p + cmd->offset);
+        if (*sp != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        *sp = (time_t) n;
+        break;
+
+    default: /* NGX_HTTP_CX_NUMBER */
+        np = (ngx_uint_t *) (p + cmd->offset);
+        if (*np != NGX_CONF_UNSET_UINT) {
+            return "is duplicate";
+        }
+
+        *np = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the value of s if it is within bounds, or NGX_ERROR */
+
+static ngx_int_t
+ngx_http_cx_parse_bounded(ngx_str_t *s, ngx_http_cx_bounds_t *bounds)
+{
+    ngx_int_t  n;
+
+    switch (bounds->type) {
+
+    case NGX_HTTP_CX_MSEC:
+        n = ngx_parse_time(s, 0);
+        break;
+
+    case NGX_HTTP_CX_SEC:
+        n = ngx_parse_time(s, 1);
+        break;
+
+    default: /* NGX_HTTP_CX_NUMBER */
+        n = ngx_atoi(s->data, s->len);
+    }
+
+    if (n == NGX_ERROR || n < bounds->low || n > bounds->high) {
+        return NGX_ERROR;
+    }
+
+    return n;
+}
+
+
+/*
+ * As ngx_conf_set_flag_slot() words it, with what is allowed: of the
+ * directive's value, or of one of its "param=" parameters.
+ */
+
+static char *
+ngx_http_cx_invalid_value(ngx_conf_t *cf, ngx_str_t *value, char *param,
+    ngx_http_cx_bounds_t *bounds)
+{
+    ngx_str_t  *name;
+
+    name = cf->args->elts;
+
+    if (param) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "\"%s\" must be %s", value, &name[0], param,
+                           bounds->allowed);
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, "
+                           "it must be %s", value, &name[0],
+                           bounds->allowed);
+    }
 
     return NGX_CONF_ERROR;
 }

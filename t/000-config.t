@@ -123,7 +123,7 @@ qr/\[emerg\] .*"cx_redis" directive is not allowed here in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_timeout" directive invalid value in \S+nginx\.conf:\d+/
+main::emerg('invalid value "10parsecs" in "cx_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -133,7 +133,7 @@ qr/\[emerg\] .*"cx_timeout" directive invalid value in \S+nginx\.conf:\d+/
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_connect_timeout" directive invalid value in \S+nginx\.conf:\d+/
+main::emerg('invalid value "-1" in "cx_connect_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -143,7 +143,7 @@ qr/\[emerg\] .*"cx_connect_timeout" directive invalid value in \S+nginx\.conf:\d
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_history" directive, it must be between 1 and 10000')
+main::emerg('invalid value "0" in "cx_history" directive, it must be a number between 1 and 10000')
 
 
 
@@ -153,7 +153,7 @@ main::emerg('invalid value "0" in "cx_history" directive, it must be between 1 a
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_ttl" directive, it must be at least 1s')
+main::emerg('invalid value "0" in "cx_ttl" directive, it must be a time between 1s and 3650d')
 
 
 
@@ -173,7 +173,7 @@ main::emerg('invalid value "cx{" in "cx_prefix" directive, it must be 1 to 64 le
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_max_pending" directive, it must be between 1 and 65536')
+main::emerg('invalid value "0" in "cx_max_pending" directive, it must be a number between 1 and 65536')
 
 
 
@@ -274,7 +274,7 @@ main::emerg('invalid parameter "httponly" in "cx_cookie" directive, it must be "
     cx_cookie cx_id max_age=forever;
 --- must_die
 --- error_log eval
-main::emerg('invalid value "max_age=forever" in "cx_cookie" directive, "max_age" must be a time of at least 1s')
+main::emerg('invalid value "max_age=forever" in "cx_cookie" directive, "max_age" must be a time between 1s and 3650d')
 
 
 
@@ -301,7 +301,7 @@ main::emerg('invalid cookie name "a;b" in "cx_cookie" directive, it may only con
     cx_suggest 21;
 --- must_die
 --- error_log eval
-main::emerg('invalid value "21" in "cx_suggest" directive, it must be between 1 and 20')
+main::emerg('invalid value "21" in "cx_suggest" directive, it must be a number between 1 and 20')
 
 
 
@@ -329,7 +329,7 @@ qr/\[emerg\] .*unknown "no_such_variable_here" variable/
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "9" in "cx_rule_distance" directive, it must be between 1 and 8')
+main::emerg('invalid value "9" in "cx_rule_distance" directive, it must be a number between 1 and 8')
 
 
 
@@ -339,7 +339,7 @@ main::emerg('invalid value "9" in "cx_rule_distance" directive, it must be betwe
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "500ms" in "cx_half_life" directive, it must be at least 1s')
+main::emerg('invalid value "500ms" in "cx_half_life" directive, it must be a time between 1s and 3650d')
 
 
 
@@ -349,7 +349,7 @@ main::emerg('invalid value "500ms" in "cx_half_life" directive, it must be at le
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*"cx_journey_gap" directive invalid value in \S+nginx\.conf:\d+/
+main::emerg('invalid value "soon" in "cx_journey_gap" directive, it must be a time between 1s and 3650d')
 
 
 
@@ -434,7 +434,7 @@ qr/\[emerg\] .*no "cx_redis" is defined for the "cx_api" directive in \S+nginx\.
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_timeout" directive, it must be between 1ms and 10s')
+main::emerg('invalid value "0" in "cx_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -444,7 +444,7 @@ main::emerg('invalid value "0" in "cx_timeout" directive, it must be between 1ms
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "11s" in "cx_timeout" directive, it must be between 1ms and 10s')
+main::emerg('invalid value "11s" in "cx_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -454,7 +454,7 @@ main::emerg('invalid value "11s" in "cx_timeout" directive, it must be between 1
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_connect_timeout" directive, it must be between 1ms and 10s')
+main::emerg('invalid value "0" in "cx_connect_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -464,7 +464,7 @@ main::emerg('invalid value "0" in "cx_connect_timeout" directive, it must be bet
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "1m" in "cx_connect_timeout" directive, it must be between 1ms and 10s')
+main::emerg('invalid value "1m" in "cx_connect_timeout" directive, it must be a time between 1ms and 10s')
 
 
 
@@ -474,7 +474,7 @@ main::emerg('invalid value "1m" in "cx_connect_timeout" directive, it must be be
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_journey_gap" directive, it must be at least 1s')
+main::emerg('invalid value "0" in "cx_journey_gap" directive, it must be a time between 1s and 3650d')
 
 
 
@@ -484,7 +484,7 @@ main::emerg('invalid value "0" in "cx_journey_gap" directive, it must be at leas
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "999ms" in "cx_journey_gap" directive, it must be at least 1s')
+main::emerg('invalid value "999ms" in "cx_journey_gap" directive, it must be a time between 1s and 3650d')
 
 
 
@@ -544,7 +544,7 @@ main::emerg('invalid value "pppppppppppppppppppppppppppppppppppppppppppppppppppp
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "10001" in "cx_history" directive, it must be between 1 and 10000')
+main::emerg('invalid value "10001" in "cx_history" directive, it must be a number between 1 and 10000')
 
 
 
@@ -554,7 +554,7 @@ main::emerg('invalid value "10001" in "cx_history" directive, it must be between
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "65537" in "cx_max_pending" directive, it must be between 1 and 65536')
+main::emerg('invalid value "65537" in "cx_max_pending" directive, it must be a number between 1 and 65536')
 
 
 
@@ -564,7 +564,7 @@ main::emerg('invalid value "65537" in "cx_max_pending" directive, it must be bet
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_rule_distance" directive, it must be between 1 and 8')
+main::emerg('invalid value "0" in "cx_rule_distance" directive, it must be a number between 1 and 8')
 
 
 
@@ -573,7 +573,7 @@ main::emerg('invalid value "0" in "cx_rule_distance" directive, it must be betwe
     cx_suggest 0;
 --- must_die
 --- error_log eval
-main::emerg('invalid value "0" in "cx_suggest" directive, it must be between 1 and 20')
+main::emerg('invalid value "0" in "cx_suggest" directive, it must be a number between 1 and 20')
 
 
 
@@ -592,7 +592,7 @@ main::emerg('invalid value "password=" in "cx_redis" directive, "password" must 
     cx_cookie cx_id max_age=0;
 --- must_die
 --- error_log eval
-main::emerg('invalid value "max_age=0" in "cx_cookie" directive, "max_age" must be a time of at least 1s')
+main::emerg('invalid value "max_age=0" in "cx_cookie" directive, "max_age" must be a time between 1s and 3650d')
 
 
 
@@ -736,7 +736,7 @@ main::emerg('invalid value "expert=many" in "cx_levels" directive, "expert" must
     cx_pace hurried=soon;
 --- must_die
 --- error_log eval
-main::emerg('invalid value "hurried=soon" in "cx_pace" directive, "hurried" must be a time')
+main::emerg('invalid value "hurried=soon" in "cx_pace" directive, "hurried" must be a time between 0 and 3650d')
 
 
 
@@ -800,6 +800,190 @@ main::emerg('invalid value "" in "cx_inject_template" directive, it must not be 
     cx_levels returning=1 expert=1;
     cx_pace hurried=0 relaxed=1ms;
     cx_suggest 20;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+
+
+
+=== TEST 79: cx_timeout -1: the range, not only "invalid value"
+--- http_config
+    cx_timeout -1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "-1" in "cx_timeout" directive, it must be a time between 1ms and 10s')
+
+
+
+=== TEST 80: cx_connect_timeout in years, which a time in ms cannot be
+--- http_config
+    cx_connect_timeout 1y;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "1y" in "cx_connect_timeout" directive, it must be a time between 1ms and 10s')
+
+
+
+=== TEST 81: cx_ttl 500ms: cx_ttl is in seconds
+--- http_config
+    cx_ttl 500ms;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "500ms" in "cx_ttl" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 82: cx_ttl 1000y: past the cap
+--- http_config
+    cx_ttl 1000y;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "1000y" in "cx_ttl" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 83: cx_ttl 100000d: past the cap
+--- http_config
+    cx_ttl 100000d;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "100000d" in "cx_ttl" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 84: cx_ttl 3651d: a day past the cap, in a server
+--- config
+    cx_ttl 3651d;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "3651d" in "cx_ttl" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 85: cx_ttl too large for nginx to parse
+--- http_config
+    cx_ttl 99999999999999999999;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "99999999999999999999" in "cx_ttl" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 86: cx_half_life past the cap
+--- http_config
+    cx_half_life 3651d;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "3651d" in "cx_half_life" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 87: cx_journey_gap negative
+--- http_config
+    cx_journey_gap -5m;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "-5m" in "cx_journey_gap" directive, it must be a time between 1s and 3650d')
+
+
+
+=== TEST 88: cx_history negative
+--- http_config
+    cx_history -1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "-1" in "cx_history" directive, it must be a number between 1 and 10000')
+
+
+
+=== TEST 89: cx_max_pending with a unit
+--- http_config
+    cx_max_pending 64k;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "64k" in "cx_max_pending" directive, it must be a number between 1 and 65536')
+
+
+
+=== TEST 90: cx_rule_distance that is no number
+--- http_config
+    cx_rule_distance far;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "far" in "cx_rule_distance" directive, it must be a number between 1 and 8')
+
+
+
+=== TEST 91: cx_suggest negative
+--- config
+    cx_suggest -3;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "-3" in "cx_suggest" directive, it must be a number between 1 and 20')
+
+
+
+=== TEST 92: cx_cookie max_age past the cap
+--- config
+    cx_cookie cx_id max_age=100000d;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "max_age=100000d" in "cx_cookie" directive, "max_age" must be a time between 1s and 3650d')
+
+
+
+=== TEST 93: cx_cookie max_age negative
+--- config
+    cx_cookie cx_id max_age=-1;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "max_age=-1" in "cx_cookie" directive, "max_age" must be a time between 1s and 3650d')
+
+
+
+=== TEST 94: cx_pace relaxed negative
+--- config
+    cx_pace hurried=1s relaxed=-1s;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "relaxed=-1s" in "cx_pace" directive, "relaxed" must be a time between 1ms and 3650d')
+
+
+
+=== TEST 95: cx_pace hurried past the cap
+--- config
+    cx_pace hurried=3651d;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "hurried=3651d" in "cx_pace" directive, "hurried" must be a time between 0 and 3650d')
+
+
+
+=== TEST 96: the caps of the time ranges start
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret 0123456789abcdef;
+    cx_journey_gap 3650d;
+    cx_half_life 87600h;
+    cx_ttl 3650d;
+--- config
+    cx on;
+    cx_cookie cx_id max_age=3650d;
+    cx_step home /;
+    cx_pace hurried=3649d relaxed=3650d;
     location = /t { return 200 "ok\n"; }
 --- request
 GET /t
