@@ -21,6 +21,13 @@ enum {
 };
 
 
+/* what cx_levels (goals reached) and cx_pace (ms) are when not given */
+#define NGX_HTTP_CX_RETURNING  1
+#define NGX_HTTP_CX_EXPERT     3
+#define NGX_HTTP_CX_HURRIED    5000
+#define NGX_HTTP_CX_RELAXED    60000
+
+
 /* the longest time taken: far within EXPIRE and ngx_parse_time() */
 #define NGX_HTTP_CX_TIME_MAX  (3650 * 86400)
 #define NGX_HTTP_CX_TIME_CAP  "3650d"
@@ -674,10 +681,13 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_uint_value(conf->demote, prev->demote, 250);
-    ngx_conf_merge_uint_value(conf->returning, prev->returning, 1);
-    ngx_conf_merge_uint_value(conf->expert, prev->expert, 3);
-    ngx_conf_merge_msec_value(conf->hurried, prev->hurried, 5000);
-    ngx_conf_merge_msec_value(conf->relaxed, prev->relaxed, 60000);
+    ngx_conf_merge_uint_value(conf->returning, prev->returning,
+                              NGX_HTTP_CX_RETURNING);
+    ngx_conf_merge_uint_value(conf->expert, prev->expert, NGX_HTTP_CX_EXPERT);
+    ngx_conf_merge_msec_value(conf->hurried, prev->hurried,
+                              NGX_HTTP_CX_HURRIED);
+    ngx_conf_merge_msec_value(conf->relaxed, prev->relaxed,
+                              NGX_HTTP_CX_RELAXED);
 
     if (conf->goal.name.data == NULL) {
         conf->goal = prev->goal;
@@ -1121,7 +1131,10 @@ ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* cx_levels returning=N [expert=M] */
+/*
+ * cx_levels returning=N [expert=M]: a parameter not given is its default,
+ * not what the level above sets; the error says so.
+ */
 
 static char *
 ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1133,13 +1146,13 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t   *value, v;
     ngx_uint_t   i, *level;
 
-    if (clcf->returning != NGX_CONF_UNSET_UINT) {
+    if (clcf->returning != NGX_CONF_UNSET_UINT
+        || clcf->expert != NGX_CONF_UNSET_UINT)
+    {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    clcf->returning = 1;
-    clcf->expert = 3;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -1171,6 +1184,22 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         *level = n;
     }
 
+    if (clcf->returning == NGX_CONF_UNSET_UINT) {
+        clcf->returning = NGX_HTTP_CX_RETURNING;
+    }
+
+    if (clcf->expert == NGX_CONF_UNSET_UINT) {
+        clcf->expert = NGX_HTTP_CX_EXPERT;
+
+        if (clcf->expert < clcf->returning) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"cx_levels\" directive needs \"expert\" at "
+                               "least \"returning\", and \"expert\" is %d "
+                               "when not given", NGX_HTTP_CX_EXPERT);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (clcf->expert < clcf->returning) {
         return "needs \"expert\" at least \"returning\"";
     }
@@ -1179,7 +1208,10 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* cx_pace hurried=time [relaxed=time]; "hurried=0": nobody is hurried */
+/*
+ * cx_pace hurried=time [relaxed=time]; "hurried=0": nobody is hurried.  A
+ * parameter not given is its default, as in cx_levels.
+ */
 
 static char *
 ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1193,13 +1225,13 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_uint_t             i;
     ngx_http_cx_bounds_t  *bounds;
 
-    if (clcf->hurried != NGX_CONF_UNSET_MSEC) {
+    if (clcf->hurried != NGX_CONF_UNSET_MSEC
+        || clcf->relaxed != NGX_CONF_UNSET_MSEC)
+    {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    clcf->hurried = 5000;
-    clcf->relaxed = 60000;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -1232,11 +1264,33 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         *ms = n;
     }
 
-    if (clcf->relaxed <= clcf->hurried) {
-        return "needs \"relaxed\" longer than \"hurried\"";
+    name = NULL;
+
+    if (clcf->hurried == NGX_CONF_UNSET_MSEC) {
+        clcf->hurried = NGX_HTTP_CX_HURRIED;
+        name = "hurried";
+        n = NGX_HTTP_CX_HURRIED;
     }
 
-    return NGX_CONF_OK;
+    if (clcf->relaxed == NGX_CONF_UNSET_MSEC) {
+        clcf->relaxed = NGX_HTTP_CX_RELAXED;
+        name = "relaxed";
+        n = NGX_HTTP_CX_RELAXED;
+    }
+
+    if (clcf->relaxed > clcf->hurried) {
+        return NGX_CONF_OK;
+    }
+
+    if (name) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"cx_pace\" directive needs \"relaxed\" longer "
+                           "than \"hurried\", and \"%s\" is %is when not "
+                           "given", name, n / 1000);
+        return NGX_CONF_ERROR;
+    }
+
+    return "needs \"relaxed\" longer than \"hurried\"";
 }
 
 

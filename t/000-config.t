@@ -989,3 +989,30 @@ main::emerg('invalid value "hurried=3651d" in "cx_pace" directive, "hurried" mus
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 97: cx_levels returning above the expert it does not give
+--- config
+    cx_levels returning=5;
+--- must_die
+--- error_log eval
+main::emerg('"cx_levels" directive needs "expert" at least "returning", and "expert" is 3 when not given')
+
+
+
+=== TEST 98: cx_pace hurried above the relaxed it does not give
+--- config
+    cx_pace hurried=90s;
+--- must_die
+--- error_log eval
+main::emerg('"cx_pace" directive needs "relaxed" longer than "hurried", and "relaxed" is 60s when not given')
+
+
+
+=== TEST 99: cx_pace relaxed below the hurried it does not give
+--- config
+    cx_pace relaxed=2s;
+--- must_die
+--- error_log eval
+main::emerg('"cx_pace" directive needs "relaxed" longer than "hurried", and "hurried" is 5s when not given')
