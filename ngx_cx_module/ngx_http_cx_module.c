@@ -78,6 +78,7 @@ static ngx_int_t ngx_http_cx_parse_bounded(ngx_str_t *s,
     ngx_http_cx_bounds_t *bounds);
 static char *ngx_http_cx_invalid_value(ngx_conf_t *cf, ngx_str_t *value,
     char *param, ngx_http_cx_bounds_t *bounds);
+static char *ngx_http_cx_duplicate_param(ngx_conf_t *cf, ngx_str_t *param);
 
 
 static ngx_conf_post_handler_pt  ngx_http_cx_secret_p = ngx_http_cx_secret;
@@ -447,12 +448,12 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_host = { 0, NULL };
      *     cmcf->redis_port = 0;
      *     cmcf->redis_password = { 0, NULL };
-     *     cmcf->redis_db = 0;
      *     cmcf->builtin_secret = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
      */
 
+    cmcf->redis_db = NGX_CONF_UNSET;
     cmcf->timeout = NGX_CONF_UNSET_MSEC;
     cmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     cmcf->history = NGX_CONF_UNSET_UINT;
@@ -472,6 +473,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
 
     u_char  *p;
 
+    ngx_conf_init_value(cmcf->redis_db, 0);
     ngx_conf_init_msec_value(cmcf->timeout, 10);
     ngx_conf_init_msec_value(cmcf->connect_timeout, 100);
     ngx_conf_init_uint_value(cmcf->history, 50);
@@ -855,6 +857,10 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            if (cmcf->redis_password.data) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             cmcf->redis_password.data = value[i].data + 9;
             cmcf->redis_password.len = value[i].len - 9;
 
@@ -870,6 +876,10 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            if (cmcf->redis_db != NGX_CONF_UNSET) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             cmcf->redis_db = ngx_atoi(value[i].data + 3, value[i].len - 3);
 
             if (cmcf->redis_db == NGX_ERROR) {
@@ -1035,6 +1045,10 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncasecmp(value[i].data, (u_char *) "max_age=", 8) == 0) {
+            if (clcf->cookie_max_age != NGX_CONF_UNSET) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
 
@@ -1050,11 +1064,19 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strcasecmp(value[i].data, (u_char *) "secure") == 0) {
+            if (clcf->cookie_secure) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             clcf->cookie_secure = 1;
             continue;
         }
 
         if (ngx_strncasecmp(value[i].data, (u_char *) "samesite=", 9) == 0) {
+            if (clcf->cookie_samesite.len) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             s.data = value[i].data + 9;
             s.len = value[i].len - 9;
 
@@ -1172,6 +1194,10 @@ ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        if (*level != NGX_CONF_UNSET_UINT) {
+            return ngx_http_cx_duplicate_param(cf, &value[i]);
+        }
+
         v.data = value[i].data + ngx_strlen(name) + 1;
         v.len = value[i].len - ngx_strlen(name) - 1;
 
@@ -1251,6 +1277,10 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                "directive, it must be \"hurried=\" or "
                                "\"relaxed=\"", &value[i]);
             return NGX_CONF_ERROR;
+        }
+
+        if (*ms != NGX_CONF_UNSET_MSEC) {
+            return ngx_http_cx_duplicate_param(cf, &value[i]);
         }
 
         s.data = value[i].data + 8;
@@ -1342,6 +1372,7 @@ ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cx_loc_conf_t *clcf = conf;
 
     char        *err;
+    size_t       n;
     ngx_str_t   *value, *text;
     ngx_uint_t   i;
 
@@ -1355,13 +1386,9 @@ ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "next=", 5) == 0) {
             text = &clcf->text_next;
-            text->data = value[i].data + 5;
-            text->len = value[i].len - 5;
 
         } else if (ngx_strncmp(value[i].data, "shortcut=", 9) == 0) {
             text = &clcf->text_shortcut;
-            text->data = value[i].data + 9;
-            text->len = value[i].len - 9;
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1370,6 +1397,14 @@ ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                "\"next=\" or \"shortcut=\"", &value[i]);
             return NGX_CONF_ERROR;
         }
+
+        if (text->data) {
+            return ngx_http_cx_duplicate_param(cf, &value[i]);
+        }
+
+        n = (text == &clcf->text_next) ? 5 : 9;
+        text->data = value[i].data + n;
+        text->len = value[i].len - n;
 
         /* the block's label: an empty one would name nothing */
 
@@ -1529,6 +1564,21 @@ ngx_http_cx_invalid_value(ngx_conf_t *cf, ngx_str_t *value, char *param,
                            "it must be %s", value, &name[0],
                            bounds->allowed);
     }
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_cx_duplicate_param(ngx_conf_t *cf, ngx_str_t *param)
+{
+    ngx_str_t  *name;
+
+    name = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "duplicate parameter \"%V\" in \"%V\" directive",
+                       param, &name[0]);
 
     return NGX_CONF_ERROR;
 }

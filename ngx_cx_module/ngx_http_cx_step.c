@@ -140,9 +140,15 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 3; i < cf->args->nelts; i++) {
 
-        if (label.data == NULL
-            && ngx_strncmp(value[i].data, "label=", 6) == 0)
-        {
+        if (ngx_strncmp(value[i].data, "label=", 6) == 0) {
+
+            if (label.data) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate parameter \"%V\" in "
+                                   "\"cx_step\" directive", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
             label.data = value[i].data + 6;
             label.len = value[i].len - 6;
 

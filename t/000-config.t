@@ -1016,3 +1016,77 @@ main::emerg('"cx_pace" directive needs "relaxed" longer than "hurried", and "rel
 --- must_die
 --- error_log eval
 main::emerg('"cx_pace" directive needs "relaxed" longer than "hurried", and "hurried" is 5s when not given')
+
+
+
+=== TEST 100: cx_cookie max_age twice
+--- config
+    cx_cookie cx_id max_age=1d max_age=2d;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "max_age=2d" in "cx_cookie" directive')
+
+
+
+=== TEST 101: cx_cookie secure twice, in another case
+--- config
+    cx_cookie cx_id secure Secure;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "Secure" in "cx_cookie" directive')
+
+
+
+=== TEST 102: cx_cookie samesite twice
+--- config
+    cx_cookie cx_id samesite=lax samesite=strict;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "samesite=strict" in "cx_cookie" directive')
+
+
+
+=== TEST 103: cx_redis db twice
+--- http_config
+    cx_redis 127.0.0.1:6379 db=1 db=2;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "db=2" in "cx_redis" directive')
+
+
+
+=== TEST 104: cx_redis password twice
+--- http_config
+    cx_redis 127.0.0.1:6379 password=a password=b;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "password=b" in "cx_redis" directive')
+
+
+
+=== TEST 105: cx_levels returning twice
+--- config
+    cx_levels returning=2 returning=3;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "returning=3" in "cx_levels" directive')
+
+
+
+=== TEST 106: cx_pace hurried twice
+--- config
+    cx_pace hurried=1s hurried=2s;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "hurried=2s" in "cx_pace" directive')
+
+
+
+=== TEST 107: cx_inject_text next twice
+--- config
+    cx_inject_text next=a next=b;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "next=b" in "cx_inject_text" directive')

@@ -335,7 +335,7 @@ qr/\[emerg\] .*invalid step label "Item \$2" in "cx_step" directive, it uses \$2
     cx_step cart /cart label=a label=b;
 --- must_die
 --- error_log eval
-qr/\[emerg\] .*invalid parameter "label=b" in "cx_step" directive, it must be the url or "label=text" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*duplicate parameter "label=b" in "cx_step" directive in \S+nginx\.conf:\d+/
 
 
 
