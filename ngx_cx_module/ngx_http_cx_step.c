@@ -76,6 +76,15 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                "directive", &value[1]);
             return NGX_CONF_ERROR;
         }
+
+        /* as written: a regex with its "~" or "~*" and the same source */
+
+        if (ngx_http_cx_same(&step[i].uri, &value[2])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate step uri \"%V\" in \"cx_step\" "
+                               "directive", &value[2]);
+            return NGX_CONF_ERROR;
+        }
     }
 
     step = ngx_array_push(clcf->steps);

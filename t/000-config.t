@@ -1090,3 +1090,44 @@ main::emerg('duplicate parameter "hurried=2s" in "cx_pace" directive')
 --- must_die
 --- error_log eval
 main::emerg('duplicate parameter "next=b" in "cx_inject_text" directive')
+
+
+
+=== TEST 108: cx_step: a second step on the same uri
+--- config
+    cx_step cart /cart;
+    cx_step basket /cart;
+--- must_die
+--- error_log eval
+main::emerg('duplicate step uri "/cart" in "cx_step" directive')
+
+
+
+=== TEST 109: cx_step: a second step on the same regex
+--- config
+    cx_step item:$1 ~^/item/(\d+)$;
+    cx_step product:$1 ~^/item/(\d+)$ /item/$1;
+--- must_die
+--- error_log eval
+main::emerg('duplicate step uri "~^/item/(\d+)$" in "cx_step" directive')
+
+
+
+=== TEST 110: cx_step: the same uri in another level, or written otherwise
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret 0123456789abcdef;
+--- config
+    cx on;
+    cx_step cart /cart;
+    cx_step item ~^/item$;
+    cx_step item-any-case ~*^/item$;
+    cx_step cart-again ~^/cart$;
+    location = /t {
+        cx_step cart /cart;
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_body
+ok
