@@ -125,6 +125,11 @@ static ngx_http_cx_bounds_t  ngx_http_cx_suggest_bounds = {
     "a number between 1 and 20"
 };
 
+/* redis-server takes "databases" from 1 to 2147483647 (INT_MAX) */
+static ngx_http_cx_bounds_t  ngx_http_cx_db_bounds = {
+    NGX_HTTP_CX_NUMBER, 0, 2147483646, "a number between 0 and 2147483646"
+};
+
 static ngx_http_cx_bounds_t  ngx_http_cx_level_bounds = {
     NGX_HTTP_CX_NUMBER, 1, NGX_MAX_INT_T_VALUE, "a number, 1 or more"
 };
@@ -880,14 +885,14 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return ngx_http_cx_duplicate_param(cf, &value[i]);
             }
 
-            cmcf->redis_db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            s.data = value[i].data + 3;
+            s.len = value[i].len - 3;
 
+            cmcf->redis_db = ngx_http_cx_parse_bounded(&s,
+                                                       &ngx_http_cx_db_bounds);
             if (cmcf->redis_db == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"%V\" in \"cx_redis\" "
-                                   "directive, \"db\" must be a number, 0 or "
-                                   "more", &value[i]);
-                return NGX_CONF_ERROR;
+                return ngx_http_cx_invalid_value(cf, &value[i], "db",
+                                                 &ngx_http_cx_db_bounds);
             }
 
             continue;

@@ -83,7 +83,7 @@ main::emerg('invalid parameter "tls=on" in "cx_redis" directive, it must be "pas
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid value "db=x" in "cx_redis" directive, "db" must be a number, 0 or more')
+main::emerg('invalid value "db=x" in "cx_redis" directive, "db" must be a number between 0 and 2147483646')
 
 
 
@@ -1131,3 +1131,23 @@ main::emerg('duplicate step uri "~^/item/(\d+)$" in "cx_step" directive')
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 111: cx_redis db past what a redis-server can have
+--- http_config
+    cx_redis 127.0.0.1:6379 db=2147483647;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "db=2147483647" in "cx_redis" directive, "db" must be a number between 0 and 2147483646')
+
+
+
+=== TEST 112: cx_redis db negative
+--- http_config
+    cx_redis 127.0.0.1:6379 db=-1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "db=-1" in "cx_redis" directive, "db" must be a number between 0 and 2147483646')
