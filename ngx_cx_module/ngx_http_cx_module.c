@@ -70,6 +70,9 @@ static char *ngx_http_cx_inject_text(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_set_complex_value_slot(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_cx_set_predicate_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_cx_not_empty(ngx_conf_t *cf, ngx_command_t *cmd);
 static char *ngx_http_cx_secret(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_prefix(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_http_cx_set_bounded_slot(ngx_conf_t *cf,
@@ -273,7 +276,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_skip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_set_predicate_slot,
+      ngx_http_cx_set_predicate_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, skip),
       NULL },
@@ -336,7 +339,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_inject_item_template"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_cx_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, item_template),
       NULL },
@@ -1329,24 +1332,53 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* cx_id, cx_time, cx_inject_template: a variable, or text, never empty */
+/*
+ * cx_time, cx_inject_template, cx_inject_item_template, cx_skip: variables
+ * or text, none empty (an empty one would mean nothing, or never).
+ */
 
 static char *
 ngx_http_cx_set_complex_value_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_str_t  *value;
-
-    value = cf->args->elts;
-
-    if (value[1].len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"\" in \"%V\" directive, "
-                           "it must not be empty", &cmd->name);
+    if (ngx_http_cx_not_empty(cf, cmd) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_cx_set_predicate_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    if (ngx_http_cx_not_empty(cf, cmd) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_predicate_slot(cf, cmd, conf);
+}
+
+
+static ngx_int_t
+ngx_http_cx_not_empty(ngx_conf_t *cf, ngx_command_t *cmd)
+{
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"\" in \"%V\" directive, "
+                               "it must not be empty", &cmd->name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

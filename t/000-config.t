@@ -1151,3 +1151,21 @@ main::emerg('invalid value "db=2147483647" in "cx_redis" directive, "db" must be
 --- must_die
 --- error_log eval
 main::emerg('invalid value "db=-1" in "cx_redis" directive, "db" must be a number between 0 and 2147483646')
+
+
+
+=== TEST 113: cx_inject_item_template empty
+--- config
+    cx_inject_item_template "";
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_inject_item_template" directive, it must not be empty')
+
+
+
+=== TEST 114: cx_skip with an empty value, which is never true
+--- config
+    cx_skip $http_x_bot "";
+--- must_die
+--- error_log eval
+main::emerg('invalid value "" in "cx_skip" directive, it must not be empty')
