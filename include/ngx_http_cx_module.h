@@ -426,6 +426,7 @@ ngx_uint_t ngx_http_cx_safe_char(u_char c);
 ngx_uint_t ngx_http_cx_url_char(u_char c);
 char *ngx_http_cx_text_check(u_char *p, size_t len);
 uintptr_t ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size);
+uintptr_t ngx_http_cx_escape_json(u_char *dst, u_char *src, size_t size);
 ngx_int_t ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst,
     size_t size);
 ngx_int_t ngx_http_cx_path(u_char *src, size_t len, u_char *dst,

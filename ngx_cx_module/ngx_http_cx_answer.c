@@ -25,6 +25,11 @@ static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
 static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
 
 
+/* a JSON string's length, quotes included */
+#define ngx_http_cx_json_len(s)                                              \
+    ((s)->len + 2 + ngx_http_cx_escape_json(NULL, (s)->data, (s)->len))
+
+
 ngx_str_t  ngx_http_cx_level_names[] = {
     ngx_string("new"),
     ngx_string("returning"),
@@ -361,23 +366,27 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
     item = ctx->items;
 
     len = sizeof("{\"status\":\"\",\"step\":,\"level\":\"\",\"pace\":\"\","
-                 "\"shortcut\":null,\"next\":[]}") + 16
-          + 6 * ctx->step.name.len + 2;
+                 "\"shortcut\":null,\"next\":[]}") - 1
+          + ngx_http_cx_status_names[ctx->status].len
+          + ngx_http_cx_level_names[ctx->level].len
+          + ngx_http_cx_pace_names[ctx->pace].len
+          + ngx_http_cx_json_len(&ctx->step.name);
 
     if (shortcut) {
-        len += sizeof("{\"step\":,\"url\":,\"label\":\"\"}") + 4
-               + 6 * (shortcut->name.len + shortcut->url.len)
-               + item[n].label.len
-               + ngx_escape_json(NULL, item[n].label.data, item[n].label.len);
+        len += sizeof("{\"step\":,\"url\":,\"label\":}") - 1
+               + ngx_http_cx_json_len(&shortcut->name)
+               + ngx_http_cx_json_len(&shortcut->url)
+               + ngx_http_cx_json_len(&item[n].label);
     }
 
     for (i = 0; i < n; i++) {
-        len += sizeof("{\"step\":,\"url\":,\"label\":\"\",\"score\":,"
-                      "\"reason\":\"\"},")
-               + 4 + 6 * (cands[i].ref.name.len + cands[i].ref.url.len)
-               + item[i].label.len
-               + ngx_escape_json(NULL, item[i].label.data, item[i].label.len)
-               + NGX_INT_T_LEN + 8 + 8;
+        len += sizeof("{\"step\":,\"url\":,\"label\":,\"score\":.0000,"
+                      "\"reason\":\"\"},") - 1
+               + ngx_http_cx_json_len(&cands[i].ref.name)
+               + ngx_http_cx_json_len(&cands[i].ref.url)
+               + ngx_http_cx_json_len(&item[i].label)
+               + NGX_INT64_LEN
+               + ngx_http_cx_reason_names[cands[i].reason].len;
     }
 
     p = ngx_pnalloc(ctx->request->pool, len);
@@ -438,7 +447,7 @@ static u_char *
 ngx_http_cx_json_str(u_char *p, ngx_str_t *s)
 {
     *p++ = '"';
-    p = (u_char *) ngx_escape_json(p, s->data, s->len);
+    p = (u_char *) ngx_http_cx_escape_json(p, s->data, s->len);
     *p++ = '"';
 
     return p;

@@ -393,6 +393,62 @@ ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size)
 }
 
 
+/*
+ * As ngx_escape_json(), and also "<", ">" and "&", as \u003c, \u003e and
+ * \u0026 (as OWASP advises), so that JSON written into an html page's
+ * inline script can neither end it ("</script>") nor open markup; control
+ * characters are all \u00XX.  The bytes it adds, or (dst given) the end of
+ * what it wrote.
+ */
+
+uintptr_t
+ngx_http_cx_escape_json(u_char *dst, u_char *src, size_t size)
+{
+    u_char     *last, c;
+    uintptr_t   n;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    last = src + size;
+
+    if (dst == NULL) {
+        n = 0;
+
+        for ( /* void */ ; src < last; src++) {
+            c = *src;
+
+            if (c == '"' || c == '\\') {
+                n += sizeof("\\\"") - 2;
+
+            } else if (c <= 0x1f || c == '<' || c == '>' || c == '&') {
+                n += sizeof("\\u003c") - 2;
+            }
+        }
+
+        return n;
+    }
+
+    for ( /* void */ ; src < last; src++) {
+        c = *src;
+
+        if (c == '"' || c == '\\') {
+            *dst++ = '\\';
+            *dst++ = c;
+
+        } else if (c <= 0x1f || c == '<' || c == '>' || c == '&') {
+            dst = ngx_cpymem(dst, "\\u00", sizeof("\\u00") - 1);
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+
+        } else {
+            *dst++ = c;
+        }
+    }
+
+    return (uintptr_t) dst;
+}
+
+
 static u_char
 ngx_http_cx_hex_value(u_char c)
 {

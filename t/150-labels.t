@@ -81,7 +81,7 @@ X-CX-Next: /cart, /item/%3Cb%3E%22x%27%20y, /plain
 
 
 
-=== TEST 2: $cx_next_json: a label beside each url, JSON-escaped
+=== TEST 2: $cx_next_json: a label beside each url, JSON-escaped, <>& too
 --- config
     location = /page.html {
         return 200 "$cx_next_json";
@@ -91,7 +91,7 @@ GET /page.html
 --- more_headers
 Cookie: cx_id=new
 --- response_body chomp
-{"status":"HIT","step":"page","level":"new","pace":"steady","shortcut":null,"next":[{"step":"cart","url":"/cart","label":"Your <cart> & \"more\" 'stuff' 100% café","score":1.0000,"reason":"popular"},{"step":"item:%3Cb%3E%22x%27%20y","url":"/item/%3Cb%3E%22x%27%20y","label":"Item %3Cb%3E%22x%27%20y for $5","score":0.5000,"reason":"popular"},{"step":"plain","url":"/plain","label":"plain","score":0.3333,"reason":"popular"}]}
+{"status":"HIT","step":"page","level":"new","pace":"steady","shortcut":null,"next":[{"step":"cart","url":"/cart","label":"Your \u003ccart\u003e \u0026 \"more\" 'stuff' 100% café","score":1.0000,"reason":"popular"},{"step":"item:%3Cb%3E%22x%27%20y","url":"/item/%3Cb%3E%22x%27%20y","label":"Item %3Cb%3E%22x%27%20y for $5","score":0.5000,"reason":"popular"},{"step":"plain","url":"/plain","label":"plain","score":0.3333,"reason":"popular"}]}
 
 
 
@@ -106,7 +106,7 @@ GET /cx/next?uri=/page.html
 --- more_headers
 Cookie: cx_id=sc
 --- response_body_like chomp
-^\{"status":"HIT","step":"page","level":"returning","pace":"[a-z]+","shortcut":\{"step":"checkout","url":"/checkout","label":"Checkout"\},"next":\[\{"step":"cart","url":"/cart","label":"Your <cart> & \\"more\\" 'stuff' 100% café","score":1\.0000,"reason":"(personal|popular)"\}.*\]\}$
+^\{"status":"HIT","step":"page","level":"returning","pace":"[a-z]+","shortcut":\{"step":"checkout","url":"/checkout","label":"Checkout"\},"next":\[\{"step":"cart","url":"/cart","label":"Your \\u003ccart\\u003e \\u0026 \\"more\\" 'stuff' 100% café","score":1\.0000,"reason":"(personal|popular)"\}.*\]\}$
 --- response_headers
 Content-Type: application/json
 
@@ -363,3 +363,23 @@ qr/\[emerg\] .*the "cx_inject_text" value of "next" is empty in \S+nginx\.conf:\
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*invalid parameter "heading=Go" in "cx_inject_text" directive, it must be "next=" or "shortcut=" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 24: JSON in an inline script cannot end it: <, > and & as \u escapes
+--- config
+    location = /page.html {
+        cx_step page /page.html;
+        cx_step cart /cart "label=</script><script>alert(1)</script>";
+        cx_step plain /plain /plain?a=1&b=2 "label=A & B";
+        cx_step help /help;
+        cx_step checkout /checkout;
+        default_type text/html;
+        return 200 "<script>var cx = $cx_next_json;</script>";
+    }
+--- request
+GET /page.html
+--- more_headers
+Cookie: cx_id=new
+--- response_body chomp
+<script>var cx = {"status":"HIT","step":"page","level":"new","pace":"steady","shortcut":null,"next":[{"step":"cart","url":"/cart","label":"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e","score":1.0000,"reason":"popular"},{"step":"plain","url":"/plain?a=1\u0026b=2","label":"A \u0026 B","score":0.3333,"reason":"popular"}]};</script>

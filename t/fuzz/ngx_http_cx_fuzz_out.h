@@ -5,9 +5,9 @@
  * What the answer's outputs must be, whatever went into them, for the
  * fuzz targets that make answers (answer, reply): $cx_next is urls of url
  * characters, one space apart; every label is text a customer may read
- * (UTF-8, no control character); $cx_next_json is JSON; the html block has
- * its markup's '<' and '"' and no more (every value escaped, the words of
- * cx_inject_text too).
+ * (UTF-8, no control character); $cx_next_json is JSON without a raw "<",
+ * ">" or "&"; the html block has its markup's '<' and '"' and no more
+ * (every value escaped, the words of cx_inject_text too).
  *
  * Include after ngx_http_cx_fuzz.h and ngx_http_cx_filter.c.
  */
@@ -19,6 +19,7 @@
 
 static u_char *ngx_http_cx_fuzz_json_value(u_char *p, u_char *last,
     ngx_uint_t depth);
+static ngx_uint_t ngx_http_cx_fuzz_count(u_char *p, size_t len, u_char c);
 
 
 /* the fake of what handler.c would give */
@@ -187,6 +188,17 @@ ngx_http_cx_fuzz_json(ngx_str_t *json)
     {
         fprintf(stderr, "fuzz: not JSON: \"%.*s\"\n", (int) json->len,
                 json->data);
+        abort();
+    }
+
+    /* safe in an inline script: no "</script>", no markup */
+
+    if (ngx_http_cx_fuzz_count(json->data, json->len, '<')
+        || ngx_http_cx_fuzz_count(json->data, json->len, '>')
+        || ngx_http_cx_fuzz_count(json->data, json->len, '&'))
+    {
+        fprintf(stderr, "fuzz: JSON with <, > or &: \"%.*s\"\n",
+                (int) json->len, json->data);
         abort();
     }
 }

@@ -234,6 +234,17 @@ test_text(void)
     n = (u_char *) ngx_http_cx_escape_html(out, p, n) - out;
     is_str(out, n, "&lt;a href=&#39;x&#39;&gt;&quot;T&amp;J&quot;&lt;/a&gt;",
            "and escapes both quotes, for attributes quoted either way");
+
+    p = (u_char *) "</script>\"T&J\"\n";
+    n = ngx_strlen(p);
+
+    ok(n + ngx_http_cx_escape_json(NULL, p, n) == sizeof("\\u003c/script"
+       "\\u003e\\\"T\\u0026J\\\"\\u000a") - 1,
+       "json escaping counts what it adds");
+
+    n = (u_char *) ngx_http_cx_escape_json(out, p, n) - out;
+    is_str(out, n, "\\u003c/script\\u003e\\\"T\\u0026J\\\"\\u000a",
+           "and escapes <, > and &, so that no inline script ends early");
 }
 
 
