@@ -1255,7 +1255,7 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                  *name;
     ngx_int_t              n;
     ngx_str_t             *value, s;
-    ngx_msec_t            *ms;
+    ngx_msec_t            *ms, dflt;
     ngx_uint_t             i;
     ngx_http_cx_bounds_t  *bounds;
 
@@ -1303,17 +1303,18 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     name = NULL;
+    dflt = 0;
 
     if (clcf->hurried == NGX_CONF_UNSET_MSEC) {
         clcf->hurried = NGX_HTTP_CX_HURRIED;
         name = "hurried";
-        n = NGX_HTTP_CX_HURRIED;
+        dflt = NGX_HTTP_CX_HURRIED;
     }
 
     if (clcf->relaxed == NGX_CONF_UNSET_MSEC) {
         clcf->relaxed = NGX_HTTP_CX_RELAXED;
         name = "relaxed";
-        n = NGX_HTTP_CX_RELAXED;
+        dflt = NGX_HTTP_CX_RELAXED;
     }
 
     if (clcf->relaxed > clcf->hurried) {
@@ -1323,8 +1324,8 @@ ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (name) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"cx_pace\" directive needs \"relaxed\" longer "
-                           "than \"hurried\", and \"%s\" is %is when not "
-                           "given", name, n / 1000);
+                           "than \"hurried\", and \"%s\" is %Ms when not "
+                           "given", name, dflt / 1000);
         return NGX_CONF_ERROR;
     }
 
