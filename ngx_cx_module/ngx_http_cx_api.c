@@ -4,7 +4,8 @@
  *
  * cx_api: a location that answers $cx_next_json for the current customer,
  * without recording a step, so that a single-page app can ask.  The page
- * is ?uri=/path, or else the path of the Referer.
+ * is ?uri=/path, or else the path of a Referer of this host, decoded as a
+ * page request's Referer is (ngx_http_cx_referer_path()).
  */
 
 
@@ -70,8 +71,9 @@ ngx_http_cx_api_handler(ngx_http_request_t *r)
 static void
 ngx_http_cx_api_uri(ngx_http_request_t *r, ngx_str_t *uri)
 {
-    u_char     *p, *last, *dst, *src;
-    ngx_str_t   arg;
+    u_char     *p, *dst, *src;
+    size_t      size;
+    ngx_str_t   arg, *referer;
 
     ngx_str_null(uri);
 
@@ -94,28 +96,22 @@ ngx_http_cx_api_uri(ngx_http_request_t *r, ngx_str_t *uri)
         return;
     }
 
-    /* http://host/path?args: the path */
+    /* decoded, never longer; as much room as ngx_http_cx_referer() has */
 
-    p = r->headers_in.referer->value.data;
-    last = p + r->headers_in.referer->value.len;
+    referer = &r->headers_in.referer->value;
+    size = ngx_min(referer->len, NGX_HTTP_CX_URL_MAX * 4);
 
-    p = ngx_strlcasestrn(p, last, (u_char *) "://", 3 - 1);
+    p = ngx_pnalloc(r->pool, size);
     if (p == NULL) {
         return;
     }
 
-    p = ngx_strlchr(p + 3, last, '/');
-    if (p == NULL) {
-        return;
+    if (ngx_http_cx_referer_path(referer, &r->headers_in.server, p, size,
+                                 uri)
+        != NGX_OK)
+    {
+        ngx_str_null(uri);
     }
-
-    uri->data = p;
-
-    while (p < last && *p != '?' && *p != '#') {
-        p++;
-    }
-
-    uri->len = p - uri->data;
 }
 
 

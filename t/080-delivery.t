@@ -236,12 +236,13 @@ Cookie: cx_id=ghost
 
 
 
-=== TEST 10: the page from the Referer
+=== TEST 10: the page from the Referer, of this host
 --- config
     location = /cx/next { cx_api; }
 --- request
 GET /cx/next
 --- more_headers
+Host: shop.example
 Cookie: cx_id=spa2
 Referer: https://shop.example/cart?ref=1
 --- response_body_like chomp
@@ -314,3 +315,29 @@ GET /split.html
 Cookie: cx_id=new
 --- response_body
 <html><body>helloo<nav class="cx-next" aria-label="Suggested next steps"><ul><li><a href="/pay?from=cx&amp;step=2">pay</a></li><li><a href="/cart">cart</a></li></ul></nav></body></html>
+
+
+
+=== TEST 16: the Referer's path decoded as a page request's Referer is
+--- config
+    location = /cx/next { cx_api; }
+--- request
+GET /cx/next
+--- more_headers
+Cookie: cx_id=spa3
+Referer: http://localhost:8080/c%61rt#top
+--- response_body chomp
+{"status":"HIT","step":"cart","level":"new","pace":"steady","shortcut":null,"next":[{"step":"checkout","url":"/checkout","label":"checkout","score":1.0000,"reason":"popular"}]}
+
+
+
+=== TEST 17: another site's Referer names no page of this one
+--- config
+    location = /cx/next { cx_api; }
+--- request
+GET /cx/next
+--- more_headers
+Cookie: cx_id=spa4
+Referer: https://elsewhere.example/cart
+--- response_body chomp
+{"status":"BYPASS","next":[]}
