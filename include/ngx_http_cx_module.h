@@ -29,9 +29,7 @@
                                    + NGX_HTTP_CX_MEMBER_MAX)
 #define NGX_HTTP_CX_SUGGEST_MAX   20
 #define NGX_HTTP_CX_FANOUT        100     /* successors read per step */
-#define NGX_HTTP_CX_SECRET_SIZE   192     /* derived XXH3 secret */
-#define NGX_HTTP_CX_SECRETS_SIZE  (2 * NGX_HTTP_CX_SECRET_SIZE)
-                                          /* a login's, then a cookie's */
+#define NGX_HTTP_CX_KEYS          4       /* uint64_t: a login's, a visitor's */
 #define NGX_HTTP_CX_SECRET_MIN    16      /* cx_secret, bytes at least */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
@@ -186,7 +184,7 @@ typedef struct {
     ngx_msec_t                  journey_gap;    /* cx_journey_gap */
 
     ngx_str_t                   trim_text;      /* history - 1, LTRIM */
-    u_char                     *builtin_secret; /* derived without cx_secret */
+    uint64_t                   *builtin_keys;   /* derived without cx_secret */
 
     u_char                     *on_file;        /* first "cx on" or cx_api */
     ngx_uint_t                  on_line;
@@ -198,7 +196,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                   prefix;         /* cx_prefix */
     ngx_str_t                   secret;         /* cx_secret */
-    u_char                     *hash_secret;
+    uint64_t                   *hash_keys;      /* derived from secret */
     time_t                      ttl;            /* cx_ttl */
     ngx_str_t                   ttl_text;       /* for EXPIRE */
 } ngx_http_cx_srv_conf_t;
@@ -342,8 +340,6 @@ ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
 /* ngx_http_cx_id.c */
 char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_cx_id_cookie_last(ngx_conf_t *cf,
-    ngx_http_cx_loc_conf_t *clcf);
 ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
     ngx_uint_t *login, ngx_str_t *anon, ngx_uint_t issue);
@@ -410,9 +406,10 @@ ngx_uint_t ngx_http_cx_reply_strings(struct redisReply *reply,
 ngx_int_t ngx_http_cx_score(u_char *data, size_t len, double *score);
 
 /* ngx_http_cx_model.c: pure functions, unit tested in t/unit */
-void ngx_http_cx_derive_secrets(u_char *out, ngx_str_t *secret);
-uint64_t ngx_http_cx_hash_id(u_char *secrets, ngx_uint_t login, u_char *id,
+void ngx_http_cx_derive_keys(uint64_t *keys, ngx_str_t *secret);
+uint64_t ngx_http_cx_hash_id(uint64_t *keys, ngx_uint_t login, u_char *id,
     size_t len);
+uint64_t ngx_http_cx_siphash(uint64_t *key, u_char *p, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
 ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,

@@ -130,7 +130,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     tp = ngx_timeofday();
 
-    slot->hash = ngx_http_cx_hash_id(cxscf->hash_secret, login, id.data,
+    slot->hash = ngx_http_cx_hash_id(cxscf->hash_keys, login, id.data,
                                      id.len);
     slot->now = (int64_t) tp->sec * 1000 + tp->msec;
 
@@ -157,7 +157,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     if (anon.len && !api) {
         /* a login: the cookie's history is merged after the response */
-        ctx->anon = ngx_http_cx_hash_id(cxscf->hash_secret, 0, anon.data,
+        ctx->anon = ngx_http_cx_hash_id(cxscf->hash_keys, 0, anon.data,
                                         anon.len);
         ctx->login = (ctx->anon != ctx->hash);
     }

@@ -142,73 +142,6 @@ ngx_http_cx_id_cookie(ngx_str_t *value, ngx_str_t *name)
 }
 
 
-/*
- * The cx_cookie cookie is the last source, listed or not: a cx_id source
- * that is the same cookie is left out.
- */
-
-ngx_int_t
-ngx_http_cx_id_cookie_last(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf)
-{
-    ngx_str_t          name;
-    ngx_uint_t         i, n;
-    ngx_array_t       *ids;
-    ngx_http_cx_id_t  *src, *keep;
-
-    if (clcf->ids == NULL) {
-        return NGX_OK;
-    }
-
-    if (clcf->cookie.len) {
-        name = clcf->cookie;
-
-    } else {
-        ngx_str_set(&name, "cx_id");
-    }
-
-    src = clcf->ids->elts;
-    n = 0;
-
-    for (i = 0; i < clcf->ids->nelts; i++) {
-        n += ngx_http_cx_same_cookie(&src[i].cookie, &name);
-    }
-
-    if (n == 0) {
-        return NGX_OK;
-    }
-
-    if (n == clcf->ids->nelts) {
-        clcf->ids = NULL;
-        return NGX_OK;
-    }
-
-    /* a copy: the sources may be inherited by locations of other cookies */
-
-    ids = ngx_array_create(cf->pool, clcf->ids->nelts - n,
-                           sizeof(ngx_http_cx_id_t));
-    if (ids == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < clcf->ids->nelts; i++) {
-        if (ngx_http_cx_same_cookie(&src[i].cookie, &name)) {
-            continue;
-        }
-
-        keep = ngx_array_push(ids);
-        if (keep == NULL) {
-            return NGX_ERROR;
-        }
-
-        *keep = src[i];
-    }
-
-    clcf->ids = ids;
-
-    return NGX_OK;
-}
-
-
 static ngx_uint_t
 ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b)
 {
@@ -219,9 +152,9 @@ ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b)
 
 /*
  * The customer's id, in "id": the first cx_id source with an id, else the
- * cookie; "login" tells which, for the hash.  A cookie id that a source
- * before it wins over, and that is not the same id, is the anonymous
- * customer to merge, in "anon" (empty if none).  Without any id, and with
+ * cookie; "login" tells which, for the hash.  A cookie id that a login
+ * wins over, and that is not the same id, is the anonymous customer to
+ * merge, in "anon" (empty if none).  Without any id, and with
  * "issue", a new one in the cookie.
  */
 
@@ -230,7 +163,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t *login,
     ngx_str_t *anon, ngx_uint_t issue)
 {
-    ngx_str_t          cookie;
+    ngx_str_t          cookie, name;
     ngx_uint_t         i;
     ngx_http_cx_id_t  *src;
 
@@ -238,10 +171,26 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_str_null(anon);
     *login = 0;
 
+    if (clcf->cookie.len) {
+        name = clcf->cookie;
+
+    } else if (clcf->id_cookie) {
+        ngx_str_set(&name, "cx_id");
+
+    } else {
+        ngx_str_null(&name);
+    }
+
     if (clcf->ids) {
         src = clcf->ids->elts;
 
         for (i = 0; i < clcf->ids->nelts; i++) {
+
+            if (ngx_http_cx_same_cookie(&src[i].cookie, &name)) {
+                /* the id cookie listed: it is read last, below */
+                continue;
+            }
+
             if (ngx_http_complex_value(r, &src[i].value, id) != NGX_OK) {
                 return NGX_ERROR;
             }
@@ -267,7 +216,9 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             if (id->len == 0) {
                 *id = cookie;
 
-            } else if (clcf->cookie.len && !ngx_http_cx_same(id, &cookie)) {
+            } else if (clcf->cookie.len && *login
+                       && !ngx_http_cx_same(id, &cookie))
+            {
                 /* logged in, with the cookie of an anonymous visit */
                 *anon = cookie;
             }

@@ -46,41 +46,109 @@ static u_char  ngx_http_cx_hex[] = "0123456789abcdef";
 static u_char  ngx_http_cx_url_hex[] = "0123456789ABCDEF";
 
 
+/*
+ * The keys ids are hashed with, from cx_secret (or a built-in word): a
+ * login's, then a visitor's, 128 bits each.  XXH3 spreads the secret,
+ * whose bytes never show; SipHash, a keyed hash, makes the ids' hashes.
+ */
+
 void
-ngx_http_cx_derive_secrets(u_char *out, ngx_str_t *secret)
+ngx_http_cx_derive_keys(uint64_t *keys, ngx_str_t *secret)
 {
-    if (secret->len == 0) {
-        XXH3_generateSecret(out, NGX_HTTP_CX_SECRET_SIZE, "ngx_cx", 6);
+    u_char         *p;
+    size_t          len;
+    ngx_uint_t      i;
+    XXH128_hash_t   h;
+
+    if (secret->len) {
+        p = secret->data;
+        len = secret->len;
 
     } else {
-        XXH3_generateSecret(out, NGX_HTTP_CX_SECRET_SIZE, secret->data,
-                            secret->len);
+        p = (u_char *) "ngx_cx";
+        len = 6;
     }
 
-    /* the cookie's, from the login's */
+    for (i = 0; i < 2; i++) {
+        h = XXH3_128bits_withSeed(p, len, i + 1);
+        keys[2 * i] = h.low64;
+        keys[2 * i + 1] = h.high64;
+    }
+}
 
-    XXH3_generateSecret(out + NGX_HTTP_CX_SECRET_SIZE,
-                        NGX_HTTP_CX_SECRET_SIZE, out,
-                        NGX_HTTP_CX_SECRET_SIZE);
+
+#define ngx_http_cx_rotl(x, b)  (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define ngx_http_cx_sipround(v0, v1, v2, v3)                                  \
+    v0 += v1; v1 = ngx_http_cx_rotl(v1, 13); v1 ^= v0;                       \
+    v0 = ngx_http_cx_rotl(v0, 32);                                           \
+    v2 += v3; v3 = ngx_http_cx_rotl(v3, 16); v3 ^= v2;                       \
+    v0 += v3; v3 = ngx_http_cx_rotl(v3, 21); v3 ^= v0;                       \
+    v2 += v1; v1 = ngx_http_cx_rotl(v1, 17); v1 ^= v2;                       \
+    v2 = ngx_http_cx_rotl(v2, 32)
+
+
+/* SipHash-2-4 (Aumasson and Bernstein, 2012), bytes read little-endian */
+
+uint64_t
+ngx_http_cx_siphash(uint64_t *key, u_char *p, size_t len)
+{
+    size_t    i, n;
+    uint64_t  v0, v1, v2, v3, m;
+
+    v0 = key[0] ^ 0x736f6d6570736575ULL;
+    v1 = key[1] ^ 0x646f72616e646f6dULL;
+    v2 = key[0] ^ 0x6c7967656e657261ULL;
+    v3 = key[1] ^ 0x7465646279746573ULL;
+
+    for (n = len; n >= 8; n -= 8, p += 8) {
+        m = 0;
+
+        for (i = 0; i < 8; i++) {
+            m |= (uint64_t) p[i] << (8 * i);
+        }
+
+        v3 ^= m;
+        ngx_http_cx_sipround(v0, v1, v2, v3);
+        ngx_http_cx_sipround(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+
+    /* the last bytes, and the length's low byte on top */
+
+    m = (uint64_t) (len & 0xff) << 56;
+
+    for (i = 0; i < n; i++) {
+        m |= (uint64_t) p[i] << (8 * i);
+    }
+
+    v3 ^= m;
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+    v0 ^= m;
+
+    v2 ^= 0xff;
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+    ngx_http_cx_sipround(v0, v1, v2, v3);
+
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 
 /*
  * A customer's keyed hash.  A login's id (a cx_id source) and a visitor's
- * (a cookie, which any client sets to what it likes) are hashed with
- * secrets of their own, so that no cookie names a login's keys; a login
- * hashes as it did before the two were told apart.
+ * (a cookie, which any client sets to what it likes) are hashed with keys
+ * of their own, so that no cookie names a login's keys, and without the
+ * keys no id can be told from its hash, nor one customer across shops.
  */
 
 uint64_t
-ngx_http_cx_hash_id(u_char *secrets, ngx_uint_t login, u_char *id,
+ngx_http_cx_hash_id(uint64_t *keys, ngx_uint_t login, u_char *id,
     size_t len)
 {
-    if (!login) {
-        secrets += NGX_HTTP_CX_SECRET_SIZE;
-    }
-
-    return XXH3_64bits_withSecret(id, len, secrets, NGX_HTTP_CX_SECRET_SIZE);
+    return ngx_http_cx_siphash(login ? keys : keys + 2, id, len);
 }
 
 

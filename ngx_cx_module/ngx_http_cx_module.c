@@ -456,7 +456,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_host = { 0, NULL };
      *     cmcf->redis_port = 0;
      *     cmcf->redis_password = { 0, NULL };
-     *     cmcf->builtin_secret = NULL;
+     *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
      */
@@ -529,7 +529,7 @@ ngx_http_cx_create_srv_conf(ngx_conf_t *cf)
      *
      *     cxscf->prefix = { 0, NULL };
      *     cxscf->secret = { 0, NULL };
-     *     cxscf->hash_secret = NULL;
+     *     cxscf->hash_keys = NULL;
      *     cxscf->ttl_text = { 0, NULL };
      */
 
@@ -565,29 +565,30 @@ ngx_http_cx_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->secret.len) {
-        conf->hash_secret = ngx_palloc(cf->pool, NGX_HTTP_CX_SECRETS_SIZE);
-        if (conf->hash_secret == NULL) {
+        conf->hash_keys = ngx_palloc(cf->pool,
+                                     NGX_HTTP_CX_KEYS * sizeof(uint64_t));
+        if (conf->hash_keys == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        ngx_http_cx_derive_secrets(conf->hash_secret, &conf->secret);
+        ngx_http_cx_derive_keys(conf->hash_keys, &conf->secret);
 
     } else {
-        if (cmcf->builtin_secret == NULL) {
+        if (cmcf->builtin_keys == NULL) {
             ngx_log_error(NGX_LOG_WARN, cf->log, 0,
                           "no \"cx_secret\" is defined, customer ids are "
                           "hashed with a built-in key");
 
-            cmcf->builtin_secret = ngx_palloc(cf->pool,
-                                              NGX_HTTP_CX_SECRETS_SIZE);
-            if (cmcf->builtin_secret == NULL) {
+            cmcf->builtin_keys = ngx_palloc(cf->pool, NGX_HTTP_CX_KEYS
+                                                      * sizeof(uint64_t));
+            if (cmcf->builtin_keys == NULL) {
                 return NGX_CONF_ERROR;
             }
 
-            ngx_http_cx_derive_secrets(cmcf->builtin_secret, &conf->secret);
+            ngx_http_cx_derive_keys(cmcf->builtin_keys, &conf->secret);
         }
 
-        conf->hash_secret = cmcf->builtin_secret;
+        conf->hash_keys = cmcf->builtin_keys;
     }
 
     p = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN);
@@ -787,10 +788,6 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
 
         conf->id_cookie = ccv.complex_value;
-
-        if (ngx_http_cx_id_cookie_last(cf, conf) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
     }
 
     if (conf->cookie.len && conf->cookie_attrs.data == NULL) {
@@ -866,7 +863,9 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
             if (cmcf->redis_password.data) {
-                return ngx_http_cx_duplicate_param(cf, &value[i]);
+                /* the password is never shown */
+                ngx_str_set(&s, "password=...");
+                return ngx_http_cx_duplicate_param(cf, &s);
             }
 
             cmcf->redis_password.data = value[i].data + 9;
@@ -901,10 +900,20 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        /* what follows "=" may be a password misspelt: never shown */
+
+        s.data = value[i].data;
+        s.len = value[i].len;
+
+        p = ngx_strlchr(s.data, s.data + s.len, '=');
+        if (p) {
+            s.len = p + 1 - s.data;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in \"cx_redis\" "
+                           "invalid parameter \"%V%s\" in \"cx_redis\" "
                            "directive, it must be \"password=\" or \"db=\"",
-                           &value[i]);
+                           &s, p ? "..." : "");
         return NGX_CONF_ERROR;
     }
 

@@ -531,7 +531,75 @@ Cookie: cx_id=alice
 
 
 
-=== TEST 14: Redis gone with a merge in flight: the page is served, the merge comes later
+=== TEST 14: no cookie is forged to name a login, not even with the built-in key
+Without cx_secret the key is public.  The eight bytes below hashed as the
+login alice under XXH3, which mixes short ids invertibly: a client that
+knew the key made a cookie for any login.  SipHash leaves no such way.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_prefix t160:;
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $alice = { "X-Customer-Id" => "alice" };
+main::get($_, $alice) for "/search", "/item/1", "/checkout";
+main::sync();
+my (undef, undef, $json) = main::get("/cx/next?uri=/", $alice);
+Test::More::like($json, qr/"level":"returning"/, "alice bought");
+--- request
+GET /cx/next?uri=/
+--- more_headers eval
+"Cookie: cx_id=\xCD\xF6\xC5\xBF\x54\xA0\x96\x9F"
+--- response_body_like chomp
+"level":"new"
+--- error_log
+no "cx_secret" is defined
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: a cookie that wins over the id cookie is no login: nothing merged
+--- config
+    cx_id $cookie_sess;
+    cx_cookie cx_id;
+--- init
+my $n = main::base_of("/item/6", { Cookie => "cx_id=victimvisit" });
+main::get("/cart", { Cookie => "sess=attacker; cx_id=victimvisit" });
+main::settle();
+Test::More::is(main::seq($n), "item:6 /item/6", "the visit keeps its steps");
+--- request
+GET /
+--- more_headers
+Cookie: sess=attacker; cx_id=victimvisit
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 16: a location's own cx_cookie reads the cookie its server's names
+--- config
+    cx_id $cookie_a $http_x_customer_id;
+    cx_cookie a;
+    location = /cx/b {
+        cx_cookie b;
+        cx_api;
+    }
+--- init
+main::get($_, { Cookie => "a=buyer" }) for "/cart", "/checkout";
+main::sync();
+--- request
+GET /cx/b?uri=/
+--- more_headers
+Cookie: a=buyer
+--- response_body_like chomp
+"level":"returning"
+
+
+
+=== TEST 17: Redis gone with a merge in flight: the page is served, the merge comes later
 Redis is paused when alice's login request comes: the page is served
 within cx_timeout; the connection, silent with the merge's claim in
 flight, is dropped.  The visit's history is where it was, and once the

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NGX_HTTP_CX_FUZZ_LINES  8
 
 
-static u_char  ngx_http_cx_fuzz_secret[NGX_HTTP_CX_SECRETS_SIZE];
+static uint64_t  ngx_http_cx_fuzz_hash_keys[NGX_HTTP_CX_KEYS];
 
 static ngx_str_t  ngx_http_cx_fuzz_prefix = ngx_string(
     "cx:pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp:");
@@ -43,7 +43,7 @@ ngx_http_cx_fuzz_keys(ngx_uint_t login, u_char *id, size_t len,
         return;
     }
 
-    hash = ngx_http_cx_hash_id(ngx_http_cx_fuzz_secret, login, id, len);
+    hash = ngx_http_cx_hash_id(ngx_http_cx_fuzz_hash_keys, login, id, len);
 
     key = malloc(NGX_HTTP_CX_KEY_MAX);
     ngx_http_cx_fuzz_check(key != NULL);
@@ -94,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!initialized) {
         ngx_http_cx_fuzz_init();
-        ngx_http_cx_derive_secrets(ngx_http_cx_fuzz_secret,
-                                  &ngx_http_cx_fuzz_prefix);
+        ngx_http_cx_derive_keys(ngx_http_cx_fuzz_hash_keys,
+                                &ngx_http_cx_fuzz_prefix);
         initialized = 1;
     }
 

@@ -47,35 +47,43 @@ static ngx_str_t  prefix = ngx_string("cx:");
 static void
 test_hash(void)
 {
-    u_char     s1[NGX_HTTP_CX_SECRETS_SIZE], s2[NGX_HTTP_CX_SECRETS_SIZE];
-    uint64_t   a, b, c, d, e;
-    ngx_str_t  k1 = ngx_string("k1-0123456789abcdef"),
-               k2 = ngx_string("k2-0123456789abcdef"),
-               k3 = ngx_string("0123456789abcdef-r9"), none;
+    u_char     m[15];
+    uint64_t   k1[NGX_HTTP_CX_KEYS], k2[NGX_HTTP_CX_KEYS], a, b, c, d, e;
+    uint64_t   key[2] = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+    ngx_str_t  s1 = ngx_string("k1-0123456789abcdef"),
+               s2 = ngx_string("k2-0123456789abcdef"), none;
+    ngx_uint_t i;
+
+    /* the reference vectors of the SipHash paper: key 00..0f */
+
+    for (i = 0; i < sizeof(m); i++) {
+        m[i] = (u_char) i;
+    }
+
+    ok(ngx_http_cx_siphash(key, m, 0) == 0x726fdb47dd0e0e31ULL,
+       "SipHash-2-4 of no bytes");
+    ok(ngx_http_cx_siphash(key, m, 15) == 0xa129ca6149be45e5ULL,
+       "SipHash-2-4 of 00..0e");
 
     ngx_str_null(&none);
 
-    ngx_http_cx_derive_secrets(s1, &k1);
-    ngx_http_cx_derive_secrets(s2, &k2);
+    ngx_http_cx_derive_keys(k1, &s1);
+    ngx_http_cx_derive_keys(k2, &s2);
 
-    a = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
-    b = ngx_http_cx_hash_id(s1, 1, (u_char *) "alice", 5);
-    c = ngx_http_cx_hash_id(s2, 1, (u_char *) "alice", 5);
-    d = ngx_http_cx_hash_id(s1, 1, (u_char *) "alicf", 5);
-    e = ngx_http_cx_hash_id(s1, 0, (u_char *) "alice", 5);
+    a = ngx_http_cx_hash_id(k1, 1, (u_char *) "alice", 5);
+    b = ngx_http_cx_hash_id(k1, 1, (u_char *) "alice", 5);
+    c = ngx_http_cx_hash_id(k2, 1, (u_char *) "alice", 5);
+    d = ngx_http_cx_hash_id(k1, 1, (u_char *) "alicf", 5);
+    e = ngx_http_cx_hash_id(k1, 0, (u_char *) "alice", 5);
 
     ok(a == b, "hash is deterministic");
     ok(a != c, "hash depends on cx_secret");
     ok(a != d, "hash depends on the id");
     ok(a != e, "a login and a cookie of the same id hash apart");
+    ok(k1[0] != k1[2] && k1[1] != k1[3], "with keys of their own");
 
-    /* the key of the login carol under this cx_secret, before issue 9 */
-    ngx_http_cx_derive_secrets(s2, &k3);
-    ok(ngx_http_cx_hash_id(s2, 1, (u_char *) "carol", 5)
-       == 0xfa1e49c83d141113ULL, "a login hashes as it did before");
-
-    ngx_http_cx_derive_secrets(s2, &none);
-    ok(ngx_http_cx_hash_id(s2, 1, (u_char *) "alice", 5) != a,
+    ngx_http_cx_derive_keys(k2, &none);
+    ok(ngx_http_cx_hash_id(k2, 1, (u_char *) "alice", 5) != a,
        "no secret gives a different, built-in key");
 }
 
