@@ -163,7 +163,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t *login,
     ngx_str_t *anon, ngx_uint_t issue)
 {
-    ngx_str_t          cookie, name;
+    ngx_str_t          cookie;
     ngx_uint_t         i;
     ngx_http_cx_id_t  *src;
 
@@ -171,22 +171,14 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_str_null(anon);
     *login = 0;
 
-    if (clcf->cookie.len) {
-        name = clcf->cookie;
-
-    } else if (clcf->id_cookie) {
-        ngx_str_set(&name, "cx_id");
-
-    } else {
-        ngx_str_null(&name);
-    }
-
     if (clcf->ids) {
         src = clcf->ids->elts;
 
         for (i = 0; i < clcf->ids->nelts; i++) {
 
-            if (ngx_http_cx_same_cookie(&src[i].cookie, &name)) {
+            if (ngx_http_cx_same_cookie(&src[i].cookie,
+                                        &clcf->id_cookie_name))
+            {
                 /* the id cookie listed: it is read last, below */
                 continue;
             }

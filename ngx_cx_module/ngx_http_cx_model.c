@@ -30,7 +30,6 @@
 
 #include <math.h>
 
-#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include <ngx_http_cx_module.h>

@@ -617,6 +617,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     clcf->id_cookie = NULL;
+     *     clcf->id_cookie_name = { 0, NULL };
      *     clcf->cookie = { 0, NULL };
      *     clcf->cookie_secure = 0;
      *     clcf->cookie_samesite = { 0, NULL };
@@ -788,6 +789,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
 
         conf->id_cookie = ccv.complex_value;
+        conf->id_cookie_name = name;
     }
 
     if (conf->cookie.len && conf->cookie_attrs.data == NULL) {
