@@ -81,6 +81,20 @@ enum {
 };
 
 
+/* $cx_variant: a customer held out gets no suggestions (cx_holdout) */
+enum {
+    NGX_HTTP_CX_TREATMENT = 0,
+    NGX_HTTP_CX_HOLDOUT
+};
+
+#define NGX_HTTP_CX_VARIANTS        2
+
+
+/* what a step did with the previous step's offer: none, a rank, this */
+#define NGX_HTTP_CX_FOLLOW_NONE     0
+#define NGX_HTTP_CX_FOLLOW_SHORTCUT (NGX_HTTP_CX_SUGGEST_MAX + 1)
+
+
 enum {
     NGX_HTTP_CX_BYPASS = 0,
     NGX_HTTP_CX_HIT,
@@ -283,6 +297,7 @@ struct ngx_http_cx_ctx_s {
     ngx_str_t                   cookie;         /* Set-Cookie to send */
     ngx_uint_t                  level;
     ngx_uint_t                  pace;
+    ngx_uint_t                  variant;        /* NGX_HTTP_CX_TREATMENT.. */
     ngx_event_t                 wake;
     ngx_http_cx_slot_t         *slot;
 
@@ -468,6 +483,15 @@ ngx_int_t ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 extern ngx_str_t  ngx_http_cx_level_names[];
 extern ngx_str_t  ngx_http_cx_pace_names[];
 extern ngx_str_t  ngx_http_cx_reason_names[];
+
+/* ngx_http_cx_metrics.c: counters in one shared memory zone */
+void ngx_http_cx_metric_served(ngx_uint_t suggestions, ngx_uint_t shortcut);
+void ngx_http_cx_metric_step(ngx_http_cx_ctx_t *ctx, ngx_uint_t variant,
+    ngx_uint_t begins);
+void ngx_http_cx_metric_follow(ngx_uint_t variant, ngx_uint_t offered,
+    ngx_uint_t shortcut_offered, ngx_uint_t followed);
+void ngx_http_cx_metric_goal(ngx_uint_t variant, ngx_uint_t level,
+    ngx_uint_t steps, ngx_uint_t assisted);
 
 /* ngx_http_cx_api.c */
 char *ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
