@@ -57,6 +57,8 @@
 #define NGX_HTTP_CX_SCORE_LEN     63      /* nor longer ones */
 #define NGX_HTTP_CX_JLEN_MAX      1000000 /* larger state values neither */
 #define NGX_HTTP_CX_COUNT_MAX     1000000000
+/* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
+#define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
 
 
 enum {
@@ -180,6 +182,10 @@ typedef struct {
     ngx_uint_t                  lday;       /* day of the learning budget */
     ngx_uint_t                  learned;    /* steps learned that day */
     int64_t                     lstart;     /* the learning day's 1st, ms */
+    ngx_uint_t                  used;       /* the journey took an offer */
+    ngx_uint_t                  noffer;     /* what the last step offered: */
+    uint32_t                    offer[NGX_HTTP_CX_SUGGEST_MAX]; /* urls */
+    uint32_t                    shortcut;   /* hashed; 0: none */
 } ngx_http_cx_state_t;
 
 
@@ -247,6 +253,7 @@ typedef struct {
     ngx_array_t                *shortcut_steps; /* cx_shortcut */
     ngx_array_t                *shortcuts;      /* their names, ngx_str_t */
     ngx_array_t                *skip;           /* cx_skip */
+    ngx_uint_t                  holdout;        /* cx_holdout, 1/100 % */
 } ngx_http_cx_loc_conf_t;
 
 
@@ -310,6 +317,10 @@ struct ngx_http_cx_ctx_s {
     double                      trust;          /* by the customer's past */
     double                      again;          /* the transition, before */
     ngx_uint_t                  steps_today;    /* HINCRBY learned */
+    ngx_str_t                   offer;          /* what this step offers */
+    ngx_uint_t                  followed;       /* of the last step's */
+    ngx_uint_t                  start_level;    /* of the journey */
+    ngx_uint_t                  goal_steps;     /* the goal's, included */
 
     /* copied from the replies, for the answer and the record */
     ngx_str_t                  *journey;        /* earlier steps, newest 1st */
@@ -336,6 +347,9 @@ struct ngx_http_cx_ctx_s {
     unsigned                    inject:1;       /* the body gets the block */
     unsigned                    injected:1;
     unsigned                    login:1;        /* anon to merge into hash */
+    unsigned                    offered:1;      /* the last step a list, */
+    unsigned                    offered_shortcut:1; /* a shortcut */
+    unsigned                    begins:1;       /* a journey */
 
     ngx_str_t                   block;          /* the html to inject */
     ngx_uint_t                  match;          /* of "</body>" so far */
@@ -461,6 +475,13 @@ void ngx_http_cx_combine(ngx_http_cx_state_t *st, ngx_http_cx_state_t *anon,
 ngx_uint_t ngx_http_cx_pace(ngx_http_cx_state_t *st, ngx_msec_t hurried,
     ngx_msec_t relaxed);
 double ngx_http_cx_trust(ngx_http_cx_state_t *st);
+ngx_uint_t ngx_http_cx_variant(uint64_t hash, ngx_uint_t holdout);
+uint32_t ngx_http_cx_url_hash(ngx_str_t *url);
+u_char *ngx_http_cx_offer_text(u_char *p, uint32_t *urls, ngx_uint_t n,
+    uint32_t shortcut);
+ngx_int_t ngx_http_cx_offer_parse(u_char *p, size_t len,
+    ngx_http_cx_state_t *st);
+ngx_uint_t ngx_http_cx_followed(ngx_http_cx_state_t *st, ngx_str_t *url);
 ngx_uint_t ngx_http_cx_rate(ngx_uint_t count, int64_t start, int64_t now);
 ngx_uint_t ngx_http_cx_stuck(ngx_http_cx_ref_t *steps, ngx_uint_t n);
 ngx_uint_t ngx_http_cx_path_parse(ngx_str_t *path, ngx_http_cx_ref_t *steps,
@@ -506,6 +527,7 @@ ngx_int_t ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);
 void ngx_http_cx_item_flush(ngx_http_request_t *r);
 extern ngx_str_t  ngx_http_cx_status_names[];
+extern ngx_str_t  ngx_http_cx_variant_names[];
 
 
 #endif /* _NGX_HTTP_CX_MODULE_H_INCLUDED_ */

@@ -23,6 +23,8 @@ static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_http_cx_ref_t *shortcut);
 static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
+static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
 
 
 /* a JSON string's length, quotes included */
@@ -214,6 +216,18 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     want = (ctx->pace == NGX_HTTP_CX_PACE_HURRIED) ? 1 : clcf->suggest;
     nc = ngx_min(nc, want);
 
+    if (ngx_http_cx_offer(ctx, cands, nc, &shortcut) != NGX_OK) {
+        ctx->status = NGX_HTTP_CX_ERROR;
+        return;
+    }
+
+    if (ctx->variant == NGX_HTTP_CX_HOLDOUT) {
+        /* held out: what would have been offered is kept, not shown */
+        nc = 0;
+        ngx_str_null(&ctx->shortcut);
+        ngx_str_null(&shortcut.url);
+    }
+
     ctx->status = (nc || ctx->shortcut.len) ? NGX_HTTP_CX_HIT
                                             : NGX_HTTP_CX_MISS;
 
@@ -256,6 +270,41 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     {
         ctx->status = NGX_HTTP_CX_ERROR;
     }
+}
+
+
+/*
+ * What the step offers, as the state keeps it for the next step to tell
+ * which one the customer took (ngx_http_cx_followed()): for a customer
+ * held out, what would have been offered, the baseline of the rate at
+ * which offers are taken.
+ */
+
+static ngx_int_t
+ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
+    ngx_uint_t n, ngx_http_cx_ref_t *shortcut)
+{
+    u_char      *p;
+    uint32_t     urls[NGX_HTTP_CX_SUGGEST_MAX], sc;
+    ngx_uint_t   i;
+
+    n = ngx_min(n, NGX_HTTP_CX_SUGGEST_MAX);
+
+    for (i = 0; i < n; i++) {
+        urls[i] = ngx_http_cx_url_hash(&cands[i].ref.url);
+    }
+
+    sc = shortcut->url.len ? ngx_http_cx_url_hash(&shortcut->url) : 0;
+
+    p = ngx_pnalloc(ctx->request->pool, NGX_HTTP_CX_OFFER_MAX);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->offer.data = p;
+    ctx->offer.len = ngx_http_cx_offer_text(p, urls, n, sc) - p;
+
+    return NGX_OK;
 }
 
 

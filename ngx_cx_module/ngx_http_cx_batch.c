@@ -20,7 +20,7 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_ARGS_MAX   20
+#define NGX_HTTP_CX_ARGS_MAX   24
 
 
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
@@ -46,7 +46,8 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  * One pipelined batch; only its last reply is waited for.  All but the
  * last key belong to the customer (one hash tag, one Cluster slot):
  *
- *   HMGET P{H}:s ...              the state: last step, journey, pace
+ *   HMGET P{H}:s ...              the state: last step, journey, pace,
+ *                                 what the last step offered
  *   HINCRBY P{H}:s learned 1      steps today, for the learning budget,
  *                                 when the request may teach anything
  *   LRANGE P{H}:seq 0 15          the steps before this one
@@ -107,13 +108,14 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 10,
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 12,
                         ngx_http_cx_lit("HMGET"), st_k,
                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
                         ngx_http_cx_lit("learned"),
-                        ngx_http_cx_lit("lstart"))
+                        ngx_http_cx_lit("lstart"), ngx_http_cx_lit("u"),
+                        ngx_http_cx_lit("o"))
         != NGX_OK)
     {
         return NGX_ERROR;

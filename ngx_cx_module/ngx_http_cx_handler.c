@@ -118,6 +118,13 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return NGX_DECLINED;
     }
 
+    /* the shop: the server's keys and the key ids are hashed with */
+    cxscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
+
+    ctx->hash = ngx_http_cx_hash_id(cxscf->hash_keys, login, id.data,
+                                    id.len);
+    ctx->variant = ngx_http_cx_variant(ctx->hash, clcf->holdout);
+
     slot = ngx_http_cx_redis_acquire(r->connection->log, &ctx->status);
     if (slot == NULL) {
         return NGX_DECLINED;
@@ -125,13 +132,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
-    /* the shop: the server's keys and the key ids are hashed with */
-    cxscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
-
     tp = ngx_timeofday();
 
-    slot->hash = ngx_http_cx_hash_id(cxscf->hash_keys, login, id.data,
-                                     id.len);
+    slot->hash = ctx->hash;
     slot->now = (int64_t) tp->sec * 1000 + tp->msec;
 
     if (clcf->time) {
@@ -152,7 +155,6 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     slot->member_len = member_len;
     ngx_memcpy(slot->member, member, member_len);
 
-    ctx->hash = slot->hash;
     ctx->now = slot->now;
 
     if (anon.len && !api) {

@@ -37,6 +37,8 @@
 
 static u_char ngx_http_cx_hex_value(u_char c);
 static ngx_uint_t ngx_http_cx_prefix_is(u_char *p, u_char *last, char *s);
+static u_char *ngx_http_cx_hex32(u_char *p, uint32_t v);
+static uint32_t ngx_http_cx_parse_hex32(u_char *p);
 
 
 static u_char  ngx_http_cx_hex[] = "0123456789abcdef";
@@ -921,6 +923,179 @@ double
 ngx_http_cx_trust(ngx_http_cx_state_t *st)
 {
     return (st->goals > 0) ? 1 : 0.5;
+}
+
+
+/*
+ * The customer's side of cx_holdout (in 1/100 %): the keyed hash of their
+ * id decides, so that a customer stays where they are on every worker and
+ * edge, across reloads and restarts, as long as cx_secret is the same.
+ * The key's high half is used: its low bits name nothing else either.
+ */
+
+ngx_uint_t
+ngx_http_cx_variant(uint64_t hash, ngx_uint_t holdout)
+{
+    return ((hash >> 32) % 10000 < holdout) ? NGX_HTTP_CX_HOLDOUT
+                                            : NGX_HTTP_CX_TREATMENT;
+}
+
+
+/*
+ * A url as an offer keeps it: 32 bits of FNV-1a, never 0, which means
+ * "none".  Only the customer's own offers are compared with it.
+ */
+
+uint32_t
+ngx_http_cx_url_hash(ngx_str_t *url)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < url->len; i++) {
+        h = (h ^ url->data[i]) * 16777619u;
+    }
+
+    return h ? h : 1;
+}
+
+
+/*
+ * What a step offered, as the state keeps it for the next step: the
+ * list's urls hashed, 8 hex digits each, in rank order, then ":" and the
+ * shortcut's if one was offered.  At most NGX_HTTP_CX_OFFER_MAX bytes.
+ */
+
+u_char *
+ngx_http_cx_offer_text(u_char *p, uint32_t *urls, ngx_uint_t n,
+    uint32_t shortcut)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n && i < NGX_HTTP_CX_SUGGEST_MAX; i++) {
+        p = ngx_http_cx_hex32(p, urls[i]);
+    }
+
+    if (shortcut) {
+        *p++ = ':';
+        p = ngx_http_cx_hex32(p, shortcut);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_cx_hex32(u_char *p, uint32_t v)
+{
+    ngx_int_t  i;
+
+    for (i = 28; i >= 0; i -= 4) {
+        *p++ = ngx_http_cx_hex[(v >> i) & 0xf];
+    }
+
+    return p;
+}
+
+
+/* 8 lowercase hex digits, not all 0: as ngx_http_cx_hex32() writes */
+
+static uint32_t
+ngx_http_cx_parse_hex32(u_char *p)
+{
+    uint32_t    v;
+    ngx_uint_t  i;
+
+    v = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            v = (v << 4) | (p[i] - '0');
+
+        } else if (p[i] >= 'a' && p[i] <= 'f') {
+            v = (v << 4) | (p[i] - 'a' + 10);
+
+        } else {
+            return 0;
+        }
+    }
+
+    return v;
+}
+
+
+/* the offer a state read holds; NGX_ERROR, and none, if it is not ours */
+
+ngx_int_t
+ngx_http_cx_offer_parse(u_char *p, size_t len, ngx_http_cx_state_t *st)
+{
+    u_char      *colon;
+    size_t       n;
+    uint32_t     v;
+    ngx_uint_t   i;
+
+    st->noffer = 0;
+    st->shortcut = 0;
+
+    colon = ngx_strlchr(p, p + len, ':');
+    n = colon ? (size_t) (colon - p) : len;
+
+    if (n % 8 || n / 8 > NGX_HTTP_CX_SUGGEST_MAX
+        || (colon && len - n != 9))
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n / 8; i++) {
+        v = ngx_http_cx_parse_hex32(p + 8 * i);
+        if (v == 0) {
+            return NGX_ERROR;
+        }
+
+        st->offer[i] = v;
+    }
+
+    if (colon) {
+        v = ngx_http_cx_parse_hex32(colon + 1);
+        if (v == 0) {
+            return NGX_ERROR;
+        }
+
+        st->shortcut = v;
+    }
+
+    st->noffer = n / 8;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the customer did with the offer of their last step, stepping to
+ * url: took the suggestion of that rank (from 1), the shortcut, or none.
+ */
+
+ngx_uint_t
+ngx_http_cx_followed(ngx_http_cx_state_t *st, ngx_str_t *url)
+{
+    uint32_t    h;
+    ngx_uint_t  i;
+
+    h = ngx_http_cx_url_hash(url);
+
+    for (i = 0; i < st->noffer; i++) {
+        if (st->offer[i] == h) {
+            return i + 1;
+        }
+    }
+
+    if (st->shortcut == h) {
+        return NGX_HTTP_CX_FOLLOW_SHORTCUT;
+    }
+
+    return NGX_HTTP_CX_FOLLOW_NONE;
 }
 
 

@@ -62,6 +62,8 @@ static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_holdout(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_pace_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -286,6 +288,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_cx_demote,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, demote),
+      NULL },
+
+    { ngx_string("cx_holdout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_holdout,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("cx_levels"),
@@ -644,6 +653,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->item_template = NGX_CONF_UNSET_PTR;
     clcf->skip = NGX_CONF_UNSET_PTR;
     clcf->demote = NGX_CONF_UNSET_UINT;
+    clcf->holdout = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
     clcf->expert = NGX_CONF_UNSET_UINT;
     clcf->hurried = NGX_CONF_UNSET_MSEC;
@@ -693,6 +703,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_uint_value(conf->demote, prev->demote, 250);
+    ngx_conf_merge_uint_value(conf->holdout, prev->holdout, 0);
     ngx_conf_merge_uint_value(conf->returning, prev->returning,
                               NGX_HTTP_CX_RETURNING);
     ngx_conf_merge_uint_value(conf->expert, prev->expert, NGX_HTTP_CX_EXPERT);
@@ -1167,6 +1178,44 @@ ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf->demote = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* cx_holdout 5%: a percentage with at most two decimals, "%" optional */
+
+static char *
+ngx_http_cx_holdout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_loc_conf_t *clcf = conf;
+
+    size_t      len;
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (clcf->holdout != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    len = value[1].len;
+
+    if (len && value[1].data[len - 1] == '%') {
+        len--;
+    }
+
+    n = ngx_atofp(value[1].data, len, 2);
+    if (n == NGX_ERROR || n > 10000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"cx_holdout\" "
+                           "directive, it must be a percentage between 0 "
+                           "and 100 with at most two decimals", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->holdout = n;
 
     return NGX_CONF_OK;
 }

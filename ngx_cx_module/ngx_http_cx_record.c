@@ -175,14 +175,19 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
     ngx_str_t *m, ngx_uint_t n)
 {
     int64_t                   t;
-    ngx_str_t                *src;
-    ngx_uint_t                prev, nsrc;
+    ngx_str_t                *src, *first;
+    ngx_uint_t                prev, nsrc, went_on;
+    ngx_http_cx_ref_t         ref;
     ngx_http_cx_state_t       st;
     ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
     st = *read;
+    st.noffer = 0;
+    st.shortcut = 0;
+    first = &ctx->member;
+    went_on = 0;
 
     ctx->trust = ngx_http_cx_trust(read);
     ctx->blank = (read->ts == 0);
@@ -205,6 +210,10 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
 
         prev = ngx_http_cx_advance(&st, t, cmcf->journey_gap, 0);
 
+        first = &ctx->viewed;
+        went_on = (prev != 0);
+        ctx->begins = !went_on;
+
         ctx->vjourney = src + n + 1;
         ctx->nvjourney = ngx_http_cx_collapse(m, ngx_min(prev, n),
                                               &ctx->viewed, ctx->vjourney);
@@ -216,6 +225,36 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
     }
 
     prev = ngx_http_cx_advance(&st, ctx->now, cmcf->journey_gap, ctx->goal);
+
+    if (!ctx->walked) {
+        went_on = (prev != 0);
+        ctx->begins = !went_on;
+    }
+
+    /*
+     * What the customer did with what their last step offered: only a
+     * step of the same journey counts, the first one after the offer (a
+     * page the Referer names, the prefetched page opened, if any).
+     */
+
+    ctx->followed = NGX_HTTP_CX_FOLLOW_NONE;
+
+    if (went_on && (read->noffer || read->shortcut)
+        && ngx_http_cx_member_parse(first->data, first->len, &ref) == NGX_OK)
+    {
+        ctx->offered = (read->noffer != 0);
+        ctx->offered_shortcut = (read->shortcut != 0);
+        ctx->followed = ngx_http_cx_followed(read, &ref.url);
+    }
+
+    st.used = prev != 0
+              && ((went_on && read->used)
+                  || ctx->followed != NGX_HTTP_CX_FOLLOW_NONE);
+
+    /* the level the customer began the journey with: the goals before */
+    ctx->start_level = ngx_http_cx_level(read->goals, ctx->conf->returning,
+                                         ctx->conf->expert);
+    ctx->goal_steps = prev + 1;
 
     ctx->journey = ngx_palloc(ctx->request->pool,
                               (nsrc + 1) * sizeof(ngx_str_t));
@@ -363,9 +402,23 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     steps = ctx->walked ? 2 : 1;
     learn = ngx_http_cx_learn(ctx, &st, steps);
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "cx: record \"%V\", %ui steps, learn %ui", &ctx->member,
-                   steps, learn);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cx: record \"%V\", %ui steps, learn %ui, followed %ui",
+                   &ctx->member, steps, learn, ctx->followed);
+
+    /* what the customer did, counted (ngx_http_cx_metrics.c) */
+
+    ngx_http_cx_metric_step(ctx, ctx->variant, ctx->begins);
+
+    if (ctx->offered || ctx->offered_shortcut) {
+        ngx_http_cx_metric_follow(ctx->variant, ctx->offered,
+                                  ctx->offered_shortcut, ctx->followed);
+    }
+
+    if (ctx->goal) {
+        ngx_http_cx_metric_goal(ctx->variant, ctx->start_level,
+                                ctx->goal_steps, st.used);
+    }
 
     key.data = kb;
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
@@ -598,7 +651,7 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     /* "learned" only when a new day starts it again: HINCRBY counts */
 
-    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 18 : 16,
+    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 22 : 20,
                            ngx_http_cx_lit("HSET"), key,
                            ngx_http_cx_lit("ts"), s[0],
                            ngx_http_cx_lit("jlen"), s[1],
@@ -607,6 +660,11 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
                            ngx_http_cx_lit("ngaps"), s[4],
                            ngx_http_cx_lit("lday"), s[5],
                            ngx_http_cx_lit("lstart"), s[6],
+                           ngx_http_cx_lit("u"),
+                           st->used ? ngx_http_cx_lit("1")
+                                    : ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit("o"),
+                           ctx->offer.len ? ctx->offer : ngx_http_cx_lit(""),
                            ngx_http_cx_lit("learned"), s[7]);
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                            cxscf->ttl_text);

@@ -60,13 +60,17 @@ ngx_http_cx_number(u_char *p, size_t len, int64_t max)
         n = n * 10 + (*p - '0');
     }
 
-    return n;
+    /* a single digit over a max below 10 passes the test above */
+    return (n <= max) ? n : -1;
 }
 
 
 /*
- * HMGET of ts jlen goals gap ngaps lday learned lstart: a missing field
- * is 0, a field that is no number in range is 0 and counted.
+ * HMGET of ts jlen goals gap ngaps lday learned lstart, and for a step's
+ * batch u o, what the journey did with offers and what the last step
+ * offered: a missing field is 0, a field that is no number in range, or
+ * an offer not of ngx_http_cx_offer_text()'s making, is 0 (none) and
+ * counted.
  */
 
 ngx_uint_t
@@ -83,7 +87,8 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
     }
 
     if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != NGX_HTTP_CX_STATE_FIELDS)
+        || (reply->elements != NGX_HTTP_CX_STATE_FIELDS
+            && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 2))
     {
         return 1;
     }
@@ -118,6 +123,37 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
     st->lday = (ngx_uint_t) v[5];
     st->learned = (ngx_uint_t) v[6];
     st->lstart = v[7];
+
+    if (reply->elements == NGX_HTTP_CX_STATE_FIELDS) {
+        return bad;
+    }
+
+    e = reply->element[NGX_HTTP_CX_STATE_FIELDS];
+
+    if (e && e->type == REDIS_REPLY_STRING) {
+        v[0] = ngx_http_cx_number((u_char *) e->str, e->len, 1);
+        st->used = (v[0] == 1);
+        bad += (v[0] < 0);
+
+    } else if (e && e->type != REDIS_REPLY_NIL) {
+        bad++;
+    }
+
+    e = reply->element[NGX_HTTP_CX_STATE_FIELDS + 1];
+
+    if (e && e->type == REDIS_REPLY_STRING) {
+        if (e->len > NGX_HTTP_CX_OFFER_MAX
+            || ngx_http_cx_offer_parse((u_char *) e->str, e->len, st)
+               != NGX_OK)
+        {
+            st->noffer = 0;
+            st->shortcut = 0;
+            bad++;
+        }
+
+    } else if (e && e->type != REDIS_REPLY_NIL) {
+        bad++;
+    }
 
     return bad;
 }

@@ -28,6 +28,12 @@ ngx_str_t  ngx_http_cx_status_names[] = {
 };
 
 
+ngx_str_t  ngx_http_cx_variant_names[] = {
+    ngx_string("treatment"),
+    ngx_string("holdout")
+};
+
+
 enum {
     NGX_HTTP_CX_VAR_STEP = 0,
     NGX_HTTP_CX_VAR_NEXT,
@@ -36,6 +42,7 @@ enum {
     NGX_HTTP_CX_VAR_PACE,
     NGX_HTTP_CX_VAR_SHORTCUT,
     NGX_HTTP_CX_VAR_JSON,
+    NGX_HTTP_CX_VAR_VARIANT,
     NGX_HTTP_CX_VAR_ITEMS,
     NGX_HTTP_CX_VAR_ITEM_URL,
     NGX_HTTP_CX_VAR_ITEM_LABEL,
@@ -65,6 +72,9 @@ static ngx_http_variable_t  ngx_http_cx_vars[] = {
 
     { ngx_string("cx_next_json"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_JSON, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_variant"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_VARIANT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("cx_items"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_ITEMS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -201,6 +211,12 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         }
 
         s = &json;
+        break;
+
+    case NGX_HTTP_CX_VAR_VARIANT:
+        /* once the customer is known */
+        s = (ctx && ctx->hash) ? &ngx_http_cx_variant_names[ctx->variant]
+                               : NULL;
         break;
 
     case NGX_HTTP_CX_VAR_STEP:

@@ -486,6 +486,91 @@ test_state(void)
 
 
 static void
+test_offer(void)
+{
+    u_char               text[NGX_HTTP_CX_OFFER_MAX], *p;
+    uint32_t             urls[3];
+    int                  len;
+    u_char               idb[32];
+    uint64_t             keys[NGX_HTTP_CX_KEYS];
+    ngx_uint_t           i, n, holdout;
+    ngx_str_t            secret = ngx_string("unit-0123456789abcdef");
+    ngx_str_t            a = ngx_string("/item/1"), b = ngx_string("/cart"),
+                         c = ngx_string("/checkout"), d = ngx_string("/x");
+    ngx_http_cx_state_t  st;
+
+    urls[0] = ngx_http_cx_url_hash(&a);
+    urls[1] = ngx_http_cx_url_hash(&b);
+
+    p = ngx_http_cx_offer_text(text, urls, 2, ngx_http_cx_url_hash(&c));
+    ok(p - text == 25 && text[16] == ':', "two urls and a shortcut: 25 bytes");
+
+    ngx_memzero(&st, sizeof(st));
+    ok(ngx_http_cx_offer_parse(text, p - text, &st) == NGX_OK
+       && st.noffer == 2 && st.offer[1] == urls[1] && st.shortcut != 0,
+       "read back as written");
+
+    ok(ngx_http_cx_followed(&st, &b) == 2
+       && ngx_http_cx_followed(&st, &a) == 1
+       && ngx_http_cx_followed(&st, &c) == NGX_HTTP_CX_FOLLOW_SHORTCUT
+       && ngx_http_cx_followed(&st, &d) == NGX_HTTP_CX_FOLLOW_NONE,
+       "a step takes rank 2, rank 1, the shortcut, or none");
+
+    p = ngx_http_cx_offer_text(text, urls, 0, urls[0]);
+    ok(ngx_http_cx_offer_parse(text, p - text, &st) == NGX_OK
+       && st.noffer == 0 && st.shortcut == urls[0],
+       "a shortcut alone");
+
+    ok(ngx_http_cx_offer_parse(text, 0, &st) == NGX_OK && st.noffer == 0
+       && st.shortcut == 0, "nothing offered");
+
+    ok(ngx_http_cx_offer_parse((u_char *) "0123456", 7, &st) == NGX_ERROR
+       && ngx_http_cx_offer_parse((u_char *) "0123456G", 8, &st)
+          == NGX_ERROR
+       && ngx_http_cx_offer_parse((u_char *) "0123456A", 8, &st)
+          == NGX_ERROR
+       && ngx_http_cx_offer_parse((u_char *) "00000000", 8, &st)
+          == NGX_ERROR
+       && ngx_http_cx_offer_parse((u_char *) "01234567:0123", 13, &st)
+          == NGX_ERROR
+       && ngx_http_cx_offer_parse((u_char *) "0123456789abcdef:", 17, &st)
+          == NGX_ERROR
+       && st.noffer == 0 && st.shortcut == 0,
+       "offers not of our making are none");
+
+    /* 21 urls: more than a list holds */
+    ngx_memset(text, 'a', NGX_HTTP_CX_OFFER_MAX);
+    ok(ngx_http_cx_offer_parse(text, 8 * 21, &st) == NGX_ERROR
+       && ngx_http_cx_offer_parse(text, 8 * 20, &st) == NGX_OK
+       && st.noffer == 20, "at most 20 urls");
+
+    /* the holdout: a share of the hashes, within 1% over 10,000 ids */
+
+    ngx_http_cx_derive_keys(keys, &secret);
+
+    for (holdout = 0; holdout <= 10000; holdout += 2500) {
+        n = 0;
+
+        for (i = 0; i < 10000; i++) {
+            len = snprintf((char *) idb, sizeof(idb), "visitor-%u",
+                           (unsigned) i);
+            n += ngx_http_cx_variant(ngx_http_cx_hash_id(keys, 0, idb, len),
+                                     holdout)
+                 == NGX_HTTP_CX_HOLDOUT;
+        }
+
+        ok(n + 100 >= holdout && n <= holdout + 100,
+           "cx_holdout: the share of 10,000 ids held out");
+    }
+
+    ok(ngx_http_cx_variant(0x1234567800000000ULL, 10000)
+       == NGX_HTTP_CX_HOLDOUT
+       && ngx_http_cx_variant(0x1234567800000000ULL, 0)
+          == NGX_HTTP_CX_TREATMENT, "100% holds everyone out, 0% no one");
+}
+
+
+static void
 test_combine(void)
 {
     ngx_http_cx_state_t  st, anon;
@@ -802,6 +887,25 @@ test_reply(void)
     ok(ngx_http_cx_reply_state(&arr, &st) == 1 && st.ts == 0,
        "a state of another shape is not read at all");
 
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "1700000000000");
+    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "1");
+    el[9] = str_reply(&e[9], REDIS_REPLY_STRING, "0123abcd:89abcdef");
+    arr.elements = 10;
+    ok(ngx_http_cx_reply_state(&arr, &st) == 4 && st.used == 1
+       && st.noffer == 1 && st.offer[0] == 0x0123abcd
+       && st.shortcut == 0x89abcdef, "a step's state: used, the offer");
+
+    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "2");
+    el[9] = str_reply(&e[9], REDIS_REPLY_STRING, "<script>");
+    ok(ngx_http_cx_reply_state(&arr, &st) == 6 && st.used == 0
+       && st.noffer == 0 && st.shortcut == 0,
+       "a used flag or an offer not ours reads as none, counted");
+
+    el[8] = str_reply(&e[8], REDIS_REPLY_NIL, NULL);
+    el[9] = str_reply(&e[9], REDIS_REPLY_INTEGER, NULL);
+    ok(ngx_http_cx_reply_state(&arr, &st) == 5 && st.noffer == 0,
+       "none yet, or an offer of the wrong type");
+
     el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "");
     el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "a /a|b /b");
     arr.elements = 2;
@@ -832,6 +936,7 @@ main(void)
     test_member();
     test_decay();
     test_state();
+    test_offer();
     test_combine();
     test_caps();
     test_stuck();
