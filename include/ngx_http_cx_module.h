@@ -129,6 +129,7 @@ typedef struct {
     ngx_http_cx_tpl_t           url_tpl;    /* nparts 0: the request uri */
     ngx_str_t                   label;      /* label=, without captures */
     ngx_http_cx_tpl_t           label_tpl;  /* label= with captures */
+    ngx_uint_t                  metric;     /* its name's, step_names */
 } ngx_http_cx_step_t;
 
 
@@ -209,6 +210,10 @@ typedef struct {
     u_char                     *on_file;        /* first "cx on" or cx_api */
     ngx_uint_t                  on_line;
     const char                 *on_directive;
+
+    ngx_flag_t                  metrics;        /* a cx_metrics location */
+    ngx_array_t                *step_names;     /* each cx_step's, once */
+    ngx_shm_zone_t             *metrics_zone;
 } ngx_http_cx_main_conf_t;
 
 
@@ -278,6 +283,7 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  fresh;          /* id just issued */
     ngx_uint_t                  count;          /* steps to HINCRBY */
     ngx_uint_t                  errors;         /* error replies so far */
+    uint64_t                    sent;           /* us, metric_clock() */
     ngx_http_cx_state_t         state;
     uint64_t                    anon;           /* a login's: merged from */
     ngx_http_cx_srv_conf_t     *shop;           /* a login's: its keys */
@@ -293,6 +299,7 @@ struct ngx_http_cx_ctx_s {
     ngx_http_cx_loc_conf_t     *conf;           /* where the step was */
     ngx_uint_t                  status;
     ngx_http_cx_ref_t           step;
+    ngx_http_cx_step_t         *declared;       /* the cx_step it matched */
     ngx_str_t                   member;         /* "name url" of the step */
     ngx_str_t                   viewed;         /* ditto, of the Referer */
     ngx_str_t                   next;           /* urls, space separated */
@@ -350,6 +357,7 @@ struct ngx_http_cx_ctx_s {
     unsigned                    offered:1;      /* the last step a list, */
     unsigned                    offered_shortcut:1; /* a shortcut */
     unsigned                    begins:1;       /* a journey */
+    unsigned                    counted:1;      /* in cx_requests_total */
 
     ngx_str_t                   block;          /* the html to inject */
     ngx_uint_t                  match;          /* of "</body>" so far */
@@ -405,7 +413,7 @@ ngx_int_t ngx_http_cx_check_named(ngx_conf_t *cf,
     ngx_http_cx_named_t *named, ngx_http_cx_ref_t *fixed);
 ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, u_char *member,
-    size_t *name_len, size_t *member_len);
+    size_t *name_len, size_t *member_len, ngx_http_cx_step_t **declared);
 ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref);
 size_t ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
@@ -454,6 +462,7 @@ ngx_uint_t ngx_http_cx_url_char(u_char c);
 char *ngx_http_cx_text_check(u_char *p, size_t len);
 uintptr_t ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size);
 uintptr_t ngx_http_cx_escape_json(u_char *dst, u_char *src, size_t size);
+uintptr_t ngx_http_cx_escape_label(u_char *dst, u_char *src, size_t size);
 ngx_int_t ngx_http_cx_unescape(u_char *src, size_t len, u_char *dst,
     size_t size);
 ngx_int_t ngx_http_cx_path(u_char *src, size_t len, u_char *dst,
@@ -513,6 +522,26 @@ void ngx_http_cx_metric_follow(ngx_uint_t variant, ngx_uint_t offered,
     ngx_uint_t shortcut_offered, ngx_uint_t followed);
 void ngx_http_cx_metric_goal(ngx_uint_t variant, ngx_uint_t level,
     ngx_uint_t steps, ngx_uint_t assisted);
+
+/* what the request path and the Redis connection count themselves */
+enum {
+    NGX_HTTP_CX_M_ERRORS = 0,
+    NGX_HTTP_CX_M_TIMEOUTS,
+    NGX_HTTP_CX_M_RECONNECTS
+};
+
+void ngx_http_cx_metric_status(ngx_uint_t status);
+void ngx_http_cx_metric_redis(ngx_uint_t what);
+void ngx_http_cx_metric_in_flight(ngx_int_t n);
+uint64_t ngx_http_cx_metric_clock(void);
+void ngx_http_cx_metric_round_trip(uint64_t sent);
+char *ngx_http_cx_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_metrics_declare(ngx_conf_t *cf,
+    ngx_http_cx_step_t *step);
+ngx_int_t ngx_http_cx_metrics_init(ngx_conf_t *cf);
+
+/* ngx_http_cx_dashboard.c: the page of cx_metrics' ?format=html */
+extern ngx_str_t  ngx_http_cx_dashboard_html;
 
 /* ngx_http_cx_api.c */
 char *ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

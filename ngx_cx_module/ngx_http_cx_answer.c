@@ -269,6 +269,13 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
            != NGX_OK)
     {
         ctx->status = NGX_HTTP_CX_ERROR;
+        return;
+    }
+
+    if (ctx->status == NGX_HTTP_CX_HIT) {
+        /* the list, then the shortcut: ctx->nitems in all */
+        ngx_http_cx_metric_served(ctx->nitems - (shortcut.url.len ? 1 : 0),
+                                  shortcut.url.len ? 1 : 0);
     }
 }
 

@@ -411,13 +411,22 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     ctx = slot->ctx;
 
+    if (reply) {
+        ngx_http_cx_metric_round_trip(slot->sent);
+    }
+
     if (reply == NULL || slot->errors) {
         /* the connection went away, or a command of the batch was
-         * refused: both logged already */
+         * refused: both logged already, the refusal counted */
         status = NGX_HTTP_CX_ERROR;
+
+        if (reply == NULL) {
+            ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
+        }
 
     } else if (reply->type != REDIS_REPLY_ARRAY) {
         ngx_http_cx_redis_episode(0, "answered", "an unexpected reply");
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         status = NGX_HTTP_CX_ERROR;
 
     } else {

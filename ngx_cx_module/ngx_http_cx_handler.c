@@ -70,10 +70,12 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
+    ngx_http_cx_step_t       *declared;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
-    if (ngx_http_cx_classify(r, clcf, uri, member, &name_len, &member_len)
+    if (ngx_http_cx_classify(r, clcf, uri, member, &name_len, &member_len,
+                             &declared)
         != NGX_OK)
     {
         /* not a step: neither recorded nor delayed */
@@ -107,6 +109,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->member.data = ctx->step.name.data;
     ctx->member.len = member_len;
     ctx->conf = clcf;
+    ctx->declared = declared;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
@@ -173,8 +176,11 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         slot->count = ctx->viewed.len ? 2 : 1;
     }
 
+    slot->sent = ngx_http_cx_metric_clock();
+
     if (ngx_http_cx_send(cmcf, cxscf, slot) != NGX_OK) {
         ngx_http_cx_redis_release(slot);
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         ctx->status = NGX_HTTP_CX_ERROR;
         return NGX_DECLINED;
     }
@@ -249,6 +255,8 @@ ngx_http_cx_wake_handler(ngx_event_t *ev)
         }
 
         ctx->status = NGX_HTTP_CX_TIMEOUT;
+
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_TIMEOUTS);
 
         ngx_http_cx_redis_episode(0, "did not answer within cx_timeout",
                                   NULL);

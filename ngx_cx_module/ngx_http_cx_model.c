@@ -518,6 +518,54 @@ ngx_http_cx_escape_json(u_char *dst, u_char *src, size_t size)
 }
 
 
+/*
+ * A label value of the Prometheus text format: a backslash, a double
+ * quote and a newline escaped with a backslash.  As ngx_escape_json():
+ * with dst NULL, the bytes it adds; else the end of what it wrote.
+ */
+
+uintptr_t
+ngx_http_cx_escape_label(u_char *dst, u_char *src, size_t size)
+{
+    u_char     *last, c;
+    uintptr_t   n;
+
+    last = src + size;
+
+    if (dst == NULL) {
+        n = 0;
+
+        for ( /* void */ ; src < last; src++) {
+            c = *src;
+
+            if (c == '"' || c == '\\' || c == '\n') {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    for ( /* void */ ; src < last; src++) {
+        c = *src;
+
+        if (c == '"' || c == '\\') {
+            *dst++ = '\\';
+            *dst++ = c;
+
+        } else if (c == '\n') {
+            *dst++ = '\\';
+            *dst++ = 'n';
+
+        } else {
+            *dst++ = c;
+        }
+    }
+
+    return (uintptr_t) dst;
+}
+
+
 static u_char
 ngx_http_cx_hex_value(u_char c)
 {

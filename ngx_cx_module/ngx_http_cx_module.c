@@ -325,6 +325,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cx_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cx_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cx_prefetch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -444,6 +451,10 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
         *h = ngx_http_cx_record;
     }
 
+    if (ngx_http_cx_metrics_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_cx_filter_init(cf);
 }
 
@@ -468,6 +479,9 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
+     *     cmcf->metrics = 0;
+     *     cmcf->step_names = NULL;
+     *     cmcf->metrics_zone = NULL;
      */
 
     cmcf->redis_db = NGX_CONF_UNSET;

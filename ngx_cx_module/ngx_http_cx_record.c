@@ -140,7 +140,7 @@ ngx_http_cx_referer(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                                     sizeof(path), &uri)
            != NGX_OK
         || ngx_http_cx_classify(r, clcf, &uri, member, &name_len,
-                                &member_len)
+                                &member_len, NULL)
            != NGX_OK)
     {
         return;
@@ -339,6 +339,11 @@ ngx_http_cx_record(ngx_http_request_t *r)
     }
 
     /* each once, whichever request of r->main logs it */
+
+    if (!ctx->counted) {
+        ctx->counted = 1;
+        ngx_http_cx_metric_status(ctx->status);
+    }
 
     if (ctx->learn) {
         ctx->learn = 0;

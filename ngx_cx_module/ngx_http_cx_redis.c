@@ -78,6 +78,7 @@ typedef struct {
     u_char                     *buf;            /* a command, formatted */
     size_t                      buf_size;
 
+    ngx_uint_t                  connects;       /* attempts, this cycle's */
     ngx_uint_t                  faults;         /* in this episode */
     ngx_msec_t                  fault_start;
 
@@ -269,6 +270,10 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
     ngx_http_cx_main_conf_t  *cmcf;
 
     cmcf = rd->conf;
+
+    if (rd->connects++) {
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_RECONNECTS);
+    }
 
     /* the address was resolved to a numeric one at configuration time */
 
@@ -621,6 +626,7 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 
     if (rd->ac == NULL || (!rd->ready && rd->failing)) {
         /* down: do not make the request wait for a connect */
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         *status = NGX_HTTP_CX_ERROR;
         return NULL;
     }
@@ -636,6 +642,8 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 
     rd->free = slot->next;
     rd->pending++;
+
+    ngx_http_cx_metric_in_flight(1);
 
     slot->next = NULL;
     slot->ctx = NULL;
@@ -662,6 +670,8 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
     slot->next = rd->free;
     rd->free = slot;
     rd->pending--;
+
+    ngx_http_cx_metric_in_flight(-1);
 }
 
 
@@ -809,6 +819,8 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
             if (f.slot) {
                 f.slot->errors++;
             }
+
+            ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
 
             p = ngx_snprintf(detail, sizeof(detail) - 1, "%s%s%*s%s: %*s",
                              f.cmd, f.key_len ? " " : "",

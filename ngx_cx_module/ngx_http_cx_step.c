@@ -97,6 +97,10 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     step->name = value[1];
     step->uri = value[2];
 
+    if (ngx_http_cx_metrics_declare(cf, step) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (value[2].len && value[2].data[0] == '~') {
 
         ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
@@ -594,13 +598,15 @@ ngx_http_cx_check_named(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
 
 
 /*
- * Finds the step of a uri and writes "name url" into member.  Regexes
- * run with captures of our own, so the location's $1.. stay untouched.
+ * Finds the step of a uri and writes "name url" into member, and, if
+ * declared is not NULL, the cx_step it matched there.  Regexes run with
+ * captures of our own, so the location's $1.. stay untouched.
  */
 
 ngx_int_t
 ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
-    ngx_str_t *uri, u_char *member, size_t *name_len, size_t *member_len)
+    ngx_str_t *uri, u_char *member, size_t *name_len, size_t *member_len,
+    ngx_http_cx_step_t **declared)
 {
     int                      captures[NGX_HTTP_CX_CAPTURES];
     u_char                  *p;
@@ -679,6 +685,10 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     }
 
     *member_len = *name_len + 1 + len;
+
+    if (declared) {
+        *declared = &step[i];
+    }
 
     return NGX_OK;
 }

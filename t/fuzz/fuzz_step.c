@@ -51,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     member_len = 0;
 
     rc = ngx_http_cx_classify(r, &ngx_http_cx_fuzz_clcf, &uri, member,
-                              &name_len, &member_len);
+                              &name_len, &member_len, NULL);
 
     if (rc == NGX_OK) {
         ngx_http_cx_fuzz_check(name_len > 0
@@ -114,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         (void) ngx_http_cx_classify(r, &ngx_http_cx_fuzz_clcf, &ref.url,
-                                    member, &name_len, &member_len);
+                                    member, &name_len, &member_len, NULL);
     }
 
     free(member);

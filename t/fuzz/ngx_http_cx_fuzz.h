@@ -45,6 +45,24 @@ static ngx_http_cx_loc_conf_t   ngx_http_cx_fuzz_clcf;
 static void                    *ngx_http_cx_fuzz_loc_conf[1];
 
 
+/* the counters (ngx_http_cx_metrics.c): none here */
+
+ngx_int_t
+ngx_http_cx_metrics_declare(ngx_conf_t *cf, ngx_http_cx_step_t *step)
+{
+    return NGX_OK;
+}
+
+void ngx_http_cx_metric_served(ngx_uint_t suggestions, ngx_uint_t shortcut) {}
+void ngx_http_cx_metric_step(ngx_http_cx_ctx_t *ctx, ngx_uint_t variant,
+    ngx_uint_t begins) {}
+void ngx_http_cx_metric_status(ngx_uint_t status) {}
+void ngx_http_cx_metric_redis(ngx_uint_t what) {}
+void ngx_http_cx_metric_in_flight(ngx_int_t n) {}
+uint64_t ngx_http_cx_metric_clock(void) { return 0; }
+void ngx_http_cx_metric_round_trip(uint64_t sent) {}
+
+
 /* cx_step name uri [url] [label=...], through the directive's handler */
 
 static void

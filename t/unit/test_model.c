@@ -253,6 +253,18 @@ test_text(void)
     n = (u_char *) ngx_http_cx_escape_json(out, p, n) - out;
     is_str(out, n, "\\u003c/script\\u003e\\\"T\\u0026J\\\"\\u000a",
            "and escapes <, > and &, so that no inline script ends early");
+
+    /* a Prometheus label value: item"1\2, then a newline */
+
+    p = (u_char *) "item\"1\\2\n<";
+    n = ngx_strlen(p);
+
+    ok(n + ngx_http_cx_escape_label(NULL, p, n) == sizeof("item\\\"1\\\\2"
+       "\\n<") - 1, "label escaping counts what it adds");
+
+    n = (u_char *) ngx_http_cx_escape_label(out, p, n) - out;
+    is_str(out, n, "item\\\"1\\\\2\\n<",
+           "and escapes \", \\ and a newline as the exposition format has");
 }
 
 
