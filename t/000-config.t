@@ -1183,3 +1183,46 @@ hunter2
 main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "password=" or "db="')
 --- no_error_log
 hunter2
+
+
+
+=== TEST 116: cx_holdout above 100%
+--- config
+    cx_holdout 100.5%;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "100.5%" in "cx_holdout" directive, it must be a percentage between 0 and 100 with at most two decimals')
+
+
+
+=== TEST 117: cx_holdout with three decimals
+--- config
+    cx_holdout 0.125;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0.125" in "cx_holdout" directive, it must be a percentage between 0 and 100 with at most two decimals')
+
+
+
+=== TEST 118: cx_holdout twice
+--- config
+    cx_holdout 5%;
+    cx_holdout 10%;
+--- must_die
+--- error_log eval
+main::emerg('"cx_holdout" directive is duplicate')
+
+
+
+=== TEST 119: cx_holdout with and without "%", with decimals
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k-0123456789abcdef;
+    cx_holdout 12.5%;
+--- config
+    cx_holdout 0;
+    location = /t { cx_holdout 100; return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
