@@ -238,6 +238,8 @@ typedef struct {
     ngx_uint_t                  cookie_secure;
     ngx_str_t                   cookie_samesite;
     ngx_str_t                   cookie_attrs;   /* "; Path=/; ..." */
+    ngx_http_complex_value_t   *cookie_if;      /* cx_cookie if=, consent */
+    ngx_flag_t                  privacy;        /* cx_privacy_signals */
     ngx_array_t                *steps;          /* cx_step */
     ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */
@@ -328,6 +330,7 @@ struct ngx_http_cx_ctx_s {
     ngx_uint_t                  followed;       /* of the last step's */
     ngx_uint_t                  start_level;    /* of the journey */
     ngx_uint_t                  goal_steps;     /* the goal's, included */
+    ngx_uint_t                  forgotten;      /* keys cx_forget deleted */
 
     /* copied from the replies, for the answer and the record */
     ngx_str_t                  *journey;        /* earlier steps, newest 1st */
@@ -358,6 +361,8 @@ struct ngx_http_cx_ctx_s {
     unsigned                    offered_shortcut:1; /* a shortcut */
     unsigned                    begins:1;       /* a journey */
     unsigned                    counted:1;      /* in cx_requests_total */
+    unsigned                    untracked:1;    /* GPC, DNT, no consent */
+    unsigned                    forget:1;       /* answered by cx_forget */
 
     ngx_str_t                   block;          /* the html to inject */
     ngx_uint_t                  match;          /* of "</body>" so far */
@@ -374,13 +379,19 @@ void ngx_http_cx_needs_redis(ngx_conf_t *cf, const char *directive);
 ngx_int_t ngx_http_cx_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_cx_start(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, ngx_uint_t api);
+ngx_http_cx_ctx_t *ngx_http_cx_create_ctx(ngx_http_request_t *r);
+void ngx_http_cx_wait(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_slot_t *slot);
 ngx_http_cx_ctx_t *ngx_http_cx_get_ctx(ngx_http_request_t *r);
 
-/* ngx_http_cx_id.c */
+/* ngx_http_cx_id.c: what ngx_http_cx_identify() may do */
+#define NGX_HTTP_CX_ID_ISSUE   0x01     /* a new id to a visitor without */
+#define NGX_HTTP_CX_ID_ANY     0x02     /* the cookie, consent or not */
+
 char *ngx_http_cx_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_identify(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id,
-    ngx_uint_t *login, ngx_str_t *anon, ngx_uint_t issue);
+    ngx_uint_t *login, ngx_str_t *anon, ngx_uint_t flags);
 
 /* ngx_http_cx_login.c */
 void ngx_http_cx_login(ngx_http_cx_ctx_t *ctx);
@@ -546,6 +557,11 @@ extern ngx_str_t  ngx_http_cx_dashboard_html;
 /* ngx_http_cx_api.c */
 char *ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_cx_api_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx);
+
+/* ngx_http_cx_forget.c */
+char *ngx_http_cx_forget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_cx_forget_send(ngx_http_request_t *r,
+    ngx_http_cx_ctx_t *ctx);
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);

@@ -17,8 +17,17 @@
 #include <ngx_http_cx_module.h>
 
 
+static ngx_uint_t ngx_http_cx_signals(ngx_http_request_t *r);
 static void ngx_http_cx_wake_handler(ngx_event_t *ev);
 static void ngx_http_cx_cleanup(void *data);
+
+
+/* request headers by which a customer asks not to be tracked */
+static ngx_str_t  ngx_http_cx_do_not_track[] = {
+    ngx_string("Sec-GPC"),          /* Global Privacy Control */
+    ngx_string("DNT"),              /* Do Not Track */
+    ngx_null_string
+};
 
 
 ngx_int_t
@@ -55,6 +64,11 @@ ngx_http_cx_handler(ngx_http_request_t *r)
  * wake handler gives back.  NGX_DECLINED: answered already (not a step,
  * no id, Redis down, too many in flight); ctx->status tells which.
  * With "api", nothing is recorded and no id cookie is issued.
+ *
+ * A customer who asks not to be tracked (Sec-GPC or DNT, with
+ * cx_privacy_signals), or a visitor without consent to the id cookie, is
+ * served as a visitor whose id is issued with this response: the shared
+ * model only, nothing read of theirs, nothing written, no cookie.
  */
 
 ngx_int_t
@@ -67,7 +81,6 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_str_t                 id, anon, t;
     ngx_uint_t                login;
     ngx_time_t               *tp;
-    ngx_pool_cleanup_t       *cln;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
     ngx_http_cx_step_t       *declared;
@@ -82,20 +95,12 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return NGX_DECLINED;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_cx_ctx_t));
-    if (cln == NULL) {
+    ctx = ngx_http_cx_create_ctx(r);
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx = cln->data;
-    ngx_memzero(ctx, sizeof(ngx_http_cx_ctx_t));
-
-    ctx->request = r;
-    ctx->status = NGX_HTTP_CX_BYPASS;
     ctx->api = api;
-
-    cln->handler = ngx_http_cx_cleanup;
-    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
 
     ctx->step.name.data = ngx_pnalloc(r->pool, member_len);
     if (ctx->step.name.data == NULL) {
@@ -115,18 +120,29 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
                    &ctx->step.url);
 
-    if (ngx_http_cx_identify(r, clcf, ctx, &id, &login, &anon, !api)
-        != NGX_OK)
+    if (clcf->privacy && ngx_http_cx_signals(r)) {
+        ngx_str_null(&id);
+        ngx_str_null(&anon);
+        login = 0;
+
+    } else if (ngx_http_cx_identify(r, clcf, ctx, &id, &login, &anon,
+                                    api ? 0 : NGX_HTTP_CX_ID_ISSUE)
+               != NGX_OK)
     {
         return NGX_DECLINED;
     }
 
+    /* no id, and none issued: not tracked */
+    ctx->untracked = (id.len == 0);
+
     /* the shop: the server's keys and the key ids are hashed with */
     cxscf = ngx_http_get_module_srv_conf(r, ngx_http_cx_module);
 
-    ctx->hash = ngx_http_cx_hash_id(cxscf->hash_keys, login, id.data,
-                                    id.len);
-    ctx->variant = ngx_http_cx_variant(ctx->hash, clcf->holdout);
+    if (!ctx->untracked) {
+        ctx->hash = ngx_http_cx_hash_id(cxscf->hash_keys, login, id.data,
+                                        id.len);
+        ctx->variant = ngx_http_cx_variant(ctx->hash, clcf->holdout);
+    }
 
     slot = ngx_http_cx_redis_acquire(r->connection->log, &ctx->status);
     if (slot == NULL) {
@@ -151,7 +167,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
     }
 
-    slot->fresh = (ctx->cookie.len != 0);
+    slot->fresh = (ctx->cookie.len != 0 || ctx->untracked);
     slot->errors = 0;
     slot->count = 0;
     slot->name_len = name_len;
@@ -189,6 +205,51 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->epoch = slot->epoch;
     ctx->weight = slot->weight;
 
+    ngx_http_cx_wait(r, ctx, slot);
+
+    return NGX_DONE;
+}
+
+
+/* the ctx of a request that reads Redis: a step, cx_api, cx_forget */
+
+ngx_http_cx_ctx_t *
+ngx_http_cx_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_cx_ctx_t   *ctx;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_cx_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_cx_ctx_t));
+
+    ctx->request = r;
+    ctx->status = NGX_HTTP_CX_BYPASS;
+
+    cln->handler = ngx_http_cx_cleanup;
+    ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
+
+    return ctx;
+}
+
+
+/*
+ * Waits for the slot's last reply at most cx_timeout, with a reference on
+ * the request: the caller returns NGX_DONE, the wake handler goes on.
+ */
+
+void
+ngx_http_cx_wait(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_slot_t *slot)
+{
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
+
     slot->ctx = ctx;
     ctx->slot = slot;
     ctx->status = NGX_HTTP_CX_PENDING;
@@ -202,8 +263,47 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
     r->main->count++;
     r->write_event_handler = ngx_http_request_empty_handler;
+}
 
-    return NGX_DONE;
+
+/* Sec-GPC: 1 or DNT: 1, the customer's request not to be tracked */
+
+static ngx_uint_t
+ngx_http_cx_signals(ngx_http_request_t *r)
+{
+    ngx_str_t        *name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].value.len != 1 || h[i].value.data[0] != '1') {
+            continue;
+        }
+
+        for (name = ngx_http_cx_do_not_track; name->len; name++) {
+            if (h[i].key.len == name->len
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   == 0)
+            {
+                return 1;
+            }
+        }
+    }
 }
 
 
@@ -270,7 +370,9 @@ ngx_http_cx_wake_handler(ngx_event_t *ev)
     if (ctx->api) {
         /* the content handler's NGX_DONE gave the reference back */
         r->write_event_handler = ngx_http_request_empty_handler;
-        ngx_http_finalize_request(r, ngx_http_cx_api_send(r, ctx));
+        ngx_http_finalize_request(r, ctx->forget
+                                     ? ngx_http_cx_forget_send(r, ctx)
+                                     : ngx_http_cx_api_send(r, ctx));
         ngx_http_run_posted_requests(c);
         return;
     }

@@ -155,21 +155,37 @@ ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b)
  * cookie; "login" tells which, for the hash.  A cookie id that a login
  * wins over, and that is not the same id, is the anonymous customer to
  * merge, in "anon" (empty if none).  Without any id, and with
- * "issue", a new one in the cookie.
+ * NGX_HTTP_CX_ID_ISSUE, a new one in the cookie.
+ *
+ * Without consent (cx_cookie if=), the cookie is neither read nor issued,
+ * unless NGX_HTTP_CX_ID_ANY (cx_forget: a customer who withdrew consent
+ * is still forgotten); a visitor who would have been issued one is
+ * NGX_OK with an empty id: not tracked, served the shared model.
  */
 
 ngx_int_t
 ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx, ngx_str_t *id, ngx_uint_t *login,
-    ngx_str_t *anon, ngx_uint_t issue)
+    ngx_str_t *anon, ngx_uint_t flags)
 {
     ngx_str_t          cookie;
-    ngx_uint_t         i;
+    ngx_uint_t         i, consent;
     ngx_http_cx_id_t  *src;
 
     ngx_str_null(id);
     ngx_str_null(anon);
     *login = 0;
+
+    consent = 1;
+
+    if (clcf->cookie.len && clcf->cookie_if) {
+        if (ngx_http_complex_value(r, clcf->cookie_if, &cookie) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* access_log's "if=": empty or "0" is false */
+        consent = cookie.len && !(cookie.len == 1 && cookie.data[0] == '0');
+    }
 
     if (clcf->ids) {
         src = clcf->ids->elts;
@@ -198,7 +214,7 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
     }
 
-    if (clcf->id_cookie) {
+    if (clcf->id_cookie && (consent || (flags & NGX_HTTP_CX_ID_ANY))) {
         if (ngx_http_complex_value(r, clcf->id_cookie, &cookie) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -221,10 +237,16 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         return NGX_OK;
     }
 
-    if (clcf->cookie.len == 0 || !issue) {
+    if (clcf->cookie.len == 0 || !(flags & NGX_HTTP_CX_ID_ISSUE)) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "cx: no customer id");
         return NGX_DECLINED;
+    }
+
+    if (!consent) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "cx: no consent to the id cookie");
+        return NGX_OK;
     }
 
     return ngx_http_cx_issue(r, clcf, ctx, id);

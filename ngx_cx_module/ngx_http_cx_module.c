@@ -332,6 +332,20 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cx_forget"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cx_forget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_privacy_signals"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, privacy),
+      NULL },
+
     { ngx_string("cx_prefetch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -645,6 +659,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      *     clcf->cookie_secure = 0;
      *     clcf->cookie_samesite = { 0, NULL };
      *     clcf->cookie_attrs = { 0, NULL };
+     *     clcf->cookie_if = NULL;
      *     clcf->steps = NULL;
      *     clcf->goal = { { 0, NULL }, NULL, 0 };
      *     clcf->help = { { 0, NULL }, NULL, 0 };
@@ -672,6 +687,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->expert = NGX_CONF_UNSET_UINT;
     clcf->hurried = NGX_CONF_UNSET_MSEC;
     clcf->relaxed = NGX_CONF_UNSET_MSEC;
+    clcf->privacy = NGX_CONF_UNSET;
 
     return clcf;
 }
@@ -704,6 +720,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->text_shortcut, prev->text_shortcut,
                              "Straight to");
     ngx_conf_merge_ptr_value(conf->skip, prev->skip, NULL);
+    ngx_conf_merge_value(conf->privacy, prev->privacy, 1);
 
     if (conf->steps == NULL) {
         conf->steps = prev->steps;
@@ -714,6 +731,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie_max_age = prev->cookie_max_age;
         conf->cookie_secure = prev->cookie_secure;
         conf->cookie_samesite = prev->cookie_samesite;
+        conf->cookie_if = prev->cookie_if;
     }
 
     ngx_conf_merge_uint_value(conf->demote, prev->demote, 250);
@@ -1045,10 +1063,11 @@ ngx_http_cx_needs_redis(ngx_conf_t *cf, const char *directive)
 
 /*
  * cx_cookie name [max_age=time] [secure] [samesite=lax|strict|none]
+ *     [if=condition]
  *
  * The name is read back as $cookie_NAME, whose name nginx ends at any
  * character but a letter, a digit or "_".  Attributes are taken in any
- * case, as browsers take them.
+ * case, as browsers take them; "if=" is nginx's own, as access_log's.
  */
 
 static char *
@@ -1056,9 +1075,10 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_loc_conf_t *clcf = conf;
 
-    u_char      c;
-    ngx_str_t  *value, s;
-    ngx_uint_t  i;
+    u_char                            c;
+    ngx_str_t                        *value, s;
+    ngx_uint_t                        i;
+    ngx_http_compile_complex_value_t  ccv;
 
     if (clcf->cookie.data) {
         return "is duplicate";
@@ -1151,10 +1171,45 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
+            if (clcf->cookie_if) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
+            s.data = value[i].data + 3;
+            s.len = value[i].len - 3;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in \"cx_cookie\" "
+                                   "directive, \"if\" must not be empty",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            clcf->cookie_if = ngx_palloc(cf->pool,
+                                         sizeof(ngx_http_complex_value_t));
+            if (clcf->cookie_if == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = clcf->cookie_if;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\" in \"cx_cookie\" "
-                           "directive, it must be \"max_age=\", \"secure\" "
-                           "or \"samesite=\"", &value[i]);
+                           "directive, it must be \"max_age=\", \"secure\", "
+                           "\"samesite=\" or \"if=\"", &value[i]);
         return NGX_CONF_ERROR;
     }
 

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * $cx_step, $cx_next, $cx_status and the rest of the answer; $cx_items
- * and, while cx_inject_item_template renders one, $cx_item_*.
+ * $cx_step, $cx_next, $cx_status and the rest of the answer, $cx_private
+ * (the request was not tracked); $cx_items and, while
+ * cx_inject_item_template renders one, $cx_item_*.
  */
 
 
@@ -43,6 +44,7 @@ enum {
     NGX_HTTP_CX_VAR_SHORTCUT,
     NGX_HTTP_CX_VAR_JSON,
     NGX_HTTP_CX_VAR_VARIANT,
+    NGX_HTTP_CX_VAR_PRIVATE,
     NGX_HTTP_CX_VAR_ITEMS,
     NGX_HTTP_CX_VAR_ITEM_URL,
     NGX_HTTP_CX_VAR_ITEM_LABEL,
@@ -75,6 +77,9 @@ static ngx_http_variable_t  ngx_http_cx_vars[] = {
 
     { ngx_string("cx_variant"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_VARIANT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("cx_private"), NULL, ngx_http_cx_variable,
+      NGX_HTTP_CX_VAR_PRIVATE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("cx_items"), NULL, ngx_http_cx_variable,
       NGX_HTTP_CX_VAR_ITEMS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -152,6 +157,8 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ngx_http_cx_ctx_t   *ctx;
     ngx_http_cx_item_t  *item;
 
+    static ngx_str_t  one = ngx_string("1");
+
     ctx = ngx_http_cx_get_ctx(r->main);
     item = ctx ? ctx->item : NULL;
 
@@ -225,6 +232,10 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_HTTP_CX_VAR_NEXT:
         s = ctx ? &ctx->next : NULL;
+        break;
+
+    case NGX_HTTP_CX_VAR_PRIVATE:
+        s = (ctx && ctx->untracked) ? &one : NULL;
         break;
 
     default: /* NGX_HTTP_CX_VAR_STATUS */
