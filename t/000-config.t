@@ -265,7 +265,7 @@ qr/\[emerg\] .*"cx_goal" names "buy", which is not a declared "cx_step" in \S+ng
     cx_cookie cx_id httponly;
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "httponly" in "cx_cookie" directive, it must be "max_age=", "secure" or "samesite="')
+main::emerg('invalid parameter "httponly" in "cx_cookie" directive, it must be "max_age=", "secure", "samesite=" or "if="')
 
 
 
@@ -1222,7 +1222,88 @@ main::emerg('"cx_holdout" directive is duplicate')
 --- config
     cx_holdout 0;
     location = /t { cx_holdout 100; return 200 "ok\n"; }
+
+
+
+=== TEST 120: the privacy switches start, at every level
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k-0123456789abcdef;
+    cx_privacy_signals off;
+--- config
+    cx on;
+    cx_privacy_signals on;
+    cx_cookie cx_id max_age=1d if=$cookie_consent;
+    cx_step home /;
+    location = /t {
+        cx_privacy_signals off;
+        return 200 "ok\n";
+    }
+    location = /forget { cx_forget; }
 --- request
 GET /t
 --- response_body
 ok
+
+
+
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 121: cx_cookie if twice
+--- config
+    cx_cookie cx_id if=$cookie_a if=$cookie_b;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "if=$cookie_b" in "cx_cookie" directive')
+
+
+
+=== TEST 122: cx_cookie if empty
+--- config
+    cx_cookie cx_id if=;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "if=" in "cx_cookie" directive, "if" must not be empty')
+
+
+
+=== TEST 123: cx_forget without cx_redis
+--- config
+    location = /forget { cx_forget; }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*no "cx_redis" is defined for the "cx_forget" directive in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 124: cx_forget takes no argument
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location = /forget { cx_forget all; }
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "cx_forget" directive')
+
+
+
+=== TEST 125: cx_forget is a location's
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    cx_forget;
+--- must_die
+--- error_log eval
+main::emerg('"cx_forget" directive is not allowed here')
+
+
+
+=== TEST 126: cx_privacy_signals takes on or off
+--- config
+    cx_privacy_signals yes;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "yes" in "cx_privacy_signals" directive, it must be "on" or "off"')
