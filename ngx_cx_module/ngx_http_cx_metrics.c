@@ -849,8 +849,12 @@ ngx_http_cx_metrics_prometheus(u_char *p, u_char *last,
                      "cx_redis_round_trip_seconds_count %ui\n",
                      sum / 1000000, sum % 1000000, n);
 
-    p = ngx_http_cx_metrics_family(p, last, "cx_steps_total", "counter",
-            "Steps recorded, by cx_step name as written (the funnel).");
+    /* the funnel: a family without samples would have no lines */
+
+    if (mctx->map) {
+        p = ngx_http_cx_metrics_family(p, last, "cx_steps_total", "counter",
+                "Steps recorded, by cx_step name as written (the funnel).");
+    }
 
     other = 0;
 
