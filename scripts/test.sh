@@ -37,7 +37,8 @@ for f in "${FILES[@]}"; do
 done
 
 cx_need_packages redis-server redis-tools libtest-base-perl strace procps \
-    libhttp-message-perl python3 wrk gnuplot-nox ${CX_VALGRIND:+valgrind}
+    libhttp-message-perl python3 wrk gnuplot-nox chromium \
+    ${CX_VALGRIND:+valgrind}
 
 FULL=
 if [ ${#FILES[@]} -eq 1 ] && [ "${FILES[0]}" = t/ ] \
