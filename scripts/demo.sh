@@ -3,7 +3,9 @@
 # Builds the module, starts a redis-server and an nginx with a small demo
 # shop on 127.0.0.1:8080 (CX_DEMO_PORT=N for another port), lets a few shoppers teach it their journeys, then
 # walks a returning customer through the shop and prints what the module
-# suggests at each step.  Stops both at the end; --keep leaves them running.
+# suggests at each step; ends with the dashboard's URL and a screenshot of
+# it (build/dashboard.png, with chromium).  Stops both at the end; --keep
+# leaves them running.
 
 set -euo pipefail
 
@@ -90,6 +92,10 @@ http {
 
         location = /cx/next {
             cx_api;
+        }
+
+        location = /cx-metrics {
+            cx_metrics;
         }
     }
 }
@@ -184,6 +190,19 @@ redis-cli -p "$REDIS_PORT" --scan --pattern 'cx:*' | sort | head -12 \
     | sed 's/^/  /'
 key=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'cx:t:{cart}:*' | head -1)
 echo "  TTL of $key: $(redis-cli -p "$REDIS_PORT" TTL "$key")s"
+
+echo
+echo "The dashboard: http://127.0.0.1:$PORT/cx-metrics?format=html"
+if command -v chromium >/dev/null; then
+    rm -f build/dashboard.png
+    chromium --headless --no-sandbox --disable-gpu \
+        --user-data-dir="$DEMO/chromium" --virtual-time-budget=5000 \
+        --window-size=1280,1600 --screenshot="$ROOT/build/dashboard.png" \
+        "http://127.0.0.1:$PORT/cx-metrics?format=html" >/dev/null 2>&1 \
+        && echo "  as it looked: build/dashboard.png"
+else
+    echo "  (with chromium installed, a screenshot in build/dashboard.png)"
+fi
 
 if [ "$KEEP" = "--keep" ]; then
     echo
