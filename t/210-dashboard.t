@@ -210,7 +210,7 @@ my $funnel = join " ", map { "$_->{step} $_->{count}" } @{ $m->{steps} };
 my $mean = sprintf "%.1f", $n ? $s / $n : 0;
 my $headline = "customers reach the goal in $mean steps on average;"
                . " there is no holdout";
-my $shot = Test::Nginx::Socket::server_root() . "/dashboard.png";
+my $shot = Test::Nginx::Socket::html_dir() . "/dashboard.png";
 my ($dom, $text) = main::render("/cx-metrics?format=html", $shot);
 Test::More::is($n - $n0, 3, "three goals more");
 Test::More::is($s - $s0, 15, "of five steps each");
@@ -233,3 +233,59 @@ Test::More::cmp_ok($size, ">", 40000, "not a blank one ($size bytes)");
 GET /cx-metrics?format=json
 --- response_body_like chomp
 "steps":\[\{"step":"home","count":\d+\}
+
+
+
+=== TEST 4: with a holdout, the difference and its 95% interval
+A hundred customers, half of them in the holdout by their ids' hash (the
+same half at every run), walk to the goal in 3 to 5 steps.  The page's
+means, difference and interval are the ones computed here from the JSON's
+sums and sums of squares (Welch, normal approximation), to its rounding.
+--- config
+    cx_holdout 50;
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $goals = sub {
+    my $m = shift;
+    return map { my $l = $m->{variants}{$_}{levels}; my ($n, $s, $q) = (0) x 3;
+                 for (values %$l) { $n += $_->{goals}; $s += $_->{steps_sum};
+                                    $q += $_->{steps_squares}; }
+                 ($_ => [$n, $s, $q]) } qw(treatment holdout);
+};
+my %g0 = $goals->(main::metrics());
+CxTest::journeys($port, map { ["h210-$_", "/", ("/item/$_") x ($_ % 3),
+                                "/cart", "/checkout"] } 1 .. 100);
+my ($m, %g);
+my $deadline = time + 10;
+do {
+    $m = main::metrics();
+    %g = $goals->($m);
+} while ($g{treatment}[0] + $g{holdout}[0]
+         < $g0{treatment}[0] + $g0{holdout}[0] + 100
+         && time < $deadline && sleep 0.05);
+my ($nt, $nh) = ($g{treatment}[0], $g{holdout}[0]);
+my %mean = map { $_ => $g{$_}[1] / $g{$_}[0] } keys %g;
+my %var = map { my ($n, $s, $q) = @{ $g{$_} };
+                $_ => ($q - $s * $s / $n) / ($n - 1) } keys %g;
+my $d = $mean{treatment} - $mean{holdout};
+my $se = sqrt($var{treatment} / $nt + $var{holdout} / $nh);
+my ($dom, $text) = main::render("/cx-metrics?format=html");
+my @shown = $text =~ /([-+]?[\d.]+)\ steps\ 95%\ interval\ ([-+]?[\d.]+)
+                      \ to\ ([-+]?[\d.]+)\ /x;
+my $near = @shown == 3 && abs($shown[0] - $d) <= 0.051
+           && abs($shown[1] - ($d - 1.96 * $se)) <= 0.051
+           && abs($shown[2] - ($d + 1.96 * $se)) <= 0.051;
+Test::More::cmp_ok($nh, ">=", 30, "30 goals or more in the holdout");
+Test::More::cmp_ok($nt, ">=", 30, "30 goals or more with suggestions");
+Test::More::ok($near, sprintf "the difference %.2f, interval %.2f to %.2f:"
+               . " shown @shown", $d, $d - 1.96 * $se, $d + 1.96 * $se);
+Test::More::like($text, qr/holdout, mean of $nh goals/, "the holdout's");
+Test::More::like($text, qr/Steps\ to\ the\ goal\ (With\ suggestions,
+                           \ customers\ (reach|take)|No\ clear)/x,
+                 "a verdict");
+Test::More::unlike($text, qr/NaN|undefined|Infinity|null/,
+                   "no NaN, undefined");
+--- request
+GET /cx-metrics?format=json
+--- response_body_like chomp
+"holdout":\{"journeys":[1-9]
