@@ -1222,6 +1222,10 @@ main::emerg('"cx_holdout" directive is duplicate')
 --- config
     cx_holdout 0;
     location = /t { cx_holdout 100; return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
 
 
 
@@ -1244,9 +1248,6 @@ main::emerg('"cx_holdout" directive is duplicate')
 GET /t
 --- response_body
 ok
-
-
-
 --- no_error_log
 [emerg]
 
