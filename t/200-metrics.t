@@ -524,7 +524,7 @@ GET /metrics?format=html
 Content-Type: text/html; charset=utf-8
 Cache-Control: no-store
 --- response_body_like eval
-qr/^<!DOCTYPE html>.*location\.pathname \+ "\?format=json"/s
+qr/^<!DOCTYPE html>.*location\.pathname \+ ['"]\?format=json['"]/s
 
 
 
