@@ -10,7 +10,8 @@
  * customer is the anonymous one whose history the login takes over, after
  * the response (ngx_http_cx_login.c).  Ids are hashed with cx_secret
  * before anything reaches Redis, a login's and a cookie's apart: a client
- * sets its cookie to anything, a login's name among them.
+ * sets its cookie to anything, a login's name among them.  With cx_cookie
+ * if=, the cookie is issued and read only with the visitor's consent.
  */
 
 
