@@ -36,7 +36,7 @@
 #define NGX_HTTP_CX_GOAL_BUCKETS     15              /* and +Inf */
 #define NGX_HTTP_CX_STATUSES         5               /* BYPASS..ERROR */
 
-/* the output but the funnel, generously: about 24k are written */
+/* the output but the funnel, generously: about 14k are written */
 #define NGX_HTTP_CX_METRICS_FIXED    65536
 
 
