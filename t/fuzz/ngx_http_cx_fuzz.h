@@ -56,6 +56,10 @@ ngx_http_cx_metrics_declare(ngx_conf_t *cf, ngx_http_cx_step_t *step)
 void ngx_http_cx_metric_served(ngx_uint_t suggestions, ngx_uint_t shortcut) {}
 void ngx_http_cx_metric_step(ngx_http_cx_ctx_t *ctx, ngx_uint_t variant,
     ngx_uint_t begins) {}
+void ngx_http_cx_metric_follow(ngx_uint_t variant, ngx_uint_t offered,
+    ngx_uint_t shortcut_offered, ngx_uint_t followed) {}
+void ngx_http_cx_metric_goal(ngx_uint_t variant, ngx_uint_t level,
+    ngx_uint_t steps, ngx_uint_t assisted) {}
 void ngx_http_cx_metric_status(ngx_uint_t status) {}
 void ngx_http_cx_metric_redis(ngx_uint_t what) {}
 void ngx_http_cx_metric_in_flight(ngx_int_t n) {}
