@@ -614,7 +614,7 @@ cx: redis "127.0.0.1:
 === TEST 16: cx_forget: Redis not answering within cx_timeout: 503, the cookie not expired
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_SILENT_PORT;
-    cx_timeout 100ms;
+    cx_timeout 2s;
     cx_connect_timeout 10s;
     cx_secret k180-0123456789abcdef;
     cx_prefix t180:;
