@@ -360,6 +360,7 @@ struct ngx_http_cx_ctx_s {
     unsigned                    offered:1;      /* the last step a list, */
     unsigned                    offered_shortcut:1; /* a shortcut */
     unsigned                    begins:1;       /* a journey */
+    unsigned                    top_goal:1;     /* the goal is suggested 1st */
     unsigned                    counted:1;      /* in cx_requests_total */
     unsigned                    untracked:1;    /* GPC, DNT, no consent */
     unsigned                    forget:1;       /* answered by cx_forget */

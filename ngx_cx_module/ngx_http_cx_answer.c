@@ -221,6 +221,10 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         return;
     }
 
+    /* the goal's own response records the purchase: never fetched ahead */
+    ctx->top_goal = nc && clcf->goal.name.len
+                    && ngx_http_cx_same(&cands[0].ref.name, &clcf->goal.name);
+
     if (ctx->variant == NGX_HTTP_CX_HOLDOUT) {
         /* held out: what would have been offered is kept, not shown */
         nc = 0;

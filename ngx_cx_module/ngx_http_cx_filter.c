@@ -102,9 +102,14 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (clcf->prefetch && ctx && ctx->next.len && !ctx->api) {
-
-        /* Link: </next>; rel=prefetch, the top suggestion */
+    if (clcf->prefetch && ctx && ctx->next.len && !ctx->api
+        && !ctx->top_goal)
+    {
+        /*
+         * Link: </next>; rel=prefetch, the top suggestion, unless it is
+         * the goal: a purchase opened from the browser's cache would send
+         * no request, and the goal is never taken from a Referer
+         */
 
         p = ngx_strlchr(ctx->next.data, ctx->next.data + ctx->next.len, ' ');
 

@@ -231,6 +231,20 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
         ctx->begins = !went_on;
     }
 
+    if (ctx->goal && prev == 0 && read->goals && read->jlen == 0
+        && read->ts > 0 && ctx->now >= read->ts
+        && ctx->now - read->ts <= (int64_t) cmcf->journey_gap)
+    {
+        /*
+         * The goal again with no step since the last one: its page
+         * reloaded, not another purchase.  The journey stays ended.
+         */
+        ctx->goal = 0;
+        ctx->begins = 0;
+        st.goals = read->goals;
+        st.jlen = 0;
+    }
+
     /*
      * What the customer did with what their last step offered: only a
      * step of the same journey counts, the first one after the offer (a
@@ -411,18 +425,23 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
                    "cx: record \"%V\", %ui steps, learn %ui, followed %ui",
                    &ctx->member, steps, learn, ctx->followed);
 
-    /* what the customer did, counted (ngx_http_cx_metrics.c) */
+    /*
+     * What the customer did, counted (ngx_http_cx_metrics.c) within the
+     * learning budget: one id weighs on the figures as on the model.
+     */
 
-    ngx_http_cx_metric_step(ctx, ctx->variant, ctx->begins);
+    if (learn) {
+        ngx_http_cx_metric_step(ctx, ctx->variant, ctx->begins);
 
-    if (ctx->offered || ctx->offered_shortcut) {
-        ngx_http_cx_metric_follow(ctx->variant, ctx->offered,
-                                  ctx->offered_shortcut, ctx->followed);
-    }
+        if (ctx->offered || ctx->offered_shortcut) {
+            ngx_http_cx_metric_follow(ctx->variant, ctx->offered,
+                                      ctx->offered_shortcut, ctx->followed);
+        }
 
-    if (ctx->goal) {
-        ngx_http_cx_metric_goal(ctx->variant, ctx->start_level,
-                                ctx->goal_steps, st.used);
+        if (ctx->goal) {
+            ngx_http_cx_metric_goal(ctx->variant, ctx->start_level,
+                                    ctx->goal_steps, st.used);
+        }
     }
 
     key.data = kb;

@@ -36,6 +36,7 @@ our $Shop = <<'_EOC_';
     cx_goal checkout;
     cx_shortcut checkout;
     cx_pace hurried=0 relaxed=1h;
+    cx_prefetch on;
     location = /cx-metrics { cx_metrics; }
 _EOC_
 
@@ -321,3 +322,41 @@ entries of the customer state read from redis are not ngx_cx's
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 11: the goal's page reloaded is one purchase, not three
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my $before = main::metrics();
+CxTest::journeys($port, ["g11", "/search", "/checkout", "/checkout",
+                         "/checkout"]);
+main::moved($before, main::metrics(), "treatment",
+            "journeys=1 offered=1 rank3=1 new.goals=1 new.assisted=1 "
+            . "new.steps_sum=2 new.steps_squares=4 new.le2=1 new.le3=1 "
+            . "new.le4=1 new.le5=1 new.le6=1 new.le7=1 new.le8=1 new.le9=1 "
+            . "new.le10=1 new.le12=1 new.le15=1 new.le20=1 new.le30=1 "
+            . "new.le50=1 new.leinf=1", "one goal of two steps");
+--- request
+GET /search
+--- more_headers
+Cookie: cx_id=g11
+--- response_body_like
+^variant=treatment status=HIT next=.*
+
+
+
+=== TEST 12: the goal is never fetched ahead: its response is the purchase
+--- init
+my $port = Test::Nginx::Socket::server_port();
+my (undef, $h) = CxTest::http_get($port, "/item/1", { Cookie => "cx_id=p12" });
+Test::More::is($h->{link}, "</cart>; rel=prefetch",
+               "the top suggestion is fetched ahead");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=p12
+--- response_body
+variant=treatment status=HIT next=/checkout shortcut=
+--- response_headers
+!Link
