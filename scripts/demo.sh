@@ -192,7 +192,8 @@ key=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'cx:t:{cart}:*' | head -1)
 echo "  TTL of $key: $(redis-cli -p "$REDIS_PORT" TTL "$key")s"
 
 echo
-echo "The dashboard: http://127.0.0.1:$PORT/cx-metrics?format=html"
+echo "The dashboard: http://127.0.0.1:$PORT/cx-metrics?format=html" \
+     "$([ "$KEEP" = "--keep" ] || echo '(run with --keep to open it)')"
 if command -v chromium >/dev/null; then
     rm -f build/dashboard.png
     chromium --headless --no-sandbox --disable-gpu \
