@@ -354,7 +354,8 @@ ngx_http_cx_record(ngx_http_request_t *r)
 
     /* each once, whichever request of r->main logs it */
 
-    if (!ctx->counted) {
+    if (!ctx->counted && !ctx->forget) {
+        /* a step's answer; cx_forget's is no step */
         ctx->counted = 1;
         ngx_http_cx_metric_status(ctx->status);
     }

@@ -615,3 +615,27 @@ qr/\[emerg\] .*"cx_metrics" directive is not allowed here/
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*"cx_metrics" directive is duplicate/
+
+
+
+=== TEST 15: a cx_forget is no step: no request counted
+--- config
+    cx_step home /;
+    location / { return 200 "$cx_status\n"; }
+    location = /forget { cx_forget; }
+--- init
+my $id = "f" . main::fresh();
+main::step($id, "/");
+my $before = main::prom();
+my ($status) = CxTest::http_request(main::port(), "POST", "/forget",
+                                    { Cookie => "cx_id=$id" });
+Test::More::is($status, 200, "forgotten");
+main::moved_ok($before, main::prom(), {
+    'cx_requests_total{status="hit"}' => 0,
+    'cx_requests_total{status="miss"}' => 0,
+    'cx_requests_total{status="error"}' => 0,
+}, "no step request counted");
+--- request
+GET /metrics
+--- response_body_like chomp
+cx_requests_total\{status="miss"\} [1-9]

@@ -72,6 +72,9 @@ sub main::render {
                "--virtual-time-budget=5000");
     my $url = "http://127.0.0.1:$port$uri";
 
+    # nginx answering first: under valgrind it may still be starting
+    CxTest::http_get($port, $uri);
+
     # its own complaints (no D-Bus, no GPU) in a log of its own
     my $pid = open my $out, '-|';
     die "fork: $!" unless defined $pid;
