@@ -141,8 +141,16 @@ REDIS_PORT=$(cx_free_port)
 REDIS_PID=$(cx_start_redis "$REDIS_PORT" "$REDIS_DIR")
 
 cleanup() {
-    kill "$REDIS_PID" 2>/dev/null || true
-    rm -rf "$REDIS_DIR"
+    local i
+
+    # redis-server writes its log as it goes: gone before its directory
+    if kill "$REDIS_PID" 2>/dev/null; then
+        for i in $(seq 1 100); do
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+    fi
+    rm -rf "$REDIS_DIR" || true
 }
 trap cleanup EXIT
 
