@@ -409,6 +409,8 @@ void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
 #define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
 
 /* ngx_http_cx_record.c */
+ngx_uint_t ngx_http_cx_header_in(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_str_t *value);
 ngx_int_t ngx_http_cx_learnable(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 void ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
@@ -566,6 +568,8 @@ ngx_int_t ngx_http_cx_forget_send(ngx_http_request_t *r,
 
 /* ngx_http_cx_filter.c */
 ngx_int_t ngx_http_cx_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_cx_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value);
 ngx_int_t ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t *out);
 

@@ -20,6 +20,10 @@ static ngx_int_t ngx_http_cx_api_handler(ngx_http_request_t *r);
 static void ngx_http_cx_api_uri(ngx_http_request_t *r, ngx_str_t *uri);
 
 
+static ngx_str_t  ngx_http_cx_cache_control = ngx_string("Cache-Control");
+static ngx_str_t  ngx_http_cx_no_store = ngx_string("no-store");
+
+
 char *
 ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -118,11 +122,10 @@ ngx_http_cx_api_uri(ngx_http_request_t *r, ngx_str_t *uri)
 ngx_int_t
 ngx_http_cx_api_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
-    ngx_int_t         rc;
-    ngx_buf_t        *b;
-    ngx_str_t         json;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *h;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_str_t     json;
+    ngx_chain_t   out;
 
     if (ngx_http_cx_json_of(r, ctx, &json) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -135,17 +138,12 @@ ngx_http_cx_api_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 
     /* one customer's answer: no cache may keep it */
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_cx_add_header(r, &ngx_http_cx_cache_control,
+                               &ngx_http_cx_no_store)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     rc = ngx_http_send_header(r);
 

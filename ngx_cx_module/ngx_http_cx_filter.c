@@ -23,8 +23,6 @@
 
 
 static ngx_int_t ngx_http_cx_header_filter(ngx_http_request_t *r);
-static ngx_int_t ngx_http_cx_add_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_cx_inject_start(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 static ngx_int_t ngx_http_cx_private(ngx_http_request_t *r);
@@ -175,7 +173,9 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+/* a response header of the module's own */
+
+ngx_int_t
 ngx_http_cx_add_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value)
 {

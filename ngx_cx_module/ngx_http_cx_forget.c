@@ -31,13 +31,18 @@ static ngx_int_t ngx_http_cx_forget_del(ngx_http_cx_slot_t *slot,
     ngx_str_t *prefix, uint64_t hash);
 static void ngx_http_cx_forget_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static ngx_int_t ngx_http_cx_forget_header(ngx_http_request_t *r,
-    const char *key, ngx_str_t *value);
 
 
 static const char  *ngx_http_cx_forget_keys[] = {
     "seq", "s", "p", "g", "m"
 };
+
+
+static ngx_str_t  ngx_http_cx_allow = ngx_string("Allow");
+static ngx_str_t  ngx_http_cx_set_cookie = ngx_string("Set-Cookie");
+static ngx_str_t  ngx_http_cx_retry_after = ngx_string("Retry-After");
+static ngx_str_t  ngx_http_cx_cache_control = ngx_string("Cache-Control");
+static ngx_str_t  ngx_http_cx_no_store = ngx_string("no-store");
 
 
 char *
@@ -69,7 +74,7 @@ ngx_http_cx_forget_handler(ngx_http_request_t *r)
     if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
         ngx_str_set(&allow, "POST, DELETE");
 
-        if (ngx_http_cx_forget_header(r, "Allow", &allow) != NGX_OK) {
+        if (ngx_http_cx_add_header(r, &ngx_http_cx_allow, &allow) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -278,7 +283,7 @@ ngx_http_cx_forget_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 
             value.len = p - value.data;
 
-            if (ngx_http_cx_forget_header(r, "Set-Cookie", &value)
+            if (ngx_http_cx_add_header(r, &ngx_http_cx_set_cookie, &value)
                 != NGX_OK)
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -292,14 +297,17 @@ ngx_http_cx_forget_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 
         ngx_str_set(&value, "1");
 
-        if (ngx_http_cx_forget_header(r, "Retry-After", &value) != NGX_OK) {
+        if (ngx_http_cx_add_header(r, &ngx_http_cx_retry_after, &value)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    ngx_str_set(&value, "no-store");
-
-    if (ngx_http_cx_forget_header(r, "Cache-Control", &value) != NGX_OK) {
+    if (ngx_http_cx_add_header(r, &ngx_http_cx_cache_control,
+                               &ngx_http_cx_no_store)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -320,27 +328,4 @@ ngx_http_cx_forget_send(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
-ngx_http_cx_forget_header(ngx_http_request_t *r, const char *key,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
 }

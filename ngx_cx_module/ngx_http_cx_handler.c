@@ -17,17 +17,18 @@
 #include <ngx_http_cx_module.h>
 
 
-static ngx_uint_t ngx_http_cx_signals(ngx_http_request_t *r);
 static void ngx_http_cx_wake_handler(ngx_event_t *ev);
 static void ngx_http_cx_cleanup(void *data);
 
 
-/* request headers by which a customer asks not to be tracked */
+/* request headers by which a customer asks not to be tracked, set to 1 */
 static ngx_str_t  ngx_http_cx_do_not_track[] = {
     ngx_string("Sec-GPC"),          /* Global Privacy Control */
     ngx_string("DNT"),              /* Do Not Track */
     ngx_null_string
 };
+
+static ngx_str_t  ngx_http_cx_do_not_track_on = ngx_string("1");
 
 
 ngx_int_t
@@ -120,7 +121,10 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                    "cx: step \"%V\" url \"%V\"", &ctx->step.name,
                    &ctx->step.url);
 
-    if (clcf->privacy && ngx_http_cx_signals(r)) {
+    if (clcf->privacy
+        && ngx_http_cx_header_in(r, ngx_http_cx_do_not_track,
+                                 &ngx_http_cx_do_not_track_on))
+    {
         ngx_str_null(&id);
         ngx_str_null(&anon);
         login = 0;
@@ -263,47 +267,6 @@ ngx_http_cx_wait(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
     r->main->count++;
     r->write_event_handler = ngx_http_request_empty_handler;
-}
-
-
-/* Sec-GPC: 1 or DNT: 1, the customer's request not to be tracked */
-
-static ngx_uint_t
-ngx_http_cx_signals(ngx_http_request_t *r)
-{
-    ngx_str_t        *name;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return 0;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].value.len != 1 || h[i].value.data[0] != '1') {
-            continue;
-        }
-
-        for (name = ngx_http_cx_do_not_track; name->len; name++) {
-            if (h[i].key.len == name->len
-                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
-                   == 0)
-            {
-                return 1;
-            }
-        }
-    }
 }
 
 

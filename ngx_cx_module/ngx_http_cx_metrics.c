@@ -116,6 +116,9 @@ static ngx_str_t  ngx_http_cx_metrics_zone_name = ngx_string("cx_metrics");
 
 static ngx_str_t  ngx_http_cx_metrics_other = ngx_string("(other)");
 
+static ngx_str_t  ngx_http_cx_cache_control = ngx_string("Cache-Control");
+static ngx_str_t  ngx_http_cx_no_store = ngx_string("no-store");
+
 
 /* $cx_status as the output names it, in the order it is shown */
 static ngx_uint_t  ngx_http_cx_metrics_statuses[] = {
@@ -601,7 +604,6 @@ ngx_http_cx_metrics_handler(ngx_http_request_t *r)
     ngx_str_t                   format, *name;
     ngx_uint_t                  i, json;
     ngx_chain_t                 out;
-    ngx_table_elt_t            *h;
     ngx_http_cx_metrics_ctx_t  *mctx;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -709,17 +711,12 @@ ngx_http_cx_metrics_handler(ngx_http_request_t *r)
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_length_n = b->last - b->pos;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_cx_add_header(r, &ngx_http_cx_cache_control,
+                               &ngx_http_cx_no_store)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     rc = ngx_http_send_header(r);
 
@@ -886,7 +883,7 @@ ngx_http_cx_metrics_prometheus(u_char *p, u_char *last,
     p = ngx_http_cx_metrics_family(p, last, name, type, help);               \
     for (i = 0; i < NGX_HTTP_CX_VARIANTS; i++) {                             \
         p = ngx_slprintf(p, last, name "{variant=\"%s\"} %uA\n",             \
-                         ngx_http_cx_metrics_variants[i],                       \
+                         ngx_http_cx_metrics_variants[i],                    \
                          ngx_http_cx_read(sh->variants[i].field));           \
     }
 
@@ -927,7 +924,7 @@ ngx_http_cx_metrics_prometheus(u_char *p, u_char *last,
         for (j = 0; j < NGX_HTTP_CX_LEVELS; j++) {                           \
             p = ngx_slprintf(p, last,                                        \
                              name "{variant=\"%s\",level=\"%V\"} %uA\n",     \
-                             ngx_http_cx_metrics_variants[i],                   \
+                             ngx_http_cx_metrics_variants[i],                \
                              &ngx_http_cx_level_names[j],                    \
                              ngx_http_cx_read(                               \
                                  sh->variants[i].levels[j].field));          \

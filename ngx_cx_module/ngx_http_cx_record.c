@@ -30,7 +30,6 @@
 #include <ngx_http_cx_module.h>
 
 
-static ngx_uint_t ngx_http_cx_speculative(ngx_http_request_t *r);
 static void ngx_http_cx_referer(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
@@ -77,7 +76,7 @@ ngx_http_cx_learnable(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t *ctx)
 {
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_POST))
-        || ngx_http_cx_speculative(r))
+        || ngx_http_cx_header_in(r, ngx_http_cx_purpose, NULL))
     {
         return 0;
     }
@@ -88,8 +87,11 @@ ngx_http_cx_learnable(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 }
 
 
-static ngx_uint_t
-ngx_http_cx_speculative(ngx_http_request_t *r)
+/* a request header of one of the names, with this value if one is given */
+
+ngx_uint_t
+ngx_http_cx_header_in(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_str_t *value)
 {
     ngx_str_t        *name;
     ngx_uint_t        i;
@@ -111,7 +113,11 @@ ngx_http_cx_speculative(ngx_http_request_t *r)
             i = 0;
         }
 
-        for (name = ngx_http_cx_purpose; name->len; name++) {
+        if (value && !ngx_http_cx_same(&h[i].value, value)) {
+            continue;
+        }
+
+        for (name = names; name->len; name++) {
             if (h[i].key.len == name->len
                 && ngx_strncasecmp(h[i].key.data, name->data, name->len)
                    == 0)
