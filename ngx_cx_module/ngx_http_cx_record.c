@@ -190,8 +190,6 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
     st = *read;
-    st.noffer = 0;
-    st.shortcut = 0;
     first = &ctx->member;
     went_on = 0;
 
