@@ -433,21 +433,6 @@ ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
 size_t ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
     u_char *text);
 
-/* ngx_http_cx_script.c: what Redis runs for a customer, by EVALSHA */
-enum {
-    NGX_HTTP_CX_SCRIPT_READ = 0,    /* the customer's reads */
-    NGX_HTTP_CX_SCRIPT_STEP,        /* a recorded step's writes */
-    NGX_HTTP_CX_SCRIPTS
-};
-
-typedef struct {
-    ngx_str_t                   text;
-    u_char                      sha[40];    /* SHA1, hex */
-} ngx_http_cx_script_t;
-
-extern ngx_http_cx_script_t  ngx_http_cx_scripts[];
-void ngx_http_cx_script_init(void);
-
 /* ngx_http_cx_redis.c */
 ngx_int_t ngx_http_cx_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_cx_redis_exit_process(ngx_cycle_t *cycle);
@@ -461,9 +446,6 @@ void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
 
 /* ngx_http_cx_reply.c: what Redis answers, checked before use */
 struct redisReply;
-#define NGX_HTTP_CX_READ_PARTS  5   /* state, today, recent, habits, paths */
-ngx_int_t ngx_http_cx_reply_customer(struct redisReply *reply,
-    struct redisReply **part);
 ngx_uint_t ngx_http_cx_reply_state(struct redisReply *reply,
     ngx_http_cx_state_t *st);
 ngx_uint_t ngx_http_cx_reply_members(struct redisReply *reply, ngx_str_t *out,

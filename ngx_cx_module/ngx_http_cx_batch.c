@@ -23,8 +23,6 @@
 #define NGX_HTTP_CX_ARGS_MAX   24
 
 
-static void ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data,
-    void *privdata);
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
@@ -48,14 +46,13 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  * One pipelined batch; only its last reply is waited for.  All but the
  * last key belong to the customer (one hash tag, one Cluster slot):
  *
- *   EVALSHA <read> 4 P{H}:s P{H}:seq P{H}:p P{H}:g <count>, which reads
- *                                 the state (last step, journey, pace,
- *                                 what the last step offered); steps
- *                                 today, for the learning budget, when
- *                                 the request may teach anything
- *                                 (HINCRBY by count); the steps before
- *                                 this one; the customer's own
- *                                 transitions; their paths to the goal
+ *   HMGET P{H}:s ...              the state: last step, journey, pace,
+ *                                 what the last step offered
+ *   HINCRBY P{H}:s learned 1      steps today, for the learning budget,
+ *                                 when the request may teach anything
+ *   LRANGE P{H}:seq 0 15          the steps before this one
+ *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
+ *   LRANGE P{H}:g 0 9             the customer's paths to the goal
  *   ZREVRANGE Pt:{<name>}:E-1 0 99, then Pt:{<name>}:E 0 99
  *                                 where everyone went next, decayed: the
  *                                 previous epoch's weights are scaled by
@@ -111,19 +108,42 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_customer_reply, slot, 8,
-                        ngx_http_cx_lit("EVALSHA"),
-                        ngx_http_cx_str(
-                            ngx_http_cx_scripts[NGX_HTTP_CX_SCRIPT_READ].sha,
-                            40),
-                        ngx_http_cx_lit("4"), st_k, seq_k, p_k, g_k,
-                        slot->count == 0 ? ngx_http_cx_lit("0")
-                        : slot->count == 1 ? ngx_http_cx_lit("1")
-                                           : ngx_http_cx_lit("2"))
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 12,
+                        ngx_http_cx_lit("HMGET"), st_k,
+                        ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
+                        ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
+                        ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
+                        ngx_http_cx_lit("learned"),
+                        ngx_http_cx_lit("lstart"), ngx_http_cx_lit("u"),
+                        ngx_http_cx_lit("o"))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    if (slot->count) {
+        (void) ngx_http_cx_cmd(ngx_http_cx_today_reply, slot, 4,
+                               ngx_http_cx_lit("HINCRBY"), st_k,
+                               ngx_http_cx_lit("learned"),
+                               slot->count == 1 ? ngx_http_cx_lit("1")
+                                                : ngx_http_cx_lit("2"));
+    }
+
+    (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), seq_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
+
+    (void) ngx_http_cx_cmd(ngx_http_cx_habits_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), p_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
+
+    (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
+                           ngx_http_cx_lit("LRANGE"), g_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
 
 shared:
 
@@ -166,38 +186,6 @@ ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     va_end(args);
 
     return ngx_http_cx_redis_command(fn, slot, argc, argv);
-}
-
-
-/*
- * The read script's reply (ngx_http_cx_script.c): the replies of its
- * five reads, each to its own handler, in order.  A reply of another
- * shape is not ngx_cx's: nothing of it is read.
- */
-
-static void
-ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply  *reply = data;
-
-    redisReply  *part[NGX_HTTP_CX_READ_PARTS];
-
-    if (ngx_http_cx_reply_customer(reply, part) != NGX_OK) {
-        if (reply && reply->type != REDIS_REPLY_ERROR) {
-            ngx_http_cx_skipped(1, "customer's reads");
-        }
-
-        return;
-    }
-
-    ngx_http_cx_state_reply(ac, part[0], privdata);
-    if (((ngx_http_cx_slot_t *) privdata)->count) {
-        ngx_http_cx_today_reply(ac, part[1], privdata);
-    }
-
-    ngx_http_cx_recent_reply(ac, part[2], privdata);
-    ngx_http_cx_habits_reply(ac, part[3], privdata);
-    ngx_http_cx_paths_reply(ac, part[4], privdata);
 }
 
 

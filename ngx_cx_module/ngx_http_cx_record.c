@@ -30,10 +30,6 @@
 #include <ngx_http_cx_module.h>
 
 
-/* EVALSHA sha 4 keys, ttl, trim, 2 steps, 10 fields, 2 habits, a path */
-#define NGX_HTTP_CX_SAVE_ARGS  (3 + 4 + 2 + 3 + 21 + 3 + 1)
-
-
 static void ngx_http_cx_referer(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
@@ -46,14 +42,12 @@ static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_state_t *st, ngx_uint_t steps);
 static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor,
-    ngx_str_t *habit);
-static void ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_http_cx_state_t *st, ngx_str_t *habits, ngx_uint_t nhabits,
-    ngx_str_t *path);
-static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
-    ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor);
+static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st);
+static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
@@ -388,8 +382,8 @@ static void
 ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
     u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
-    ngx_str_t                 key, habits[2], path;
-    ngx_uint_t                status, steps, learn, nhabits;
+    ngx_str_t                 key;
+    ngx_uint_t                status, steps, learn;
     ngx_http_cx_state_t       st;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -455,31 +449,40 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         }
     }
 
-    nhabits = 0;
-    ngx_str_null(&path);
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
+              - kb;
+
+    if (ctx->walked) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->viewed, ctx->member);
+    } else {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->member);
+    }
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                           ngx_http_cx_lit("0"), cmcf->trim_text);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cxscf->ttl_text);
+
+    ngx_http_cx_save_state(ctx, cxscf, &st);
 
     if (ctx->walked && learn) {
         /* the customer's own transition only */
         ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->viewed, ctx->vjourney,
-                           ctx->nvjourney, 0, &habits[nhabits]);
-
-        nhabits += (habits[nhabits].len != 0);
+                           ctx->nvjourney, 0);
     }
 
     if (ctx->goal) {
-        ngx_http_cx_path_of(ctx, &ctx->member, ctx->journey, ctx->njourney,
-                            &path);
+        ngx_http_cx_save_path(ctx, cxscf, &ctx->member, ctx->journey,
+                              ctx->njourney);
     }
 
     if (learn) {
         ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->member, ctx->journey,
-                           ctx->njourney, ctx->trust / (1 + ctx->again),
-                           &habits[nhabits]);
-
-        nhabits += (habits[nhabits].len != 0);
+                           ctx->njourney, ctx->trust / (1 + ctx->again));
     }
-
-    ngx_http_cx_save(ctx, cmcf, cxscf, &st, habits, nhabits, &path);
 }
 
 
@@ -580,14 +583,13 @@ ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
 static void
 ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n, double factor, ngx_str_t *habit)
+    ngx_uint_t n, double factor)
 {
-    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8], *p;
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
+    u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
     ngx_str_t          key, weight;
     ngx_uint_t         i;
     ngx_http_cx_ref_t  ref;
-
-    ngx_str_null(habit);
 
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
@@ -629,42 +631,35 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             continue;
         }
 
-        /* the customer's own transition, "from name url", for the save */
+        /* the customer's own transition: "from name url" in one key */
 
-        p = ngx_pnalloc(ctx->request->pool, ref.name.len + 1 + member->len);
-        if (p == NULL) {
-            continue;
-        }
-
-        habit->data = p;
-        p = ngx_cpymem(p, ref.name.data, ref.name.len);
+        p = ngx_cpymem(habit, ref.name.data, ref.name.len);
         *p++ = ' ';
         p = ngx_cpymem(p, member->data, member->len);
-        habit->len = p - habit->data;
+
+        key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
+                  - kb;
+
+        (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                               ngx_http_cx_lit("1"),
+                               ngx_http_cx_str(habit, p - habit));
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cxscf->ttl_text);
     }
 }
 
 
-/*
- * What the step changes of the customer, in one command: the read's
- * script's sibling (ngx_http_cx_script.c) pushes the steps, sets the
- * state, counts the transitions, keeps the path to the goal, and renews
- * the keys' TTL.  "learned" is set only when a new day starts it again:
- * HINCRBY counts.
- */
-
 static void
-ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
-    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
+ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
+    ngx_http_cx_state_t *st)
 {
-    u_char      keys[4][NGX_HTTP_CX_CKEY_MAX], v[8][NGX_INT64_LEN];
-    ngx_str_t   argv[NGX_HTTP_CX_SAVE_ARGS], *a, s[8];
-    ngx_uint_t  i, k;
-
-    static char  *suffix[] = { "s", "seq", "p", "g" };
-    static char  *fields[] = { "ts", "jlen", "goals", "gap", "ngaps", "lday",
-                               "lstart", "learned" };
+    u_char      kb[NGX_HTTP_CX_CKEY_MAX], v[8][NGX_INT64_LEN];
+    ngx_str_t   key, s[8];
+    ngx_uint_t  i;
 
     for (i = 0; i < 8; i++) {
         s[i].data = v[i];
@@ -679,74 +674,42 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     s[6].len = ngx_sprintf(v[6], "%L", st->lstart) - v[6];
     s[7].len = ngx_sprintf(v[7], "%ui", st->learned) - v[7];
 
-    a = argv;
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
+              - kb;
 
-    *a++ = ngx_http_cx_lit("EVALSHA");
-    *a++ = ngx_http_cx_str(ngx_http_cx_scripts[NGX_HTTP_CX_SCRIPT_STEP].sha,
-                           40);
-    *a++ = ngx_http_cx_lit("4");
+    /* "learned" only when a new day starts it again: HINCRBY counts */
 
-    for (i = 0; i < 4; i++) {
-        a->data = keys[i];
-        a->len = ngx_http_cx_customer_key(keys[i], &cxscf->prefix, ctx->hash,
-                                          suffix[i])
-                 - keys[i];
-        a++;
-    }
-
-    *a++ = cxscf->ttl_text;
-    *a++ = cmcf->trim_text;
-
-    /* the steps, oldest first: LPUSH leaves the newest at the head */
-
-    if (ctx->walked) {
-        *a++ = ngx_http_cx_lit("2");
-        *a++ = ctx->viewed;
-
-    } else {
-        *a++ = ngx_http_cx_lit("1");
-    }
-
-    *a++ = ctx->member;
-
-    k = st->learned ? 8 : 7;
-
-    *a++ = st->learned ? ngx_http_cx_lit("10") : ngx_http_cx_lit("9");
-
-    for (i = 0; i < k; i++) {
-        a->data = (u_char *) fields[i];
-        a->len = ngx_strlen(fields[i]);
-        a++;
-        *a++ = s[i];
-    }
-
-    *a++ = ngx_http_cx_lit("u");
-    *a++ = st->used ? ngx_http_cx_lit("1") : ngx_http_cx_lit("0");
-    *a++ = ngx_http_cx_lit("o");
-    *a++ = ctx->offer.len ? ctx->offer : ngx_http_cx_lit("");
-
-    *a++ = (nhabits == 2) ? ngx_http_cx_lit("2")
-           : (nhabits == 1) ? ngx_http_cx_lit("1") : ngx_http_cx_lit("0");
-
-    for (i = 0; i < nhabits; i++) {
-        *a++ = habits[i];
-    }
-
-    *a++ = path->len ? *path : ngx_http_cx_lit("");
-
-    (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 22 : 20,
+                           ngx_http_cx_lit("HSET"), key,
+                           ngx_http_cx_lit("ts"), s[0],
+                           ngx_http_cx_lit("jlen"), s[1],
+                           ngx_http_cx_lit("goals"), s[2],
+                           ngx_http_cx_lit("gap"), s[3],
+                           ngx_http_cx_lit("ngaps"), s[4],
+                           ngx_http_cx_lit("lday"), s[5],
+                           ngx_http_cx_lit("lstart"), s[6],
+                           ngx_http_cx_lit("u"),
+                           st->used ? ngx_http_cx_lit("1")
+                                    : ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit("o"),
+                           ctx->offer.len ? ctx->offer : ngx_http_cx_lit(""),
+                           ngx_http_cx_lit("learned"), s[7]);
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cxscf->ttl_text);
 }
 
 
 /* the journey's path, oldest step first, ending at the goal */
 
 static void
-ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n, ngx_str_t *path)
+ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
 {
-    u_char      *p;
-    size_t       len;
-    ngx_uint_t   i;
+    u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
+    size_t      len;
+    ngx_str_t   key;
+    ngx_uint_t  i;
 
     len = member->len;
 
@@ -754,12 +717,12 @@ ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member, ngx_str_t *m,
         len += m[i].len + 1;
     }
 
-    p = ngx_pnalloc(ctx->request->pool, len);
-    if (p == NULL) {
+    path = ngx_pnalloc(ctx->request->pool, len);
+    if (path == NULL) {
         return;
     }
 
-    path->data = p;
+    p = path;
 
     for (i = n; i > 0; i--) {
         p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
@@ -768,5 +731,15 @@ ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member, ngx_str_t *m,
 
     p = ngx_cpymem(p, member->data, member->len);
 
-    path->len = p - path->data;
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
+              - kb;
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                           ngx_http_cx_str(path, p - path));
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                           cxscf->ttl_text);
 }

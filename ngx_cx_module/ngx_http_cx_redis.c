@@ -78,7 +78,6 @@ typedef struct {
     u_char                     *buf;            /* a command, formatted */
     size_t                      buf_size;
 
-    ngx_uint_t                  loading;        /* SCRIPT LOADs in flight */
     ngx_uint_t                  connects;       /* attempts, this cycle's */
     ngx_uint_t                  faults;         /* in this episode */
     ngx_msec_t                  fault_start;
@@ -104,7 +103,6 @@ static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
-static void ngx_http_cx_redis_load(ngx_http_cx_redis_t *rd);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
@@ -208,8 +206,6 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
     if (rd->flight == NULL) {
         return NGX_ERROR;
     }
-
-    ngx_http_cx_script_init();
 
     ngx_http_cx_redis_connect(rd);
 
@@ -321,15 +317,14 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
     rd->ac = ac;
     rd->connected = 0;
     rd->ready = 0;
-    rd->loading = 0;
 
     redisAsyncSetConnectCallback(ac, ngx_http_cx_redis_connected);
     redisAsyncSetDisconnectCallback(ac, ngx_http_cx_redis_disconnected);
 
     /*
      * The connection is usable once its setup is answered: AUTH, SELECT,
-     * the scripts loaded.  Only then does the reconnect backoff start
-     * again from its least.
+     * or a PING when there is nothing to set up.  Only then does the
+     * reconnect backoff start again from its least.
      */
 
     if (cmcf->redis_password.len) {
@@ -349,7 +344,13 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
                                          2, argv);
     }
 
-    ngx_http_cx_redis_load(rd);
+    if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
+        ngx_str_set(&argv[0], "PING");
+
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         1, argv);
+    }
+
 
     /* write interest tells us when the non-blocking connect completes */
 
@@ -522,14 +523,6 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
         return;
     }
 
-    if (rd->loading
-        && ngx_strcmp(rd->flight[(rd->head - 1) & (rd->nflight - 1)].cmd,
-                      "SCRIPT")
-           == 0)
-    {
-        rd->loading--;
-    }
-
     if (reply->type == REDIS_REPLY_ERROR) {
         /* logged by ngx_http_cx_redis_reply() */
         redisAsyncDisconnect(ac);
@@ -545,34 +538,6 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     {
         rd->ready = 1;
         rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
-    }
-}
-
-
-/*
- * SCRIPT LOAD of each script, on a new connection and whenever Redis
- * answers NOSCRIPT (restarted, failed over, SCRIPT FLUSH): the commands
- * refused meanwhile are lost, as any refused command is.
- */
-
-static void
-ngx_http_cx_redis_load(ngx_http_cx_redis_t *rd)
-{
-    ngx_str_t   argv[3];
-    ngx_uint_t  i;
-
-    ngx_str_set(&argv[0], "SCRIPT");
-    ngx_str_set(&argv[1], "LOAD");
-
-    for (i = 0; i < NGX_HTTP_CX_SCRIPTS; i++) {
-        argv[2] = ngx_http_cx_scripts[i].text;
-
-        if (ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL, 3,
-                                      argv)
-            == NGX_OK)
-        {
-            rd->loading++;
-        }
     }
 }
 
@@ -804,10 +769,9 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     f->key_len = 0;
 
     if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
-        /* a key, a script's first; never the AUTH password */
-        i = (argc > 3 && f->cmd[0] == 'E') ? 3 : 1;
-        f->key_len = (u_char) ngx_min(argv[i].len, sizeof(f->key));
-        ngx_memcpy(f->key, argv[i].data, f->key_len);
+        /* a key; never the AUTH password */
+        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
+        ngx_memcpy(f->key, argv[1].data, f->key_len);
     }
 
     if (rd->head == rd->tail) {
@@ -866,13 +830,6 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
             *p = '\0';
 
             ngx_http_cx_redis_episode(0, "refused", (char *) detail);
-
-            if (rd->loading == 0 && rd->ac
-                && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            {
-                /* Redis has forgotten the scripts: load them again */
-                ngx_http_cx_redis_load(rd);
-            }
 
         } else {
             ngx_http_cx_redis_episode(1, NULL, NULL);

@@ -66,30 +66,6 @@ ngx_http_cx_number(u_char *p, size_t len, int64_t max)
 
 
 /*
- * The read script's reply: an array of NGX_HTTP_CX_READ_PARTS replies,
- * each checked by its own reader.
- */
-
-ngx_int_t
-ngx_http_cx_reply_customer(redisReply *reply, redisReply **part)
-{
-    ngx_uint_t  i;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != NGX_HTTP_CX_READ_PARTS)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < NGX_HTTP_CX_READ_PARTS; i++) {
-        part[i] = reply->element[i];
-    }
-
-    return NGX_OK;
-}
-
-
-/*
  * HMGET of ts jlen goals gap ngaps lday learned lstart, and for a step's
  * batch u o, what the journey did with offers and what the last step
  * offered: a missing field is 0, a field that is no number in range, or

@@ -93,7 +93,7 @@ my $seen = CxTest::http_bulk($hp, 200, "/step", { Cookie => "cx_id=bad" });
 Test::More::is($seen->{200}, 200, "200 pages served");
 my @lines = grep { /refused/ } do { open my $in, '<', main::log_file(); <$in> };
 Test::More::is(scalar @lines, 1, "one line for 200 refused reads");
-Test::More::like($lines[0] // '', qr/refused: EVALSHA t120a:\{[0-9a-f]{16}\}:s: WRONGTYPE/,
+Test::More::like($lines[0] // '', qr/refused: LRANGE t120a:\{[0-9a-f]{16}\}:seq: WRONGTYPE/,
                  "it names the command and the key");
 (undef, my $h, my $body) = CxTest::http_get($hp, "/step",
                                             { Cookie => "cx_id=good" });
@@ -122,7 +122,7 @@ CxTest::redis($rp, "CONFIG", "SET", "maxmemory", "1");
 my $seen = CxTest::http_bulk($hp, 100, "/step", { Cookie => "cx_id=oom" });
 Test::More::is($seen->{200}, 100, "pages served");
 Test::More::is(CxTest::count_log(main::log_file(),
-                                 qr/refused: EVALSHA t120b:\{[0-9a-f]{16}\}:s: OOM/),
+                                 qr/refused: HINCRBY t120b:\{[0-9a-f]{16}\}:s: OOM/),
                1, "the refused write is named once");
 my @k = CxTest::keys_of($rp, "t120b:");
 Test::More::is(scalar @k, 0, "nothing written");
