@@ -59,6 +59,11 @@
 #define NGX_HTTP_CX_COUNT_MAX     1000000000
 /* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
 #define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
+/* a step's successors, this epoch's and the previous one's */
+#define NGX_HTTP_CX_RULES         (2 * NGX_HTTP_CX_FANOUT)
+/* what a model's cache entry is kept for: "prefix name" */
+#define NGX_HTTP_CX_MODEL_ID_MAX  (NGX_HTTP_CX_PREFIX_MAX + 1                \
+                                   + NGX_HTTP_CX_NAME_MAX)
 
 
 enum {
@@ -517,6 +522,14 @@ ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
 ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     double personal, double demote, ngx_str_t *current,
     ngx_http_cx_ref_t *journey, ngx_uint_t njourney);
+
+/* ngx_http_cx_pack.c: a model's cache entry, pure functions */
+size_t ngx_http_cx_pack_len(ngx_str_t *id, ngx_str_t *m, double *w,
+    ngx_uint_t n);
+u_char *ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch,
+    ngx_str_t *m, double *w, ngx_uint_t n);
+ngx_int_t ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id,
+    int64_t *epoch, ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
 
 /* ngx_http_cx_answer.c */
 void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,

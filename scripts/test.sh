@@ -76,7 +76,8 @@ unit() {    # unit <nginx tree> <binary> <compiler and flags...>
 
     "$@" -Wall -Wextra -Werror -Wno-unused-parameter -g "${incs[@]}" \
         -I include t/unit/test_model.c ngx_cx_module/ngx_http_cx_model.c \
-        ngx_cx_module/ngx_http_cx_reply.c -lxxhash -lm -o "$bin"
+        ngx_cx_module/ngx_http_cx_reply.c ngx_cx_module/ngx_http_cx_pack.c \
+        -lxxhash -lm -o "$bin"
 
     # its TAP in $bin.log; on the console what failed, and a count
     rc=0

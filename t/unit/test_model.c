@@ -3,8 +3,9 @@
  * Copyright (C) ngx_cx authors
  *
  * Unit tests for ngx_http_cx_model.c: key schema, hashing, escaping,
- * template expansion, reading candidates back.  Prints TAP and exits
- * non-zero on any failure.
+ * template expansion, reading candidates back; of ngx_http_cx_reply.c and
+ * ngx_http_cx_pack.c, what Redis and the model cache hand back.  Prints
+ * TAP and exits non-zero on any failure.
  */
 
 
@@ -933,6 +934,147 @@ test_reply(void)
 }
 
 
+/* a model's cache entry: made, read back, and nothing else read back */
+
+static void
+test_pack(void)
+{
+    u_char      blob[8192], *p, *q, big[NGX_HTTP_CX_MEMBER_MAX + 1];
+    double      w[300], wo[NGX_HTTP_CX_RULES];
+    size_t      len, i;
+    int64_t     epoch;
+    uint16_t    u16;
+    ngx_str_t   id, other, m[300], mo[NGX_HTTP_CX_RULES];
+    ngx_uint_t  n, k, bad;
+
+    ngx_str_set(&id, "cx: item:42");
+
+    ngx_str_set(&m[0], "cart /cart");
+    w[0] = 3.5;
+    ngx_str_set(&m[1], "item:7 /item/7");
+    w[1] = 0x1p-40;
+    ngx_str_set(&m[2], "");
+    w[2] = 1;
+    ngx_memset(big, 'n', sizeof(big));
+    m[3].data = big;
+    m[3].len = sizeof(big);
+    w[3] = 1;
+    ngx_str_set(&m[4], "a /a");
+    w[4] = 0;
+    ngx_str_set(&m[5], "b /b");
+    w[5] = INFINITY;
+    ngx_str_set(&m[6], "c /c");
+    w[6] = NAN;
+    ngx_str_set(&m[7], "d /d");
+    w[7] = -1;
+    ngx_str_set(&m[8], "e /e");
+    w[8] = 1e301;
+    m[9].data = big;
+    m[9].len = NGX_HTTP_CX_MEMBER_MAX;
+    w[9] = 2;
+
+    len = ngx_http_cx_pack_len(&id, m, w, 10);
+    p = ngx_http_cx_pack(blob, &id, 15000, m, w, 10);
+
+    ok((size_t) (p - blob) == len && len == 12 + id.len + 3 * 10 + 10 + 14
+                                             + NGX_HTTP_CX_MEMBER_MAX,
+       "pack: its length as told, empty, long and unweighable ones left out");
+
+    n = 0;
+    ok(ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo, NGX_HTTP_CX_RULES,
+                          &n) == NGX_OK
+       && n == 3 && epoch == 15000
+       && mo[0].len == 10 && ngx_memcmp(mo[0].data, "cart /cart", 10) == 0
+       && wo[0] == 3.5 && mo[1].len == 14 && wo[1] == 0x1p-40
+       && mo[2].len == NGX_HTTP_CX_MEMBER_MAX && wo[2] == 2,
+       "unpack: the members kept, in order, weights exact");
+
+    ngx_str_set(&other, "cx: item:43");
+    ok(ngx_http_cx_unpack(blob, len, &other, &epoch, mo, wo,
+                          NGX_HTTP_CX_RULES, &n) == NGX_DECLINED,
+       "another step's entry under the same key is never served");
+
+    ngx_str_set(&other, "cx: item:4");
+    ok(ngx_http_cx_unpack(blob, len, &other, &epoch, mo, wo,
+                          NGX_HTTP_CX_RULES, &n) == NGX_DECLINED,
+       "nor that of a step whose name begins this one's");
+
+    ngx_str_set(&other, "cy: item:42");
+    ok(ngx_http_cx_unpack(blob, len, &other, &epoch, mo, wo,
+                          NGX_HTTP_CX_RULES, &n) == NGX_DECLINED,
+       "nor another shop's");
+
+    bad = 0;
+    for (i = 0; i < len; i++) {
+        bad += (ngx_http_cx_unpack(blob, i, &id, &epoch, mo, wo,
+                                   NGX_HTTP_CX_RULES, &n) == NGX_OK);
+    }
+
+    blob[len] = 0;
+    bad += (ngx_http_cx_unpack(blob, len + 1, &id, &epoch, mo, wo,
+                               NGX_HTTP_CX_RULES, &n) != NGX_ERROR);
+    ok(bad == 0, "every cut of a blob, and one byte more, is refused");
+
+    ok(ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo, 2, &n)
+       == NGX_ERROR, "more members than there is room for: refused");
+
+    /* damaged in place: the version, a member's length, a weight */
+
+    q = blob + 12 + id.len;
+
+    blob[0] = 2;
+    k = (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                            NGX_HTTP_CX_RULES, &n) == NGX_ERROR);
+    blob[0] = 1;
+
+    ngx_memcpy(&u16, q, 2);
+    u16 += 1;
+    ngx_memcpy(q, &u16, 2);
+    k += (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_ERROR);
+    u16 = 0;
+    ngx_memcpy(q, &u16, 2);
+    k += (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_ERROR);
+    u16 = 10;
+    ngx_memcpy(q, &u16, 2);
+
+    w[0] = NAN;
+    ngx_memcpy(q + 2, &w[0], 8);
+    k += (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_ERROR);
+    w[0] = -3.5;
+    ngx_memcpy(q + 2, &w[0], 8);
+    k += (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_ERROR);
+    w[0] = 3.5;
+    ngx_memcpy(q + 2, &w[0], 8);
+    k += (ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_OK);
+
+    ok(k == 6, "a wrong version, length or weight is refused");
+
+    for (i = 0; i < 300; i++) {
+        ngx_str_set(&m[i], "x /x");
+        w[i] = (double) i + 1;
+    }
+
+    len = ngx_http_cx_pack_len(&id, m, w, 300);
+    p = ngx_http_cx_pack(blob, &id, -1, m, w, 300);
+    ok((size_t) (p - blob) == len
+       && ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             NGX_HTTP_CX_RULES, &n) == NGX_OK
+       && n == NGX_HTTP_CX_RULES && wo[n - 1] == NGX_HTTP_CX_RULES
+       && epoch == -1, "at most NGX_HTTP_CX_RULES members, the first");
+
+    ngx_memset(big, 'p', sizeof(big));
+    other.data = big;
+    other.len = NGX_HTTP_CX_MODEL_ID_MAX + 1;
+    ok(ngx_http_cx_pack_len(&other, m, w, 1) == 0,
+       "an id longer than any step's has no blob");
+}
+
+
 int
 main(void)
 {
@@ -955,6 +1097,7 @@ main(void)
     test_shortcut();
     test_rank();
     test_reply();
+    test_pack();
 
     printf("1..%d\n", tests);
 
