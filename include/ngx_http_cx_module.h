@@ -219,6 +219,10 @@ typedef struct {
     ngx_flag_t                  metrics;        /* a cx_metrics location */
     ngx_array_t                *step_names;     /* each cx_step's, once */
     ngx_shm_zone_t             *metrics_zone;
+
+    size_t                      cache_size;     /* cx_model_cache, 0: off */
+    ngx_msec_t                  cache_valid;    /* its valid= */
+    ngx_shm_zone_t             *cache_zone;
 } ngx_http_cx_main_conf_t;
 
 
@@ -523,6 +527,28 @@ ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     double personal, double demote, ngx_str_t *current,
     ngx_http_cx_ref_t *journey, ngx_uint_t njourney);
 
+/* ngx_http_cx_cache.c: entries in the cx_model_cache zone, all workers' */
+typedef struct {
+    int64_t                     stored;     /* ms, the request's: cx_time */
+    uint64_t                    version;    /* free for the caller; 0 */
+} ngx_http_cx_meta_t;
+
+#define NGX_HTTP_CX_CACHE_MODEL  'm'        /* a step's successors */
+
+ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);
+uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len);
+/* NGX_OK: a copy of the blob in pool; NGX_DECLINED: none (or no zone) */
+ngx_int_t ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool,
+    ngx_str_t *blob, ngx_http_cx_meta_t *meta);
+ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
+    ngx_http_cx_meta_t *meta);
+/* 1: the caller is the one to refresh key now (one refresh in flight per
+ * key per edge; a claim older than a bound expires, so a lost reply
+ * cannot pin it); 0: another worker is at it */
+ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
+void ngx_http_cx_cache_drop(uint64_t key);
+ngx_uint_t ngx_http_cx_cache_enabled(void);
+
 /* ngx_http_cx_pack.c: a model's cache entry, pure functions */
 size_t ngx_http_cx_pack_len(ngx_str_t *id, ngx_str_t *m, double *w,
     ngx_uint_t n);
@@ -556,6 +582,20 @@ enum {
     NGX_HTTP_CX_M_TIMEOUTS,
     NGX_HTTP_CX_M_RECONNECTS
 };
+
+/* and the caches */
+enum {
+    NGX_HTTP_CX_M_MODEL_HIT = 0,
+    NGX_HTTP_CX_M_MODEL_STALE,
+    NGX_HTTP_CX_M_MODEL_MISS,
+    NGX_HTTP_CX_M_REFRESHES,
+    NGX_HTTP_CX_M_EVICTIONS,
+    NGX_HTTP_CX_M_NO_ROUND_TRIP
+};
+
+#define NGX_HTTP_CX_M_CACHE  6
+
+void ngx_http_cx_metric_cache(ngx_uint_t what, ngx_uint_t n);
 
 void ngx_http_cx_metric_status(ngx_uint_t status);
 void ngx_http_cx_metric_redis(ngx_uint_t what);

@@ -82,6 +82,7 @@ typedef struct {
     ngx_atomic_t                in_flight;      /* may be seen below 0 */
     ngx_atomic_t                rtt[NGX_HTTP_CX_RTT_BUCKETS + 1];
     ngx_atomic_t                rtt_sum;        /* microseconds */
+    ngx_atomic_t                cache[NGX_HTTP_CX_M_CACHE];
 
     ngx_uint_t                  nsteps;         /* written by the master */
     ngx_http_cx_step_metrics_t  steps[NGX_HTTP_CX_METRICS_STEPS + 1];
@@ -131,6 +132,9 @@ static char  *ngx_http_cx_metrics_status_names[] = {
 };
 
 static char  *ngx_http_cx_metrics_variants[] = { "treatment", "holdout" };
+
+/* NGX_HTTP_CX_M_MODEL_HIT, _STALE, _MISS */
+static char  *ngx_http_cx_metrics_cache_results[] = { "hit", "stale", "miss" };
 
 
 /* round trip buckets: microseconds, and as shown (seconds) */
@@ -567,6 +571,22 @@ ngx_http_cx_metric_clock(void)
 }
 
 
+/* the caches' counters: NGX_HTTP_CX_M_MODEL_HIT.. */
+
+void
+ngx_http_cx_metric_cache(ngx_uint_t what, ngx_uint_t n)
+{
+    ngx_http_cx_metrics_ctx_t  *mctx;
+
+    mctx = ngx_http_cx_metrics_get();
+    if (mctx == NULL || what >= NGX_HTTP_CX_M_CACHE) {
+        return;
+    }
+
+    ngx_http_cx_count(mctx->sh->cache[what], n);
+}
+
+
 void
 ngx_http_cx_metric_round_trip(uint64_t sent)
 {
@@ -846,6 +866,36 @@ ngx_http_cx_metrics_prometheus(u_char *p, u_char *last,
                      "cx_redis_round_trip_seconds_count %ui\n",
                      sum / 1000000, sum % 1000000, n);
 
+    p = ngx_http_cx_metrics_family(p, last,
+            "cx_requests_without_round_trip_total", "counter",
+            "Steps answered with no Redis round trip: nothing to wait for.");
+    p = ngx_slprintf(p, last, "cx_requests_without_round_trip_total %uA\n",
+                     ngx_http_cx_read(
+                         sh->cache[NGX_HTTP_CX_M_NO_ROUND_TRIP]));
+
+    p = ngx_http_cx_metrics_family(p, last, "cx_model_cache_total",
+            "counter", "Steps that looked their successors up in "
+            "cx_model_cache, by what they found.");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last, "cx_model_cache_total{result=\"%s\"} "
+                         "%uA\n", ngx_http_cx_metrics_cache_results[i],
+                         ngx_http_cx_read(
+                             sh->cache[NGX_HTTP_CX_M_MODEL_HIT + i]));
+    }
+
+    p = ngx_http_cx_metrics_family(p, last,
+            "cx_model_cache_refreshes_total", "counter",
+            "Reads of a step's successors sent to refresh a stale entry.");
+    p = ngx_slprintf(p, last, "cx_model_cache_refreshes_total %uA\n",
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_REFRESHES]));
+
+    p = ngx_http_cx_metrics_family(p, last,
+            "cx_model_cache_evictions_total", "counter",
+            "Entries freed to make room in a full cx_model_cache zone.");
+    p = ngx_slprintf(p, last, "cx_model_cache_evictions_total %uA\n",
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_EVICTIONS]));
+
     /* the funnel: a family without samples would have no lines */
 
     if (mctx->map) {
@@ -1043,7 +1093,16 @@ ngx_http_cx_metrics_json(u_char *p, u_char *last,
     sum = ngx_http_cx_read(sh->rtt_sum);
 
     p = ngx_slprintf(p, last, "],\"sum\":%uA.%06uA,\"count\":%ui}},"
-                     "\"steps\":[", sum / 1000000, sum % 1000000, n);
+                     "\"requests_without_round_trip\":%uA,"
+                     "\"model_cache\":{\"hit\":%uA,\"stale\":%uA,"
+                     "\"miss\":%uA,\"refreshes\":%uA,\"evictions\":%uA},"
+                     "\"steps\":[", sum / 1000000, sum % 1000000, n,
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_NO_ROUND_TRIP]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_HIT]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_STALE]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_MISS]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_REFRESHES]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_EVICTIONS]));
 
     other = 0;
     n = 0;

@@ -57,6 +57,8 @@ static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -133,6 +135,10 @@ static ngx_http_cx_bounds_t  ngx_http_cx_suggest_bounds = {
 /* redis-server takes "databases" from 1 to 2147483647 (INT_MAX) */
 static ngx_http_cx_bounds_t  ngx_http_cx_db_bounds = {
     NGX_HTTP_CX_NUMBER, 0, 2147483646, "a number between 0 and 2147483646"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_valid_bounds = {
+    NGX_HTTP_CX_MSEC, 1, 3600000, "a time between 1ms and 1h"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_level_bounds = {
@@ -218,6 +224,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, journey_gap),
       &ngx_http_cx_long_bounds },
+
+    { ngx_string("cx_model_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_cx_model_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("cx"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -469,6 +482,10 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_cx_cache_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_cx_filter_init(cf);
 }
 
@@ -496,6 +513,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->metrics = 0;
      *     cmcf->step_names = NULL;
      *     cmcf->metrics_zone = NULL;
+     *     cmcf->cache_zone = NULL;
      */
 
     cmcf->redis_db = NGX_CONF_UNSET;
@@ -506,6 +524,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->distance = NGX_CONF_UNSET_UINT;
     cmcf->half_life = NGX_CONF_UNSET_MSEC;
     cmcf->journey_gap = NGX_CONF_UNSET_MSEC;
+    cmcf->cache_size = NGX_CONF_UNSET_SIZE;
+    cmcf->cache_valid = NGX_CONF_UNSET_MSEC;
 
     return cmcf;
 }
@@ -526,6 +546,8 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->distance, 3);
     ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
+    ngx_conf_init_size_value(cmcf->cache_size, 0);
+    ngx_conf_init_msec_value(cmcf->cache_valid, 1000);
 
     if (cmcf->on_file == NULL) {
         return NGX_CONF_OK;
@@ -1019,6 +1041,85 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                          u.addrs[0].socklen, p,
                                          NGX_SOCKADDR_STRLEN, 0);
     cmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * cx_model_cache size [valid=time] | off: a zone of at least 8 pages, as
+ * nginx's own zones; "off" takes no parameter.
+ */
+
+static char *
+ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ssize_t     size;
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    if (cmcf->cache_size != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in "
+                               "\"cx_model_cache\" directive, \"off\" "
+                               "takes none", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        cmcf->cache_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"cx_model_cache\" "
+                           "directive, it must be a size or \"off\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"cx_model_cache\" of \"%V\" is too "
+                           "small, it must be at least 8 pages (%uzk)",
+                           &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->cache_size = size;
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[2].data, "valid=", 6) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"cx_model_cache\" "
+                           "directive, it must be \"valid=\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[2].data + 6;
+    s.len = value[2].len - 6;
+
+    n = ngx_http_cx_parse_bounded(&s, &ngx_http_cx_valid_bounds);
+    if (n == NGX_ERROR) {
+        return ngx_http_cx_invalid_value(cf, &value[2], "valid",
+                                         &ngx_http_cx_valid_bounds);
+    }
+
+    cmcf->cache_valid = n;
 
     return NGX_CONF_OK;
 }

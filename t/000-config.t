@@ -1308,3 +1308,104 @@ main::emerg('"cx_forget" directive is not allowed here')
 --- must_die
 --- error_log eval
 main::emerg('invalid value "yes" in "cx_privacy_signals" directive, it must be "on" or "off"')
+
+
+
+=== TEST 127: cx_model_cache with valid= starts
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_model_cache 10m valid=500ms;
+--- config
+    cx on;
+    cx_step home /;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 128: cx_model_cache bad size
+--- http_config
+    cx_model_cache x;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "x" in "cx_model_cache" directive, it must be a size or "off"')
+
+
+
+=== TEST 129: cx_model_cache zone smaller than 8 pages
+--- http_config
+    cx_model_cache 16k;
+--- must_die
+--- error_log eval
+main::emerg('zone "cx_model_cache" of "16k" is too small, it must be at least 8 pages (32k)')
+
+
+
+=== TEST 130: cx_model_cache unknown parameter
+--- http_config
+    cx_model_cache 1m inactive=10m;
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "inactive=10m" in "cx_model_cache" directive, it must be "valid="')
+
+
+
+=== TEST 131: cx_model_cache valid of no time
+--- http_config
+    cx_model_cache 1m valid=0;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "valid=0" in "cx_model_cache" directive, "valid" must be a time between 1ms and 1h')
+
+
+
+=== TEST 132: cx_model_cache valid too long
+--- http_config
+    cx_model_cache 1m valid=2h;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "valid=2h" in "cx_model_cache" directive, "valid" must be a time between 1ms and 1h')
+
+
+
+=== TEST 133: cx_model_cache twice
+--- http_config
+    cx_model_cache 1m;
+    cx_model_cache off;
+--- must_die
+--- error_log eval
+main::emerg('"cx_model_cache" directive is duplicate')
+
+
+
+=== TEST 134: cx_model_cache off takes no parameter
+--- http_config
+    cx_model_cache off valid=1s;
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "valid=1s" in "cx_model_cache" directive, "off" takes none')
+
+
+
+=== TEST 135: cx_model_cache is http's
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    cx_model_cache 1m;
+--- must_die
+--- error_log eval
+main::emerg('"cx_model_cache" directive is not allowed here')
+
+
+
+=== TEST 136: cx_model_cache takes a size and valid= at most
+--- http_config
+    cx_model_cache 1m valid=1s valid=2s;
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "cx_model_cache" directive')

@@ -268,6 +268,8 @@ Test::More::is("@families", join(" ", qw(cx_requests_total
     cx_suggestions_served_total cx_shortcuts_served_total
     cx_redis_round_trips_total cx_redis_errors_total cx_redis_timeouts_total
     cx_redis_reconnects_total cx_redis_in_flight cx_redis_round_trip_seconds
+    cx_requests_without_round_trip_total cx_model_cache_total
+    cx_model_cache_refreshes_total cx_model_cache_evictions_total
     cx_steps_total cx_journeys_total cx_offers_total cx_follows_total
     cx_shortcut_offers_total cx_shortcut_follows_total cx_goals_total
     cx_assisted_goals_total cx_steps_to_goal cx_steps_to_goal_squares_total)),
@@ -303,7 +305,8 @@ my $j = eval { JSON::PP->new->decode($body) };
 Test::More::ok($j, "the JSON parses") or Test::More::diag($@);
 $j //= {};
 my @top = sort keys %$j;
-Test::More::is("@top", "redis requests shortcuts_served since steps "
+Test::More::is("@top", "model_cache redis requests "
+               . "requests_without_round_trip shortcuts_served since steps "
                . "suggestions_served variants version", "its keys");
 Test::More::is($j->{version}, 1, "version 1");
 Test::More::cmp_ok(abs(time - ($j->{since} // 0)), '<', 86400 * 365,
@@ -313,6 +316,8 @@ Test::More::is(join(" ", sort keys %{ $j->{requests} }),
 Test::More::is(join(" ", sort keys %{ $j->{redis} }),
                "errors in_flight reconnects round_trip_seconds round_trips "
                . "timeouts", "redis");
+Test::More::is(join(" ", sort keys %{ $j->{model_cache} }),
+               "evictions hit miss refreshes stale", "model_cache");
 my $rt = $j->{redis}{round_trip_seconds} // {};
 Test::More::is(join(" ", sort keys %$rt), "buckets count le sum",
                "the round trip histogram");
@@ -351,13 +356,21 @@ Test::More::is("@bad", "", "each variant and level as the schema has it");
 my %st = map { $_->{step} => $_->{count} } @{ $j->{steps} };
 Test::More::is_deeply([ @{ $j->{requests} }{qw(hit miss timeout error bypass)},
                         $j->{suggestions_served}, $j->{redis}{round_trips},
-                        $rt->{count}, $st{cart} ],
+                        $rt->{count}, $st{cart},
+                        $j->{requests_without_round_trip},
+                        @{ $j->{model_cache} }{qw(hit stale miss refreshes
+                                                  evictions)} ],
                       [ (map { $text->{"cx_requests_total{status=\"$_\"}"} }
                          qw(hit miss timeout error bypass)),
                         $text->{cx_suggestions_served_total},
                         $text->{cx_redis_round_trips_total},
                         $text->{cx_redis_round_trip_seconds_count},
-                        $text->{'cx_steps_total{step="cart"}'} ],
+                        $text->{'cx_steps_total{step="cart"}'},
+                        $text->{cx_requests_without_round_trip_total},
+                        (map { $text->{"cx_model_cache_total{result=\"$_\"}"} }
+                         qw(hit stale miss)),
+                        $text->{cx_model_cache_refreshes_total},
+                        $text->{cx_model_cache_evictions_total} ],
                       "the counts are the text's");
 Test::More::cmp_ok($st{cart}, '>=', 1, "the cart step counted");
 --- request

@@ -1,0 +1,482 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * cx_model_cache: entries kept for every worker in one shared memory
+ * zone, found by a 64-bit key in a red-black tree and queued in least
+ * recently used order.  An entry is an opaque blob with its metadata,
+ * copied in and out under the zone's mutex: no pointer into the zone
+ * escapes it.  When the zone is full, the least recently used entries
+ * are freed until the new one fits, as ngx_http_limit_req_module does: a
+ * full zone never fails a request.  An entry larger than an eighth of the
+ * zone is not kept at all.
+ *
+ * Keys are SipHash-2-4 of what the entry is for, with a key drawn at
+ * random when the zone is made, so that no one can choose names that
+ * share a key; the caller still keeps in the blob what the entry is
+ * for (ngx_http_cx_pack.c).  A reload keeps the zone and its entries when
+ * its size is the same, as nginx's own zones.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <sys/random.h>
+
+#include <ngx_http_cx_module.h>
+
+
+#define NGX_HTTP_CX_CACHE_PART   8      /* an entry's share of the zone */
+#define NGX_HTTP_CX_CLAIM_MIN    1000   /* ms, the least a claim holds */
+
+
+typedef struct {
+    ngx_rbtree_node_t           node;
+    ngx_queue_t                 queue;
+    uint64_t                    key;
+    ngx_http_cx_meta_t          meta;
+    int64_t                     claimed;        /* ms; 0: no refresh out */
+    size_t                      len;
+    u_char                      data[1];
+} ngx_http_cx_cache_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;          /* most recent first */
+    uint64_t                    hash_key[2];
+} ngx_http_cx_cache_sh_t;
+
+
+typedef struct {
+    ngx_http_cx_cache_sh_t     *sh;
+    ngx_slab_pool_t            *shpool;
+    size_t                      max;            /* an entry's bytes */
+    int64_t                     claim;          /* ms a claim holds */
+} ngx_http_cx_cache_t;
+
+
+static ngx_int_t ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_cx_cache_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_cx_cache_t *ngx_http_cx_cache_zone(void);
+static ngx_http_cx_cache_node_t *ngx_http_cx_cache_lookup(
+    ngx_http_cx_cache_t *cache, uint64_t key);
+static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn);
+
+
+static ngx_str_t  ngx_http_cx_cache_name = ngx_string("cx_model_cache");
+
+
+/* postconfiguration: the zone, when cx_model_cache is set and cx used */
+
+ngx_int_t
+ngx_http_cx_cache_init(ngx_conf_t *cf)
+{
+    ngx_shm_zone_t           *shm_zone;
+    ngx_http_cx_cache_t      *cache;
+    ngx_http_cx_main_conf_t  *cxmcf;
+
+    cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+
+    if (cxmcf->on_file == NULL || cxmcf->cache_size == 0) {
+        return NGX_OK;
+    }
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_cx_cache_t));
+    if (cache == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->max = cxmcf->cache_size / NGX_HTTP_CX_CACHE_PART;
+
+    /*
+     * A refresh whose reply is lost gives its claim up after this long:
+     * the connection is given up sooner (10 x cx_timeout, at least 100ms),
+     * and its commands are answered then, with nothing.
+     */
+
+    cache->claim = ngx_max(10 * (int64_t) cxmcf->timeout,
+                           NGX_HTTP_CX_CLAIM_MIN);
+
+    shm_zone = ngx_shared_memory_add(cf, &ngx_http_cx_cache_name,
+                                     cxmcf->cache_size, &ngx_http_cx_module);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate zone \"%V\"",
+                           &ngx_http_cx_cache_name);
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_http_cx_cache_init_zone;
+    shm_zone->data = cache;
+
+    cxmcf->cache_zone = shm_zone;
+
+    return NGX_OK;
+}
+
+
+/* in the master: data is the previous cycle's when the zone is kept */
+
+static ngx_int_t
+ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_cx_cache_t  *ocache = data;
+
+    size_t                len;
+    ngx_http_cx_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool, sizeof(ngx_http_cx_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
+                    ngx_http_cx_cache_insert);
+
+    ngx_queue_init(&cache->sh->queue);
+
+    if (getrandom(cache->sh->hash_key, sizeof(cache->sh->hash_key),
+                  GRND_NONBLOCK)
+        != (ssize_t) sizeof(cache->sh->hash_key))
+    {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, ngx_errno,
+                      "cx: getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    len = sizeof(" in \"\" zone") + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in \"%V\" zone%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone makes room: no "no memory" in the log */
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* ordered by the whole key: ngx_rbtree_key_t may be narrower */
+
+static void
+ngx_http_cx_cache_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t         **p;
+    ngx_http_cx_cache_node_t   *cn, *cnt;
+
+    cn = (ngx_http_cx_cache_node_t *) node;
+
+    for ( ;; ) {
+        cnt = (ngx_http_cx_cache_node_t *) temp;
+
+        p = (cn->key < cnt->key) ? &temp->left : &temp->right;
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* the current cycle's zone, NULL without one */
+
+static ngx_http_cx_cache_t *
+ngx_http_cx_cache_zone(void)
+{
+    ngx_http_cx_cache_t      *cache;
+    ngx_http_cx_main_conf_t  *cxmcf;
+
+    cxmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                ngx_http_cx_module);
+
+    if (cxmcf == NULL || cxmcf->cache_zone == NULL) {
+        return NULL;
+    }
+
+    cache = cxmcf->cache_zone->data;
+
+    return cache->sh ? cache : NULL;
+}
+
+
+ngx_uint_t
+ngx_http_cx_cache_enabled(void)
+{
+    return ngx_http_cx_cache_zone() != NULL;
+}
+
+
+/* the key of what p names, an entry of this kind; 0 without a zone */
+
+uint64_t
+ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len)
+{
+    uint64_t              k[2];
+    ngx_http_cx_cache_t  *cache;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return 0;
+    }
+
+    /* set once when the zone was made: read without the lock */
+
+    k[0] = cache->sh->hash_key[0] ^ kind;
+    k[1] = cache->sh->hash_key[1];
+
+    return ngx_http_cx_siphash(k, p, len);
+}
+
+
+static ngx_http_cx_cache_node_t *
+ngx_http_cx_cache_lookup(ngx_http_cx_cache_t *cache, uint64_t key)
+{
+    ngx_rbtree_node_t         *node, *sentinel;
+    ngx_http_cx_cache_node_t  *cn;
+
+    node = cache->sh->rbtree.root;
+    sentinel = cache->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+        cn = (ngx_http_cx_cache_node_t *) node;
+
+        if (key == cn->key) {
+            return cn;
+        }
+
+        node = (key < cn->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn)
+{
+    ngx_queue_remove(&cn->queue);
+    ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
+    ngx_slab_free_locked(cache->shpool, cn);
+}
+
+
+ngx_int_t
+ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
+    ngx_http_cx_meta_t *meta)
+{
+    u_char                    *p;
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+
+    p = cn ? ngx_pnalloc(pool, cn->len) : NULL;
+
+    if (p == NULL) {
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(p, cn->data, cn->len);
+    blob->data = p;
+    blob->len = cn->len;
+    *meta = cn->meta;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The entry of key, in place of the one before, if any, and no longer
+ * claimed.  NGX_DECLINED: not kept (none at all then), too large for the
+ * zone, or larger than the zone holds even emptied.
+ */
+
+ngx_int_t
+ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
+    ngx_http_cx_meta_t *meta)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 evicted;
+    ngx_queue_t               *q;
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn, *old;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return NGX_DECLINED;
+    }
+
+    evicted = 0;
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    old = ngx_http_cx_cache_lookup(cache, key);
+    if (old) {
+        ngx_http_cx_cache_free(cache, old);
+    }
+
+    if (len > cache->max) {
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    for ( ;; ) {
+        cn = ngx_slab_alloc_locked(cache->shpool,
+                              offsetof(ngx_http_cx_cache_node_t, data) + len);
+        if (cn) {
+            break;
+        }
+
+        if (ngx_queue_empty(&cache->sh->queue)) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        /* the least recently used makes room */
+
+        q = ngx_queue_last(&cache->sh->queue);
+        ngx_http_cx_cache_free(cache,
+                        ngx_queue_data(q, ngx_http_cx_cache_node_t, queue));
+        evicted++;
+    }
+
+    cn->node.key = (ngx_rbtree_key_t) key;
+    cn->key = key;
+    cn->meta = *meta;
+    cn->claimed = 0;
+    cn->len = len;
+    ngx_memcpy(cn->data, data, len);
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+done:
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    if (evicted) {
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_EVICTIONS, evicted);
+    }
+
+    return rc;
+}
+
+
+/*
+ * Whether the caller refreshes key now, at its time now (ms): not while
+ * another holds a claim younger than cache->claim either way, so that
+ * clocks of workers a little apart agree, and a time from cx_time far
+ * off claims anew.  A key without an entry is anyone's to read.
+ */
+
+ngx_uint_t
+ngx_http_cx_cache_claim(uint64_t key, int64_t now)
+{
+    ngx_uint_t                 mine;
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return 1;
+    }
+
+    mine = 1;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+
+    if (cn) {
+        if (cn->claimed && now - cn->claimed < cache->claim
+            && cn->claimed - now < cache->claim)
+        {
+            mine = 0;
+
+        } else {
+            cn->claimed = now;
+        }
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return mine;
+}
+
+
+void
+ngx_http_cx_cache_drop(uint64_t key)
+{
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+    if (cn) {
+        ngx_http_cx_cache_free(cache, cn);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
