@@ -59,6 +59,7 @@
 #define NGX_HTTP_CX_COUNT_MAX     1000000000
 /* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
 #define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
+#define NGX_HTTP_CX_READS         8       /* reads of one batch at most */
 /* a step's successors, this epoch's and the previous one's */
 #define NGX_HTTP_CX_RULES         (2 * NGX_HTTP_CX_FANOUT)
 /* what a model's cache entry is kept for: "prefix name" */
@@ -297,11 +298,22 @@ struct ngx_http_cx_slot_s {
     uint64_t                    sent;           /* us, metric_clock() */
     ngx_http_cx_state_t         state;
     uint64_t                    anon;           /* a login's: merged from */
-    ngx_http_cx_srv_conf_t     *shop;           /* a login's: its keys */
+    ngx_http_cx_srv_conf_t     *shop;           /* the request's keys */
     ngx_uint_t                  steps;          /* the login's, before */
     size_t                      name_len;
     size_t                      member_len;
     u_char                      member[NGX_HTTP_CX_MEMBER_MAX];
+
+    /* a step's batch, or a refresh of the model (a pool, no request) */
+    ngx_pool_t                 *pool;           /* a refresh's */
+    ngx_uint_t                  cached;         /* the model is not read */
+    ngx_str_t                  *past;           /* the previous epoch's */
+    double                     *past_w;         /* rules, weights scaled */
+    ngx_uint_t                  npast;
+    ngx_uint_t                  batch;          /* its reads are counted: */
+    ngx_uint_t                  reads;          /* sent */
+    ngx_uint_t                  replies;        /* and answered */
+    ngx_http_cx_redis_cb_pt     read[NGX_HTTP_CX_READS];    /* handlers */
 };
 
 
@@ -351,9 +363,9 @@ struct ngx_http_cx_ctx_s {
     ngx_uint_t                  npersonal;
     ngx_str_t                  *paths;
     ngx_uint_t                  npaths;
-    ngx_str_t                  *past;           /* the previous epoch's */
-    double                     *past_w;         /* rules, weights scaled */
-    ngx_uint_t                  npast;
+    ngx_str_t                  *shared;         /* everyone's successors, */
+    double                     *shared_w;       /* both epochs, weighed */
+    ngx_uint_t                  nshared;
     ngx_http_cx_state_t         state;
 
     unsigned                    waiting:1;
@@ -412,6 +424,15 @@ ngx_int_t ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf,
 ngx_int_t ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ...);
 void ngx_http_cx_skipped(ngx_uint_t n, const char *what);
+void ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot);
+
+/* ngx_http_cx_shared.c: everyone's successors of a step */
+void ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
+    ngx_http_cx_slot_t *slot);
+ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf);
+void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf);
 
 /* a command's argument: a literal, or bytes with their length */
 #define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))

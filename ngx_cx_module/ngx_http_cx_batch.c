@@ -4,15 +4,14 @@
  *
  * A step's batch of Redis commands and what its replies lead to: the
  * reads and the recording sent together, the writes that depend on the
- * replies sent when they come, and the answer handed to the request.
+ * replies sent when they come, and the answer handed to the request once
+ * the last reply is in.  The shared model's part is ngx_http_cx_shared.c.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-
-#include <math.h>
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
@@ -33,18 +32,18 @@ static void ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_final_reply(redisAsyncContext *ac, void *data,
-    void *privdata);
+static void ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply);
 static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
     redisReply *reply, ngx_uint_t max, ngx_uint_t room, size_t len_max,
     const char *what, ngx_str_t **mp, double **wp);
 
 
 /*
- * One pipelined batch; only its last reply is waited for.  All but the
- * last key belong to the customer (one hash tag, one Cluster slot):
+ * One pipelined batch; only its last reply is waited for, whichever
+ * command it answers.  All but the last key belong to the customer (one
+ * hash tag, one Cluster slot):
  *
  *   HMGET P{H}:s ...              the state: last step, journey, pace,
  *                                 what the last step offered
@@ -62,6 +61,9 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  * A visitor whose id was issued with this very response has nothing to
  * read and gets nothing written: only the shared reads are sent, so
  * cookieless clients (crawlers, one-page visits) leave no keys behind.
+ * With the shared model from cx_model_cache (slot->cached), its two
+ * reads are not sent; a batch left with nothing to read is never sent
+ * (ngx_http_cx_start() answers such a request at once).
  *
  * What the step changes (its sequence, state, rules and paths) is
  * written once the response is known, by ngx_http_cx_record.c.
@@ -73,22 +75,9 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
 {
     u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
     u_char     pk[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
-    u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
-    ngx_str_t  seq_k, st_k, p_k, g_k, prev_k, cur_k;
+    ngx_str_t  seq_k, st_k, p_k, g_k;
 
-    /* once for the batch and the rule credits of the record */
-
-    slot->weight = ngx_http_cx_decay(slot->now, cmcf->half_life,
-                                     &slot->epoch);
-
-    prev_k.data = prev;
-    prev_k.len = ngx_http_cx_step_key(prev, &cxscf->prefix, slot->member,
-                                      slot->name_len, slot->epoch - 1)
-                 - prev;
-    cur_k.data = cur;
-    cur_k.len = ngx_http_cx_step_key(cur, &cxscf->prefix, slot->member,
-                                     slot->name_len, slot->epoch)
-                - cur;
+    ngx_http_cx_batch_init(slot);
 
     if (slot->fresh) {
         goto shared;
@@ -147,31 +136,48 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
 
 shared:
 
-    (void) ngx_http_cx_cmd(ngx_http_cx_past_reply, slot, 5,
-                           ngx_http_cx_lit("ZREVRANGE"), prev_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
-                           ngx_http_cx_lit("WITHSCORES"));
+    if (!slot->cached) {
+        ngx_http_cx_read_model(cxscf, slot);
+    }
 
-    /* every reply comes back in order, so this one comes last */
+    if (slot->reads == 0) {
+        /* nothing in flight: the caller gives the slot back */
+        slot->batch = 0;
+        return NGX_ERROR;
+    }
 
-    return ngx_http_cx_cmd(ngx_http_cx_final_reply, slot, 5,
-                           ngx_http_cx_lit("ZREVRANGE"), cur_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
-                           ngx_http_cx_lit("WITHSCORES"));
+    return NGX_OK;
 }
 
 
-/* a read with fn, a write without; slot counts its error replies */
+/* a batch, or a refresh: each read counted, none answered yet */
+
+void
+ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot)
+{
+    slot->batch = 1;
+    slot->reads = 0;
+    slot->replies = 0;
+    slot->past = NULL;
+    slot->past_w = NULL;
+    slot->npast = 0;
+}
+
+
+/*
+ * A read with fn, a write without; slot counts its error replies.  The
+ * reads of a batch go through ngx_http_cx_batch_reply(), which hands
+ * each reply to its fn and the last one on to ngx_http_cx_done().
+ */
 
 ngx_int_t
 ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ...)
 {
     va_list     args;
+    ngx_int_t   rc;
     ngx_str_t   argv[NGX_HTTP_CX_ARGS_MAX];
-    ngx_uint_t  i;
+    ngx_uint_t  i, read;
 
     if (argc > NGX_HTTP_CX_ARGS_MAX) {
         return NGX_ERROR;
@@ -185,7 +191,39 @@ ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
 
     va_end(args);
 
-    return ngx_http_cx_redis_command(fn, slot, argc, argv);
+    read = (fn && slot && slot->batch);
+
+    if (read) {
+        if (slot->reads == NGX_HTTP_CX_READS) {
+            return NGX_ERROR;
+        }
+
+        slot->read[slot->reads] = fn;
+        fn = ngx_http_cx_batch_reply;
+    }
+
+    rc = ngx_http_cx_redis_command(fn, slot, argc, argv);
+
+    if (rc == NGX_OK && read) {
+        slot->reads++;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    slot->read[slot->replies++](ac, data, slot);
+
+    /* every reply comes back in order: this one is the batch's last */
+
+    if (slot->replies == slot->reads) {
+        ngx_http_cx_done(slot, data);
+    }
 }
 
 
@@ -362,54 +400,26 @@ ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
-/* the previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH */
+/*
+ * The last reply of a batch: the answer, handed to the request; a
+ * refresh, which no request waits for, only ends.
+ */
 
 static void
-ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply)
 {
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    double             *w;
-    ngx_int_t           i, n;
-    ngx_str_t          *m;
-    ngx_http_cx_ctx_t  *ctx;
-
-    ctx = slot->ctx;
-
-    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        return;
-    }
-
-    n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_FANOUT, 0,
-                           NGX_HTTP_CX_MEMBER_MAX, "rules", &m, &w);
-    if (n == NGX_ERROR) {
-        return;
-    }
-
-    for (i = 0; i < n; i++) {
-        w[i] = ldexp(w[i], -NGX_HTTP_CX_EPOCH);
-    }
-
-    ctx->past = ngx_http_cx_keep(ctx->request->pool, m, n);
-    ctx->past_w = w;
-    ctx->npast = ctx->past ? n : 0;
-}
-
-
-static void
-ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    double             *w;
-    ngx_int_t           n;
-    ngx_str_t          *m;
     ngx_uint_t          status;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
+    slot->batch = 0;
+
+    if (slot->pool) {
+        ngx_destroy_pool(slot->pool);
+        slot->pool = NULL;
+        ngx_http_cx_redis_release(slot);
+        return;
+    }
 
     if (reply) {
         ngx_http_cx_metric_round_trip(slot->sent);
@@ -424,42 +434,20 @@ ngx_http_cx_final_reply(redisAsyncContext *ac, void *data, void *privdata)
             ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         }
 
-    } else if (reply->type != REDIS_REPLY_ARRAY) {
-        ngx_http_cx_redis_episode(0, "answered", "an unexpected reply");
-        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
-        status = NGX_HTTP_CX_ERROR;
-
     } else {
         status = NGX_HTTP_CX_MISS;
 
         if (ctx) {
-            n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_FANOUT,
-                                   NGX_HTTP_CX_FANOUT, NGX_HTTP_CX_MEMBER_MAX,
-                                   "rules", &m, &w);
-            if (n == NGX_ERROR) {
-                status = NGX_HTTP_CX_ERROR;
-                goto done;
-            }
-
-            /* and the previous epoch's after them; answer() adds up */
-
-            if (ctx->npast) {
-                ngx_memcpy(&m[n], ctx->past, ctx->npast * sizeof(ngx_str_t));
-                ngx_memcpy(&w[n], ctx->past_w, ctx->npast * sizeof(double));
-                n += ctx->npast;
-            }
-
             if (slot->fresh) {
                 /* nothing to read for a new id: new, steady */
                 ctx->known = 1;
             }
 
-            ngx_http_cx_answer(ctx, m, w, n);
+            ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w,
+                               ctx->nshared);
             status = ctx->status;
         }
     }
-
-done:
 
     ngx_http_cx_redis_release(slot);
 

@@ -63,7 +63,8 @@ ngx_http_cx_handler(ngx_http_request_t *r)
  * reads; the step is recorded in the log phase (ngx_http_cx_record.c).
  * NGX_DONE: waiting for Redis, with a reference on the request that the
  * wake handler gives back.  NGX_DECLINED: answered already (not a step,
- * no id, Redis down, too many in flight); ctx->status tells which.
+ * no id, Redis down, too many in flight, or nothing to read: a new id
+ * and the shared model from cx_model_cache); ctx->status tells which.
  * With "api", nothing is recorded and no id cookie is issued.
  *
  * A customer who asks not to be tracked (Sec-GPC or DNT, with
@@ -78,9 +79,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 {
     u_char                    member[NGX_HTTP_CX_MEMBER_MAX];
     size_t                    name_len, member_len;
-    ngx_int_t                 ms;
+    ngx_int_t                 ms, cached;
     ngx_str_t                 id, anon, t;
-    ngx_uint_t                login;
+    ngx_uint_t                login, fresh;
     ngx_time_t               *tp;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
@@ -148,17 +149,11 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         ctx->variant = ngx_http_cx_variant(ctx->hash, clcf->holdout);
     }
 
-    slot = ngx_http_cx_redis_acquire(r->connection->log, &ctx->status);
-    if (slot == NULL) {
-        return NGX_DECLINED;
-    }
-
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_cx_module);
 
     tp = ngx_timeofday();
 
-    slot->hash = ctx->hash;
-    slot->now = (int64_t) tp->sec * 1000 + tp->msec;
+    ctx->now = (int64_t) tp->sec * 1000 + tp->msec;
 
     if (clcf->time) {
         /* replaying a log: the event's own time, in ms */
@@ -166,19 +161,14 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         if (ngx_http_complex_value(r, clcf->time, &t) == NGX_OK) {
             ms = ngx_atoi(t.data, t.len);
             if (ms > 0) {
-                slot->now = ms;
+                ctx->now = ms;
             }
         }
     }
 
-    slot->fresh = (ctx->cookie.len != 0 || ctx->untracked);
-    slot->errors = 0;
-    slot->count = 0;
-    slot->name_len = name_len;
-    slot->member_len = member_len;
-    ngx_memcpy(slot->member, member, member_len);
+    /* once for the batch, the model's entry and the rule credits */
 
-    ctx->now = slot->now;
+    ctx->weight = ngx_http_cx_decay(ctx->now, cmcf->half_life, &ctx->epoch);
 
     if (anon.len && !api) {
         /* a login: the cookie's history is merged after the response */
@@ -190,6 +180,44 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->goal = clcf->goal.name.len == name_len
                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
 
+    /* a new id has nothing of its own to read */
+    fresh = (ctx->cookie.len != 0 || ctx->untracked);
+
+    cached = ngx_http_cx_model(ctx, cxscf);
+
+    if (fresh && cached != NGX_DECLINED) {
+        /* nothing to read: answered at once, no slot, no round trip */
+
+        ctx->known = 1;
+        ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w, ctx->nshared);
+
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_NO_ROUND_TRIP, 1);
+
+        if (cached == NGX_AGAIN) {
+            ngx_http_cx_refresh(ctx, cxscf);
+        }
+
+        return NGX_DECLINED;
+    }
+
+    slot = ngx_http_cx_redis_acquire(r->connection->log, &ctx->status);
+    if (slot == NULL) {
+        return NGX_DECLINED;
+    }
+
+    slot->shop = cxscf;
+    slot->hash = ctx->hash;
+    slot->now = ctx->now;
+    slot->epoch = ctx->epoch;
+    slot->weight = ctx->weight;
+    slot->fresh = fresh;
+    slot->cached = (cached != NGX_DECLINED);
+    slot->errors = 0;
+    slot->count = 0;
+    slot->name_len = name_len;
+    slot->member_len = member_len;
+    ngx_memcpy(slot->member, member, member_len);
+
     /* a step to record once the response is known: ngx_http_cx_record.c */
 
     if (!api && !slot->fresh && ngx_http_cx_learnable(r, clcf, ctx)) {
@@ -199,6 +227,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     slot->sent = ngx_http_cx_metric_clock();
 
     if (ngx_http_cx_send(cmcf, cxscf, slot) != NGX_OK) {
+        slot->batch = 0;
         ngx_http_cx_redis_release(slot);
         ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         ctx->status = NGX_HTTP_CX_ERROR;
@@ -206,10 +235,13 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     }
 
     ctx->learn = (slot->count != 0);
-    ctx->epoch = slot->epoch;
-    ctx->weight = slot->weight;
 
     ngx_http_cx_wait(r, ctx, slot);
+
+    if (cached == NGX_AGAIN) {
+        /* after the batch: its replies never come behind the refresh's */
+        ngx_http_cx_refresh(ctx, cxscf);
+    }
 
     return NGX_DONE;
 }

@@ -96,14 +96,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
 
-    /* the slot as ngx_http_cx_start() fills it; copied out of the batch,
-     * it outlives the request, so malloc()ed apart */
+    /* the slot as ngx_http_cx_start() fills it (the model not cached);
+     * copied out of the batch, it outlives the request, so malloc()ed
+     * apart */
 
     slot = calloc(1, sizeof(ngx_http_cx_slot_t));
     ngx_http_cx_fuzz_check(slot != NULL);
 
     slot->hash = 0x0123456789abcdefULL * (flags + 1);
     slot->now = 1700000000000LL + (int64_t) flags * 7777777;
+    slot->weight = ngx_http_cx_decay(slot->now,
+                                     ngx_http_cx_fuzz_cmcf.half_life,
+                                     &slot->epoch);
     slot->fresh = (flags >> 5) & 1;
     slot->count = (slot->fresh || ((flags >> 4) & 1))
                   ? 0 : 1 + ((flags >> 6) & 1);
@@ -137,6 +141,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctx->goal = (flags >> 3) & 1;
         ctx->hash = slot->hash;
         ctx->now = slot->now;
+        ctx->epoch = slot->epoch;
+        ctx->weight = slot->weight;
         ctx->learn = (slot->count != 0);
 
         if ((flags >> 6) & 1) {
@@ -157,11 +163,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_check(ngx_http_cx_send(&ngx_http_cx_fuzz_cmcf,
                                             &ngx_http_cx_fuzz_cxscf, slot)
                            == NGX_OK);
-
-    if (ctx) {
-        ctx->epoch = slot->epoch;
-        ctx->weight = slot->weight;
-    }
 
     ngx_http_cx_fuzz_replies(data + 1, size - 1);
 

@@ -65,6 +65,28 @@ void ngx_http_cx_metric_redis(ngx_uint_t what) {}
 void ngx_http_cx_metric_in_flight(ngx_int_t n) {}
 uint64_t ngx_http_cx_metric_clock(void) { return 0; }
 void ngx_http_cx_metric_round_trip(uint64_t sent) {}
+void ngx_http_cx_metric_cache(ngx_uint_t what, ngx_uint_t n) {}
+
+
+/* the model cache (ngx_http_cx_cache.c): no zone here */
+
+ngx_uint_t ngx_http_cx_cache_enabled(void) { return 0; }
+uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len)
+{
+    return 0;
+}
+ngx_int_t ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool,
+    ngx_str_t *blob, ngx_http_cx_meta_t *meta)
+{
+    return NGX_DECLINED;
+}
+ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
+    ngx_http_cx_meta_t *meta)
+{
+    return NGX_DECLINED;
+}
+ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now) { return 1; }
+void ngx_http_cx_cache_drop(uint64_t key) {}
 
 
 /* cx_step name uri [url] [label=...], through the directive's handler */

@@ -1,0 +1,409 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * Everyone's successors of a step, the shared model: read in a step's
+ * batch (ngx_http_cx_batch.c), or found in cx_model_cache
+ * (ngx_http_cx_cache.c), whose entry a reply refreshes.  A stale entry
+ * is served as it is while one refresh, for all workers, reads it again
+ * in the background.  Entries follow the request's time (cx_time), so a
+ * replayed log sees them as stale as a live shop would.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <math.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include <ngx_http_cx_module.h>
+
+
+static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
+static void ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data,
+    void *privdata);
+static ngx_int_t ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply,
+    ngx_uint_t room, ngx_str_t **mp, double **wp);
+static size_t ngx_http_cx_model_id(u_char *buf, ngx_str_t *prefix,
+    u_char *name, size_t len);
+static void ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
+    ngx_str_t *m, double *w, ngx_uint_t n);
+
+
+/*
+ * Where everyone went next from the step, decayed: the previous epoch's
+ * rules, then this one's, in the epoch of slot->now.
+ */
+
+void
+ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
+    ngx_http_cx_slot_t *slot)
+{
+    u_char     prev[NGX_HTTP_CX_KEY_MAX], cur[NGX_HTTP_CX_KEY_MAX];
+    ngx_str_t  prev_k, cur_k;
+
+    prev_k.data = prev;
+    prev_k.len = ngx_http_cx_step_key(prev, &cxscf->prefix, slot->member,
+                                      slot->name_len, slot->epoch - 1)
+                 - prev;
+    cur_k.data = cur;
+    cur_k.len = ngx_http_cx_step_key(cur, &cxscf->prefix, slot->member,
+                                     slot->name_len, slot->epoch)
+                - cur;
+
+    (void) ngx_http_cx_cmd(ngx_http_cx_past_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), prev_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
+
+    (void) ngx_http_cx_cmd(ngx_http_cx_rules_reply, slot, 5,
+                           ngx_http_cx_lit("ZREVRANGE"), cur_k,
+                           ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                           ngx_http_cx_lit("WITHSCORES"));
+}
+
+
+/* the pool that what a reply leads to is kept in, NULL: the request gone */
+#define ngx_http_cx_slot_pool(slot)                                          \
+    ((slot)->ctx ? (slot)->ctx->request->pool : (slot)->pool)
+
+
+/* the previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH */
+
+static void
+ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    double      *w;
+    ngx_int_t    i, n;
+    ngx_str_t   *m;
+    ngx_pool_t  *pool;
+
+    pool = ngx_http_cx_slot_pool(slot);
+
+    if (pool == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    n = ngx_http_cx_rules(pool, reply, 0, &m, &w);
+    if (n == NGX_ERROR) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        w[i] = ldexp(w[i], -NGX_HTTP_CX_EPOCH);
+    }
+
+    slot->past = ngx_http_cx_keep(pool, m, n);
+    slot->past_w = w;
+    slot->npast = slot->past ? n : 0;
+}
+
+
+/*
+ * This epoch's rules, and the previous epoch's after them (answer() adds
+ * up): the step's successors for the request, and for cx_model_cache
+ * unless a read of the batch was refused.
+ */
+
+static void
+ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data, void *privdata)
+{
+    redisReply          *reply = data;
+    ngx_http_cx_slot_t  *slot = privdata;
+
+    double             *w;
+    ngx_int_t           n;
+    ngx_str_t          *m;
+    ngx_pool_t         *pool;
+    ngx_http_cx_ctx_t  *ctx;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        /* logged and counted already */
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        ngx_http_cx_redis_episode(0, "answered", "an unexpected reply");
+        ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
+        slot->errors++;
+        return;
+    }
+
+    pool = ngx_http_cx_slot_pool(slot);
+    if (pool == NULL) {
+        return;
+    }
+
+    n = ngx_http_cx_rules(pool, reply, NGX_HTTP_CX_FANOUT, &m, &w);
+    if (n == NGX_ERROR) {
+        slot->errors++;
+        return;
+    }
+
+    if (slot->npast) {
+        ngx_memcpy(&m[n], slot->past, slot->npast * sizeof(ngx_str_t));
+        ngx_memcpy(&w[n], slot->past_w, slot->npast * sizeof(double));
+        n += slot->npast;
+    }
+
+    if (slot->errors == 0) {
+        ngx_http_cx_model_put(slot, pool, m, w, n);
+    }
+
+    ctx = slot->ctx;
+
+    if (ctx) {
+        ctx->shared = ngx_http_cx_keep(pool, m, n);
+        ctx->shared_w = w;
+        ctx->nshared = ctx->shared ? n : 0;
+    }
+}
+
+
+/*
+ * At most NGX_HTTP_CX_FANOUT rules of a reply, heaviest first, into
+ * arrays of pool with room for more after them: their number.
+ */
+
+static ngx_int_t
+ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
+    ngx_str_t **mp, double **wp)
+{
+    double      *w;
+    ngx_str_t   *m;
+    ngx_uint_t   n, bad, max;
+
+    max = NGX_HTTP_CX_FANOUT;
+
+    m = ngx_palloc(pool, (max + room) * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        return NGX_ERROR;
+    }
+
+    w = (double *) (m + max + room);
+
+    bad = 0;
+    n = ngx_http_cx_reply_scored(reply, m, w, max, 0, NGX_HTTP_CX_MEMBER_MAX,
+                                 &bad);
+
+    if (bad) {
+        ngx_http_cx_skipped(bad, "rules");
+    }
+
+    *mp = m;
+    *wp = w;
+
+    return n;
+}
+
+
+/*
+ * The step's successors from cx_model_cache, for the request: NGX_OK
+ * fresh, NGX_AGAIN stale (stored more than valid= from the request's
+ * time, or in another decay epoch), NGX_DECLINED none.
+ */
+
+ngx_int_t
+ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
+{
+    u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
+    double                   *w;
+    int64_t                   epoch, valid;
+    uint64_t                  key;
+    ngx_int_t                 rc;
+    ngx_str_t                 id, blob, *m;
+    ngx_uint_t                n;
+    ngx_http_cx_meta_t        meta;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    if (!ngx_http_cx_cache_enabled()) {
+        return NGX_DECLINED;
+    }
+
+    id.data = buf;
+    id.len = ngx_http_cx_model_id(buf, &cxscf->prefix, ctx->step.name.data,
+                                  ctx->step.name.len);
+    key = ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_MODEL, id.data, id.len);
+
+    if (ngx_http_cx_cache_get(key, ctx->request->pool, &blob, &meta)
+        != NGX_OK)
+    {
+        goto miss;
+    }
+
+    m = ngx_palloc(ctx->request->pool,
+                   NGX_HTTP_CX_RULES * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        goto miss;
+    }
+
+    w = (double *) (m + NGX_HTTP_CX_RULES);
+
+    rc = ngx_http_cx_unpack(blob.data, blob.len, &id, &epoch, m, w,
+                            NGX_HTTP_CX_RULES, &n);
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "cx: an entry of cx_model_cache is damaged, dropped");
+        ngx_http_cx_cache_drop(key);
+        goto miss;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* another step's, whose key is this one's: read, and replaced */
+        goto miss;
+    }
+
+    ctx->shared = m;
+    ctx->shared_w = w;
+    ctx->nshared = n;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    valid = (int64_t) cmcf->cache_valid;
+
+    if (epoch == ctx->epoch
+        && ctx->now - meta.stored <= valid && meta.stored - ctx->now <= valid)
+    {
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_HIT, 1);
+        return NGX_OK;
+    }
+
+    ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_STALE, 1);
+    return NGX_AGAIN;
+
+miss:
+
+    ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_MISS, 1);
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A stale entry read again in the background, once at a time for all
+ * workers: on a slot of its own with a pool of its own and no request,
+ * sent after the request's batch, so that no request waits for it.
+ */
+
+void
+ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
+{
+    u_char               buf[NGX_HTTP_CX_MODEL_ID_MAX];
+    size_t               len;
+    ngx_uint_t           status;
+    ngx_http_cx_slot_t  *slot;
+
+    len = ngx_http_cx_model_id(buf, &cxscf->prefix, ctx->step.name.data,
+                               ctx->step.name.len);
+
+    if (!ngx_http_cx_cache_claim(ngx_http_cx_cache_key(
+                                     NGX_HTTP_CX_CACHE_MODEL, buf, len),
+                                 ctx->now))
+    {
+        return;
+    }
+
+    /* Redis down or busy: the claim lapses, the next request tries */
+
+    slot = ngx_http_cx_redis_acquire(ctx->request->connection->log, &status);
+    if (slot == NULL) {
+        return;
+    }
+
+    slot->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (slot->pool == NULL) {
+        ngx_http_cx_redis_release(slot);
+        return;
+    }
+
+    slot->shop = cxscf;
+    slot->hash = 0;
+    slot->now = ctx->now;
+    slot->epoch = ctx->epoch;
+    slot->weight = ctx->weight;
+    slot->fresh = 1;
+    slot->count = 0;
+    slot->errors = 0;
+    slot->cached = 0;
+    slot->name_len = ctx->step.name.len;
+    slot->member_len = ctx->member.len;
+    ngx_memcpy(slot->member, ctx->member.data, ctx->member.len);
+
+    ngx_http_cx_batch_init(slot);
+    ngx_http_cx_read_model(cxscf, slot);
+
+    if (slot->reads == 0) {
+        slot->batch = 0;
+        ngx_destroy_pool(slot->pool);
+        slot->pool = NULL;
+        ngx_http_cx_redis_release(slot);
+        return;
+    }
+
+    ngx_http_cx_metric_cache(NGX_HTTP_CX_M_REFRESHES, 1);
+}
+
+
+/* "prefix name": what a model's entry is for */
+
+static size_t
+ngx_http_cx_model_id(u_char *buf, ngx_str_t *prefix, u_char *name,
+    size_t len)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(buf, prefix->data, prefix->len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, name, len);
+
+    return p - buf;
+}
+
+
+/* the step's successors into cx_model_cache, read at slot->now */
+
+static void
+ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
+    ngx_str_t *m, double *w, ngx_uint_t n)
+{
+    u_char              buf[NGX_HTTP_CX_MODEL_ID_MAX], *p;
+    size_t              len;
+    ngx_str_t           id;
+    ngx_http_cx_meta_t  meta;
+
+    if (!ngx_http_cx_cache_enabled() || slot->shop == NULL) {
+        return;
+    }
+
+    id.data = buf;
+    id.len = ngx_http_cx_model_id(buf, &slot->shop->prefix, slot->member,
+                                  slot->name_len);
+
+    len = ngx_http_cx_pack_len(&id, m, w, n);
+    if (len == 0) {
+        return;
+    }
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return;
+    }
+
+    (void) ngx_http_cx_pack(p, &id, slot->epoch, m, w, n);
+
+    meta.stored = slot->now;
+    meta.version = 0;
+
+    (void) ngx_http_cx_cache_put(ngx_http_cx_cache_key(
+                                     NGX_HTTP_CX_CACHE_MODEL, id.data, id.len),
+                                 p, len, &meta);
+}
