@@ -209,8 +209,9 @@ ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
 
 /*
  * The step's successors from cx_model_cache, for the request: NGX_OK
- * fresh, NGX_AGAIN stale (stored more than valid= from the request's
- * time, or in another decay epoch), NGX_DECLINED none.
+ * fresh, stored within valid= of the request's time; NGX_AGAIN stale,
+ * within twice that, or of another decay epoch: served as it is, and
+ * read again; NGX_DECLINED none, or older, which the batch reads.
  */
 
 ngx_int_t
@@ -218,7 +219,7 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
 {
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
     double                   *w;
-    int64_t                   epoch, valid;
+    int64_t                   epoch, valid, age;
     uint64_t                  key;
     ngx_int_t                 rc;
     ngx_str_t                 id, blob, *m;
@@ -238,6 +239,17 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     if (ngx_http_cx_cache_get(key, ctx->request->pool, &blob, &meta)
         != NGX_OK)
     {
+        goto miss;
+    }
+
+    /* either way: clocks of workers a little apart, or cx_time */
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    valid = (int64_t) cmcf->cache_valid;
+    age = ngx_abs(ctx->now - meta.stored);
+
+    if (age > 2 * valid) {
+        /* too old to be served even while it is read again */
         goto miss;
     }
 
@@ -268,12 +280,7 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     ctx->shared_w = w;
     ctx->nshared = n;
 
-    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
-    valid = (int64_t) cmcf->cache_valid;
-
-    if (epoch == ctx->epoch
-        && ctx->now - meta.stored <= valid && meta.stored - ctx->now <= valid)
-    {
+    if (epoch == ctx->epoch && age <= valid) {
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_HIT, 1);
         return NGX_OK;
     }
