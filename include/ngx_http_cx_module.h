@@ -565,7 +565,8 @@ ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta);
 /* 1: the caller is the one to refresh key now (one refresh in flight per
  * key per edge; a claim older than a bound expires, so a lost reply
- * cannot pin it); 0: another worker is at it */
+ * cannot pin it); 0: another worker is at it, or the entry is stored as
+ * of now already */
 ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
 void ngx_http_cx_cache_drop(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);

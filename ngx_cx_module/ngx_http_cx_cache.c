@@ -420,9 +420,11 @@ done:
 
 /*
  * Whether the caller refreshes key now, at its time now (ms): not while
- * another holds a claim younger than cache->claim either way, so that
- * clocks of workers a little apart agree, and a time from cx_time far
- * off claims anew.  A key without an entry is anyone's to read.
+ * another holds a claim younger than cache->claim either way (clocks of
+ * workers a little apart agree, a time from cx_time far off claims
+ * anew), nor once the entry is stored as of now or later: a refresh that
+ * came back while the caller looked is all the caller would read.  A key
+ * without an entry is anyone's to read.
  */
 
 ngx_uint_t
@@ -444,8 +446,9 @@ ngx_http_cx_cache_claim(uint64_t key, int64_t now)
     cn = ngx_http_cx_cache_lookup(cache, key);
 
     if (cn) {
-        if (cn->claimed && now - cn->claimed < cache->claim
-            && cn->claimed - now < cache->claim)
+        if (cn->meta.stored >= now
+            || (cn->claimed && now - cn->claimed < cache->claim
+                && cn->claimed - now < cache->claim))
         {
             mine = 0;
 

@@ -188,14 +188,14 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     if (fresh && cached != NGX_DECLINED) {
         /* nothing to read: answered at once, no slot, no round trip */
 
+        if (cached == NGX_AGAIN) {
+            ngx_http_cx_refresh(ctx, cxscf);
+        }
+
         ctx->known = 1;
         ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w, ctx->nshared);
 
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_NO_ROUND_TRIP, 1);
-
-        if (cached == NGX_AGAIN) {
-            ngx_http_cx_refresh(ctx, cxscf);
-        }
 
         return NGX_DECLINED;
     }
