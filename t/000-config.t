@@ -1331,6 +1331,7 @@ ok
 === TEST 128: cx_model_cache bad size
 --- http_config
     cx_model_cache x;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid value "x" in "cx_model_cache" directive, it must be a size or "off"')
@@ -1340,6 +1341,7 @@ main::emerg('invalid value "x" in "cx_model_cache" directive, it must be a size 
 === TEST 129: cx_model_cache zone smaller than 8 pages
 --- http_config
     cx_model_cache 16k;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('zone "cx_model_cache" of "16k" is too small, it must be at least 8 pages (32k)')
@@ -1349,6 +1351,7 @@ main::emerg('zone "cx_model_cache" of "16k" is too small, it must be at least 8 
 === TEST 130: cx_model_cache unknown parameter
 --- http_config
     cx_model_cache 1m inactive=10m;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "inactive=10m" in "cx_model_cache" directive, it must be "valid="')
@@ -1358,6 +1361,7 @@ main::emerg('invalid parameter "inactive=10m" in "cx_model_cache" directive, it 
 === TEST 131: cx_model_cache valid of no time
 --- http_config
     cx_model_cache 1m valid=0;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid value "valid=0" in "cx_model_cache" directive, "valid" must be a time between 1ms and 1h')
@@ -1367,6 +1371,7 @@ main::emerg('invalid value "valid=0" in "cx_model_cache" directive, "valid" must
 === TEST 132: cx_model_cache valid too long
 --- http_config
     cx_model_cache 1m valid=2h;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid value "valid=2h" in "cx_model_cache" directive, "valid" must be a time between 1ms and 1h')
@@ -1377,6 +1382,7 @@ main::emerg('invalid value "valid=2h" in "cx_model_cache" directive, "valid" mus
 --- http_config
     cx_model_cache 1m;
     cx_model_cache off;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('"cx_model_cache" directive is duplicate')
@@ -1386,6 +1392,7 @@ main::emerg('"cx_model_cache" directive is duplicate')
 === TEST 134: cx_model_cache off takes no parameter
 --- http_config
     cx_model_cache off valid=1s;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid parameter "valid=1s" in "cx_model_cache" directive, "off" takes none')
@@ -1406,6 +1413,7 @@ main::emerg('"cx_model_cache" directive is not allowed here')
 === TEST 136: cx_model_cache takes a size and valid= at most
 --- http_config
     cx_model_cache 1m valid=1s valid=2s;
+--- config
 --- must_die
 --- error_log eval
 main::emerg('invalid number of arguments in "cx_model_cache" directive')
