@@ -180,7 +180,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ctx->goal = clcf->goal.name.len == name_len
                 && ngx_strncmp(clcf->goal.name.data, member, name_len) == 0;
 
-    /* a new id has nothing of its own to read */
+    /* an id issued with this response, or none, has nothing to read */
     fresh = (ctx->cookie.len != 0 || ctx->untracked);
 
     cached = ngx_http_cx_model(ctx, cxscf);
