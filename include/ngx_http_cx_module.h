@@ -196,6 +196,19 @@ typedef struct {
 } ngx_http_cx_state_t;
 
 
+/* what Redis knows of a customer, all of it: the batch's reads */
+typedef struct {
+    ngx_http_cx_state_t         state;
+    ngx_uint_t                  nrecent;
+    ngx_uint_t                  nhabits;
+    ngx_uint_t                  npaths;
+    ngx_str_t                   recent[NGX_HTTP_CX_RECENT]; /* newest 1st */
+    ngx_str_t                   habits[NGX_HTTP_CX_HABITS]; /* heaviest */
+    double                      habits_w[NGX_HTTP_CX_HABITS];
+    ngx_str_t                   paths[NGX_HTTP_CX_PATHS];   /* newest 1st */
+} ngx_http_cx_customer_t;
+
+
 typedef struct {
     ngx_str_t                   redis_name;     /* cx_redis, as written */
     ngx_str_t                   redis_host;     /* numeric, or a path */
@@ -216,6 +229,8 @@ typedef struct {
     u_char                     *on_file;        /* first "cx on" or cx_api */
     ngx_uint_t                  on_line;
     const char                 *on_directive;
+
+    ngx_msec_t                  customer_valid; /* cx_customer_cache */
 
     ngx_flag_t                  metrics;        /* a cx_metrics location */
     ngx_array_t                *step_names;     /* each cx_step's, once */
@@ -293,6 +308,7 @@ struct ngx_http_cx_slot_s {
     int64_t                     epoch;          /* decay epoch of now */
     double                      weight;         /* decay weight of now */
     ngx_uint_t                  fresh;          /* id just issued */
+    ngx_uint_t                  kept;           /* the customer's copy */
     ngx_uint_t                  count;          /* steps to HINCRBY */
     ngx_uint_t                  errors;         /* error replies so far */
     uint64_t                    sent;           /* us, metric_clock() */
@@ -368,6 +384,10 @@ struct ngx_http_cx_ctx_s {
     ngx_uint_t                  nshared;
     ngx_http_cx_state_t         state;
 
+    /* all the reads told of the customer, as Redis or the edge knew it */
+    ngx_http_cx_customer_t     *customer;
+    int64_t                     read_at;        /* when Redis told it, ms */
+
     unsigned                    waiting:1;
     unsigned                    known:1;        /* level, pace are set */
     unsigned                    goal:1;         /* the step is the goal */
@@ -385,6 +405,7 @@ struct ngx_http_cx_ctx_s {
     unsigned                    counted:1;      /* in cx_requests_total */
     unsigned                    untracked:1;    /* GPC, DNT, no consent */
     unsigned                    forget:1;       /* answered by cx_forget */
+    unsigned                    cached:1;       /* the customer's copy */
 
     ngx_str_t                   block;          /* the html to inject */
     ngx_uint_t                  match;          /* of "</body>" so far */
@@ -433,6 +454,14 @@ ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
+
+void ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu);
+
+/* ngx_http_cx_customer.c: a customer's copy at the edge */
+ngx_int_t ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, int64_t now);
+void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
+void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */
 #define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
@@ -554,7 +583,8 @@ typedef struct {
     uint64_t                    version;    /* free for the caller; 0 */
 } ngx_http_cx_meta_t;
 
-#define NGX_HTTP_CX_CACHE_MODEL  'm'        /* a step's successors */
+#define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
+#define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
 
 ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);
 uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len);
@@ -578,6 +608,14 @@ u_char *ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch,
     ngx_str_t *m, double *w, ngx_uint_t n);
 ngx_int_t ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id,
     int64_t *epoch, ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
+size_t ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu);
+u_char *ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu);
+ngx_int_t ngx_http_cx_customer_unpack(u_char *p, size_t len,
+    ngx_http_cx_customer_t *cu);
+void ngx_http_cx_customer_step(ngx_http_cx_customer_t *cu,
+    ngx_http_cx_state_t *st, ngx_str_t *steps, ngx_uint_t nsteps,
+    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path,
+    ngx_uint_t history);
 
 /* ngx_http_cx_answer.c */
 void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,

@@ -79,7 +79,7 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
 
     ngx_http_cx_batch_init(slot);
 
-    if (slot->fresh) {
+    if (slot->fresh || slot->kept) {
         goto shared;
     }
 
@@ -240,6 +240,10 @@ ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
     if (bad && reply->type != REDIS_REPLY_ERROR) {
         ngx_http_cx_skipped(bad, "customer state");
     }
+
+    if (slot->ctx && slot->ctx->customer) {
+        slot->ctx->customer->state = slot->state;
+    }
 }
 
 
@@ -271,10 +275,7 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
-/*
- * The steps before this one: the journey as this step leaves it, for the
- * answer now and for the record once the response is known.
- */
+/* the steps before this one, newest first */
 
 static void
 ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
@@ -282,14 +283,22 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_str_t           m[NGX_HTTP_CX_RECENT], *kept;
-    ngx_uint_t          n, bad;
-    ngx_http_cx_ctx_t  *ctx;
+    ngx_str_t                m[NGX_HTTP_CX_RECENT], *kept;
+    ngx_uint_t               n, bad;
+    ngx_http_cx_ctx_t       *ctx;
+    ngx_http_cx_customer_t  *cu;
 
     ctx = slot->ctx;
 
-    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (ctx == NULL || ctx->customer == NULL) {
+        return;
+    }
+
+    cu = ctx->customer;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         /* gone, or refused (counted): nothing to go on */
+        ctx->customer = NULL;
         return;
     }
 
@@ -302,14 +311,16 @@ ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     kept = ngx_http_cx_keep(ctx->request->pool, m, n);
     if (kept == NULL) {
+        ctx->customer = NULL;
         return;
     }
 
-    ngx_http_cx_walk(ctx, &slot->state, kept, n);
+    ngx_memcpy(cu->recent, kept, n * sizeof(ngx_str_t));
+    cu->nrecent = n;
 }
 
 
-/* where this customer went from the current step: "from name url" */
+/* the customer's own transitions: "from name url", with their counts */
 
 static void
 ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
@@ -317,59 +328,39 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    double              *sc;
-    ngx_int_t            n;
-    ngx_str_t           *m;
-    ngx_uint_t           i, k, bad;
-    ngx_http_cx_ref_t    ref;
-    ngx_http_cx_ctx_t   *ctx;
+    double                  *sc;
+    ngx_int_t                n;
+    ngx_str_t               *m;
+    ngx_http_cx_ctx_t       *ctx;
+    ngx_http_cx_customer_t  *cu;
 
     ctx = slot->ctx;
 
-    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (ctx == NULL || ctx->customer == NULL) {
+        return;
+    }
+
+    cu = ctx->customer;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ctx->customer = NULL;
         return;
     }
 
     n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_HABITS, 0,
                            NGX_HTTP_CX_HABIT_MAX, "customer habits", &m, &sc);
     if (n == NGX_ERROR) {
+        ctx->customer = NULL;
         return;
     }
 
-    bad = 0;
-    k = 0;
-
-    for (i = 0; i < (ngx_uint_t) n; i++) {
-
-        /* the transitions into this step: made before? */
-        ngx_http_cx_habit(ctx, &m[i], sc[i]);
-
-        if (ngx_http_cx_habit_to(&m[i], slot->member, slot->name_len, &m[i])
-            != NGX_OK)
-        {
-            /* another step's, or not ours */
-            continue;
-        }
-
-        if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
-            bad++;
-            continue;
-        }
-
-        m[k] = m[i];
-        sc[k] = sc[i];
-        k++;
-    }
-
-    if (bad) {
-        ngx_http_cx_skipped(bad, "customer habits");
-    }
-
-    ctx->personal = ngx_http_cx_keep(ctx->request->pool, m, k);
-    ctx->personal_w = sc;
-    ctx->npersonal = ctx->personal ? k : 0;
+    ngx_memcpy(cu->habits, m, n * sizeof(ngx_str_t));
+    ngx_memcpy(cu->habits_w, sc, n * sizeof(double));
+    cu->nhabits = n;
 }
 
+
+/* their paths to the goal: the last of the customer's reads */
 
 static void
 ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
@@ -377,13 +368,21 @@ ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_str_t           m[NGX_HTTP_CX_PATHS];
-    ngx_uint_t          n, bad;
-    ngx_http_cx_ctx_t  *ctx;
+    ngx_str_t                m[NGX_HTTP_CX_PATHS], *kept;
+    ngx_uint_t               n, bad;
+    ngx_http_cx_ctx_t       *ctx;
+    ngx_http_cx_customer_t  *cu;
 
     ctx = slot->ctx;
 
-    if (ctx == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (ctx == NULL || ctx->customer == NULL) {
+        return;
+    }
+
+    cu = ctx->customer;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ctx->customer = NULL;
         return;
     }
 
@@ -395,8 +394,80 @@ ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
         ngx_http_cx_skipped(bad, "customer paths");
     }
 
-    ctx->paths = ngx_http_cx_keep(ctx->request->pool, m, n);
-    ctx->npaths = ctx->paths ? n : 0;
+    kept = ngx_http_cx_keep(ctx->request->pool, m, n);
+    if (kept == NULL) {
+        ctx->customer = NULL;
+        return;
+    }
+
+    ngx_memcpy(cu->paths, kept, n * sizeof(ngx_str_t));
+    cu->npaths = n;
+
+    ngx_http_cx_use(ctx, cu);
+}
+
+
+/*
+ * What the customer's reads tell this request, whether Redis answered
+ * them or the edge kept them: the journey as this step leaves it (for
+ * the answer now and the record once the response is known), the
+ * customer's own transitions out of this step, their paths to the goal.
+ */
+
+void
+ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu)
+{
+    double             *sc;
+    ngx_str_t          *m, to;
+    ngx_uint_t          i, k, bad;
+    ngx_http_cx_ref_t   ref;
+
+    ngx_http_cx_walk(ctx, &cu->state, cu->recent, cu->nrecent);
+
+    m = ngx_palloc(ctx->request->pool,
+                   cu->nhabits * (sizeof(ngx_str_t) + sizeof(double)) + 1);
+    if (m == NULL) {
+        return;
+    }
+
+    sc = (double *) (m + cu->nhabits);
+
+    bad = 0;
+    k = 0;
+
+    for (i = 0; i < cu->nhabits; i++) {
+
+        /* the transitions into this step: made before? */
+        ngx_http_cx_habit(ctx, &cu->habits[i], cu->habits_w[i]);
+
+        if (ngx_http_cx_habit_to(&cu->habits[i], ctx->step.name.data,
+                                 ctx->step.name.len, &to)
+            != NGX_OK)
+        {
+            /* another step's, or not ours */
+            continue;
+        }
+
+        if (ngx_http_cx_member_parse(to.data, to.len, &ref) != NGX_OK) {
+            bad++;
+            continue;
+        }
+
+        m[k] = to;
+        sc[k] = cu->habits_w[i];
+        k++;
+    }
+
+    if (bad) {
+        ngx_http_cx_skipped(bad, "customer habits");
+    }
+
+    ctx->personal = m;
+    ctx->personal_w = sc;
+    ctx->npersonal = k;
+
+    ctx->paths = cu->paths;
+    ctx->npaths = cu->npaths;
 }
 
 
@@ -446,6 +517,16 @@ ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply)
             ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w,
                                ctx->nshared);
             status = ctx->status;
+
+            if (ctx->customer && !ctx->cached && ctx->known) {
+                /* what Redis told of the customer, kept at the edge */
+
+                if (slot->count) {
+                    ctx->customer->state.learned = ctx->steps_today;
+                }
+
+                ngx_http_cx_customer_put(ctx);
+            }
         }
     }
 

@@ -145,6 +145,10 @@ ngx_http_cx_forget_handler(ngx_http_request_t *r)
     slot->count = 0;
 
     while (n--) {
+
+        /* and the edge's copy (ngx_http_cx_customer.c) */
+        ngx_http_cx_customer_drop(cxscf, hash[n]);
+
         if (ngx_http_cx_forget_del(slot, &cxscf->prefix, hash[n]) == NGX_OK) {
             slot->count++;
 

@@ -81,7 +81,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     size_t                    name_len, member_len;
     ngx_int_t                 ms, cached;
     ngx_str_t                 id, anon, t;
-    ngx_uint_t                login, fresh;
+    ngx_uint_t                login, fresh, count;
     ngx_time_t               *tp;
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
@@ -183,9 +183,42 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     /* an id issued with this response, or none, has nothing to read */
     fresh = (ctx->cookie.len != 0 || ctx->untracked);
 
+    /* a step to record once the response is known: ngx_http_cx_record.c */
+
+    count = 0;
+
+    if (!api && !fresh && ngx_http_cx_learnable(r, clcf, ctx)) {
+        count = ctx->viewed.len ? 2 : 1;
+    }
+
+    if (!fresh) {
+        if (ngx_http_cx_customer_get(ctx, cxscf, ctx->now) == NGX_OK) {
+
+            /*
+             * The edge's copy (ngx_http_cx_customer.c): none of the
+             * customer's reads; the steps today are counted in it, and
+             * written to Redis with the step.
+             */
+
+            ctx->steps_today = ctx->customer->state.learned + count;
+            ngx_http_cx_use(ctx, ctx->customer);
+
+        } else {
+            /* what the batch reads of the customer goes there */
+
+            ctx->customer = ngx_pcalloc(r->pool,
+                                        sizeof(ngx_http_cx_customer_t));
+            if (ctx->customer == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ctx->read_at = ctx->now;
+        }
+    }
+
     cached = ngx_http_cx_model(ctx, cxscf);
 
-    if (fresh && cached != NGX_DECLINED) {
+    if ((fresh || ctx->cached) && cached != NGX_DECLINED) {
         /* nothing to read: answered at once, no slot, no round trip */
 
         if (cached == NGX_AGAIN) {
@@ -193,6 +226,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
 
         ctx->known = 1;
+        ctx->learn = (count != 0);
         ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w, ctx->nshared);
 
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_NO_ROUND_TRIP, 1);
@@ -212,17 +246,12 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     slot->weight = ctx->weight;
     slot->fresh = fresh;
     slot->cached = (cached != NGX_DECLINED);
+    slot->kept = ctx->cached;
     slot->errors = 0;
-    slot->count = 0;
+    slot->count = count;
     slot->name_len = name_len;
     slot->member_len = member_len;
     ngx_memcpy(slot->member, member, member_len);
-
-    /* a step to record once the response is known: ngx_http_cx_record.c */
-
-    if (!api && !slot->fresh && ngx_http_cx_learnable(r, clcf, ctx)) {
-        slot->count = ctx->viewed.len ? 2 : 1;
-    }
 
     slot->sent = ngx_http_cx_metric_clock();
 

@@ -200,6 +200,12 @@ static void
 ngx_http_cx_login_put(ngx_http_cx_slot_t *slot)
 {
     if (--slot->count == 0) {
+
+        /* the edge's copies are behind what the merge wrote */
+
+        ngx_http_cx_customer_drop(slot->shop, slot->hash);
+        ngx_http_cx_customer_drop(slot->shop, slot->anon);
+
         ngx_http_cx_redis_release(slot);
     }
 }

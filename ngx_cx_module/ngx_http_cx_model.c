@@ -1456,3 +1456,4 @@ ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
 
     return n;
 }
+

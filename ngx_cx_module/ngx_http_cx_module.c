@@ -115,6 +115,10 @@ static ngx_http_cx_bounds_t  ngx_http_cx_relaxed_bounds = {
     "a time between 1ms and " NGX_HTTP_CX_TIME_CAP
 };
 
+static ngx_http_cx_bounds_t  ngx_http_cx_customer_bounds = {
+    NGX_HTTP_CX_MSEC, 0, 86400000, "a time between 0 and 1d"
+};
+
 static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
     NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
 };
@@ -226,7 +230,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       &ngx_http_cx_long_bounds },
 
     { ngx_string("cx_model_cache"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_cx_model_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -526,6 +530,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->journey_gap = NGX_CONF_UNSET_MSEC;
     cmcf->cache_size = NGX_CONF_UNSET_SIZE;
     cmcf->cache_valid = NGX_CONF_UNSET_MSEC;
+    cmcf->customer_valid = NGX_CONF_UNSET_MSEC;
 
     return cmcf;
 }
@@ -548,6 +553,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
     ngx_conf_init_size_value(cmcf->cache_size, 0);
     ngx_conf_init_msec_value(cmcf->cache_valid, 1000);
+    ngx_conf_init_msec_value(cmcf->customer_valid, 0);
 
     if (cmcf->on_file == NULL) {
         return NGX_CONF_OK;
@@ -1047,8 +1053,8 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * cx_model_cache size [valid=time] | off: a zone of at least 8 pages, as
- * nginx's own zones; "off" takes no parameter.
+ * cx_model_cache size [valid=time] [customers=time] | off: a zone of at
+ * least 8 pages, as nginx's own zones; "off" takes no parameter.
  */
 
 static char *
@@ -1059,6 +1065,7 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ssize_t     size;
     ngx_int_t   n;
     ngx_str_t  *value, s;
+    ngx_uint_t  i;
 
     if (cmcf->cache_size != NGX_CONF_UNSET_SIZE) {
         return "is duplicate";
@@ -1099,27 +1106,42 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf->cache_size = size;
 
-    if (cf->args->nelts == 2) {
-        return NGX_CONF_OK;
-    }
+    for (i = 2; i < cf->args->nelts; i++) {
 
-    if (ngx_strncmp(value[2].data, "valid=", 6) != 0) {
+        if (ngx_strncmp(value[i].data, "valid=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            n = ngx_http_cx_parse_bounded(&s, &ngx_http_cx_valid_bounds);
+            if (n == NGX_ERROR) {
+                return ngx_http_cx_invalid_value(cf, &value[i], "valid",
+                                                 &ngx_http_cx_valid_bounds);
+            }
+
+            cmcf->cache_valid = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "customers=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            n = ngx_http_cx_parse_bounded(&s, &ngx_http_cx_customer_bounds);
+            if (n == NGX_ERROR) {
+                return ngx_http_cx_invalid_value(cf, &value[i], "customers",
+                                                &ngx_http_cx_customer_bounds);
+            }
+
+            cmcf->customer_valid = n;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\" in \"cx_model_cache\" "
-                           "directive, it must be \"valid=\"", &value[2]);
+                           "directive, it must be \"valid=\" or "
+                           "\"customers=\"", &value[i]);
         return NGX_CONF_ERROR;
     }
-
-    s.data = value[2].data + 6;
-    s.len = value[2].len - 6;
-
-    n = ngx_http_cx_parse_bounded(&s, &ngx_http_cx_valid_bounds);
-    if (n == NGX_ERROR) {
-        return ngx_http_cx_invalid_value(cf, &value[2], "valid",
-                                         &ngx_http_cx_valid_bounds);
-    }
-
-    cmcf->cache_valid = n;
 
     return NGX_CONF_OK;
 }

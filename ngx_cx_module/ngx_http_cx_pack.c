@@ -3,7 +3,8 @@
  * Copyright (C) ngx_cx authors
  *
  * A step's successors as the model cache keeps them (ngx_http_cx_cache.c):
- * one blob, made here and read back here.  Pure functions, unit tested in
+ * one blob, made here and read back here; and a customer's state, after
+ * them.  Pure functions, unit tested in
  * t/unit and fuzzed in t/fuzz: what comes out of shared memory is parsed
  * as what comes from Redis is, every length and count checked before it
  * is followed, and a blob that is not exactly what ngx_http_cx_pack()
@@ -181,4 +182,338 @@ ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id, int64_t *epoch,
     *n = count;
 
     return NGX_OK;
+}
+
+
+/*
+ * A customer's state as the edge keeps it (ngx_http_cx_customer.c): the
+ * state, then the recent steps, the transitions with their counts and
+ * the paths to the goal, each a length and its bytes.  The encoding is
+ * local to one machine, its numbers in the machine's own order.
+ */
+
+#define NGX_HTTP_CX_CUSTOMER_MAGIC  0x63786331  /* "cxc1" */
+
+
+typedef struct {
+    uint32_t      magic;
+    uint32_t      jlen;
+    uint32_t      goals;
+    uint32_t      ngaps;
+    uint32_t      lday;
+    uint32_t      learned;
+    uint32_t      used;
+    uint32_t      noffer;
+    int64_t       ts;
+    int64_t       lstart;
+    double        gap;
+    uint32_t      offer[NGX_HTTP_CX_SUGGEST_MAX];
+    uint32_t      shortcut;
+    uint16_t      nrecent;
+    uint16_t      nhabits;
+    uint16_t      npaths;
+    uint16_t      reserved;         /* 0, as the rest: no padding */
+    uint32_t      reserved2;
+} ngx_http_cx_packed_t;
+
+
+size_t
+ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu)
+{
+    size_t      len;
+    ngx_uint_t  i;
+
+    len = sizeof(ngx_http_cx_packed_t);
+
+    for (i = 0; i < cu->nrecent; i++) {
+        len += sizeof(uint16_t) + cu->recent[i].len;
+    }
+
+    for (i = 0; i < cu->nhabits; i++) {
+        len += sizeof(double) + sizeof(uint16_t) + cu->habits[i].len;
+    }
+
+    for (i = 0; i < cu->npaths; i++) {
+        len += sizeof(uint16_t) + cu->paths[i].len;
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_cx_pack_str(u_char *p, ngx_str_t *s)
+{
+    uint16_t  len;
+
+    len = (uint16_t) s->len;
+    p = ngx_cpymem(p, &len, sizeof(uint16_t));
+
+    return ngx_cpymem(p, s->data, s->len);
+}
+
+
+/* into p, of ngx_http_cx_customer_size() bytes: the end */
+
+u_char *
+ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu)
+{
+    ngx_uint_t             i;
+    ngx_http_cx_packed_t   h;
+    ngx_http_cx_state_t   *st;
+
+    st = &cu->state;
+
+    ngx_memzero(&h, sizeof(ngx_http_cx_packed_t));
+
+    h.magic = NGX_HTTP_CX_CUSTOMER_MAGIC;
+    h.jlen = (uint32_t) st->jlen;
+    h.goals = (uint32_t) st->goals;
+    h.ngaps = (uint32_t) st->ngaps;
+    h.lday = (uint32_t) st->lday;
+    h.learned = (uint32_t) st->learned;
+    h.used = (uint32_t) st->used;
+    h.noffer = (uint32_t) st->noffer;
+    h.ts = st->ts;
+    h.lstart = st->lstart;
+    h.gap = st->gap;
+    ngx_memcpy(h.offer, st->offer, sizeof(h.offer));
+    h.shortcut = st->shortcut;
+    h.nrecent = (uint16_t) cu->nrecent;
+    h.nhabits = (uint16_t) cu->nhabits;
+    h.npaths = (uint16_t) cu->npaths;
+
+    p = ngx_cpymem(p, &h, sizeof(ngx_http_cx_packed_t));
+
+    for (i = 0; i < cu->nrecent; i++) {
+        p = ngx_http_cx_pack_str(p, &cu->recent[i]);
+    }
+
+    for (i = 0; i < cu->nhabits; i++) {
+        p = ngx_cpymem(p, &cu->habits_w[i], sizeof(double));
+        p = ngx_http_cx_pack_str(p, &cu->habits[i]);
+    }
+
+    for (i = 0; i < cu->npaths; i++) {
+        p = ngx_http_cx_pack_str(p, &cu->paths[i]);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_cx_unpack_str(u_char *p, u_char *last, size_t max, ngx_str_t *s)
+{
+    uint16_t  len;
+
+    if ((size_t) (last - p) < sizeof(uint16_t)) {
+        return NULL;
+    }
+
+    ngx_memcpy(&len, p, sizeof(uint16_t));
+    p += sizeof(uint16_t);
+
+    if (len == 0 || len > max || (size_t) (last - p) < len) {
+        return NULL;
+    }
+
+    s->data = p;
+    s->len = len;
+
+    return p + len;
+}
+
+
+/*
+ * The customer of p[0..len), its strings pointing into p: NGX_ERROR if it
+ * is not all and only what ngx_http_cx_customer_pack() writes.
+ */
+
+ngx_int_t
+ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
+{
+    u_char                *last;
+    ngx_uint_t             i;
+    ngx_http_cx_packed_t   h;
+    ngx_http_cx_state_t   *st;
+
+    last = p + len;
+
+    if (len < sizeof(ngx_http_cx_packed_t)) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(&h, p, sizeof(ngx_http_cx_packed_t));
+    p += sizeof(ngx_http_cx_packed_t);
+
+    if (h.magic != NGX_HTTP_CX_CUSTOMER_MAGIC
+        || h.reserved || h.reserved2
+        || h.nrecent > NGX_HTTP_CX_RECENT
+        || h.nhabits > NGX_HTTP_CX_HABITS
+        || h.npaths > NGX_HTTP_CX_PATHS
+        || h.noffer > NGX_HTTP_CX_SUGGEST_MAX
+        || !(h.gap >= 0 && h.gap <= NGX_HTTP_CX_COUNT_MAX * 1000.0))
+    {
+        return NGX_ERROR;
+    }
+
+    st = &cu->state;
+
+    ngx_memzero(st, sizeof(ngx_http_cx_state_t));
+
+    st->ts = h.ts;
+    st->jlen = h.jlen;
+    st->goals = h.goals;
+    st->gap = h.gap;
+    st->ngaps = h.ngaps;
+    st->lday = h.lday;
+    st->learned = h.learned;
+    st->lstart = h.lstart;
+    st->used = h.used;
+    st->noffer = h.noffer;
+    ngx_memcpy(st->offer, h.offer, sizeof(h.offer));
+    st->shortcut = h.shortcut;
+
+    cu->nrecent = h.nrecent;
+    cu->nhabits = h.nhabits;
+    cu->npaths = h.npaths;
+
+    for (i = 0; i < cu->nrecent; i++) {
+        p = ngx_http_cx_unpack_str(p, last, NGX_HTTP_CX_MEMBER_MAX,
+                                   &cu->recent[i]);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < cu->nhabits; i++) {
+        if ((size_t) (last - p) < sizeof(double)) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(&cu->habits_w[i], p, sizeof(double));
+        p += sizeof(double);
+
+        if (!(cu->habits_w[i] > 0 && cu->habits_w[i] <= NGX_HTTP_CX_SCORE_MAX))
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_http_cx_unpack_str(p, last, NGX_HTTP_CX_HABIT_MAX,
+                                   &cu->habits[i]);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < cu->npaths; i++) {
+        p = ngx_http_cx_unpack_str(p, last, NGX_HTTP_CX_PATH_MAX,
+                                   &cu->paths[i]);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (p == last) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a before b in ZREVRANGE's order: the higher count, then the later bytes */
+
+static ngx_uint_t
+ngx_http_cx_habit_before(double wa, ngx_str_t *a, double wb, ngx_str_t *b)
+{
+    ngx_int_t  rc;
+
+    if (wa != wb) {
+        return wa > wb;
+    }
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    return rc > 0 || (rc == 0 && a->len > b->len);
+}
+
+
+/*
+ * What a recorded step does to the customer, as Redis does it: the steps
+ * (newest first) pushed and the sequence cut to "history", each
+ * transition counted once more after the set is cut to its heaviest
+ * NGX_HTTP_CX_HABITS - 1, the path to the goal pushed, and the state.
+ * The strings are referenced, not copied.
+ */
+
+void
+ngx_http_cx_customer_step(ngx_http_cx_customer_t *cu,
+    ngx_http_cx_state_t *st, ngx_str_t *steps, ngx_uint_t nsteps,
+    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path,
+    ngx_uint_t history)
+{
+    double      w;
+    ngx_str_t   s;
+    ngx_uint_t  i, j, keep;
+
+    cu->state = *st;
+
+    /* the sequence, the newest first */
+
+    keep = ngx_min(NGX_HTTP_CX_RECENT, history);
+    nsteps = ngx_min(nsteps, keep);
+
+    j = ngx_min(cu->nrecent, keep - nsteps);
+    ngx_memmove(&cu->recent[nsteps], cu->recent, j * sizeof(ngx_str_t));
+
+    for (i = 0; i < nsteps; i++) {
+        cu->recent[i] = steps[nsteps - 1 - i];
+    }
+
+    cu->nrecent = nsteps + j;
+
+    /* the transitions, heaviest first */
+
+    for (i = 0; i < nhabits; i++) {
+
+        cu->nhabits = ngx_min(cu->nhabits, NGX_HTTP_CX_HABITS - 1);
+
+        for (j = 0; j < cu->nhabits; j++) {
+            if (ngx_http_cx_same(&cu->habits[j], &habits[i])) {
+                break;
+            }
+        }
+
+        if (j == cu->nhabits) {
+            cu->habits[j] = habits[i];
+            cu->habits_w[j] = 0;
+            cu->nhabits++;
+        }
+
+        cu->habits_w[j] += 1;
+
+        /* up to its place */
+
+        s = cu->habits[j];
+        w = cu->habits_w[j];
+
+        while (j > 0
+               && ngx_http_cx_habit_before(w, &s, cu->habits_w[j - 1],
+                                           &cu->habits[j - 1]))
+        {
+            cu->habits[j] = cu->habits[j - 1];
+            cu->habits_w[j] = cu->habits_w[j - 1];
+            j--;
+        }
+
+        cu->habits[j] = s;
+        cu->habits_w[j] = w;
+    }
+
+    /* the path to the goal */
+
+    if (path && path->len) {
+        j = ngx_min(cu->npaths, NGX_HTTP_CX_PATHS - 1);
+        ngx_memmove(&cu->paths[1], cu->paths, j * sizeof(ngx_str_t));
+        cu->paths[0] = *path;
+        cu->npaths = j + 1;
+    }
 }

@@ -42,12 +42,13 @@ static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_state_t *st, ngx_uint_t steps);
 static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor);
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor,
+    ngx_str_t *habit);
 static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st);
 static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n);
+    ngx_uint_t n, ngx_str_t *saved);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
@@ -382,8 +383,8 @@ static void
 ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 {
     u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
-    ngx_str_t                 key;
-    ngx_uint_t                status, steps, learn;
+    ngx_str_t                 key, habits[2], path, steps[2];
+    ngx_uint_t                status, learn, nhabits;
     ngx_http_cx_state_t       st;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -423,12 +424,11 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
     }
 
     st = ctx->state;
-    steps = ctx->walked ? 2 : 1;
-    learn = ngx_http_cx_learn(ctx, &st, steps);
+    learn = ngx_http_cx_learn(ctx, &st, ctx->walked ? 2 : 1);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cx: record \"%V\", %ui steps, learn %ui, followed %ui",
-                   &ctx->member, steps, learn, ctx->followed);
+                   &ctx->member, ctx->walked ? 2 : 1, learn, ctx->followed);
 
     /*
      * What the customer did, counted (ngx_http_cx_metrics.c) within the
@@ -468,21 +468,49 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 
     ngx_http_cx_save_state(ctx, cxscf, &st);
 
+    nhabits = 0;
+    ngx_str_null(&path);
+
     if (ctx->walked && learn) {
         /* the customer's own transition only */
         ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->viewed, ctx->vjourney,
-                           ctx->nvjourney, 0);
+                           ctx->nvjourney, 0, &habits[nhabits]);
+
+        nhabits += (habits[nhabits].len != 0);
     }
 
     if (ctx->goal) {
         ngx_http_cx_save_path(ctx, cxscf, &ctx->member, ctx->journey,
-                              ctx->njourney);
+                              ctx->njourney, &path);
     }
 
     if (learn) {
         ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->member, ctx->journey,
-                           ctx->njourney, ctx->trust / (1 + ctx->again));
+                           ctx->njourney, ctx->trust / (1 + ctx->again),
+                           &habits[nhabits]);
+
+        nhabits += (habits[nhabits].len != 0);
     }
+
+    if (ctx->customer == NULL) {
+        return;
+    }
+
+    /* the edge's copy, as Redis now has it (ngx_http_cx_customer.c) */
+
+    steps[0] = ctx->viewed;
+    steps[1] = ctx->member;
+
+    if (st.learned == 0) {
+        st.learned = ctx->steps_today;
+    }
+
+    ngx_http_cx_customer_step(ctx->customer, &st, ctx->walked ? steps
+                                                              : &steps[1],
+                              ctx->walked ? 2 : 1, habits, nhabits, &path,
+                              cmcf->history);
+
+    ngx_http_cx_customer_put(ctx);
 }
 
 
@@ -583,13 +611,14 @@ ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
 static void
 ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n, double factor)
+    ngx_uint_t n, double factor, ngx_str_t *habit)
 {
-    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8];
-    u_char             habit[NGX_HTTP_CX_HABIT_MAX], *p;
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8], *p;
     ngx_str_t          key, weight;
     ngx_uint_t         i;
     ngx_http_cx_ref_t  ref;
+
+    ngx_str_null(habit);
 
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
@@ -633,9 +662,16 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
         /* the customer's own transition: "from name url" in one key */
 
-        p = ngx_cpymem(habit, ref.name.data, ref.name.len);
+        p = ngx_pnalloc(ctx->request->pool, ref.name.len + 1 + member->len);
+        if (p == NULL) {
+            continue;
+        }
+
+        habit->data = p;
+        p = ngx_cpymem(p, ref.name.data, ref.name.len);
         *p++ = ' ';
         p = ngx_cpymem(p, member->data, member->len);
+        habit->len = p - habit->data;
 
         key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
                   - kb;
@@ -645,8 +681,7 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                ngx_http_cx_lit("0"),
                                ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
         (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               ngx_http_cx_lit("1"),
-                               ngx_http_cx_str(habit, p - habit));
+                               ngx_http_cx_lit("1"), *habit);
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                                cxscf->ttl_text);
     }
@@ -678,9 +713,17 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
               - kb;
 
-    /* "learned" only when a new day starts it again: HINCRBY counts */
+    /*
+     * "learned" only when a new day starts it again: HINCRBY counts; but
+     * for a customer the edge kept, whose steps today it counted itself
+     */
 
-    (void) ngx_http_cx_cmd(NULL, NULL, st->learned ? 22 : 20,
+    if (ctx->cached && st->learned == 0) {
+        s[7].len = ngx_sprintf(v[7], "%ui", ctx->steps_today) - v[7];
+    }
+
+    (void) ngx_http_cx_cmd(NULL, NULL,
+                           (st->learned || ctx->cached) ? 22 : 20,
                            ngx_http_cx_lit("HSET"), key,
                            ngx_http_cx_lit("ts"), s[0],
                            ngx_http_cx_lit("jlen"), s[1],
@@ -704,7 +747,7 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
 static void
 ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n)
+    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, ngx_str_t *saved)
 {
     u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
     size_t      len;
@@ -735,8 +778,11 @@ ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
               - kb;
 
+    saved->data = path;
+    saved->len = p - path;
+
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                           ngx_http_cx_str(path, p - path));
+                           *saved);
     (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
                            ngx_http_cx_lit("0"),
                            ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));

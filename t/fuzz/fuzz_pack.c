@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * Fuzz target: a model's cache entry (ngx_http_cx_pack.c).  After a byte
+ * Fuzz target: a model's cache entry (ngx_http_cx_pack.c), and the same
+ * bytes as a customer's copy.  After a byte
  * of settings, the bytes are either a blob as shared memory would hold
  * it, read back with ngx_http_cx_unpack(): what it accepts must be
  * within every bound and be exactly what ngx_http_cx_pack() makes of
@@ -154,6 +155,59 @@ ngx_http_cx_fuzz_members(const uint8_t *data, size_t size, int64_t epoch)
 }
 
 
+/*
+ * The same bytes as a customer's copy (ngx_http_cx_customer_unpack()):
+ * refused, or within every bound, packed again into the same bytes, and
+ * with a step applied still within them.
+ */
+
+static void
+ngx_http_cx_fuzz_customer(u_char *blob, size_t len)
+{
+    u_char                   *again, *p;
+    ngx_str_t                 steps[2], path;
+    ngx_uint_t                i;
+    ngx_http_cx_state_t       st;
+    ngx_http_cx_customer_t    cu;
+
+    if (ngx_http_cx_customer_unpack(blob, len, &cu) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_cx_fuzz_check(cu.nrecent <= NGX_HTTP_CX_RECENT
+                           && cu.nhabits <= NGX_HTTP_CX_HABITS
+                           && cu.npaths <= NGX_HTTP_CX_PATHS);
+
+    for (i = 0; i < cu.nhabits; i++) {
+        ngx_http_cx_fuzz_check(cu.habits[i].len <= NGX_HTTP_CX_HABIT_MAX
+                               && cu.habits_w[i] > 0);
+    }
+
+    ngx_http_cx_fuzz_check(ngx_http_cx_customer_size(&cu) == len);
+
+    again = malloc(len);
+    ngx_http_cx_fuzz_check(again != NULL);
+
+    p = ngx_http_cx_customer_pack(again, &cu);
+    ngx_http_cx_fuzz_check((size_t) (p - again) == len
+                           && ngx_memcmp(again, blob, len) == 0);
+
+    free(again);
+
+    st = cu.state;
+    ngx_str_set(&steps[0], "cart /cart");
+    ngx_str_set(&steps[1], "item:42 /item/42");
+    ngx_str_set(&path, "cart /cart|item:42 /item/42");
+
+    ngx_http_cx_customer_step(&cu, &st, steps, 2, cu.habits,
+                              cu.nhabits ? 1 : 0, &path, 16);
+
+    ngx_http_cx_fuzz_check(cu.nrecent <= NGX_HTTP_CX_RECENT
+                           && cu.nhabits <= NGX_HTTP_CX_HABITS
+                           && cu.npaths <= NGX_HTTP_CX_PATHS);
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -177,6 +231,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     blob = ngx_http_cx_fuzz_copy(data + 1, size - 1);
 
     ngx_http_cx_fuzz_blob(blob, size - 1, max);
+    ngx_http_cx_fuzz_customer(blob, size - 1);
 
     free(blob);
 

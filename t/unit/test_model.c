@@ -1075,6 +1075,141 @@ test_pack(void)
 }
 
 
+/* a customer as the edge keeps it: packed, unpacked, and a step applied */
+
+static void
+test_customer(void)
+{
+    u_char                   buf[65536], *p;
+    size_t                   len;
+    ngx_str_t                steps[2], habits[2], path;
+    ngx_uint_t               i, same;
+    ngx_http_cx_state_t      st;
+    ngx_http_cx_customer_t   a, b;
+
+    ngx_memzero(&a, sizeof(a));
+
+    a.state.ts = 1700000000123LL;
+    a.state.jlen = 3;
+    a.state.goals = 2;
+    a.state.gap = 4500;
+    a.state.learned = 7;
+    a.state.noffer = 2;
+    a.state.offer[0] = 0xdeadbeef;
+    a.state.offer[1] = 1;
+    a.state.shortcut = 9;
+
+    ngx_str_set(&a.recent[0], "cart /cart");
+    ngx_str_set(&a.recent[1], "home /");
+    a.nrecent = 2;
+
+    ngx_str_set(&a.habits[0], "home cart /cart");
+    a.habits_w[0] = 3;
+    ngx_str_set(&a.habits[1], "cart pay /pay");
+    a.habits_w[1] = 1;
+    a.nhabits = 2;
+
+    ngx_str_set(&a.paths[0], "home /|cart /cart|pay /pay");
+    a.npaths = 1;
+
+    len = ngx_http_cx_customer_size(&a);
+    p = ngx_http_cx_customer_pack(buf, &a);
+
+    ok((size_t) (p - buf) == len, "a customer packs into its size");
+
+    ok(ngx_http_cx_customer_unpack(buf, len, &b) == NGX_OK
+       && b.state.ts == a.state.ts && b.state.goals == 2
+       && b.state.gap == 4500 && b.state.learned == 7
+       && b.state.offer[0] == 0xdeadbeef && b.state.shortcut == 9
+       && b.nrecent == 2 && ngx_http_cx_same(&b.recent[1], &a.recent[1])
+       && b.nhabits == 2 && b.habits_w[0] == 3
+       && ngx_http_cx_same(&b.habits[1], &a.habits[1])
+       && b.npaths == 1 && ngx_http_cx_same(&b.paths[0], &a.paths[0]),
+       "and unpacks as it was");
+
+    same = 1;
+
+    for (i = 0; i < len; i++) {
+        if (ngx_http_cx_customer_unpack(buf, i, &b) != NGX_ERROR) {
+            same = 0;
+        }
+    }
+
+    ok(same, "a cut copy is refused at every length");
+
+    buf[len] = 'x';
+    ok(ngx_http_cx_customer_unpack(buf, len + 1, &b) == NGX_ERROR,
+       "and one with bytes after it");
+
+    buf[0] ^= 1;
+    ok(ngx_http_cx_customer_unpack(buf, len, &b) == NGX_ERROR,
+       "and one of another layout");
+    buf[0] ^= 1;
+
+    /* a step: two pushed (the Referer's, then this one), a transition
+     * counted, a path kept */
+
+    st = a.state;
+    st.jlen = 5;
+
+    ngx_str_set(&steps[0], "item:1 /item/1");
+    ngx_str_set(&steps[1], "pay /pay");
+    ngx_str_set(&habits[0], "cart pay /pay");
+    ngx_str_set(&path, "cart /cart|pay /pay");
+
+    ngx_http_cx_customer_step(&a, &st, steps, 2, habits, 1, &path, 3);
+
+    ok(a.state.jlen == 5 && a.nrecent == 3
+       && ngx_http_cx_same(&a.recent[0], &steps[1])
+       && ngx_http_cx_same(&a.recent[1], &steps[0])
+       && a.recent[2].len == sizeof("cart /cart") - 1,
+       "a step pushes the newest first, cut to cx_history");
+
+    ok(a.nhabits == 2 && a.habits_w[0] == 3 && a.habits_w[1] == 2
+       && a.npaths == 2 && ngx_http_cx_same(&a.paths[0], &path),
+       "counts the transition and keeps the path");
+
+    /* equal counts go as ZREVRANGE has them: the later bytes first */
+
+    ngx_http_cx_customer_step(&a, &st, steps, 1, habits, 1, NULL, 50);
+
+    ok(a.habits_w[0] == 3 && a.habits_w[1] == 3
+       && a.habits[0].data[0] == 'h',
+       "a tie stays behind the later bytes");
+
+    ngx_http_cx_customer_step(&a, &st, steps, 1, habits, 1, NULL, 50);
+
+    ok(a.habits_w[0] == 4 && a.habits[0].data[0] == 'c',
+       "and a heavier one goes first");
+
+    /* a full set: cut to the heaviest 63 before the count, as Redis */
+
+    a.nhabits = NGX_HTTP_CX_HABITS;
+
+    for (i = 0; i < NGX_HTTP_CX_HABITS; i++) {
+        a.habits[i] = habits[0];
+        a.habits_w[i] = 100 - (double) i;
+    }
+
+    ngx_str_set(&habits[1], "x y /y");
+
+    ngx_http_cx_customer_step(&a, &st, steps, 1, &habits[1], 1, NULL, 50);
+
+    ok(a.nhabits == NGX_HTTP_CX_HABITS
+       && a.habits_w[NGX_HTTP_CX_HABITS - 1] == 1
+       && ngx_http_cx_same(&a.habits[NGX_HTTP_CX_HABITS - 1], &habits[1])
+       && a.habits_w[NGX_HTTP_CX_HABITS - 2] == 100 - 62,
+       "a new transition into a full set takes the lightest one's place");
+
+    for (i = 0; i < 12; i++) {
+        ngx_http_cx_customer_step(&a, &st, steps, 1, NULL, 0, &path, 50);
+    }
+
+    ok(a.npaths == NGX_HTTP_CX_PATHS && a.nrecent == NGX_HTTP_CX_RECENT,
+       "paths and recent steps stay within their bounds");
+}
+
+
 int
 main(void)
 {
@@ -1098,6 +1233,7 @@ main(void)
     test_rank();
     test_reply();
     test_pack();
+    test_customer();
 
     printf("1..%d\n", tests);
 

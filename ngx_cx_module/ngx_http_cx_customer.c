@@ -1,0 +1,134 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * A customer's state kept at the edge (cx_customer_cache): what the
+ * batch's reads of a customer returned is kept in the cx_model_cache
+ * zone, for every worker, and each step this edge records is applied to
+ * it as Redis applies it (ngx_http_cx_customer_step()).  For "valid"
+ * after it was read, a request of that customer sends none of those
+ * reads: with the model in the zone too, it is answered at once, with
+ * no round trip.  Redis stays the customer's record, across edges and
+ * devices: what another edge recorded meanwhile is seen once the copy
+ * expires, and a cx_forget or a login's merge drops it.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+/* a customer's entry: the shop's prefix and the customer */
+
+static uint64_t
+ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
+{
+    u_char  buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p;
+
+    p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
+    p = ngx_cpymem(p, &hash, sizeof(uint64_t));
+
+    return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf);
+}
+
+
+/*
+ * The customer's copy, if the edge has one read within "valid" of now:
+ * NGX_OK with ctx->customer and the time it was read set; NGX_DECLINED
+ * otherwise.
+ */
+
+ngx_int_t
+ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
+    int64_t now)
+{
+    ngx_str_t                 blob;
+    ngx_http_cx_meta_t        meta;
+    ngx_http_cx_customer_t   *cu;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+
+    if (cmcf->customer_valid == 0 || !ngx_http_cx_cache_enabled()) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash),
+                              ctx->request->pool, &blob, &meta)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (now - meta.stored > (int64_t) cmcf->customer_valid) {
+        return NGX_DECLINED;
+    }
+
+    cu = ngx_palloc(ctx->request->pool, sizeof(ngx_http_cx_customer_t));
+    if (cu == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_cx_customer_unpack(blob.data, blob.len, cu) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "cx: a customer's copy in the cache is not ours");
+        return NGX_DECLINED;
+    }
+
+    ctx->customer = cu;
+    ctx->read_at = meta.stored;
+    ctx->cached = 1;
+
+    return NGX_OK;
+}
+
+
+/* the customer as known now, read at ctx->read_at, kept for every worker */
+
+void
+ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_http_cx_meta_t        meta;
+    ngx_http_cx_srv_conf_t   *cxscf;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    if (ctx->customer == NULL || cmcf->customer_valid == 0
+        || !ngx_http_cx_cache_enabled())
+    {
+        return;
+    }
+
+    len = ngx_http_cx_customer_size(ctx->customer);
+
+    p = ngx_pnalloc(ctx->request->pool, len);
+    if (p == NULL) {
+        return;
+    }
+
+    (void) ngx_http_cx_customer_pack(p, ctx->customer);
+
+    ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
+    meta.stored = ctx->read_at;
+
+    (void) ngx_http_cx_cache_put(ngx_http_cx_customer_id(cxscf, ctx->hash),
+                                 p, len, &meta);
+}
+
+
+/* Redis changed the customer behind the copy: a login's merge, cx_forget */
+
+void
+ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
+{
+    if (ngx_http_cx_cache_enabled()) {
+        ngx_http_cx_cache_drop(ngx_http_cx_customer_id(cxscf, hash));
+    }
+}

@@ -1,0 +1,336 @@
+# Issue 11: cx_model_cache customers=, a customer's state kept at the
+# edge.  What the batch read of a customer is kept in the zone for every
+# worker, each step this edge records is applied to it as Redis applies
+# it, and for "customers=" after it was read a request of that customer
+# reads none of it: with the step's rules in the zone too, it is answered
+# at once.  Redis stays the customer's record: the copy is what Redis has
+# after this edge's writes, cx_forget drops it, and what another edge
+# wrote is seen once it expires.
+#
+# Requests carry their time in X-CX-Time (cx_time): the copy's age follows
+# it.  Redis's own INFO commandstats counts what a block made it do.  Each
+# block has a cx_prefix of its own.  This file starts a redis-server of
+# its own.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+use JSON::PP ();
+use Time::HiRes ();
+
+our $Redis = CxTest::start_redis();
+
+$ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
+
+our $T0 = 15000 * 32 * 3600 * 1000;
+
+master_on();
+workers(2);
+repeat_each(1);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+our $Block;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my ($n) = $block->name =~ /TEST (\d+)/;
+
+    unless (defined $block->must_die) {
+        $block->set_value("http_config", <<"_EOC_"
+    cx_redis 127.0.0.1:\$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k250-0123456789abcdef;
+    cx_prefix t250b$n:;
+    cx_half_life 1h;
+_EOC_
+            . ($block->http_config
+               // "    cx_model_cache 1m valid=1h customers=60s;\n"));
+
+        $block->set_value("config", <<"_EOC_" . ($block->config // ''));
+    cx on;
+    cx_suggest 20;
+    cx_levels returning=1 expert=3;
+    cx_pace hurried=0 relaxed=1000d;
+    cx_time \$http_x_cx_time;
+    cx_cookie cx_id;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step buy /buy;
+    cx_step item:\$1 ~^/item/(\\d+)\$;
+    cx_goal buy;
+    cx_shortcut buy;
+    location = /block { cx off; return 200 "$n"; }
+    location = /metrics { cx off; cx_metrics; }
+    location = /forget { cx_forget; }
+    location / {
+        return 200 "status=\$cx_status level=\$cx_level next=\$cx_next shortcut=\$cx_shortcut\\n";
+    }
+_EOC_
+
+        $block->set_value("init", "main::begin($n);\n"
+                                  . ($block->init // ''));
+    }
+
+    CxTest::quiet($block);
+});
+
+sub main::port { Test::Nginx::Socket::server_port() }
+
+# in HUP mode, the workers of this block's configuration answer; then the
+# block's keys, none yet
+sub main::begin {
+    $main::Block = shift;
+    my $deadline = Time::HiRes::time() + 30;
+    while (Time::HiRes::time() < $deadline) {
+        my (undef, undef, $b) = CxTest::http_get(main::port(), "/block");
+        last if $b eq $main::Block;
+        Time::HiRes::sleep(0.05);
+    }
+    CxTest::clear($main::Redis->{port}, "t250b$main::Block:");
+}
+
+# GET uri at T0 + ms, as a customer if an id is given, else as a new
+# visitor (who is given an id, and has nothing to read): (body, headers)
+sub main::get {
+    my ($uri, $ms, $id, $ahead) = @_;
+    my %h = ("X-CX-Time" => $main::T0 + $ms);
+    $h{Cookie} = "cx_id=$id" if defined $id;
+    # fetched ahead by the browser: answered, never recorded
+    $h{"Sec-Purpose"} = "prefetch" if $ahead;
+    my ($s, $h, $b) = CxTest::http_get(main::port(), $uri, \%h);
+    die "GET $uri: $s $b" unless $s && $s == 200;
+    return ($b, $h);
+}
+
+# the urls suggested, as $cx_next has them
+sub main::next_of {
+    my ($b) = @_;
+    return $b =~ /next=(.*)$/m ? $1 : "(none: $b)";
+}
+
+# everyone's rules of a step in an epoch (0: epoch 15000): score, member
+sub main::rules {
+    my ($name, $epoch, @pairs) = @_;
+    CxTest::redis($main::Redis->{port}, "ZADD",
+                  "t250b$main::Block:t:{$name}:" . (15000 + $epoch), @pairs);
+}
+
+# Redis's own count of each command it ran
+sub main::calls {
+    my %c;
+    for (CxTest::redis($main::Redis->{port}, "INFO", "commandstats")) {
+        $c{$1} = $2 if /^cmdstat_(\w+):calls=(\d+)/;
+    }
+    return \%c;
+}
+
+# the commands between two counts, of one name or (none) all but INFO
+sub main::ran {
+    my ($a, $b, $cmd) = @_;
+    my @names = defined $cmd ? ($cmd) : grep { $_ ne 'info' } keys %$b;
+    my $n = 0;
+    $n += ($b->{$_} // 0) - ($a->{$_} // 0) for @names;
+    return $n;
+}
+
+sub main::metrics {
+    my (undef, undef, $b) = CxTest::http_get(main::port(),
+                                             "/metrics?format=json");
+    return JSON::PP->new->decode($b);
+}
+
+# the change of a model_cache counter, or of another top-level one
+sub main::moved {
+    my ($a, $b, $k) = @_;
+    return exists $b->{model_cache}{$k}
+           ? $b->{model_cache}{$k} - $a->{model_cache}{$k}
+           : $b->{$k} - $a->{$k};
+}
+
+
+# the customer's keys in Redis
+sub main::key {
+    my ($id, $suffix) = @_;
+    my ($k) = grep { /:\Q$suffix\E$/ }
+              CxTest::keys_of($main::Redis->{port}, "t250b$main::Block:");
+    return $k;
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a customer's next request reads nothing of theirs
+The first request reads the customer (and the rules of the step); the
+next ones, within customers=, read nothing and are answered at once;
+each step is still written.
+--- init
+main::get($_, 500) for "/item/1", "/cart";      # the rules, kept
+my ($c0, $m0) = (main::calls(), main::metrics());
+main::get("/", 1000, "c1");
+my ($c1, $m1) = (main::calls(), main::metrics());
+my ($b2) = main::get("/item/1", 2000, "c1");
+my ($b3) = main::get("/cart", 3000, "c1");
+my ($c2, $m2) = (main::calls(), main::metrics());
+Test::More::is(join(" ", map { main::ran($c0, $c1, $_) }
+                         qw(hmget lrange zrevrange)), "1 2 3",
+               "the first request reads the customer and the rules");
+Test::More::is(join(" ", map { main::ran($c1, $c2, $_) }
+                         qw(hmget lrange hincrby)), "0 0 0",
+               "the next two read nothing of the customer");
+Test::More::is(main::ran($c1, $c2, "lpush"), 2, "and their steps are written");
+Test::More::is(main::moved($m1, $m2, "requests_without_round_trip"), 2,
+               "both answered with no round trip");
+Test::More::like($b3, qr/^status=(HIT|MISS) /, "answered: $b3");
+--- request
+GET /block
+--- response_body chomp
+1
+
+
+
+=== TEST 2: what the copy answers is what Redis would
+A customer walks three journeys to the goal (hits after the first
+request), then the same page is asked twice without being a step
+(a prefetch): from the copy, and once it has expired, from Redis.
+The answers, level, shortcut and suggestions included, are the same.
+--- init
+my $t = 1000;
+for my $j (1 .. 3) {
+    for my $u ("/", "/item/$j", "/cart", "/buy") {
+        main::get($u, $t, "c2");
+        $t += 1000;
+    }
+    $t += 3600 * 1000;
+}
+main::get("/", $t, "c2");
+main::get("/item/1", $t + 1000, "c2");
+my $c0 = main::calls();
+my ($copy) = main::get("/item/1", $t + 2000, "c2", 1);
+my $c1 = main::calls();
+my ($read) = main::get("/item/1", $t + 120000, "c2", 1);
+my $c2 = main::calls();
+Test::More::is(main::ran($c0, $c1, "hmget"), 0, "first from the copy");
+Test::More::is(main::ran($c1, $c2, "hmget"), 1, "then read again");
+Test::More::is($copy, $read, "the same answer: $read");
+Test::More::like($read, qr/level=expert next=\/cart \/buy /,
+                 "an expert, with their habits");
+--- request
+GET /block
+--- response_body chomp
+2
+
+
+
+=== TEST 3: what Redis has after the steps from the copy is what the steps wrote
+Five steps, four of them from the copy: the sequence, the state, the
+transitions and the path to the goal are all there.
+--- init
+my $t = 1000;
+for my $u ("/", "/item/7", "/cart", "/item/7", "/buy") {
+    main::get($u, $t, "c3");
+    $t += 1000;
+}
+my $rp = $main::Redis->{port};
+my @seq = CxTest::redis($rp, "LRANGE", main::key("c3", "seq"), 0, -1);
+Test::More::is(join(",", @seq),
+               "buy /buy,item:7 /item/7,cart /cart,item:7 /item/7,home /",
+               "the sequence");
+my %s = CxTest::redis($rp, "HGETALL", main::key("c3", "s"));
+Test::More::is("$s{goals} $s{jlen} $s{learned}", "1 0 5",
+               "the state: a goal, the journey over, five steps learned");
+my @p = CxTest::redis($rp, "ZRANGE", main::key("c3", "p"), 0, -1,
+                      "WITHSCORES");
+Test::More::is(scalar(@p) / 2, 4, "four transitions");
+my @g = CxTest::redis($rp, "LRANGE", main::key("c3", "g"), 0, -1);
+Test::More::is(scalar @g, 1, "one path to the goal");
+--- request
+GET /block
+--- response_body chomp
+3
+
+
+
+=== TEST 4: the learning budget is counted in the copy
+Thirty steps at once, all from the copy: twenty teach, as when each
+read its count from Redis.
+--- init
+main::get("/", 1000, "c4");
+my $t = 1100;
+for my $i (1 .. 30) {
+    main::get("/item/$i", $t, "c4");
+    $t += 10;
+}
+my $rp = $main::Redis->{port};
+my %s = CxTest::redis($rp, "HGETALL", main::key("c4", "s"));
+Test::More::is($s{learned}, 31, "31 steps counted today");
+my @p = CxTest::redis($rp, "ZRANGE", main::key("c4", "p"), 0, -1);
+Test::More::is(scalar @p, 19,
+               "the first 20 steps teach, their 19 transitions");
+--- request
+GET /block
+--- response_body chomp
+4
+
+
+
+=== TEST 5: cx_forget drops the copy
+--- init
+main::get("/", 1000, "c5");
+main::get("/item/1", 2000, "c5");
+main::get("/buy", 3000, "c5");
+my $c0 = main::calls();
+my ($s) = CxTest::http_request(main::port(), "POST", "/forget",
+                               { Cookie => "cx_id=c5",
+                                 "X-CX-Time" => $main::T0 + 3500 });
+my ($b) = main::get("/cart", 4000, "c5");
+my $c1 = main::calls();
+Test::More::is($s, 200, "forgotten");
+Test::More::is(main::ran($c0, $c1, "hmget"), 1,
+               "the next request reads the customer again");
+Test::More::like($b, qr/level=new /, "a new customer: $b");
+--- request
+GET /block
+--- response_body chomp
+5
+
+
+
+=== TEST 6: a step written elsewhere is seen once the copy expires
+Another edge's step, written straight into Redis, is not in this edge's
+copy; once the copy is older than customers=, the customer is read again.
+--- init
+main::get("/", 1000, "c6");
+main::get("/item/1", 2000, "c6");
+my $rp = $main::Redis->{port};
+my $k = main::key("c6", "s");
+CxTest::redis($rp, "HSET", $k, "goals", 3);
+my ($copy) = main::get("/cart", 3000, "c6", 1);
+my ($read) = main::get("/cart", 70000, "c6", 1);
+Test::More::like($copy, qr/level=new /, "the copy: $copy");
+Test::More::like($read, qr/level=expert /, "read again: $read");
+--- request
+GET /block
+--- response_body chomp
+6
+
+
+
+=== TEST 7: without customers=, every request reads the customer
+--- http_config
+    cx_model_cache 1m valid=1h;
+--- init
+main::get("/", 1000, "c7");
+my $c0 = main::calls();
+main::get("/item/1", 2000, "c7");
+main::get("/cart", 3000, "c7");
+my $c1 = main::calls();
+Test::More::is(main::ran($c0, $c1, "hmget"), 2, "two reads");
+--- request
+GET /block
+--- response_body chomp
+7
