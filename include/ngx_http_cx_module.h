@@ -193,6 +193,8 @@ typedef struct {
     ngx_uint_t                  noffer;     /* what the last step offered: */
     uint32_t                    offer[NGX_HTTP_CX_SUGGEST_MAX]; /* urls */
     uint32_t                    shortcut;   /* hashed; 0: none */
+    int64_t                     renewed;    /* the keys' TTL, ms */
+    ngx_uint_t                  pushed;     /* steps since the last LTRIM */
 } ngx_http_cx_state_t;
 
 

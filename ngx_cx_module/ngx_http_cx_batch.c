@@ -19,7 +19,7 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_ARGS_MAX   24
+#define NGX_HTTP_CX_ARGS_MAX   32
 
 
 static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
@@ -97,14 +97,15 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 12,
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 14,
                         ngx_http_cx_lit("HMGET"), st_k,
                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
                         ngx_http_cx_lit("learned"),
                         ngx_http_cx_lit("lstart"), ngx_http_cx_lit("u"),
-                        ngx_http_cx_lit("o"))
+                        ngx_http_cx_lit("o"), ngx_http_cx_lit("x"),
+                        ngx_http_cx_lit("q"))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -330,7 +331,7 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     double                  *sc;
     ngx_int_t                n;
-    ngx_str_t               *m;
+    ngx_str_t               *m, *kept;
     ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_customer_t  *cu;
 
@@ -354,7 +355,15 @@ ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
         return;
     }
 
-    ngx_memcpy(cu->habits, m, n * sizeof(ngx_str_t));
+    /* the reply's strings are freed with it */
+
+    kept = ngx_http_cx_keep(ctx->request->pool, m, n);
+    if (kept == NULL) {
+        ctx->customer = NULL;
+        return;
+    }
+
+    ngx_memcpy(cu->habits, kept, n * sizeof(ngx_str_t));
     ngx_memcpy(cu->habits_w, sc, n * sizeof(double));
     cu->nhabits = n;
 }

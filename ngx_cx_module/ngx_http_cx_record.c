@@ -44,11 +44,12 @@ static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor,
     ngx_str_t *habit);
-static void ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st);
-static void ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
-    ngx_uint_t n, ngx_str_t *saved);
+static void ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
+    ngx_http_cx_state_t *st, ngx_str_t *habits, ngx_uint_t nhabits,
+    ngx_str_t *path);
+static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
+    ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
@@ -449,25 +450,6 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         }
     }
 
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
-              - kb;
-
-    if (ctx->walked) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
-                               ctx->viewed, ctx->member);
-    } else {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                               ctx->member);
-    }
-
-    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                           ngx_http_cx_lit("0"), cmcf->trim_text);
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cxscf->ttl_text);
-
-    ngx_http_cx_save_state(ctx, cxscf, &st);
-
     nhabits = 0;
     ngx_str_null(&path);
 
@@ -479,17 +461,23 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
         nhabits += (habits[nhabits].len != 0);
     }
 
-    if (ctx->goal) {
-        ngx_http_cx_save_path(ctx, cxscf, &ctx->member, ctx->journey,
-                              ctx->njourney, &path);
-    }
-
     if (learn) {
         ngx_http_cx_credit(ctx, cmcf, cxscf, &ctx->member, ctx->journey,
                            ctx->njourney, ctx->trust / (1 + ctx->again),
                            &habits[nhabits]);
 
         nhabits += (habits[nhabits].len != 0);
+    }
+
+    if (ctx->goal) {
+        ngx_http_cx_path_of(ctx, &ctx->member, ctx->journey, ctx->njourney,
+                            &path);
+    }
+
+    ngx_http_cx_save(ctx, cmcf, cxscf, &st, habits, nhabits, &path);
+
+    if (ctx->customer == NULL) {
+        return;
     }
 
     if (ctx->customer == NULL) {
@@ -672,31 +660,83 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         *p++ = ' ';
         p = ngx_cpymem(p, member->data, member->len);
         habit->len = p - habit->data;
-
-        key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
-                  - kb;
-
-        (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               ngx_http_cx_lit("1"), *habit);
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cxscf->ttl_text);
     }
 }
 
 
-static void
-ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_http_cx_state_t *st)
-{
-    u_char      kb[NGX_HTTP_CX_CKEY_MAX], v[8][NGX_INT64_LEN];
-    ngx_str_t   key, s[8];
-    ngx_uint_t  i;
+/*
+ * What the step changes of the customer, from what the batch read or the
+ * edge's copy knows of their keys: the steps pushed, the state set, the
+ * transitions counted, the path to the goal kept.  Only what changes is
+ * sent: a list or set is cut when it may have grown past its bound (the
+ * sequence, when its length is not known, once NGX_HTTP_CX_RECENT steps
+ * were pushed since the last cut: it never holds more than cx_history +
+ * NGX_HTTP_CX_RECENT - 1), and the
+ * keys' TTL is renewed when a key is made and once cx_ttl / 16 has gone
+ * by since the last renewal ("x"), so that every key expires within
+ * cx_ttl of the customer's last step, give or take a sixteenth.
+ */
 
-    for (i = 0; i < 8; i++) {
+static void
+ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
+    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
+{
+    u_char                   kb[NGX_HTTP_CX_CKEY_MAX], v[10][NGX_INT64_LEN];
+    ngx_str_t                key, s[10];
+    ngx_uint_t               i, renew, nsteps, had_habits, had_paths;
+    ngx_http_cx_customer_t  *cu;
+
+    cu = ctx->customer;
+
+    had_habits = cu ? cu->nhabits : NGX_HTTP_CX_HABITS;
+    had_paths = cu ? cu->npaths : NGX_HTTP_CX_PATHS;
+
+    renew = (cu == NULL || st->renewed == 0 || ctx->now < st->renewed
+             || ctx->now - st->renewed > (int64_t) cxscf->ttl * 1000 / 16);
+
+    if (renew) {
+        st->renewed = ctx->now;
+    }
+
+    nsteps = ctx->walked ? 2 : 1;
+    st->pushed += nsteps;
+
+    key.data = kb;
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
+              - kb;
+
+    if (ctx->walked) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->viewed, ctx->member);
+    } else {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                               ctx->member);
+    }
+
+    /*
+     * Fewer than NGX_HTTP_CX_RECENT steps read: the list's length is
+     * known, and it is cut just when it would pass cx_history
+     */
+
+    if (renew
+        || (cu && cu->nrecent < NGX_HTTP_CX_RECENT
+            ? cu->nrecent + nsteps > cmcf->history
+            : st->pushed >= NGX_HTTP_CX_RECENT))
+    {
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                               ngx_http_cx_lit("0"), cmcf->trim_text);
+        st->pushed = 0;
+    }
+
+    if (renew) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cxscf->ttl_text);
+    }
+
+    /* the state */
+
+    for (i = 0; i < 10; i++) {
         s[i].data = v[i];
     }
 
@@ -707,23 +747,23 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
     s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
     s[6].len = ngx_sprintf(v[6], "%L", st->lstart) - v[6];
-    s[7].len = ngx_sprintf(v[7], "%ui", st->learned) - v[7];
-
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
-              - kb;
+    s[7].len = ngx_sprintf(v[7], "%L", st->renewed) - v[7];
+    s[8].len = ngx_sprintf(v[8], "%ui", st->pushed) - v[8];
 
     /*
      * "learned" only when a new day starts it again: HINCRBY counts; but
      * for a customer the edge kept, whose steps today it counted itself
      */
 
-    if (ctx->cached && st->learned == 0) {
-        s[7].len = ngx_sprintf(v[7], "%ui", ctx->steps_today) - v[7];
-    }
+    s[9].len = ngx_sprintf(v[9], "%ui", st->learned ? st->learned
+                                                    : ctx->steps_today)
+               - v[9];
+
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
+              - kb;
 
     (void) ngx_http_cx_cmd(NULL, NULL,
-                           (st->learned || ctx->cached) ? 22 : 20,
+                           (st->learned || ctx->cached) ? 26 : 24,
                            ngx_http_cx_lit("HSET"), key,
                            ngx_http_cx_lit("ts"), s[0],
                            ngx_http_cx_lit("jlen"), s[1],
@@ -732,27 +772,76 @@ ngx_http_cx_save_state(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
                            ngx_http_cx_lit("ngaps"), s[4],
                            ngx_http_cx_lit("lday"), s[5],
                            ngx_http_cx_lit("lstart"), s[6],
+                           ngx_http_cx_lit("x"), s[7],
+                           ngx_http_cx_lit("q"), s[8],
                            ngx_http_cx_lit("u"),
                            st->used ? ngx_http_cx_lit("1")
                                     : ngx_http_cx_lit("0"),
                            ngx_http_cx_lit("o"),
                            ctx->offer.len ? ctx->offer : ngx_http_cx_lit(""),
-                           ngx_http_cx_lit("learned"), s[7]);
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cxscf->ttl_text);
+                           ngx_http_cx_lit("learned"), s[9]);
+
+    if (renew) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cxscf->ttl_text);
+    }
+
+    /* the customer's own transitions, "from name url", the 64 heaviest */
+
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
+              - kb;
+
+    for (i = 0; i < nhabits; i++) {
+        if (had_habits + i >= NGX_HTTP_CX_HABITS - 1) {
+            (void) ngx_http_cx_cmd(NULL, NULL, 4,
+                                   ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                                   ngx_http_cx_lit("0"),
+                                   ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+        }
+
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                               ngx_http_cx_lit("1"), habits[i]);
+    }
+
+    if (nhabits && (renew || had_habits == 0)) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cxscf->ttl_text);
+    }
+
+    /* the journey's path, the last NGX_HTTP_CX_PATHS */
+
+    if (path->len == 0) {
+        return;
+    }
+
+    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
+              - kb;
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                           *path);
+
+    if (had_paths >= NGX_HTTP_CX_PATHS) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                               ngx_http_cx_lit("0"),
+                               ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+    }
+
+    if (renew || had_paths == 0) {
+        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                               cxscf->ttl_text);
+    }
 }
 
 
 /* the journey's path, oldest step first, ending at the goal */
 
 static void
-ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, ngx_str_t *saved)
+ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member, ngx_str_t *m,
+    ngx_uint_t n, ngx_str_t *path)
 {
-    u_char      kb[NGX_HTTP_CX_CKEY_MAX], *path, *p;
-    size_t      len;
-    ngx_str_t   key;
-    ngx_uint_t  i;
+    u_char      *p;
+    size_t       len;
+    ngx_uint_t   i;
 
     len = member->len;
 
@@ -760,12 +849,12 @@ ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
         len += m[i].len + 1;
     }
 
-    path = ngx_pnalloc(ctx->request->pool, len);
-    if (path == NULL) {
+    p = ngx_pnalloc(ctx->request->pool, len);
+    if (p == NULL) {
         return;
     }
 
-    p = path;
+    path->data = p;
 
     for (i = n; i > 0; i--) {
         p = ngx_cpymem(p, m[i - 1].data, m[i - 1].len);
@@ -774,18 +863,6 @@ ngx_http_cx_save_path(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     p = ngx_cpymem(p, member->data, member->len);
 
-    key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
-              - kb;
-
-    saved->data = path;
-    saved->len = p - path;
-
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                           *saved);
-    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                           cxscf->ttl_text);
+    path->len = p - path->data;
 }
+

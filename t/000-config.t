@@ -1354,7 +1354,7 @@ main::emerg('zone "cx_model_cache" of "16k" is too small, it must be at least 8 
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "inactive=10m" in "cx_model_cache" directive, it must be "valid="')
+main::emerg('invalid parameter "inactive=10m" in "cx_model_cache" directive, it must be "valid=" or "customers="')
 
 
 
@@ -1410,10 +1410,30 @@ main::emerg('"cx_model_cache" directive is not allowed here')
 
 
 
-=== TEST 136: cx_model_cache takes a size and valid= at most
+=== TEST 136: cx_model_cache takes a size, valid= and customers= at most
 --- http_config
-    cx_model_cache 1m valid=1s valid=2s;
+    cx_model_cache 1m valid=1s customers=1m valid=2s;
 --- config
 --- must_die
 --- error_log eval
 main::emerg('invalid number of arguments in "cx_model_cache" directive')
+
+
+
+=== TEST 137: cx_model_cache customers of no time
+--- http_config
+    cx_model_cache 1m customers=forever;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "customers=forever" in "cx_model_cache" directive, "customers" must be a time between 0 and 1d')
+
+
+
+=== TEST 138: cx_model_cache customers too long
+--- http_config
+    cx_model_cache 1m valid=1s customers=2d;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "customers=2d" in "cx_model_cache" directive, "customers" must be a time between 0 and 1d')
