@@ -224,6 +224,8 @@ typedef struct {
     ngx_uint_t                  distance;       /* cx_rule_distance */
     ngx_msec_t                  half_life;      /* cx_half_life */
     ngx_msec_t                  journey_gap;    /* cx_journey_gap */
+    ngx_msec_t                  write_behind;   /* cx_write_behind */
+    ngx_uint_t                  credits;        /* its credits= */
 
     ngx_str_t                   trim_text;      /* history - 1, LTRIM */
     uint64_t                   *builtin_keys;   /* derived without cx_secret */
@@ -479,6 +481,13 @@ void ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
 void ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit,
     double count);
 ngx_int_t ngx_http_cx_record(ngx_http_request_t *r);
+
+/* ngx_http_cx_credit.c: rule credits summed per worker, written behind */
+ngx_int_t ngx_http_cx_credit_init_process(ngx_cycle_t *cycle);
+void ngx_http_cx_credit_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf,
+    ngx_str_t *key, ngx_str_t *member, double weight);
+void ngx_http_cx_credit_flush(void);
 
 /* ngx_http_cx_step.c */
 char *ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

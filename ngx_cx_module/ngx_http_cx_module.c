@@ -59,6 +59,8 @@ static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_write_behind(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -121,6 +123,15 @@ static ngx_http_cx_bounds_t  ngx_http_cx_customer_bounds = {
 
 static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
     NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
+};
+
+static ngx_http_cx_bounds_t  ngx_http_cx_write_behind_bounds = {
+    NGX_HTTP_CX_MSEC, 0, 3600 * 1000, "a time between 0 and 1h"
+};
+
+/* a full table's write stays well within NGX_HTTP_CX_FLIGHT_MAX commands */
+static ngx_http_cx_bounds_t  ngx_http_cx_credits_bounds = {
+    NGX_HTTP_CX_NUMBER, 1, 8192, "a number between 1 and 8192"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_history_bounds = {
@@ -232,6 +243,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
     { ngx_string("cx_model_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_cx_model_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_write_behind"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_cx_write_behind,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -531,6 +549,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->cache_size = NGX_CONF_UNSET_SIZE;
     cmcf->cache_valid = NGX_CONF_UNSET_MSEC;
     cmcf->customer_valid = NGX_CONF_UNSET_MSEC;
+    cmcf->write_behind = NGX_CONF_UNSET_MSEC;
+    cmcf->credits = NGX_CONF_UNSET_UINT;
 
     return cmcf;
 }
@@ -554,6 +574,8 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(cmcf->cache_size, 0);
     ngx_conf_init_msec_value(cmcf->cache_valid, 1000);
     ngx_conf_init_msec_value(cmcf->customer_valid, 0);
+    ngx_conf_init_msec_value(cmcf->write_behind, 0);
+    ngx_conf_init_uint_value(cmcf->credits, 1024);
 
     if (cmcf->on_file == NULL) {
         return NGX_CONF_OK;
@@ -903,13 +925,20 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_cx_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_http_cx_redis_init_process(cycle);
+    if (ngx_http_cx_redis_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_cx_credit_init_process(cycle);
 }
 
 
 static void
 ngx_http_cx_exit_process(ngx_cycle_t *cycle)
 {
+    /* the rule credits held, before the connection closes */
+
+    ngx_http_cx_credit_exit_process(cycle);
     ngx_http_cx_redis_exit_process(cycle);
 }
 
@@ -1142,6 +1171,55 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "\"customers=\"", &value[i]);
         return NGX_CONF_ERROR;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_cx_write_behind(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    if (cmcf->write_behind != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_http_cx_parse_bounded(&value[1],
+                                  &ngx_http_cx_write_behind_bounds);
+    if (n == NGX_ERROR) {
+        return ngx_http_cx_invalid_value(cf, &value[1], NULL,
+                                         &ngx_http_cx_write_behind_bounds);
+    }
+
+    cmcf->write_behind = (ngx_msec_t) n;
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value[2].data, "credits=", 8) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"cx_write_behind\" "
+                           "directive, it must be \"credits=\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[2].data + 8;
+    s.len = value[2].len - 8;
+
+    n = ngx_http_cx_parse_bounded(&s, &ngx_http_cx_credits_bounds);
+    if (n == NGX_ERROR) {
+        return ngx_http_cx_invalid_value(cf, &value[2], "credits",
+                                         &ngx_http_cx_credits_bounds);
+    }
+
+    cmcf->credits = (ngx_uint_t) n;
 
     return NGX_CONF_OK;
 }

@@ -590,10 +590,11 @@ ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
 /*
  * The rules from the journey's last steps m[0..n) to member, weighed by
  * factor, each once per journey and none from a step the Referer named,
- * and the customer's own transition from m[0].  Each
- * sorted set is trimmed before the credit, so that a successor just
- * added is never the one trimmed, and keeps more successors than are
- * read, so that a newcomer has room to rise.
+ * and the customer's own transition from m[0].  The rules' credits are
+ * summed per worker and written behind (ngx_http_cx_credit.c), each
+ * sorted set trimmed before its credits, so that a successor just added
+ * is never the one trimmed; a set keeps more successors than are read,
+ * so that a newcomer has room to rise.
  */
 
 static void
@@ -601,8 +602,8 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
     ngx_uint_t n, double factor, ngx_str_t *habit)
 {
-    u_char             kb[NGX_HTTP_CX_KEY_MAX], w[NGX_INT64_LEN + 8], *p;
-    ngx_str_t          key, weight;
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], *p;
+    ngx_str_t          key;
     ngx_uint_t         i;
     ngx_http_cx_ref_t  ref;
 
@@ -627,21 +628,9 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                            ref.name.len, ctx->epoch)
                       - kb;
 
-            /* below 2^32 (NGX_HTTP_CX_EPOCH half-lives): "%.6f" is exact */
-
-            weight.data = w;
-            weight.len = ngx_sprintf(w, "%.6f",
-                                     ctx->weight * factor / (double) (i + 1))
-                         - w;
-
-            (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                                   ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                                   ngx_http_cx_lit("0"),
-                                   ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
-            (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
-                                   key, weight, *member);
-            (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                                   key, cxscf->ttl_text);
+            (void) ngx_http_cx_credit_add(cxscf, &key, member,
+                                          ctx->weight * factor
+                                          / (double) (i + 1));
         }
 
         if (i > 0) {

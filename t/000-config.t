@@ -37,6 +37,7 @@ __DATA__
     cx_history 20;
     cx_ttl 7d;
     cx_max_pending 64;
+    cx_write_behind 50ms credits=512;
 --- config
     cx on;
     cx_id $http_x_customer;
@@ -1437,3 +1438,73 @@ main::emerg('invalid value "customers=forever" in "cx_model_cache" directive, "c
 --- must_die
 --- error_log eval
 main::emerg('invalid value "customers=2d" in "cx_model_cache" directive, "customers" must be a time between 0 and 1d')
+
+
+
+=== TEST 139: cx_write_behind bad time
+--- http_config
+    cx_write_behind soon;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "soon" in "cx_write_behind" directive, it must be a time between 0 and 1h')
+
+
+
+=== TEST 140: cx_write_behind beyond an hour
+--- http_config
+    cx_write_behind 61m;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "61m" in "cx_write_behind" directive, it must be a time between 0 and 1h')
+
+
+
+=== TEST 141: cx_write_behind credits=0
+--- http_config
+    cx_write_behind 100ms credits=0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "credits=0" in "cx_write_behind" directive, "credits" must be a number between 1 and 8192')
+
+
+
+=== TEST 142: cx_write_behind credits beyond the table's bound
+--- http_config
+    cx_write_behind 0 credits=8193;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "credits=8193" in "cx_write_behind" directive, "credits" must be a number between 1 and 8192')
+
+
+
+=== TEST 143: cx_write_behind unknown parameter
+--- http_config
+    cx_write_behind 0 size=10;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "size=10" in "cx_write_behind" directive, it must be "credits="')
+
+
+
+=== TEST 144: cx_write_behind twice
+--- http_config
+    cx_write_behind 0;
+    cx_write_behind 1s;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_write_behind" directive is duplicate')
+
+
+
+=== TEST 145: cx_write_behind is the http block's
+--- config
+    cx_write_behind 0;
+--- must_die
+--- error_log eval
+main::emerg('"cx_write_behind" directive is not allowed here')

@@ -39,6 +39,29 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 }
 
 
+/* the fake of ngx_http_cx_credit.c: each credit written as its write would */
+
+ngx_int_t
+ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
+    ngx_str_t *member, double weight)
+{
+    u_char     w[NGX_INT64_LEN + 8];
+    ngx_str_t  s;
+
+    s.data = w;
+    s.len = ngx_sprintf(w, "%.6f", weight) - w;
+
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZREMRANGEBYRANK"),
+                           *key, ngx_http_cx_lit("0"),
+                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+    (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), *key, s,
+                           *member);
+
+    return ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), *key,
+                           cxscf->ttl_text);
+}
+
+
 static void
 ngx_http_cx_fuzz_configure(void)
 {

@@ -1,0 +1,436 @@
+
+/*
+ * Copyright (C) ngx_cx authors
+ *
+ * The rule credits of a worker's steps, written behind: summed in a
+ * table by rule key and successor, and written every cx_write_behind, or
+ * once the table holds its "credits=", as one pipelined write:
+ *
+ *   ZREMRANGEBYRANK Pt:{<name>}:E 0 -256    each key, before its credits
+ *   ZINCRBY Pt:{<name>}:E <sum> <member>    each successor, summed
+ *   EXPIRE Pt:{<name>}:E <ttl>              each key, its shop's cx_ttl
+ *
+ * "cx_write_behind 0" writes at the end of the event loop's turn (a
+ * posted event): what one turn recorded, summed, and no later.  The
+ * table is the worker's, allocated per cycle; it holds copies of the keys
+ * and members, and is emptied by each write, so that a Redis that is
+ * down costs the credits of one interval, never more memory.
+ *
+ * A worker that exits gracefully (a reload, a shutdown) writes what it
+ * holds first: while credits are held, and while the last write is not
+ * answered, a timer that is not cancelable keeps the worker, which so
+ * notices that it is exiting within NGX_HTTP_CX_CREDIT_TICK.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ngx_http_cx_module.h>
+
+
+#define NGX_HTTP_CX_CREDIT_TICK   1000    /* ms, exiting noticed within */
+#define NGX_HTTP_CX_CREDIT_WAIT   1000    /* ms, for a write's answer */
+
+
+/* a rule key: its successors credited, with the ttl of its shop */
+typedef struct {
+    ngx_str_node_t              sn;             /* the key, copied */
+    ngx_queue_t                 queue;          /* the table's keys */
+    ngx_rbtree_t                rbtree;         /* its successors */
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 credits;
+    size_t                      ttl_len;
+    u_char                      ttl[NGX_TIME_T_LEN];
+} ngx_http_cx_credit_key_t;
+
+
+/* a successor of a key and its credits, summed */
+typedef struct {
+    ngx_str_node_t              sn;             /* "name url", copied */
+    ngx_queue_t                 queue;
+    double                      weight;
+} ngx_http_cx_credit_t;
+
+
+typedef struct {
+    ngx_cycle_t                *cycle;
+    ngx_pool_t                 *pool;           /* the copies; reset */
+    ngx_rbtree_t                rbtree;         /* the keys */
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 keys;
+    ngx_uint_t                  n;              /* credits held */
+    ngx_uint_t                  max;            /* cx_write_behind credits= */
+    ngx_msec_t                  interval;       /* cx_write_behind */
+    ngx_msec_t                  start;          /* the first credit held */
+    ngx_uint_t                  unanswered;     /* writes in flight */
+    ngx_event_t                 flush;          /* a timer, or posted */
+    ngx_event_t                 wait;           /* for the answers */
+} ngx_http_cx_credits_t;
+
+
+static void ngx_http_cx_credit_cycle_cleanup(void *data);
+static void ngx_http_cx_credit_handler(ngx_event_t *ev);
+static void ngx_http_cx_credit_wait_handler(ngx_event_t *ev);
+static void ngx_http_cx_credit_written(struct redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb);
+
+
+static ngx_http_cx_credits_t  ngx_http_cx_credits;
+
+
+ngx_int_t
+ngx_http_cx_credit_init_process(ngx_cycle_t *cycle)
+{
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_credits_t    *tb;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_cx_module);
+
+    if (cmcf == NULL || cmcf->on_file == NULL) {
+        return NGX_OK;
+    }
+
+    tb = &ngx_http_cx_credits;
+
+    if (tb->cycle == cycle) {
+        return NGX_OK;
+    }
+
+    if (tb->cycle) {
+        ngx_http_cx_credit_cycle_cleanup(tb->cycle);
+    }
+
+    ngx_memzero(tb, sizeof(ngx_http_cx_credits_t));
+
+    tb->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    if (tb->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* in single process mode a reload frees the cycle without exit_process */
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        ngx_destroy_pool(tb->pool);
+        tb->pool = NULL;
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_cx_credit_cycle_cleanup;
+    cln->data = cycle;
+
+    tb->cycle = cycle;
+    tb->max = cmcf->credits;
+    tb->interval = cmcf->write_behind;
+
+    tb->flush.handler = ngx_http_cx_credit_handler;
+    tb->flush.data = tb;
+    tb->flush.log = cycle->log;
+
+    tb->wait.handler = ngx_http_cx_credit_wait_handler;
+    tb->wait.data = tb;
+    tb->wait.log = cycle->log;
+
+    ngx_http_cx_credit_reset(tb);
+
+    return NGX_OK;
+}
+
+
+/* what is held is written (best effort: the connection closes next) */
+
+void
+ngx_http_cx_credit_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_cx_credit_cycle_cleanup(cycle);
+}
+
+
+static void
+ngx_http_cx_credit_cycle_cleanup(void *data)
+{
+    ngx_cycle_t *cycle = data;
+
+    ngx_http_cx_credits_t  *tb;
+
+    tb = &ngx_http_cx_credits;
+
+    if (tb->cycle != cycle) {
+        /* an old cycle freed late, after the worker moved on */
+        return;
+    }
+
+    ngx_http_cx_credit_flush();
+
+    if (tb->wait.timer_set) {
+        ngx_del_timer(&tb->wait);
+    }
+
+    ngx_destroy_pool(tb->pool);
+
+    tb->pool = NULL;
+    tb->cycle = NULL;
+}
+
+
+/*
+ * Adds a credit of weight to member in the rule key: summed with the
+ * credits the table holds for them, else copied into it.  The first
+ * credit held starts the interval; a full table is written at once.
+ */
+
+ngx_int_t
+ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
+    ngx_str_t *member, double weight)
+{
+    uint32_t                   hash;
+    ngx_http_cx_credit_t      *cr;
+    ngx_http_cx_credits_t     *tb;
+    ngx_http_cx_credit_key_t  *ck;
+
+    tb = &ngx_http_cx_credits;
+
+    if (tb->cycle != ngx_cycle) {
+        /* single process mode after a reload */
+        if (ngx_http_cx_credit_init_process((ngx_cycle_t *) ngx_cycle)
+            != NGX_OK || tb->pool == NULL)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    hash = ngx_crc32_long(key->data, key->len);
+
+    ck = (ngx_http_cx_credit_key_t *) ngx_str_rbtree_lookup(&tb->rbtree, key,
+                                                            hash);
+    if (ck == NULL) {
+        ck = ngx_palloc(tb->pool, sizeof(ngx_http_cx_credit_key_t)
+                                  + key->len);
+        if (ck == NULL) {
+            return NGX_ERROR;
+        }
+
+        ck->sn.node.key = hash;
+        ck->sn.str.len = key->len;
+        ck->sn.str.data = (u_char *) (ck + 1);
+        ngx_memcpy(ck->sn.str.data, key->data, key->len);
+
+        ngx_rbtree_init(&ck->rbtree, &ck->sentinel,
+                        ngx_str_rbtree_insert_value);
+        ngx_queue_init(&ck->credits);
+
+        ngx_rbtree_insert(&tb->rbtree, &ck->sn.node);
+        ngx_queue_insert_tail(&tb->keys, &ck->queue);
+    }
+
+    /* the ttl of the shop that credited it last, as each EXPIRE set it */
+
+    ck->ttl_len = ngx_min(cxscf->ttl_text.len, NGX_TIME_T_LEN);
+    ngx_memcpy(ck->ttl, cxscf->ttl_text.data, ck->ttl_len);
+
+    hash = ngx_crc32_long(member->data, member->len);
+
+    cr = (ngx_http_cx_credit_t *) ngx_str_rbtree_lookup(&ck->rbtree, member,
+                                                        hash);
+    if (cr) {
+        cr->weight += weight;
+        return NGX_OK;
+    }
+
+    cr = ngx_palloc(tb->pool, sizeof(ngx_http_cx_credit_t) + member->len);
+    if (cr == NULL) {
+        return NGX_ERROR;
+    }
+
+    cr->sn.node.key = hash;
+    cr->sn.str.len = member->len;
+    cr->sn.str.data = (u_char *) (cr + 1);
+    ngx_memcpy(cr->sn.str.data, member->data, member->len);
+    cr->weight = weight;
+
+    ngx_rbtree_insert(&ck->rbtree, &cr->sn.node);
+    ngx_queue_insert_tail(&ck->credits, &cr->queue);
+
+    if (tb->n++ == 0) {
+        tb->start = ngx_current_msec;
+
+        if (tb->interval == 0) {
+            ngx_post_event(&tb->flush, &ngx_posted_events);
+
+        } else {
+            ngx_add_timer(&tb->flush,
+                          ngx_min(tb->interval, NGX_HTTP_CX_CREDIT_TICK));
+        }
+    }
+
+    if (tb->n >= tb->max) {
+        ngx_http_cx_credit_flush();
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Writes what the table holds and empties it.  Each key is trimmed
+ * before its credits, so that a successor just credited is never the one
+ * trimmed.  The last command's answer is waited for (NGX_HTTP_CX_CREDIT_WAIT
+ * at most) by a worker that exits.  What cannot be sent is dropped: the
+ * connection's own episode says that Redis is down.
+ */
+
+void
+ngx_http_cx_credit_flush(void)
+{
+    u_char                     w[NGX_INT64_LEN + 8];
+    ngx_int_t                  rc;
+    ngx_str_t                  weight, ttl;
+    ngx_queue_t               *q, *c;
+    ngx_http_cx_credit_t      *cr;
+    ngx_http_cx_credits_t     *tb;
+    ngx_http_cx_redis_cb_pt    fn;
+    ngx_http_cx_credit_key_t  *ck;
+
+    tb = &ngx_http_cx_credits;
+
+    if (tb->n == 0) {
+        return;
+    }
+
+    if (tb->flush.timer_set) {
+        ngx_del_timer(&tb->flush);
+    }
+
+    if (tb->flush.posted) {
+        ngx_delete_posted_event(&tb->flush);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, tb->cycle->log, 0,
+                   "cx: writing %ui rule credits", tb->n);
+
+    rc = NGX_OK;
+    weight.data = w;
+
+    for (q = ngx_queue_head(&tb->keys);
+         q != ngx_queue_sentinel(&tb->keys) && rc == NGX_OK;
+         q = ngx_queue_next(q))
+    {
+        ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
+
+        rc = ngx_http_cx_cmd(NULL, NULL, 4,
+                             ngx_http_cx_lit("ZREMRANGEBYRANK"), ck->sn.str,
+                             ngx_http_cx_lit("0"),
+                             ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+
+        for (c = ngx_queue_head(&ck->credits);
+             c != ngx_queue_sentinel(&ck->credits) && rc == NGX_OK;
+             c = ngx_queue_next(c))
+        {
+            cr = ngx_queue_data(c, ngx_http_cx_credit_t, queue);
+
+            /*
+             * Each credit below 2^32 (NGX_HTTP_CX_EPOCH half-lives), their
+             * sum below 2^45: "%.6f" of it reads back as the same double.
+             */
+
+            weight.len = ngx_sprintf(w, "%.6f", cr->weight) - w;
+
+            rc = ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
+                                 ck->sn.str, weight, cr->sn.str);
+        }
+
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        /* the last command's answer says that the write is done */
+
+        fn = (ngx_queue_next(q) == ngx_queue_sentinel(&tb->keys))
+             ? ngx_http_cx_credit_written : NULL;
+
+        ttl.data = ck->ttl;
+        ttl.len = ck->ttl_len;
+
+        rc = ngx_http_cx_cmd(fn, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                             ck->sn.str, ttl);
+
+        if (rc == NGX_OK && fn) {
+            tb->unanswered++;
+
+            if (!tb->wait.timer_set) {
+                ngx_add_timer(&tb->wait, NGX_HTTP_CX_CREDIT_WAIT);
+            }
+        }
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, tb->cycle->log, 0,
+                       "cx: redis unavailable, rule credits of %ui "
+                       "successors dropped", tb->n);
+    }
+
+    ngx_http_cx_credit_reset(tb);
+}
+
+
+/* the interval is over, or the worker exits: the table is written */
+
+static void
+ngx_http_cx_credit_handler(ngx_event_t *ev)
+{
+    ngx_http_cx_credits_t *tb = ev->data;
+
+    ngx_msec_int_t  left;
+
+    left = (ngx_msec_int_t) (tb->start + tb->interval - ngx_current_msec);
+
+    if (left > 0 && !ngx_exiting) {
+        ngx_add_timer(ev, ngx_min((ngx_msec_t) left,
+                                  NGX_HTTP_CX_CREDIT_TICK));
+        return;
+    }
+
+    ngx_http_cx_credit_flush();
+}
+
+
+static void
+ngx_http_cx_credit_wait_handler(ngx_event_t *ev)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "cx: rule credits written, not answered yet");
+}
+
+
+static void
+ngx_http_cx_credit_written(struct redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    ngx_http_cx_credits_t  *tb;
+
+    tb = &ngx_http_cx_credits;
+
+    if (tb->unanswered) {
+        tb->unanswered--;
+    }
+
+    if (tb->unanswered == 0 && tb->wait.timer_set) {
+        ngx_del_timer(&tb->wait);
+    }
+}
+
+
+static void
+ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb)
+{
+    ngx_reset_pool(tb->pool);
+
+    ngx_rbtree_init(&tb->rbtree, &tb->sentinel, ngx_str_rbtree_insert_value);
+    ngx_queue_init(&tb->keys);
+
+    tb->n = 0;
+}
