@@ -481,6 +481,7 @@ void ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
 void ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit,
     double count);
 ngx_int_t ngx_http_cx_record(ngx_http_request_t *r);
+void ngx_http_cx_record_response(ngx_http_request_t *r);
 
 /* ngx_http_cx_credit.c: rule credits summed per worker, written behind */
 ngx_int_t ngx_http_cx_credit_init_process(ngx_cycle_t *cycle);

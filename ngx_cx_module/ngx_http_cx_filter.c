@@ -74,6 +74,9 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    /* the step, if it is one, before the response goes out */
+    ngx_http_cx_record_response(r);
+
     ctx = ngx_http_cx_get_ctx(r);
 
     if (ctx && ctx->cookie.len) {

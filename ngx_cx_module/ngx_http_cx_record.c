@@ -35,7 +35,7 @@ static void ngx_http_cx_referer(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n,
     ngx_str_t *self, ngx_str_t *dst);
 static void ngx_http_cx_record_step(ngx_http_request_t *r,
-    ngx_http_cx_ctx_t *ctx);
+    ngx_http_cx_ctx_t *ctx, ngx_uint_t sent);
 static ngx_uint_t ngx_http_cx_skip(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf);
 static ngx_uint_t ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx,
@@ -342,6 +342,26 @@ ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
 
 
 /*
+ * The step, once the response is known: from the header filter, before
+ * the response goes out, so that the customer's next request, on any
+ * worker, finds what this one changed (the edge's copy).
+ */
+
+void
+ngx_http_cx_record_response(ngx_http_request_t *r)
+{
+    ngx_http_cx_ctx_t  *ctx;
+
+    ctx = ngx_http_cx_get_ctx(r);
+
+    if (ctx && ctx->learn) {
+        ctx->learn = 0;
+        ngx_http_cx_record_step(r, ctx, 1);
+    }
+}
+
+
+/*
  * The log phase handler: the step, then, for a customer who logged in
  * with the cookie of an anonymous visit, the merge of that visit's
  * history (ngx_http_cx_login.c), which so reads the step's writes.
@@ -367,8 +387,9 @@ ngx_http_cx_record(ngx_http_request_t *r)
     }
 
     if (ctx->learn) {
+        /* no response went out (the client gave up, 499): no step */
         ctx->learn = 0;
-        ngx_http_cx_record_step(r, ctx);
+        ngx_http_cx_record_step(r, ctx, 0);
     }
 
     if (ctx->login) {
@@ -381,7 +402,8 @@ ngx_http_cx_record(ngx_http_request_t *r)
 
 
 static void
-ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
+ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
+    ngx_uint_t sent)
 {
     u_char                    kb[NGX_HTTP_CX_CKEY_MAX];
     ngx_str_t                 key, habits[2], path, steps[2];
@@ -395,7 +417,8 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx)
 
     status = r->err_status ? r->err_status : r->headers_out.status;
 
-    if (!ctx->known
+    if (!sent
+        || !ctx->known
         || (ctx->status != NGX_HTTP_CX_HIT && ctx->status != NGX_HTTP_CX_MISS)
         || !((status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE)
              || status == NGX_HTTP_NOT_MODIFIED

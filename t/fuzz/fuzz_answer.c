@@ -19,6 +19,14 @@
 
 #include "../../ngx_cx_module/ngx_http_cx_filter.c"
 
+
+/* the record (ngx_http_cx_record.c): no step is recorded here */
+
+void
+ngx_http_cx_record_response(ngx_http_request_t *r)
+{
+}
+
 #include "ngx_http_cx_fuzz_out.h"
 
 

@@ -205,6 +205,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r->main_conf = ngx_http_cx_fuzz_main_conf;
         r->srv_conf = ngx_http_cx_fuzz_srv_conf;
 
+        ngx_http_cx_record_response(r);
         ngx_http_cx_fuzz_check(ngx_http_cx_record(r) == NGX_OK);
     }
 

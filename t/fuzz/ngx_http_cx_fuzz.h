@@ -68,6 +68,20 @@ void ngx_http_cx_metric_round_trip(uint64_t sent) {}
 void ngx_http_cx_metric_cache(ngx_uint_t what, ngx_uint_t n) {}
 
 
+/* the customers' copies (ngx_http_cx_customer.c): none here */
+
+ngx_int_t
+ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, int64_t now)
+{
+    return NGX_DECLINED;
+}
+
+void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx) {}
+void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf,
+    uint64_t hash) {}
+
+
 /* the model cache (ngx_http_cx_cache.c): no zone here */
 
 ngx_uint_t ngx_http_cx_cache_enabled(void) { return 0; }
