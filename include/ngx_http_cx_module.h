@@ -662,10 +662,12 @@ enum {
     NGX_HTTP_CX_M_MODEL_MISS,
     NGX_HTTP_CX_M_REFRESHES,
     NGX_HTTP_CX_M_EVICTIONS,
-    NGX_HTTP_CX_M_NO_ROUND_TRIP
+    NGX_HTTP_CX_M_NO_ROUND_TRIP,
+    NGX_HTTP_CX_M_CUSTOMER_HIT,
+    NGX_HTTP_CX_M_CUSTOMER_MISS
 };
 
-#define NGX_HTTP_CX_M_CACHE  6
+#define NGX_HTTP_CX_M_CACHE  8
 
 void ngx_http_cx_metric_cache(ngx_uint_t what, ngx_uint_t n);
 

@@ -58,12 +58,10 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash),
                               ctx->request->pool, &blob, &meta)
-        != NGX_OK)
+        != NGX_OK
+        || now - meta.stored > (int64_t) cmcf->customer_valid)
     {
-        return NGX_DECLINED;
-    }
-
-    if (now - meta.stored > (int64_t) cmcf->customer_valid) {
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_CUSTOMER_MISS, 1);
         return NGX_DECLINED;
     }
 
@@ -81,6 +79,8 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     ctx->customer = cu;
     ctx->read_at = meta.stored;
     ctx->cached = 1;
+
+    ngx_http_cx_metric_cache(NGX_HTTP_CX_M_CUSTOMER_HIT, 1);
 
     return NGX_OK;
 }

@@ -896,6 +896,17 @@ ngx_http_cx_metrics_prometheus(u_char *p, u_char *last,
     p = ngx_slprintf(p, last, "cx_model_cache_evictions_total %uA\n",
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_EVICTIONS]));
 
+    p = ngx_http_cx_metrics_family(p, last, "cx_customer_cache_total",
+            "counter", "Steps of customers with an id that looked their "
+            "copy up (cx_model_cache customers=), by what they found.");
+
+    for (i = 0; i < 2; i++) {
+        p = ngx_slprintf(p, last, "cx_customer_cache_total{result=\"%s\"} "
+                         "%uA\n", i ? "miss" : "hit",
+                         ngx_http_cx_read(
+                             sh->cache[NGX_HTTP_CX_M_CUSTOMER_HIT + i]));
+    }
+
     /* the funnel: a family without samples would have no lines */
 
     if (mctx->map) {
@@ -1096,13 +1107,17 @@ ngx_http_cx_metrics_json(u_char *p, u_char *last,
                      "\"requests_without_round_trip\":%uA,"
                      "\"model_cache\":{\"hit\":%uA,\"stale\":%uA,"
                      "\"miss\":%uA,\"refreshes\":%uA,\"evictions\":%uA},"
+                     "\"customer_cache\":{\"hit\":%uA,\"miss\":%uA},"
                      "\"steps\":[", sum / 1000000, sum % 1000000, n,
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_NO_ROUND_TRIP]),
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_HIT]),
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_STALE]),
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_MODEL_MISS]),
                      ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_REFRESHES]),
-                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_EVICTIONS]));
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_EVICTIONS]),
+                     ngx_http_cx_read(sh->cache[NGX_HTTP_CX_M_CUSTOMER_HIT]),
+                     ngx_http_cx_read(
+                         sh->cache[NGX_HTTP_CX_M_CUSTOMER_MISS]));
 
     other = 0;
     n = 0;

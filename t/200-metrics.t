@@ -270,7 +270,7 @@ Test::More::is("@families", join(" ", qw(cx_requests_total
     cx_redis_reconnects_total cx_redis_in_flight cx_redis_round_trip_seconds
     cx_requests_without_round_trip_total cx_model_cache_total
     cx_model_cache_refreshes_total cx_model_cache_evictions_total
-    cx_steps_total cx_journeys_total cx_offers_total cx_follows_total
+    cx_customer_cache_total cx_steps_total cx_journeys_total cx_offers_total cx_follows_total
     cx_shortcut_offers_total cx_shortcut_follows_total cx_goals_total
     cx_assisted_goals_total cx_steps_to_goal cx_steps_to_goal_squares_total)),
     "every family, in order");
@@ -305,7 +305,7 @@ my $j = eval { JSON::PP->new->decode($body) };
 Test::More::ok($j, "the JSON parses") or Test::More::diag($@);
 $j //= {};
 my @top = sort keys %$j;
-Test::More::is("@top", "model_cache redis requests "
+Test::More::is("@top", "customer_cache model_cache redis requests "
                . "requests_without_round_trip shortcuts_served since steps "
                . "suggestions_served variants version", "its keys");
 Test::More::is($j->{version}, 1, "version 1");

@@ -186,6 +186,9 @@ Test::More::is(main::ran($c1, $c2, "lpush"), 2, "and their steps are written");
 Test::More::is(main::moved($m1, $m2, "requests_without_round_trip"), 2,
                "both answered with no round trip");
 Test::More::like($b3, qr/^status=(HIT|MISS) /, "answered: $b3");
+Test::More::is(join(" ", map { $m2->{customer_cache}{$_}
+                               - $m0->{customer_cache}{$_} } qw(hit miss)),
+               "2 1", "counted: a miss, then two hits");
 --- request
 GET /block
 --- response_body chomp
