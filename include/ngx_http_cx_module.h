@@ -59,6 +59,7 @@
 #define NGX_HTTP_CX_COUNT_MAX     1000000000
 /* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
 #define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
+#define NGX_HTTP_CX_STATE_ALL     12      /* fields of the state hash */
 #define NGX_HTTP_CX_READS         8       /* reads of one batch at most */
 /* a step's successors, this epoch's and the previous one's */
 #define NGX_HTTP_CX_RULES         (2 * NGX_HTTP_CX_FANOUT)
@@ -195,6 +196,7 @@ typedef struct {
     uint32_t                    shortcut;   /* hashed; 0: none */
     int64_t                     renewed;    /* the keys' TTL, ms */
     ngx_uint_t                  pushed;     /* steps since the last LTRIM */
+    ngx_uint_t                  unsure;     /* a field read was not ours */
 } ngx_http_cx_state_t;
 
 

@@ -242,6 +242,9 @@ ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
         ngx_http_cx_skipped(bad, "customer state");
     }
 
+    /* written back whole, whatever the step changes */
+    slot->state.unsure = (bad != 0);
+
     if (slot->ctx && slot->ctx->customer) {
         slot->ctx->customer->state = slot->state;
     }

@@ -39,6 +39,7 @@ typedef struct {
     ngx_http_cx_meta_t          meta;
     int64_t                     claimed;        /* ms; 0: no refresh out */
     size_t                      len;
+    size_t                      room;           /* for data, allocated */
     u_char                      data[1];
 } ngx_http_cx_cache_node_t;
 
@@ -350,6 +351,7 @@ ngx_int_t
 ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta)
 {
+    size_t                     size, room;
     ngx_int_t                  rc;
     ngx_uint_t                 evicted;
     ngx_queue_t               *q;
@@ -367,6 +369,16 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     old = ngx_http_cx_cache_lookup(cache, key);
+
+    if (old && len <= old->room && len >= old->room / 2) {
+
+        /* in the entry's own room, as most updates of one are */
+
+        cn = old;
+        ngx_queue_remove(&cn->queue);
+        goto store;
+    }
+
     if (old) {
         ngx_http_cx_cache_free(cache, old);
     }
@@ -376,9 +388,17 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
         goto done;
     }
 
+    /* the slab's own chunk: a power of two below half a page */
+
+    size = offsetof(ngx_http_cx_cache_node_t, data) + len;
+
+    if (size < ngx_pagesize / 2) {
+        for (room = 8; room < size; room *= 2) { /* void */ }
+        size = room;
+    }
+
     for ( ;; ) {
-        cn = ngx_slab_alloc_locked(cache->shpool,
-                              offsetof(ngx_http_cx_cache_node_t, data) + len);
+        cn = ngx_slab_alloc_locked(cache->shpool, size);
         if (cn) {
             break;
         }
@@ -398,12 +418,17 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
 
     cn->node.key = (ngx_rbtree_key_t) key;
     cn->key = key;
+    cn->room = size - offsetof(ngx_http_cx_cache_node_t, data);
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+
+store:
+
     cn->meta = *meta;
     cn->claimed = 0;
     cn->len = len;
     ngx_memcpy(cn->data, data, len);
 
-    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
     ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
 done:

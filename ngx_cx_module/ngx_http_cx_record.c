@@ -50,6 +50,8 @@ static void ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_str_t *path);
 static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
     ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
+static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
+    int64_t value, int64_t was);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
@@ -676,6 +678,27 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 }
 
 
+/* a field of the state and its value, unless the value is what it was */
+
+static void
+ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
+    int64_t was)
+{
+    if (value == was) {
+        return;
+    }
+
+    (*a)->data = (u_char *) name;
+    (*a)->len = ngx_strlen(name);
+    (*a)++;
+
+    (*a)->data = *p;
+    *p = ngx_sprintf(*p, "%L", value);
+    (*a)->len = *p - (*a)->data;
+    (*a)++;
+}
+
+
 /*
  * What the step changes of the customer, from what the batch read or the
  * edge's copy knows of their keys: the steps pushed, the state set, the
@@ -694,9 +717,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
 {
-    u_char                   kb[NGX_HTTP_CX_CKEY_MAX], v[10][NGX_INT64_LEN];
-    ngx_str_t                key, s[10];
+    u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
+    u_char                   buf[NGX_HTTP_CX_STATE_ALL * NGX_INT64_LEN];
+    ngx_str_t                key, argv[2 + 2 * NGX_HTTP_CX_STATE_ALL], *a;
     ngx_uint_t               i, renew, nsteps, had_habits, had_paths;
+    ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
     cu = ctx->customer;
@@ -746,52 +771,54 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                cxscf->ttl_text);
     }
 
-    /* the state */
+    /* the state: what changed, all of it for a customer new to Redis */
 
-    for (i = 0; i < 10; i++) {
-        s[i].data = v[i];
-    }
+    was = (cu && cu->state.ts && !cu->state.unsure) ? &cu->state : NULL;
 
-    s[0].len = ngx_sprintf(v[0], "%L", st->ts) - v[0];
-    s[1].len = ngx_sprintf(v[1], "%ui", st->jlen) - v[1];
-    s[2].len = ngx_sprintf(v[2], "%ui", st->goals) - v[2];
-    s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st->gap) - v[3];
-    s[4].len = ngx_sprintf(v[4], "%ui", st->ngaps) - v[4];
-    s[5].len = ngx_sprintf(v[5], "%ui", st->lday) - v[5];
-    s[6].len = ngx_sprintf(v[6], "%L", st->lstart) - v[6];
-    s[7].len = ngx_sprintf(v[7], "%L", st->renewed) - v[7];
-    s[8].len = ngx_sprintf(v[8], "%ui", st->pushed) - v[8];
+    a = argv;
+    *a++ = ngx_http_cx_lit("HSET");
+    a++;                                            /* the key, below */
+
+    p = buf;
+
+    ngx_http_cx_field(&a, &p, "ts", st->ts, was ? was->ts : -1);
+    ngx_http_cx_field(&a, &p, "jlen", st->jlen, was ? (int64_t) was->jlen : -1);
+    ngx_http_cx_field(&a, &p, "goals", st->goals,
+                      was ? (int64_t) was->goals : -1);
+    ngx_http_cx_field(&a, &p, "gap", (int64_t) st->gap,
+                      was ? (int64_t) was->gap : -1);
+    ngx_http_cx_field(&a, &p, "ngaps", st->ngaps,
+                      was ? (int64_t) was->ngaps : -1);
+    ngx_http_cx_field(&a, &p, "lday", st->lday,
+                      was ? (int64_t) was->lday : -1);
+    ngx_http_cx_field(&a, &p, "lstart", st->lstart, was ? was->lstart : -1);
+    ngx_http_cx_field(&a, &p, "x", st->renewed, was ? was->renewed : -1);
+    ngx_http_cx_field(&a, &p, "q", st->pushed,
+                      was ? (int64_t) was->pushed : -1);
 
     /*
      * "learned" only when a new day starts it again: HINCRBY counts; but
      * for a customer the edge kept, whose steps today it counted itself
      */
 
-    s[9].len = ngx_sprintf(v[9], "%ui", st->learned ? st->learned
-                                                    : ctx->steps_today)
-               - v[9];
+    if (st->learned || ctx->cached) {
+        ngx_http_cx_field(&a, &p, "learned",
+                          st->learned ? st->learned : ctx->steps_today, -1);
+    }
 
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
-              - kb;
+    *a++ = ngx_http_cx_lit("u");
+    *a++ = st->used ? ngx_http_cx_lit("1") : ngx_http_cx_lit("0");
+    *a++ = ngx_http_cx_lit("o");
+    *a++ = ctx->offer.len ? ctx->offer : ngx_http_cx_lit("");
 
-    (void) ngx_http_cx_cmd(NULL, NULL,
-                           (st->learned || ctx->cached) ? 26 : 24,
-                           ngx_http_cx_lit("HSET"), key,
-                           ngx_http_cx_lit("ts"), s[0],
-                           ngx_http_cx_lit("jlen"), s[1],
-                           ngx_http_cx_lit("goals"), s[2],
-                           ngx_http_cx_lit("gap"), s[3],
-                           ngx_http_cx_lit("ngaps"), s[4],
-                           ngx_http_cx_lit("lday"), s[5],
-                           ngx_http_cx_lit("lstart"), s[6],
-                           ngx_http_cx_lit("x"), s[7],
-                           ngx_http_cx_lit("q"), s[8],
-                           ngx_http_cx_lit("u"),
-                           st->used ? ngx_http_cx_lit("1")
-                                    : ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit("o"),
-                           ctx->offer.len ? ctx->offer : ngx_http_cx_lit(""),
-                           ngx_http_cx_lit("learned"), s[9]);
+    argv[1].data = kb;
+    argv[1].len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
+                  - kb;
+    key = argv[1];
+
+    (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+
+    st->unsure = 0;
 
     if (renew) {
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
