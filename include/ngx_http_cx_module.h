@@ -59,7 +59,7 @@
 #define NGX_HTTP_CX_COUNT_MAX     1000000000
 /* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
 #define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
-#define NGX_HTTP_CX_STATE_ALL     12      /* fields of the state hash */
+#define NGX_HTTP_CX_STATE_ALL     11      /* fields of the state hash */
 #define NGX_HTTP_CX_READS         8       /* reads of one batch at most */
 /* a step's successors, this epoch's and the previous one's */
 #define NGX_HTTP_CX_RULES         (2 * NGX_HTTP_CX_FANOUT)
@@ -194,7 +194,6 @@ typedef struct {
     ngx_uint_t                  noffer;     /* what the last step offered: */
     uint32_t                    offer[NGX_HTTP_CX_SUGGEST_MAX]; /* urls */
     uint32_t                    shortcut;   /* hashed; 0: none */
-    int64_t                     renewed;    /* the keys' TTL, ms */
     ngx_uint_t                  pushed;     /* steps since the last LTRIM */
     ngx_uint_t                  unsure;     /* a field read was not ours */
 } ngx_http_cx_state_t;
@@ -369,6 +368,7 @@ struct ngx_http_cx_ctx_s {
     double                      trust;          /* by the customer's past */
     double                      again;          /* the transition, before */
     ngx_uint_t                  steps_today;    /* HINCRBY learned */
+    ngx_uint_t                  count;          /* steps it added to it */
     ngx_str_t                   offer;          /* what this step offers */
     ngx_uint_t                  followed;       /* of the last step's */
     ngx_uint_t                  start_level;    /* of the journey */
@@ -393,6 +393,7 @@ struct ngx_http_cx_ctx_s {
     /* all the reads told of the customer, as Redis or the edge knew it */
     ngx_http_cx_customer_t     *customer;
     int64_t                     read_at;        /* when Redis told it, ms */
+    uint64_t                    version;        /* of the copy, as read */
 
     unsigned                    waiting:1;
     unsigned                    known:1;        /* level, pace are set */
@@ -467,6 +468,8 @@ void ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu);
 ngx_int_t ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf, int64_t now);
 void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
+ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
+    ngx_uint_t count);
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */
@@ -612,6 +615,10 @@ ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
  * cannot pin it); 0: another worker is at it, or the entry is stored as
  * of now already */
 ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
+#define NGX_HTTP_CX_CACHE_ANY  ((uint64_t) -1)  /* a put whatever is there */
+ngx_int_t ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
+    ngx_http_cx_meta_t *meta, uint64_t expect, size_t max_at);
+uint32_t ngx_http_cx_cache_add(uint64_t key, size_t offset, uint32_t n);
 void ngx_http_cx_cache_drop(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);
 
@@ -622,6 +629,7 @@ u_char *ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch,
     ngx_str_t *m, double *w, ngx_uint_t n);
 ngx_int_t ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id,
     int64_t *epoch, ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
+size_t ngx_http_cx_customer_learned_at(void);
 size_t ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu);
 u_char *ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu);
 ngx_int_t ngx_http_cx_customer_unpack(u_char *p, size_t len,

@@ -97,15 +97,14 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
               - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 14,
+    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 13,
                         ngx_http_cx_lit("HMGET"), st_k,
                         ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
                         ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
                         ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
                         ngx_http_cx_lit("learned"),
                         ngx_http_cx_lit("lstart"), ngx_http_cx_lit("u"),
-                        ngx_http_cx_lit("o"), ngx_http_cx_lit("x"),
-                        ngx_http_cx_lit("q"))
+                        ngx_http_cx_lit("o"), ngx_http_cx_lit("q"))
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -351,7 +351,23 @@ ngx_int_t
 ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta)
 {
+    return ngx_http_cx_cache_swap(key, data, len, meta,
+                                  NGX_HTTP_CX_CACHE_ANY, (size_t) -1);
+}
+
+
+/*
+ * A put if the entry is still the version the caller read (0: none), then
+ * of the next version, in meta; else the entry is dropped.  The 4 bytes
+ * at max_at keep the larger of the two counts.
+ */
+
+ngx_int_t
+ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
+    ngx_http_cx_meta_t *meta, uint64_t expect, size_t max_at)
+{
     size_t                     size, room;
+    uint32_t                   now, was;
     ngx_int_t                  rc;
     ngx_uint_t                 evicted;
     ngx_queue_t               *q;
@@ -369,6 +385,39 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     old = ngx_http_cx_cache_lookup(cache, key);
+
+    if (expect != NGX_HTTP_CX_CACHE_ANY
+        && expect != (old ? old->meta.version : 0))
+    {
+        /*
+         * Changed since the caller read it (another request's step, a
+         * cx_forget): neither copy can be trusted, the next reads Redis
+         */
+
+        if (old) {
+            ngx_http_cx_cache_free(cache, old);
+        }
+
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    if (expect != NGX_HTTP_CX_CACHE_ANY) {
+        meta->version = expect + 1;
+
+        if (old && max_at != (size_t) -1 && max_at + 4 <= old->len
+            && max_at + 4 <= len)
+        {
+            /* a count others added to meanwhile (ngx_http_cx_cache_add()) */
+
+            ngx_memcpy(&now, old->data + max_at, 4);
+            ngx_memcpy(&was, data + max_at, 4);
+
+            if (now > was) {
+                ngx_memcpy(data + max_at, &now, 4);
+            }
+        }
+    }
 
     if (old && len <= old->room && len >= old->room / 2) {
 
@@ -485,6 +534,41 @@ ngx_http_cx_cache_claim(uint64_t key, int64_t now)
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     return mine;
+}
+
+
+/*
+ * Adds n to the 4 bytes at offset of the entry, its version unchanged: the
+ * sum, or 0 if there is no such entry
+ */
+
+uint32_t
+ngx_http_cx_cache_add(uint64_t key, size_t offset, uint32_t n)
+{
+    uint32_t                   v;
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return 0;
+    }
+
+    v = 0;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+
+    if (cn && offset + 4 <= cn->len) {
+        ngx_memcpy(&v, cn->data + offset, 4);
+        v += n;
+        ngx_memcpy(cn->data + offset, &v, 4);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return v;
 }
 
 

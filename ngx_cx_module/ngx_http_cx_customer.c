@@ -56,11 +56,17 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
         return NGX_DECLINED;
     }
 
+    ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
+
     if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash),
                               ctx->request->pool, &blob, &meta)
         != NGX_OK
         || now - meta.stored > (int64_t) cmcf->customer_valid)
     {
+        /* the version of a copy too old: what the read replaces */
+
+        ctx->version = meta.version;
+
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_CUSTOMER_MISS, 1);
         return NGX_DECLINED;
     }
@@ -78,6 +84,7 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     ctx->customer = cu;
     ctx->read_at = meta.stored;
+    ctx->version = meta.version;
     ctx->cached = 1;
 
     ngx_http_cx_metric_cache(NGX_HTTP_CX_M_CUSTOMER_HIT, 1);
@@ -118,8 +125,44 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
     ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
     meta.stored = ctx->read_at;
 
-    (void) ngx_http_cx_cache_put(ngx_http_cx_customer_id(cxscf, ctx->hash),
-                                 p, len, &meta);
+    /*
+     * Only over the copy this request read: another request's step or a
+     * cx_forget since then drops it instead, and the next request reads
+     * Redis.  The steps counted today keep the larger count.
+     */
+
+    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_id(cxscf, ctx->hash),
+                               p, len, &meta, ctx->version,
+                               ngx_http_cx_customer_learned_at())
+        == NGX_OK)
+    {
+        ctx->version = meta.version;
+
+    } else {
+        ctx->version = NGX_HTTP_CX_CACHE_ANY - 1;
+    }
+}
+
+
+/*
+ * The steps of the customer counted today, this request's count added in
+ * the copy, so that requests of one customer on every worker of the edge
+ * count one after the other
+ */
+
+ngx_uint_t
+ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t count)
+{
+    uint32_t                 n;
+    ngx_http_cx_srv_conf_t  *cxscf;
+
+    cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    n = ngx_http_cx_cache_add(ngx_http_cx_customer_id(cxscf, ctx->hash),
+                              ngx_http_cx_customer_learned_at(),
+                              (uint32_t) count);
+
+    return n ? n : ctx->customer->state.learned + count;
 }
 
 

@@ -191,6 +191,8 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         count = ctx->viewed.len ? 2 : 1;
     }
 
+    ctx->count = count;
+
     if (!fresh) {
         if (ngx_http_cx_customer_get(ctx, cxscf, ctx->now) == NGX_OK) {
 
@@ -200,7 +202,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
              * written to Redis with the step.
              */
 
-            ctx->steps_today = ctx->customer->state.learned + count;
+            ctx->steps_today = count
+                               ? ngx_http_cx_customer_count(ctx, count)
+                               : ctx->customer->state.learned;
             ngx_http_cx_use(ctx, ctx->customer);
 
         } else {

@@ -1094,7 +1094,7 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ssize_t     size;
     ngx_int_t   n;
     ngx_str_t  *value, s;
-    ngx_uint_t  i;
+    ngx_uint_t  i, valid, customers;
 
     if (cmcf->cache_size != NGX_CONF_UNSET_SIZE) {
         return "is duplicate";
@@ -1135,9 +1135,16 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     cmcf->cache_size = size;
 
+    valid = 0;
+    customers = 0;
+
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "valid=", 6) == 0) {
+            if (valid++) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             s.data = value[i].data + 6;
             s.len = value[i].len - 6;
 
@@ -1152,6 +1159,10 @@ ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "customers=", 10) == 0) {
+            if (customers++) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
             s.data = value[i].data + 10;
             s.len = value[i].len - 10;
 

@@ -214,8 +214,16 @@ typedef struct {
     uint16_t      npaths;
     uint16_t      reserved;         /* 0, as the rest: no padding */
     uint32_t      pushed;
-    int64_t       renewed;
 } ngx_http_cx_packed_t;
+
+
+/* where the steps counted today are, for ngx_http_cx_cache_add() */
+
+size_t
+ngx_http_cx_customer_learned_at(void)
+{
+    return offsetof(ngx_http_cx_packed_t, learned);
+}
 
 
 size_t
@@ -284,7 +292,6 @@ ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu)
     h.nhabits = (uint16_t) cu->nhabits;
     h.npaths = (uint16_t) cu->npaths;
     h.pushed = (uint32_t) st->pushed;
-    h.renewed = st->renewed;
 
     p = ngx_cpymem(p, &h, sizeof(ngx_http_cx_packed_t));
 
@@ -351,7 +358,7 @@ ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
     p += sizeof(ngx_http_cx_packed_t);
 
     if (h.magic != NGX_HTTP_CX_CUSTOMER_MAGIC
-        || h.reserved || h.pushed > NGX_HTTP_CX_JLEN_MAX
+        || h.reserved || h.pushed > NGX_HTTP_CX_RECENT
         || h.nrecent > NGX_HTTP_CX_RECENT
         || h.nhabits > NGX_HTTP_CX_HABITS
         || h.npaths > NGX_HTTP_CX_PATHS
@@ -378,7 +385,6 @@ ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
     ngx_memcpy(st->offer, h.offer, sizeof(h.offer));
     st->shortcut = h.shortcut;
     st->pushed = h.pushed;
-    st->renewed = h.renewed;
 
     cu->nrecent = h.nrecent;
     cu->nhabits = h.nhabits;

@@ -44,7 +44,7 @@ static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_str_t *member, ngx_str_t *m, ngx_uint_t n, double factor,
     ngx_str_t *habit);
-static void ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
+static ngx_int_t ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_state_t *st, ngx_str_t *habits, ngx_uint_t nhabits,
     ngx_str_t *path);
@@ -499,7 +499,17 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
                             &path);
     }
 
-    ngx_http_cx_save(ctx, cmcf, cxscf, &st, habits, nhabits, &path);
+    if (ngx_http_cx_save(ctx, cmcf, cxscf, &st, habits, nhabits, &path)
+        != NGX_OK)
+    {
+        /* Redis has not got the step: neither may the edge's copy */
+
+        if (ctx->cached) {
+            ngx_http_cx_customer_drop(cxscf, ctx->hash);
+        }
+
+        return;
+    }
 
     if (ctx->customer == NULL) {
         return;
@@ -702,78 +712,73 @@ ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
 /*
  * What the step changes of the customer, from what the batch read or the
  * edge's copy knows of their keys: the steps pushed, the state set, the
- * transitions counted, the path to the goal kept.  Only what changes is
- * sent: a list or set is cut when it may have grown past its bound (the
+ * transitions counted, the path to the goal kept, each key's TTL renewed.
+ * A list or set is cut only when it may have grown past its bound (the
  * sequence, when its length is not known, once NGX_HTTP_CX_RECENT steps
- * were pushed since the last cut: it never holds more than cx_history +
- * NGX_HTTP_CX_RECENT - 1), and the
- * keys' TTL is renewed when a key is made and once cx_ttl / 16 has gone
- * by since the last renewal ("x"), so that every key expires within
- * cx_ttl of the customer's last step, give or take a sixteenth.
+ * were pushed since the last cut, "q").  NGX_ERROR: a command was not
+ * queued (Redis down), and the edge's copy must not have the step.
  */
 
-static void
+static ngx_int_t
 ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
 {
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
     u_char                   buf[NGX_HTTP_CX_STATE_ALL * NGX_INT64_LEN];
+    ngx_int_t                rc;
     ngx_str_t                key, argv[2 + 2 * NGX_HTTP_CX_STATE_ALL], *a;
-    ngx_uint_t               i, renew, nsteps, had_habits, had_paths;
+    ngx_uint_t               i, nsteps, had_habits, had_paths;
     ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
     cu = ctx->customer;
+    rc = NGX_OK;
 
     had_habits = cu ? cu->nhabits : NGX_HTTP_CX_HABITS;
     had_paths = cu ? cu->npaths : NGX_HTTP_CX_PATHS;
 
-    renew = (cu == NULL || st->renewed == 0 || ctx->now < st->renewed
-             || ctx->now - st->renewed > (int64_t) cxscf->ttl * 1000 / 16);
-
-    if (renew) {
-        st->renewed = ctx->now;
-    }
-
     nsteps = ctx->walked ? 2 : 1;
-    st->pushed += nsteps;
+    st->pushed = ngx_min(st->pushed + nsteps, NGX_HTTP_CX_RECENT);
 
     key.data = kb;
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
               - kb;
 
     if (ctx->walked) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
-                               ctx->viewed, ctx->member);
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
+                              ctx->viewed, ctx->member);
     } else {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                               ctx->member);
+        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
+                              ctx->member);
     }
 
     /*
      * Fewer than NGX_HTTP_CX_RECENT steps read: the list's length is
-     * known, and it is cut just when it would pass cx_history
+     * known, and it is cut just when it would pass cx_history; else once
+     * NGX_HTTP_CX_RECENT steps were pushed since the last cut
      */
 
-    if (renew
-        || (cu && cu->nrecent < NGX_HTTP_CX_RECENT
-            ? cu->nrecent + nsteps > cmcf->history
-            : st->pushed >= NGX_HTTP_CX_RECENT))
+    if (cu && cu->nrecent < NGX_HTTP_CX_RECENT
+        ? cu->nrecent + nsteps > cmcf->history
+        : st->pushed >= NGX_HTTP_CX_RECENT)
     {
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                               ngx_http_cx_lit("0"), cmcf->trim_text);
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                              ngx_http_cx_lit("0"), cmcf->trim_text);
         st->pushed = 0;
     }
 
-    if (renew) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cxscf->ttl_text);
-    }
+    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                          cxscf->ttl_text);
 
-    /* the state: what changed, all of it for a customer new to Redis */
+    /*
+     * The state: the fields that changed since Redis was read by this
+     * very request, all of them when it was not (a customer new to
+     * Redis, a state with a field not ours, the edge's copy)
+     */
 
-    was = (cu && cu->state.ts && !cu->state.unsure) ? &cu->state : NULL;
+    was = (!ctx->cached && cu && cu->state.ts && !cu->state.unsure)
+          ? &cu->state : NULL;
 
     a = argv;
     *a++ = ngx_http_cx_lit("HSET");
@@ -792,18 +797,13 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_field(&a, &p, "lday", st->lday,
                       was ? (int64_t) was->lday : -1);
     ngx_http_cx_field(&a, &p, "lstart", st->lstart, was ? was->lstart : -1);
-    ngx_http_cx_field(&a, &p, "x", st->renewed, was ? was->renewed : -1);
     ngx_http_cx_field(&a, &p, "q", st->pushed,
                       was ? (int64_t) was->pushed : -1);
 
-    /*
-     * "learned" only when a new day starts it again: HINCRBY counts; but
-     * for a customer the edge kept, whose steps today it counted itself
-     */
+    /* "learned" only when a new day starts it again: HINCRBY counts */
 
-    if (st->learned || ctx->cached) {
-        ngx_http_cx_field(&a, &p, "learned",
-                          st->learned ? st->learned : ctx->steps_today, -1);
+    if (st->learned) {
+        ngx_http_cx_field(&a, &p, "learned", st->learned, -1);
     }
 
     *a++ = ngx_http_cx_lit("u");
@@ -816,14 +816,21 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                   - kb;
     key = argv[1];
 
-    (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+    rc |= ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
 
     st->unsure = 0;
 
-    if (renew) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cxscf->ttl_text);
+    if (ctx->cached && st->learned == 0) {
+        /* the steps the edge's copy counted (ngx_http_cx_start()) */
+
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"), key,
+                              ngx_http_cx_lit("learned"),
+                              ctx->count == 1 ? ngx_http_cx_lit("1")
+                                              : ngx_http_cx_lit("2"));
     }
+
+    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                          cxscf->ttl_text);
 
     /* the customer's own transitions, "from name url", the 64 heaviest */
 
@@ -832,43 +839,42 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
     for (i = 0; i < nhabits; i++) {
         if (had_habits + i >= NGX_HTTP_CX_HABITS - 1) {
-            (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                                   ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                                   ngx_http_cx_lit("0"),
-                                   ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
+            rc |= ngx_http_cx_cmd(NULL, NULL, 4,
+                                  ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
+                                  ngx_http_cx_lit("0"),
+                                  ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
         }
 
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               ngx_http_cx_lit("1"), habits[i]);
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
+                              ngx_http_cx_lit("1"), habits[i]);
     }
 
-    if (nhabits && (renew || had_habits == 0)) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cxscf->ttl_text);
+    if (nhabits) {
+        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                              cxscf->ttl_text);
     }
 
     /* the journey's path, the last NGX_HTTP_CX_PATHS */
 
     if (path->len == 0) {
-        return;
+        return rc ? NGX_ERROR : NGX_OK;
     }
 
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
               - kb;
 
-    (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                           *path);
+    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key, *path);
 
     if (had_paths >= NGX_HTTP_CX_PATHS) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
+                              ngx_http_cx_lit("0"),
+                              ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
     }
 
-    if (renew || had_paths == 0) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               cxscf->ttl_text);
-    }
+    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                          cxscf->ttl_text);
+
+    return rc ? NGX_ERROR : NGX_OK;
 }
 
 

@@ -89,7 +89,7 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
     if (reply->type != REDIS_REPLY_ARRAY
         || (reply->elements != NGX_HTTP_CX_STATE_FIELDS
             && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 2
-            && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 4))
+            && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 3))
     {
         return 1;
     }
@@ -160,28 +160,19 @@ ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
         return bad;
     }
 
-    /* when the keys' TTL was renewed, steps pushed since the last trim */
+    /* the steps pushed since the sequence was last cut */
 
-    for (i = 0; i < 2; i++) {
-        e = reply->element[NGX_HTTP_CX_STATE_FIELDS + 2 + i];
-        v[i] = 0;
+    e = reply->element[NGX_HTTP_CX_STATE_FIELDS + 2];
 
-        if (e && e->type == REDIS_REPLY_STRING) {
-            v[i] = ngx_http_cx_number((u_char *) e->str, e->len,
-                                      i ? NGX_HTTP_CX_JLEN_MAX
-                                        : NGX_MAX_INT_T_VALUE);
-            if (v[i] < 0) {
-                v[i] = 0;
-                bad++;
-            }
+    if (e && e->type == REDIS_REPLY_STRING) {
+        v[0] = ngx_http_cx_number((u_char *) e->str, e->len,
+                                  NGX_HTTP_CX_RECENT);
+        st->pushed = (v[0] < 0) ? 0 : (ngx_uint_t) v[0];
+        bad += (v[0] < 0);
 
-        } else if (e && e->type != REDIS_REPLY_NIL) {
-            bad++;
-        }
+    } else if (e && e->type != REDIS_REPLY_NIL) {
+        bad++;
     }
-
-    st->renewed = v[0];
-    st->pushed = (ngx_uint_t) v[1];
 
     return bad;
 }

@@ -1411,13 +1411,13 @@ main::emerg('"cx_model_cache" directive is not allowed here')
 
 
 
-=== TEST 136: cx_model_cache takes a size, valid= and customers= at most
+=== TEST 136: cx_model_cache takes valid= once
 --- http_config
-    cx_model_cache 1m valid=1s customers=1m valid=2s;
+    cx_model_cache 1m valid=1s valid=2s;
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid number of arguments in "cx_model_cache" directive')
+main::emerg('duplicate parameter "valid=2s" in "cx_model_cache" directive')
 
 
 

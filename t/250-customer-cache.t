@@ -152,6 +152,26 @@ sub main::moved {
 }
 
 
+# n GETs of uri (uri.N) as customer id at T0 + ms, at once
+sub main::parallel {
+    my ($n, $uri, $ms, $id) = @_;
+    my @s = map { CxTest::connect_to(main::port(), 10) or die "connect" }
+            1 .. $n;
+    my $i = 0;
+    for my $s (@s) {
+        $i++;
+        print $s "GET $uri$i HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Cookie: cx_id=$id\r\n"
+                 . "X-CX-Time: " . ($main::T0 + $ms) . "\r\n"
+                 . "Connection: close\r\n\r\n";
+    }
+    for my $s (@s) {
+        local $/;
+        my $r = <$s>;
+        close $s;
+    }
+}
+
 # the customer's keys in Redis
 sub main::key {
     my ($id, $suffix) = @_;
@@ -180,7 +200,7 @@ Test::More::is(join(" ", map { main::ran($c0, $c1, $_) }
                          qw(hmget lrange zrevrange)), "1 2 3",
                "the first request reads the customer and the rules");
 Test::More::is(join(" ", map { main::ran($c1, $c2, $_) }
-                         qw(hmget lrange hincrby)), "0 0 0",
+                         qw(hmget lrange zrevrange)), "0 0 0",
                "the next two read nothing of the customer");
 Test::More::is(main::ran($c1, $c2, "lpush"), 2, "and their steps are written");
 Test::More::is(main::moved($m1, $m2, "requests_without_round_trip"), 2,
@@ -337,3 +357,46 @@ Test::More::is(main::ran($c0, $c1, "hmget"), 2, "two reads");
 GET /block
 --- response_body chomp
 7
+
+
+
+=== TEST 8: keys made again after they were deleted have their TTL
+The shop's erasure of every customer (README, Privacy), then the
+customer's next steps: every key they make expires.
+--- init
+main::get($_, 500) for "/item/1", "/cart";
+main::get("/", 1000, "c8");
+main::get("/item/1", 2000, "c8");
+my $rp = $main::Redis->{port};
+CxTest::redis($rp, "DEL", $_)
+    for CxTest::keys_of($rp, "t250b$main::Block:{");
+main::get("/cart", 3000, "c8");
+main::get("/buy", 4000, "c8");
+my @keys = CxTest::keys_of($rp, "t250b$main::Block:{");
+my @nottl = grep { CxTest::redis($rp, "TTL", $_) <= 0 } @keys;
+Test::More::cmp_ok(scalar @keys, '>=', 3, "the keys made again: @keys");
+Test::More::is("@nottl", "", "each with its TTL");
+--- request
+GET /block
+--- response_body chomp
+8
+
+
+
+=== TEST 9: steps of one customer at once still teach twenty
+Sixty requests of one customer whose copy the edge has, sent at once
+(two workers): each is counted once, in Redis and in the copy, and no
+more than twenty teach.
+--- init
+main::get("/", 1000, "c9");
+main::get("/cart", 2000, "c9");
+main::parallel(60, "/item/", 2500, "c9");
+my $rp = $main::Redis->{port};
+my %s = CxTest::redis($rp, "HGETALL", main::key("c9", "s"));
+Test::More::is($s{learned}, 62, "62 steps counted");
+my @p = CxTest::redis($rp, "ZRANGE", main::key("c9", "p"), 0, -1);
+Test::More::cmp_ok(scalar @p, '<=', 21, scalar(@p) . " transitions taught");
+--- request
+GET /block
+--- response_body chomp
+9
