@@ -4,8 +4,10 @@
  *
  * What a step teaches, and only once the customer really took it.  The
  * request's batch reads; what the step changes (the customer's sequence,
- * state and paths, everyone's rules) is written in the log phase, when
- * the response is known: a final 2xx, a 304, or a 3xx answering a POST,
+ * state and paths, everyone's rules) is written once the response is
+ * known, from the header filter, before the response goes out (the edge's
+ * copy of the customer so has it before their next request can come):
+ * a final 2xx, a 304, or a 3xx answering a POST,
  * to a GET or POST that is not a prefetch, a prerender or a preview, and
  * that no cx_skip condition excludes.
  *
