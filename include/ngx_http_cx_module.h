@@ -469,7 +469,7 @@ ngx_int_t ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf, int64_t now);
 void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
 ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
-    ngx_uint_t count);
+    ngx_uint_t floor, ngx_uint_t count);
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */
@@ -602,6 +602,7 @@ typedef struct {
 
 #define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
 #define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
+#define NGX_HTTP_CX_CACHE_TODAY     'b'     /* a customer's steps today */
 
 ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);
 uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len);
@@ -618,7 +619,8 @@ ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
 #define NGX_HTTP_CX_CACHE_ANY  ((uint64_t) -1)  /* a put whatever is there */
 ngx_int_t ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta, uint64_t expect, size_t max_at);
-uint32_t ngx_http_cx_cache_add(uint64_t key, size_t offset, uint32_t n);
+uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day,
+    uint32_t floor, uint32_t n);
 void ngx_http_cx_cache_drop(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);
 

@@ -262,6 +262,7 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
+    ngx_uint_t          n;
     ngx_http_cx_ctx_t  *ctx;
 
     ctx = slot->ctx;
@@ -272,8 +273,16 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     ctx->steps_today = NGX_HTTP_CX_LEARN_DAY + 1;
 
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-        ctx->steps_today = (ngx_uint_t) reply->integer;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0
+        && reply->integer <= NGX_HTTP_CX_COUNT_MAX)
+    {
+        /* and what the edge counted of them that Redis has not yet */
+
+        n = (ngx_uint_t) reply->integer;
+
+        ctx->steps_today = ngx_http_cx_customer_count(ctx,
+                               n > slot->count ? n - slot->count : 0,
+                               slot->count);
     }
 }
 

@@ -538,14 +538,18 @@ ngx_http_cx_cache_claim(uint64_t key, int64_t now)
 
 
 /*
- * Adds n to the 4 bytes at offset of the entry, its version unchanged: the
- * sum, or 0 if there is no such entry
+ * A count of the day that never goes down, in an entry of its own: the
+ * larger of it and floor, plus n (a new day starts it from floor + n).
+ * 0 if the zone has no room for it.
  */
 
 uint32_t
-ngx_http_cx_cache_add(uint64_t key, size_t offset, uint32_t n)
+ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
+    uint32_t n)
 {
-    uint32_t                   v;
+    size_t                     size;
+    uint32_t                   v[2];
+    ngx_queue_t               *q;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
 
@@ -554,21 +558,64 @@ ngx_http_cx_cache_add(uint64_t key, size_t offset, uint32_t n)
         return 0;
     }
 
-    v = 0;
+    size = offsetof(ngx_http_cx_cache_node_t, data) + sizeof(v);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     cn = ngx_http_cx_cache_lookup(cache, key);
 
-    if (cn && offset + 4 <= cn->len) {
-        ngx_memcpy(&v, cn->data + offset, 4);
-        v += n;
-        ngx_memcpy(cn->data + offset, &v, 4);
+    if (cn == NULL) {
+        for ( ;; ) {
+            cn = ngx_slab_alloc_locked(cache->shpool, size);
+            if (cn || ngx_queue_empty(&cache->sh->queue)) {
+                break;
+            }
+
+            q = ngx_queue_last(&cache->sh->queue);
+            ngx_http_cx_cache_free(cache,
+                        ngx_queue_data(q, ngx_http_cx_cache_node_t, queue));
+        }
+
+        if (cn == NULL) {
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return 0;
+        }
+
+        ngx_memzero(cn, size);
+        cn->node.key = (ngx_rbtree_key_t) key;
+        cn->key = key;
+        cn->len = sizeof(v);
+        cn->room = sizeof(v);
+        v[0] = day;
+        v[1] = 0;
+        ngx_memcpy(cn->data, v, sizeof(v));
+
+        ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+
+    } else {
+        ngx_queue_remove(&cn->queue);
+    }
+
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+    if (cn->len == sizeof(v)) {
+        ngx_memcpy(v, cn->data, sizeof(v));
+
+        if (v[0] != day) {
+            v[0] = day;
+            v[1] = 0;
+        }
+
+        v[1] = ngx_max(v[1], floor) + n;
+        ngx_memcpy(cn->data, v, sizeof(v));
+
+    } else {
+        v[1] = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    return v;
+    return v[1];
 }
 
 

@@ -145,24 +145,40 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
 
 
 /*
- * The steps of the customer counted today, this request's count added in
- * the copy, so that requests of one customer on every worker of the edge
- * count one after the other
+ * The customer's steps today, this request's count added, in an entry of
+ * the zone that only ever grows (ngx_http_cx_cache_count()): requests of
+ * one customer on every worker of the edge count one after the other,
+ * whether their copy answers or a read of Redis (floor: Redis's count
+ * before this request, or the copy's).  Without the zone, floor + count.
  */
 
 ngx_uint_t
-ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t count)
+ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
+    ngx_uint_t count)
 {
-    uint32_t                 n;
-    ngx_http_cx_srv_conf_t  *cxscf;
+    u_char                    buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)];
+    u_char                   *p;
+    uint32_t                  n;
+    ngx_http_cx_srv_conf_t   *cxscf;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+
+    if (cmcf->customer_valid == 0 || !ngx_http_cx_cache_enabled()) {
+        return floor + count;
+    }
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    n = ngx_http_cx_cache_add(ngx_http_cx_customer_id(cxscf, ctx->hash),
-                              ngx_http_cx_customer_learned_at(),
-                              (uint32_t) count);
+    p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
+    p = ngx_cpymem(p, &ctx->hash, sizeof(uint64_t));
 
-    return n ? n : ctx->customer->state.learned + count;
+    n = ngx_http_cx_cache_count(
+            ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_TODAY, buf, p - buf),
+            (uint32_t) (ctx->now / 86400000), (uint32_t) floor,
+            (uint32_t) count);
+
+    return n ? n : floor + count;
 }
 
 

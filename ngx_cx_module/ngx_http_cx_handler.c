@@ -202,9 +202,9 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
              * written to Redis with the step.
              */
 
-            ctx->steps_today = count
-                               ? ngx_http_cx_customer_count(ctx, count)
-                               : ctx->customer->state.learned;
+            ctx->steps_today = ngx_http_cx_customer_count(ctx,
+                                           ctx->customer->state.learned,
+                                           count);
             ngx_http_cx_use(ctx, ctx->customer);
 
         } else {

@@ -211,7 +211,8 @@ if [ -n "$FULL" ]; then
     fi
     smoke simulate '^simulate: new=[0-9.]+ returning=[0-9.]+ ' \
         scripts/simulate --smoke
-    smoke bench '^bench: bare=[0-9]+ .* round_trips_per_req=1\.00$' \
+    smoke bench \
+        '^bench: bare=[0-9]+ .* round_trips_per_req=(0\.[0-9]{2}|1\.00) zero_rtt_share=[0-9.]+$' \
         scripts/bench --smoke
     smoke faults \
         '^faults: scenarios=7 failed_requests=0 max_recover_ms=[0-9]+ crashes=0$' \

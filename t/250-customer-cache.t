@@ -395,7 +395,7 @@ my $rp = $main::Redis->{port};
 my %s = CxTest::redis($rp, "HGETALL", main::key("c9", "s"));
 Test::More::is($s{learned}, 62, "62 steps counted");
 my @p = CxTest::redis($rp, "ZRANGE", main::key("c9", "p"), 0, -1);
-Test::More::cmp_ok(scalar @p, '<=', 21, scalar(@p) . " transitions taught");
+Test::More::cmp_ok(scalar @p, "<=", 19, scalar(@p) . " transitions taught");
 --- request
 GET /block
 --- response_body chomp

@@ -78,6 +78,14 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
 }
 
 void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx) {}
+
+ngx_uint_t
+ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
+    ngx_uint_t count)
+{
+    return floor + count;
+}
+
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf,
     uint64_t hash) {}
 
