@@ -618,7 +618,7 @@ ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
 ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
 #define NGX_HTTP_CX_CACHE_ANY  ((uint64_t) -1)  /* a put whatever is there */
 ngx_int_t ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
-    ngx_http_cx_meta_t *meta, uint64_t expect, size_t max_at);
+    ngx_http_cx_meta_t *meta, uint64_t expect);
 uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day,
     uint32_t floor, uint32_t n);
 void ngx_http_cx_cache_drop(uint64_t key);
@@ -631,7 +631,6 @@ u_char *ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch,
     ngx_str_t *m, double *w, ngx_uint_t n);
 ngx_int_t ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id,
     int64_t *epoch, ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
-size_t ngx_http_cx_customer_learned_at(void);
 size_t ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu);
 u_char *ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu);
 ngx_int_t ngx_http_cx_customer_unpack(u_char *p, size_t len,

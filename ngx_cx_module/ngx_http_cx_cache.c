@@ -67,6 +67,9 @@ static void ngx_http_cx_cache_insert(ngx_rbtree_node_t *temp,
 static ngx_http_cx_cache_t *ngx_http_cx_cache_zone(void);
 static ngx_http_cx_cache_node_t *ngx_http_cx_cache_lookup(
     ngx_http_cx_cache_t *cache, uint64_t key);
+static ngx_http_cx_cache_node_t *ngx_http_cx_cache_alloc(
+    ngx_http_cx_cache_t *cache, uint64_t key, size_t len,
+    ngx_uint_t *evicted);
 static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
 
@@ -342,6 +345,56 @@ ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
 
 
 /*
+ * A node for len bytes under key, in the tree but not yet in the queue,
+ * the least recently used freed to make room (counted in evicted), with
+ * the room its slab chunk really has: a power of two below half a page.
+ * NULL if even an empty zone has none.  Under the mutex.
+ */
+
+static ngx_http_cx_cache_node_t *
+ngx_http_cx_cache_alloc(ngx_http_cx_cache_t *cache, uint64_t key, size_t len,
+    ngx_uint_t *evicted)
+{
+    size_t                     size, room;
+    ngx_queue_t               *q;
+    ngx_http_cx_cache_node_t  *cn;
+
+    size = offsetof(ngx_http_cx_cache_node_t, data) + len;
+
+    if (size < ngx_pagesize / 2) {
+        for (room = 8; room < size; room *= 2) { /* void */ }
+        size = room;
+    }
+
+    for ( ;; ) {
+        cn = ngx_slab_alloc_locked(cache->shpool, size);
+        if (cn) {
+            break;
+        }
+
+        if (ngx_queue_empty(&cache->sh->queue)) {
+            return NULL;
+        }
+
+        /* the least recently used makes room */
+
+        q = ngx_queue_last(&cache->sh->queue);
+        ngx_http_cx_cache_free(cache,
+                        ngx_queue_data(q, ngx_http_cx_cache_node_t, queue));
+        (*evicted)++;
+    }
+
+    cn->node.key = (ngx_rbtree_key_t) key;
+    cn->key = key;
+    cn->room = size - offsetof(ngx_http_cx_cache_node_t, data);
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+
+    return cn;
+}
+
+
+/*
  * The entry of key, in place of the one before, if any, and no longer
  * claimed.  NGX_DECLINED: not kept (none at all then), too large for the
  * zone, or larger than the zone holds even emptied.
@@ -352,25 +405,21 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta)
 {
     return ngx_http_cx_cache_swap(key, data, len, meta,
-                                  NGX_HTTP_CX_CACHE_ANY, (size_t) -1);
+                                  NGX_HTTP_CX_CACHE_ANY);
 }
 
 
 /*
  * A put if the entry is still the version the caller read (0: none), then
- * of the next version, in meta; else the entry is dropped.  The 4 bytes
- * at max_at keep the larger of the two counts.
+ * of the next version, in meta; else the entry is dropped.
  */
 
 ngx_int_t
 ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
-    ngx_http_cx_meta_t *meta, uint64_t expect, size_t max_at)
+    ngx_http_cx_meta_t *meta, uint64_t expect)
 {
-    size_t                     size, room;
-    uint32_t                   now, was;
     ngx_int_t                  rc;
     ngx_uint_t                 evicted;
-    ngx_queue_t               *q;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn, *old;
 
@@ -404,19 +453,6 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
 
     if (expect != NGX_HTTP_CX_CACHE_ANY) {
         meta->version = expect + 1;
-
-        if (old && max_at != (size_t) -1 && max_at + 4 <= old->len
-            && max_at + 4 <= len)
-        {
-            /* a count others added to meanwhile (ngx_http_cx_cache_add()) */
-
-            ngx_memcpy(&now, old->data + max_at, 4);
-            ngx_memcpy(&was, data + max_at, 4);
-
-            if (now > was) {
-                ngx_memcpy(data + max_at, &now, 4);
-            }
-        }
     }
 
     if (old && len <= old->room && len >= old->room / 2) {
@@ -432,44 +468,13 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
         ngx_http_cx_cache_free(cache, old);
     }
 
-    if (len > cache->max) {
+    cn = (len > cache->max) ? NULL
+         : ngx_http_cx_cache_alloc(cache, key, len, &evicted);
+
+    if (cn == NULL) {
         rc = NGX_DECLINED;
         goto done;
     }
-
-    /* the slab's own chunk: a power of two below half a page */
-
-    size = offsetof(ngx_http_cx_cache_node_t, data) + len;
-
-    if (size < ngx_pagesize / 2) {
-        for (room = 8; room < size; room *= 2) { /* void */ }
-        size = room;
-    }
-
-    for ( ;; ) {
-        cn = ngx_slab_alloc_locked(cache->shpool, size);
-        if (cn) {
-            break;
-        }
-
-        if (ngx_queue_empty(&cache->sh->queue)) {
-            rc = NGX_DECLINED;
-            goto done;
-        }
-
-        /* the least recently used makes room */
-
-        q = ngx_queue_last(&cache->sh->queue);
-        ngx_http_cx_cache_free(cache,
-                        ngx_queue_data(q, ngx_http_cx_cache_node_t, queue));
-        evicted++;
-    }
-
-    cn->node.key = (ngx_rbtree_key_t) key;
-    cn->key = key;
-    cn->room = size - offsetof(ngx_http_cx_cache_node_t, data);
-
-    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
 
 store:
 
@@ -547,9 +552,8 @@ uint32_t
 ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
     uint32_t n)
 {
-    size_t                     size;
     uint32_t                   v[2];
-    ngx_queue_t               *q;
+    ngx_uint_t                 evicted;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
 
@@ -558,39 +562,26 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
         return 0;
     }
 
-    size = offsetof(ngx_http_cx_cache_node_t, data) + sizeof(v);
+    evicted = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     cn = ngx_http_cx_cache_lookup(cache, key);
 
     if (cn == NULL) {
-        for ( ;; ) {
-            cn = ngx_slab_alloc_locked(cache->shpool, size);
-            if (cn || ngx_queue_empty(&cache->sh->queue)) {
-                break;
-            }
-
-            q = ngx_queue_last(&cache->sh->queue);
-            ngx_http_cx_cache_free(cache,
-                        ngx_queue_data(q, ngx_http_cx_cache_node_t, queue));
-        }
+        cn = ngx_http_cx_cache_alloc(cache, key, sizeof(v), &evicted);
 
         if (cn == NULL) {
             ngx_shmtx_unlock(&cache->shpool->mutex);
             return 0;
         }
 
-        ngx_memzero(cn, size);
-        cn->node.key = (ngx_rbtree_key_t) key;
-        cn->key = key;
+        ngx_memzero(&cn->meta, sizeof(ngx_http_cx_meta_t));
+        cn->claimed = 0;
         cn->len = sizeof(v);
-        cn->room = sizeof(v);
         v[0] = day;
         v[1] = 0;
         ngx_memcpy(cn->data, v, sizeof(v));
-
-        ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
 
     } else {
         ngx_queue_remove(&cn->queue);
@@ -614,6 +605,10 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    if (evicted) {
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_EVICTIONS, evicted);
+    }
 
     return v[1];
 }

@@ -21,17 +21,18 @@
 #include <ngx_http_cx_module.h>
 
 
-/* a customer's entry: the shop's prefix and the customer */
+/* a customer's entry of a kind: the shop's prefix and the customer */
 
 static uint64_t
-ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
+ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash,
+    u_char kind)
 {
     u_char  buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p;
 
     p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
     p = ngx_cpymem(p, &hash, sizeof(uint64_t));
 
-    return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf);
+    return ngx_http_cx_cache_key(kind, buf, p - buf);
 }
 
 
@@ -58,7 +59,8 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
 
-    if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash),
+    if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash,
+                                                 NGX_HTTP_CX_CACHE_CUSTOMER),
                               ctx->request->pool, &blob, &meta)
         != NGX_OK
         || now - meta.stored > (int64_t) cmcf->customer_valid)
@@ -128,12 +130,12 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
     /*
      * Only over the copy this request read: another request's step or a
      * cx_forget since then drops it instead, and the next request reads
-     * Redis.  The steps counted today keep the larger count.
+     * Redis.
      */
 
-    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_id(cxscf, ctx->hash),
-                               p, len, &meta, ctx->version,
-                               ngx_http_cx_customer_learned_at())
+    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_id(cxscf, ctx->hash,
+                                                  NGX_HTTP_CX_CACHE_CUSTOMER),
+                               p, len, &meta, ctx->version)
         == NGX_OK)
     {
         ctx->version = meta.version;
@@ -156,8 +158,6 @@ ngx_uint_t
 ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
     ngx_uint_t count)
 {
-    u_char                    buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)];
-    u_char                   *p;
     uint32_t                  n;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -170,13 +170,10 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
-    p = ngx_cpymem(p, &ctx->hash, sizeof(uint64_t));
-
-    n = ngx_http_cx_cache_count(
-            ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_TODAY, buf, p - buf),
-            (uint32_t) (ctx->now / 86400000), (uint32_t) floor,
-            (uint32_t) count);
+    n = ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
+                                                  NGX_HTTP_CX_CACHE_TODAY),
+                                (uint32_t) (ctx->now / 86400000),
+                                (uint32_t) floor, (uint32_t) count);
 
     return n ? n : floor + count;
 }
@@ -188,6 +185,7 @@ void
 ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
 {
     if (ngx_http_cx_cache_enabled()) {
-        ngx_http_cx_cache_drop(ngx_http_cx_customer_id(cxscf, hash));
+        ngx_http_cx_cache_drop(ngx_http_cx_customer_id(cxscf, hash,
+                                                NGX_HTTP_CX_CACHE_CUSTOMER));
     }
 }

@@ -217,15 +217,6 @@ typedef struct {
 } ngx_http_cx_packed_t;
 
 
-/* where the steps counted today are, for ngx_http_cx_cache_add() */
-
-size_t
-ngx_http_cx_customer_learned_at(void)
-{
-    return offsetof(ngx_http_cx_packed_t, learned);
-}
-
-
 size_t
 ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu)
 {
