@@ -49,6 +49,7 @@
 #define NGX_HTTP_CX_FANOUT_KEEP   256     /* successors kept per step */
 #define NGX_HTTP_CX_FANOUT_ROOM   "-256"  /* ZREMRANGEBYRANK 0 -KEEP */
 #define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
+#define NGX_HTTP_CX_RENEW         16      /* TTLs renewed every cx_ttl/16 */
 #define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
 #define NGX_HTTP_CX_RATE          3000    /* ms per step learned, */
 #define NGX_HTTP_CX_RATE_BURST    20      /* after as many at once */
@@ -517,6 +518,12 @@ ngx_http_cx_slot_t *ngx_http_cx_redis_acquire(ngx_log_t *log,
 void ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
+/* how a write's reply says it made its key: ngx_http_cx_redis_write() */
+#define NGX_HTTP_CX_MADE_LEN      1       /* a list's length, at most n */
+#define NGX_HTTP_CX_MADE_FIELDS   2       /* a hash's fields added */
+#define NGX_HTTP_CX_MADE_NEW      3       /* ZINCRBY 1: a new member */
+ngx_int_t ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n,
+    ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 

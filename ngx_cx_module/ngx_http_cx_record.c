@@ -54,6 +54,8 @@ static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
     ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
 static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
     int64_t value, int64_t was);
+static ngx_int_t ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf,
+    ngx_uint_t renew, ngx_uint_t made, ngx_int_t n, ngx_uint_t argc, ...);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
@@ -712,10 +714,40 @@ ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
 
 
 /*
+ * A write of a customer's key: renewed, its EXPIRE follows from the
+ * caller; otherwise its reply tells whether it made the key, as "made"
+ * and n say (ngx_http_cx_redis_write()), and EXPIRE follows then.
+ */
+
+static ngx_int_t
+ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
+    ngx_uint_t made, ngx_int_t n, ngx_uint_t argc, ...)
+{
+    va_list     args;
+    ngx_str_t   argv[4];
+    ngx_uint_t  i;
+
+    va_start(args, argc);
+
+    for (i = 0; i < argc; i++) {
+        argv[i] = va_arg(args, ngx_str_t);
+    }
+
+    va_end(args);
+
+    if (renew) {
+        return ngx_http_cx_redis_command(NULL, NULL, argc, argv);
+    }
+
+    return ngx_http_cx_redis_write(made, n, &cxscf->ttl_text, argc, argv);
+}
+
+
+/*
  * What the step changes of the customer, from what the batch read or the
  * edge's copy knows of their keys: the steps pushed, the state set, the
- * transitions counted, the path to the goal kept, each key's TTL renewed.
- * A list or set is cut only when it may have grown past its bound (the
+ * transitions counted, the path to the goal kept, the keys' TTLs renewed
+ * (or checked, from the copy).  A list or set is cut only when it may have grown past its bound (the
  * sequence, when its length is not known, once NGX_HTTP_CX_RECENT steps
  * were pushed since the last cut, "q").  NGX_ERROR: a command was not
  * queued (Redis down), and the edge's copy must not have the step.
@@ -730,7 +762,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     u_char                   buf[NGX_HTTP_CX_STATE_ALL * NGX_INT64_LEN];
     ngx_int_t                rc;
     ngx_str_t                key, argv[2 + 2 * NGX_HTTP_CX_STATE_ALL], *a;
-    ngx_uint_t               i, nsteps, had_habits, had_paths;
+    ngx_uint_t               i, nsteps, had_habits, had_paths, renew;
     ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
@@ -740,6 +772,17 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     had_habits = cu ? cu->nhabits : NGX_HTTP_CX_HABITS;
     had_paths = cu ? cu->npaths : NGX_HTTP_CX_PATHS;
 
+    /*
+     * Each key's TTL is renewed by the first write after a read of Redis,
+     * and every cx_ttl/16 after that; from the edge's copy in between, a
+     * write renews it when its reply says it made the key again (Redis
+     * deleted or evicted it behind the copy)
+     */
+
+    renew = !ctx->cached
+            || ctx->now - ctx->read_at
+               >= (int64_t) cxscf->ttl * 1000 / NGX_HTTP_CX_RENEW;
+
     nsteps = ctx->walked ? 2 : 1;
     st->pushed = ngx_min(st->pushed + nsteps, NGX_HTTP_CX_RECENT);
 
@@ -748,11 +791,12 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
               - kb;
 
     if (ctx->walked) {
-        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LPUSH"), key,
-                              ctx->viewed, ctx->member);
+        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 2, 4,
+                                ngx_http_cx_lit("LPUSH"), key, ctx->viewed,
+                                ctx->member);
     } else {
-        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key,
-                              ctx->member);
+        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 1, 3,
+                                ngx_http_cx_lit("LPUSH"), key, ctx->member);
     }
 
     /*
@@ -770,8 +814,10 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         st->pushed = 0;
     }
 
-    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                          cxscf->ttl_text);
+    if (renew) {
+        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                              cxscf->ttl_text);
+    }
 
     /*
      * The state: the fields that changed since Redis was read by this
@@ -818,21 +864,30 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                   - kb;
     key = argv[1];
 
-    rc |= ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+    if (renew) {
+        rc |= ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                              cxscf->ttl_text);
+
+    } else {
+        rc |= ngx_http_cx_redis_write(NGX_HTTP_CX_MADE_FIELDS, 0,
+                                      &cxscf->ttl_text, a - argv, argv);
+    }
 
     st->unsure = 0;
 
     if (ctx->cached && st->learned == 0) {
-        /* the steps the edge's copy counted (ngx_http_cx_start()) */
+        /*
+         * The steps the edge's copy counted (ngx_http_cx_start()), in
+         * Redis for every edge: each edge's copy counts from Redis's
+         * count when it reads it
+         */
 
         rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"), key,
                               ngx_http_cx_lit("learned"),
                               ctx->count == 1 ? ngx_http_cx_lit("1")
                                               : ngx_http_cx_lit("2"));
     }
-
-    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                          cxscf->ttl_text);
 
     /* the customer's own transitions, "from name url", the 64 heaviest */
 
@@ -847,11 +902,12 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                   ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
         }
 
-        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                              ngx_http_cx_lit("1"), habits[i]);
+        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_NEW, 0, 4,
+                                ngx_http_cx_lit("ZINCRBY"), key,
+                                ngx_http_cx_lit("1"), habits[i]);
     }
 
-    if (nhabits) {
+    if (nhabits && renew) {
         rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                               cxscf->ttl_text);
     }
@@ -865,7 +921,8 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "g")
               - kb;
 
-    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("LPUSH"), key, *path);
+    rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 1, 3,
+                            ngx_http_cx_lit("LPUSH"), key, *path);
 
     if (had_paths >= NGX_HTTP_CX_PATHS) {
         rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
@@ -873,8 +930,10 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                               ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP));
     }
 
-    rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                          cxscf->ttl_text);
+    if (renew) {
+        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
+                              cxscf->ttl_text);
+    }
 
     return rc ? NGX_ERROR : NGX_OK;
 }

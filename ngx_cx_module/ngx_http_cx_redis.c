@@ -19,7 +19,9 @@
  * name and key kept in a queue of the commands in flight (replies come
  * in order): an error reply names them in the log, counts against the
  * request that sent it, and a connection that stops answering with
- * commands in flight is dropped and opened again.
+ * commands in flight is dropped and opened again.  A write that may
+ * make its key (ngx_http_cx_redis_write()) is followed by the key's
+ * EXPIRE when its reply says it did.
  */
 
 
@@ -45,9 +47,12 @@
 typedef struct {
     ngx_http_cx_redis_cb_pt     fn;
     ngx_http_cx_slot_t         *slot;
+    ngx_str_t                  *ttl;            /* made: its EXPIRE */
     u_char                      cmd[16];
     u_char                      key[47];
     u_char                      key_len;
+    u_char                      made;           /* NGX_HTTP_CX_MADE_* */
+    ngx_int_t                   made_n;
 } ngx_http_cx_flight_t;
 
 
@@ -103,6 +108,8 @@ static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_cx_redis_made(ngx_http_cx_flight_t *f,
+    redisReply *reply);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
@@ -767,6 +774,7 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     f->cmd[n] = '\0';
 
     f->key_len = 0;
+    f->made = 0;
 
     if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
         /* a key; never the AUTH password */
@@ -786,6 +794,90 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     rd->tail++;
 
     return NGX_OK;
+}
+
+
+/*
+ * A write of argv[1] that may make the key (Redis deleted or evicted it
+ * behind the caller's back): its reply tells, as "made" says how, and
+ * then "EXPIRE key ttl" follows.  A key too long to keep in flight gets
+ * its EXPIRE at once.
+ */
+
+ngx_int_t
+ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_str_t              expire[3];
+    ngx_http_cx_redis_t   *rd;
+    ngx_http_cx_flight_t  *f;
+
+    rd = &ngx_http_cx_redis;
+
+    if (ngx_http_cx_redis_command(NULL, NULL, argc, argv) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (argv[1].len > sizeof(f->key)) {
+        expire[0] = ngx_http_cx_lit("EXPIRE");
+        expire[1] = argv[1];
+        expire[2] = *ttl;
+
+        return ngx_http_cx_redis_command(NULL, NULL, 3, expire);
+    }
+
+    f = &rd->flight[(rd->tail - 1) & (rd->nflight - 1)];
+
+    f->made = (u_char) made;
+    f->made_n = n;
+    f->ttl = ttl;
+
+    return NGX_OK;
+}
+
+
+/* the reply to a write that may have made its key: if it did, EXPIRE */
+
+static void
+ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
+{
+    ngx_str_t   argv[3];
+    ngx_uint_t  made;
+
+    switch (f->made) {
+
+    case NGX_HTTP_CX_MADE_LEN:
+        /* LPUSH: the list's length is what was pushed */
+        made = (reply->type == REDIS_REPLY_INTEGER
+                && reply->integer <= f->made_n);
+        break;
+
+    case NGX_HTTP_CX_MADE_FIELDS:
+        /* HSET: a field added to a hash that had them all */
+        made = (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0);
+        break;
+
+    default: /* NGX_HTTP_CX_MADE_NEW */
+        /* ZINCRBY 1: a member new to the set */
+        made = (reply->type == REDIS_REPLY_STRING
+                && reply->len == 1 && reply->str[0] == '1');
+        break;
+    }
+
+    if (!made) {
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_http_cx_redis.log, 0,
+                   "cx: redis write made \"%*s\", expire",
+                   (size_t) f->key_len, f->key);
+
+    argv[0] = ngx_http_cx_lit("EXPIRE");
+    argv[1].data = f->key;
+    argv[1].len = f->key_len;
+    argv[2] = *f->ttl;
+
+    (void) ngx_http_cx_redis_command(NULL, NULL, 3, argv);
 }
 
 
@@ -833,6 +925,10 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
         } else {
             ngx_http_cx_redis_episode(1, NULL, NULL);
+        }
+
+        if (f.made) {
+            ngx_http_cx_redis_made(&f, reply);
         }
     }
 

@@ -172,6 +172,20 @@ sub main::parallel {
     }
 }
 
+# a field of the customer's state in Redis, once it is value (10s at most)
+sub main::until_field {
+    my ($id, $field, $value) = @_;
+    my ($v, $deadline) = ("", Time::HiRes::time() + 10);
+    while (Time::HiRes::time() < $deadline) {
+        my $k = main::key($id, "s");
+        $v = $k ? CxTest::redis($main::Redis->{port}, "HGET", $k, $field)
+                : "";
+        return $v if $v eq $value;
+        Time::HiRes::sleep(0.02);
+    }
+    return $v;
+}
+
 # the customer's keys in Redis
 sub main::key {
     my ($id, $suffix) = @_;
@@ -228,6 +242,8 @@ for my $j (1 .. 3) {
         main::get($u, $t, "c2");
         $t += 1000;
     }
+    # the next journey reads Redis: once the goal's writes are in
+    main::until_field("c2", "goals", $j);
     $t += 3600 * 1000;
 }
 main::get("/", $t, "c2");
@@ -392,11 +408,45 @@ main::get("/", 1000, "c9");
 main::get("/cart", 2000, "c9");
 main::parallel(60, "/item/", 2500, "c9");
 my $rp = $main::Redis->{port};
-my %s = CxTest::redis($rp, "HGETALL", main::key("c9", "s"));
-Test::More::is($s{learned}, 62, "62 steps counted");
+# the last writes go out as their responses do: until they are in
+Test::More::is(main::until_field("c9", "learned", 62), 62,
+               "62 steps counted");
 my @p = CxTest::redis($rp, "ZRANGE", main::key("c9", "p"), 0, -1);
 Test::More::cmp_ok(scalar @p, "<=", 19, scalar(@p) . " transitions taught");
 --- request
 GET /block
 --- response_body chomp
 9
+
+
+
+=== TEST 10: steps from the copy renew no TTL until cx_ttl/16 after the read
+The first step, after a read of Redis, renews each key's TTL; the next
+ones, from the copy, renew none of the keys that are there (their
+replies say so); the customer's sequence and state keep the TTL the
+test gave them.  One cx_ttl/16 (10s here) after the read, a step renews
+them again.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_ttl 160s;
+--- init
+my $rp = $main::Redis->{port};
+main::get($_, 500) for "/item/1", "/cart";
+main::get("/", 1000, "c10");
+my @keys = map { main::key("c10", $_) } "seq", "s";
+CxTest::redis($rp, "EXPIRE", $_, 1000) for @keys;
+main::get("/item/1", 2000, "c10");
+main::get("/cart", 3000, "c10");
+main::get("/buy", 4000, "c10");
+Test::More::is(CxTest::redis($rp, "LLEN", $keys[0]), 4, "the steps written");
+my @kept = grep { CxTest::redis($rp, "TTL", $_) > 160 } @keys;
+Test::More::is(scalar @kept, 2, "no TTL renewed from the copy: @kept");
+main::get("/", 11000, "c10");
+my @all = CxTest::keys_of($rp, "t250b$main::Block:{");
+my @ttl = map { CxTest::redis($rp, "TTL", $_) } @all;
+Test::More::is(scalar(grep { $_ > 0 && $_ <= 160 } @ttl), scalar @all,
+               "10s after the read, each key renewed: @all (@ttl)");
+--- request
+GET /block
+--- response_body chomp
+10
