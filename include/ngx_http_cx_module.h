@@ -568,6 +568,8 @@ ngx_int_t ngx_http_cx_referer_path(ngx_str_t *referer, ngx_str_t *host,
     u_char *buf, size_t size, ngx_str_t *path);
 size_t ngx_http_cx_expand(ngx_http_cx_tpl_t *tpl, u_char *subject,
     int *captures, ngx_int_t ncaptures, u_char *out, size_t size);
+void ngx_http_cx_member_split(u_char *data, size_t len,
+    ngx_http_cx_ref_t *ref);
 ngx_int_t ngx_http_cx_member_parse(u_char *data, size_t len,
     ngx_http_cx_ref_t *ref);
 u_char *ngx_http_cx_hex_id(u_char *p, u_char *bytes, size_t n);

@@ -110,22 +110,22 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     nc = 0;
 
+    /* the members were checked as they came in (ngx_http_cx_reply.c) */
+
     for (i = 0; i < n; i++) {
-        if (ngx_http_cx_member_parse(shared[i].data, shared[i].len, &ref)
-            == NGX_OK
-            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
-        {
+        ngx_http_cx_member_split(shared[i].data, shared[i].len, &ref);
+
+        if (ngx_http_cx_declared(clcf, &ref) == NGX_OK) {
             nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
                                    weights[i], 0);
         }
     }
 
     for (i = 0; i < ctx->npersonal; i++) {
-        if (ngx_http_cx_member_parse(ctx->personal[i].data,
-                                     ctx->personal[i].len, &ref)
-            == NGX_OK
-            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
-        {
+        ngx_http_cx_member_split(ctx->personal[i].data, ctx->personal[i].len,
+                                 &ref);
+
+        if (ngx_http_cx_declared(clcf, &ref) == NGX_OK) {
             nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
                                    0, ctx->personal_w[i]);
         }
@@ -137,12 +137,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     nj = 1;
 
     for (i = 0; i < ctx->njourney && nj <= NGX_HTTP_CX_RECENT; i++) {
-        if (ngx_http_cx_member_parse(ctx->journey[i].data,
-                                     ctx->journey[i].len, &journey[nj])
-            == NGX_OK)
-        {
-            nj++;
-        }
+        ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
+                                 &journey[nj++]);
     }
 
     ctx->level = ngx_http_cx_level(ctx->state.goals, clcf->returning,

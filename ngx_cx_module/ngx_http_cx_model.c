@@ -842,6 +842,35 @@ ngx_http_cx_member_parse(u_char *data, size_t len, ngx_http_cx_ref_t *ref)
 
 
 /*
+ * The two parts of a member ngx_http_cx_member_parse() accepted when it
+ * came in (a reply of Redis, a copy made of such, a step classified
+ * here): no byte of it is looked at again.
+ */
+
+void
+ngx_http_cx_member_split(u_char *data, size_t len, ngx_http_cx_ref_t *ref)
+{
+    u_char  *sp;
+
+    sp = ngx_strlchr(data, data + len, ' ');
+
+    ref->name.data = data;
+
+    if (sp == NULL) {
+        /* not one: a name no step has */
+        ref->name.len = len;
+        ref->url.data = data + len;
+        ref->url.len = 0;
+        return;
+    }
+
+    ref->name.len = sp - data;
+    ref->url.data = sp + 1;
+    ref->url.len = data + len - sp - 1;
+}
+
+
+/*
  * Forward decay: an event at "now" weighs 2^((now - landmark) / half-life),
  * so older counts fade relative to new ones without rewriting them.  The
  * landmark moves every NGX_HTTP_CX_EPOCH half-lives to keep weights finite;

@@ -179,9 +179,10 @@ static ngx_int_t
 ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
     ngx_str_t **mp, double **wp)
 {
-    double      *w;
-    ngx_str_t   *m;
-    ngx_uint_t   n, bad, max;
+    double             *w;
+    ngx_str_t          *m;
+    ngx_uint_t          i, k, n, bad, max;
+    ngx_http_cx_ref_t   ref;
 
     max = NGX_HTTP_CX_FANOUT;
 
@@ -195,6 +196,23 @@ ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
     bad = 0;
     n = ngx_http_cx_reply_scored(reply, m, w, max, 0, NGX_HTTP_CX_MEMBER_MAX,
                                  &bad);
+
+    /*
+     * "name url" each, checked here once: the cache keeps them, and
+     * ngx_http_cx_answer() only splits them
+     */
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK) {
+            bad++;
+            continue;
+        }
+
+        m[k] = m[i];
+        w[k++] = w[i];
+    }
+
+    n = k;
 
     if (bad) {
         ngx_http_cx_skipped(bad, "rules");

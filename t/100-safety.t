@@ -362,3 +362,28 @@ Test::More::like($s{o}, qr/^(?:[0-9a-f]{8})*(?::[0-9a-f]{8})?\z/,
 GET /cx/next?uri=/a
 --- response_body_like chomp
 ^\{"status":"BYPASS"
+
+
+
+=== TEST 17: everyone's rules with members that are not ngx_cx's: skipped
+Two customers walk /a -> /b; then the rule zset of a gets, heavier than
+b, a member with markup in its url, one with a second space, one with no
+url.  Only /b is suggested, from Redis and from the answer's JSON.
+--- init
+my $p = $main::Redis->{port};
+my $port = Test::Nginx::Socket::server_port();
+CxTest::journeys($port, ["v1", "/a", "/b"], ["v2", "/a", "/b"]);
+CxTest::http_get($port, "/cx/next?uri=/a", { Cookie => "cx_id=sync" });
+my ($rule) = grep { /t:\{a\}:\d+$/ } CxTest::keys_of($p, "t100:");
+Test::More::ok($rule, "the rule zset of a exists");
+CxTest::redis($p, "ZADD", $rule, "1000", "c /c<x>", "1000", "d /d x",
+              "1000", "e");
+--- request eval
+["GET /a", "GET /cx/next?uri=/a"]
+--- more_headers
+Cookie: cx_id=stranger
+--- response_body_like eval
+["^step=a status=HIT next=/b\n\\z",
+ '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[\{"step":"b","url":"/b","label":"b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
+--- no_error_log
+[alert]

@@ -65,6 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double               w, *shared_w;
     ngx_str_t           *shared, s;
     ngx_uint_t           n;
+    ngx_http_cx_ref_t    ref;
     ngx_http_cx_ctx_t   *ctx;
     ngx_http_request_t  *r;
 
@@ -130,6 +131,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.data = p + 2;
         s.len = nl - s.data;
         w = (double) p[1] / 16;
+
+        if (p[0] % 5 < 3
+            && ngx_http_cx_member_parse(s.data, s.len, &ref) != NGX_OK)
+        {
+            /* the batch's replies keep no other (ngx_http_cx_reply.c) */
+            p = nl + 1;
+            continue;
+        }
 
         switch (p[0] % 5) {
 

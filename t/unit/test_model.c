@@ -422,6 +422,15 @@ test_member(void)
        "a second space: rejected");
     ok(ngx_http_cx_member_parse((u_char *) "", 0, &ref) != NGX_OK,
        "empty: rejected");
+
+    ngx_http_cx_member_split((u_char *) "cart /c?x", 9, &ref);
+    ok(ref.name.len == 4 && memcmp(ref.name.data, "cart", 4) == 0
+       && ref.url.len == 4 && memcmp(ref.url.data, "/c?x", 4) == 0,
+       "a member checked before splits as it parses");
+
+    ngx_http_cx_member_split((u_char *) "cart", 4, &ref);
+    ok(ref.name.len == 4 && ref.url.len == 0,
+       "a string with no space splits into a name and no url");
 }
 
 
