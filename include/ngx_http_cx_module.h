@@ -316,6 +316,7 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  fresh;          /* id just issued */
     ngx_uint_t                  kept;           /* the customer's copy */
     ngx_uint_t                  count;          /* steps to HINCRBY */
+    ngx_uint_t                  unsent;         /* and the copy's, too */
     ngx_uint_t                  errors;         /* error replies so far */
     uint64_t                    sent;           /* us, metric_clock() */
     ngx_http_cx_state_t         state;
@@ -471,6 +472,8 @@ ngx_int_t ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
 void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
 ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t floor, ngx_uint_t count);
+ngx_uint_t ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx);
+void ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n);
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */
@@ -612,6 +615,7 @@ typedef struct {
 #define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
 #define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
 #define NGX_HTTP_CX_CACHE_TODAY     'b'     /* a customer's steps today */
+#define NGX_HTTP_CX_CACHE_UNSENT    'u'     /* of them, not yet in Redis */
 
 ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);
 uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len);
@@ -630,6 +634,7 @@ ngx_int_t ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta, uint64_t expect);
 uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day,
     uint32_t floor, uint32_t n);
+uint32_t ngx_http_cx_cache_take(uint64_t key, uint32_t day);
 void ngx_http_cx_cache_drop(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);
 

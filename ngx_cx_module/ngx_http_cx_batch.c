@@ -47,8 +47,10 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  *
  *   HMGET P{H}:s ...              the state: last step, journey, pace,
  *                                 what the last step offered
- *   HINCRBY P{H}:s learned 1      steps today, for the learning budget,
- *                                 when the request may teach anything
+ *   HINCRBY P{H}:s learned n      steps today, for the learning budget,
+ *                                 when the request may teach anything:
+ *                                 its own, and those the edge's copy
+ *                                 counted since the last read
  *   LRANGE P{H}:seq 0 15          the steps before this one
  *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
  *   LRANGE P{H}:g 0 9             the customer's paths to the goal
@@ -75,7 +77,8 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
 {
     u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
     u_char     pk[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
-    ngx_str_t  seq_k, st_k, p_k, g_k;
+    u_char     nb[NGX_INT_T_LEN];
+    ngx_str_t  seq_k, st_k, p_k, g_k, n;
 
     ngx_http_cx_batch_init(slot);
 
@@ -111,11 +114,14 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     }
 
     if (slot->count) {
+        /* this request's steps, and those the edge's copy counted */
+
+        n.data = nb;
+        n.len = ngx_sprintf(nb, "%ui", slot->count + slot->unsent) - nb;
+
         (void) ngx_http_cx_cmd(ngx_http_cx_today_reply, slot, 4,
                                ngx_http_cx_lit("HINCRBY"), st_k,
-                               ngx_http_cx_lit("learned"),
-                               slot->count == 1 ? ngx_http_cx_lit("1")
-                                                : ngx_http_cx_lit("2"));
+                               ngx_http_cx_lit("learned"), n);
     }
 
     (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
@@ -276,9 +282,15 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0
         && reply->integer <= NGX_HTTP_CX_COUNT_MAX)
     {
-        /* and what the edge counted of them that Redis has not yet */
-
         n = (ngx_uint_t) reply->integer;
+
+
+        if (slot->state.lday
+            && slot->state.lday != (ngx_uint_t) (ctx->now / 86400000))
+        {
+            /* an earlier day's count, which the step sets back */
+            n = slot->count;
+        }
 
         ctx->steps_today = ngx_http_cx_customer_count(ctx,
                                n > slot->count ? n - slot->count : 0,

@@ -614,6 +614,47 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
 }
 
 
+/*
+ * A count of ngx_http_cx_cache_count() taken: its value today, and 0
+ * left in its place.
+ */
+
+uint32_t
+ngx_http_cx_cache_take(uint64_t key, uint32_t day)
+{
+    uint32_t                   v[2], n;
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return 0;
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+
+    if (cn && cn->len == sizeof(v)) {
+        ngx_memcpy(v, cn->data, sizeof(v));
+
+        if (v[0] == day) {
+            n = v[1];
+        }
+
+        v[0] = day;
+        v[1] = 0;
+        ngx_memcpy(cn->data, v, sizeof(v));
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return n;
+}
+
+
 void
 ngx_http_cx_cache_drop(uint64_t key)
 {

@@ -179,6 +179,52 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 }
 
 
+/*
+ * The steps the edge's copy counted today that Redis has not been sent
+ * (ngx_http_cx_customer_unsend()): each is taken once, by the next read
+ * of Redis, which adds them to its HINCRBY.
+ */
+
+ngx_uint_t
+ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
+{
+    ngx_http_cx_srv_conf_t   *cxscf;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+
+    if (cmcf->customer_valid == 0 || !ngx_http_cx_cache_enabled()) {
+        return 0;
+    }
+
+    cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    return ngx_http_cx_cache_take(ngx_http_cx_customer_id(cxscf, ctx->hash,
+                                                  NGX_HTTP_CX_CACHE_UNSENT),
+                                  (uint32_t) (ctx->now / 86400000));
+}
+
+
+/* n steps counted from the copy, for the next read of Redis to send */
+
+void
+ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
+{
+    ngx_http_cx_srv_conf_t  *cxscf;
+
+    if (!ngx_http_cx_cache_enabled()) {
+        return;
+    }
+
+    cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    (void) ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
+                                                  NGX_HTTP_CX_CACHE_UNSENT),
+                                   (uint32_t) (ctx->now / 86400000), 0,
+                                   (uint32_t) n);
+}
+
+
 /* Redis changed the customer behind the copy: a login's merge, cx_forget */
 
 void

@@ -86,6 +86,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ctx_t        *ctx;
     ngx_http_cx_slot_t       *slot;
     ngx_http_cx_step_t       *declared;
+    ngx_http_cx_state_t      *st;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -198,13 +199,18 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
             /*
              * The edge's copy (ngx_http_cx_customer.c): none of the
-             * customer's reads; the steps today are counted in it, and
-             * written to Redis with the step.
+             * customer's reads; the steps today are counted in the zone,
+             * and sent to Redis with its next read.
              */
 
+            st = &ctx->customer->state;
+
+            /* an earlier day's count is none of today's */
+
             ctx->steps_today = ngx_http_cx_customer_count(ctx,
-                                           ctx->customer->state.learned,
-                                           count);
+                                 st->lday == (ngx_uint_t) (ctx->now / 86400000)
+                                 ? st->learned : 0,
+                                 count);
             ngx_http_cx_use(ctx, ctx->customer);
 
         } else {
@@ -253,6 +259,8 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     slot->kept = ctx->cached;
     slot->errors = 0;
     slot->count = count;
+    slot->unsent = (count && !ctx->cached) ? ngx_http_cx_customer_unsent(ctx)
+                                           : 0;
     slot->name_len = name_len;
     slot->member_len = member_len;
     ngx_memcpy(slot->member, member, member_len);

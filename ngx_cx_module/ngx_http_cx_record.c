@@ -877,16 +877,8 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     st->unsure = 0;
 
     if (ctx->cached && st->learned == 0) {
-        /*
-         * The steps the edge's copy counted (ngx_http_cx_start()), in
-         * Redis for every edge: each edge's copy counts from Redis's
-         * count when it reads it
-         */
-
-        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"), key,
-                              ngx_http_cx_lit("learned"),
-                              ctx->count == 1 ? ngx_http_cx_lit("1")
-                                              : ngx_http_cx_lit("2"));
+        /* the next read of Redis counts them there (HINCRBY) */
+        ngx_http_cx_customer_unsend(ctx, ctx->count);
     }
 
     /* the customer's own transitions, "from name url", the 64 heaviest */

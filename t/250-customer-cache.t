@@ -172,6 +172,20 @@ sub main::parallel {
     }
 }
 
+# once Redis has the customer's n steps (10s at most): a step's writes go
+# out at the end of the worker's loop turn, after its response, and the
+# next step, on the other worker, must not overtake them
+sub main::settled {
+    my ($id, $n) = @_;
+    my $deadline = Time::HiRes::time() + 10;
+    while (Time::HiRes::time() < $deadline) {
+        my $k = main::key($id, "seq");
+        return if $k && CxTest::redis($main::Redis->{port}, "LLEN", $k) >= $n;
+        Time::HiRes::sleep(0.01);
+    }
+    die "Redis has not got the $n steps of $id";
+}
+
 # a field of the customer's state in Redis, once it is value (10s at most)
 sub main::until_field {
     my ($id, $field, $value) = @_;
@@ -236,18 +250,19 @@ request), then the same page is asked twice without being a step
 (a prefetch): from the copy, and once it has expired, from Redis.
 The answers, level, shortcut and suggestions included, are the same.
 --- init
-my $t = 1000;
+my ($t, $n) = (1000, 0);
 for my $j (1 .. 3) {
     for my $u ("/", "/item/$j", "/cart", "/buy") {
         main::get($u, $t, "c2");
+        main::settled("c2", ++$n);
         $t += 1000;
     }
-    # the next journey reads Redis: once the goal's writes are in
-    main::until_field("c2", "goals", $j);
     $t += 3600 * 1000;
 }
 main::get("/", $t, "c2");
+main::settled("c2", ++$n);
 main::get("/item/1", $t + 1000, "c2");
+main::settled("c2", ++$n);
 my $c0 = main::calls();
 my ($copy) = main::get("/item/1", $t + 2000, "c2", 1);
 my $c1 = main::calls();
@@ -267,21 +282,27 @@ GET /block
 
 === TEST 3: what Redis has after the steps from the copy is what the steps wrote
 Five steps, four of them from the copy: the sequence, the state, the
-transitions and the path to the goal are all there.
+transitions and the path to the goal are all there.  The steps counted
+from the copy go to Redis with its next read's own.
 --- init
-my $t = 1000;
+my ($t, $n) = (1000, 0);
 for my $u ("/", "/item/7", "/cart", "/item/7", "/buy") {
     main::get($u, $t, "c3");
+    main::settled("c3", ++$n);
     $t += 1000;
 }
 my $rp = $main::Redis->{port};
+main::until_field("c3", "goals", 1);
 my @seq = CxTest::redis($rp, "LRANGE", main::key("c3", "seq"), 0, -1);
 Test::More::is(join(",", @seq),
                "buy /buy,item:7 /item/7,cart /cart,item:7 /item/7,home /",
                "the sequence");
 my %s = CxTest::redis($rp, "HGETALL", main::key("c3", "s"));
-Test::More::is("$s{goals} $s{jlen} $s{learned}", "1 0 5",
-               "the state: a goal, the journey over, five steps learned");
+Test::More::is("$s{goals} $s{jlen} $s{learned}", "1 0 1",
+               "the state: a goal, the journey over, the first step counted");
+main::get("/item/8", $t + 120000, "c3");
+Test::More::is(main::until_field("c3", "learned", 6), 6,
+               "the four from the copy counted with the next read's own");
 my @p = CxTest::redis($rp, "ZRANGE", main::key("c3", "p"), 0, -1,
                       "WITHSCORES");
 Test::More::is(scalar(@p) / 2, 4, "four transitions");
@@ -305,11 +326,12 @@ for my $i (1 .. 30) {
     $t += 10;
 }
 my $rp = $main::Redis->{port};
-my %s = CxTest::redis($rp, "HGETALL", main::key("c4", "s"));
-Test::More::is($s{learned}, 31, "31 steps counted today");
 my @p = CxTest::redis($rp, "ZRANGE", main::key("c4", "p"), 0, -1);
 Test::More::is(scalar @p, 19,
                "the first 20 steps teach, their 19 transitions");
+main::get("/", $t + 120000, "c4");
+Test::More::is(main::until_field("c4", "learned", 32), 32,
+               "31 steps counted today, and the next read's");
 --- request
 GET /block
 --- response_body chomp
@@ -408,9 +430,9 @@ main::get("/", 1000, "c9");
 main::get("/cart", 2000, "c9");
 main::parallel(60, "/item/", 2500, "c9");
 my $rp = $main::Redis->{port};
-# the last writes go out as their responses do: until they are in
-Test::More::is(main::until_field("c9", "learned", 62), 62,
-               "62 steps counted");
+main::get("/", 120000, "c9");
+Test::More::is(main::until_field("c9", "learned", 63), 63,
+               "62 steps counted, once each, and the next read's");
 my @p = CxTest::redis($rp, "ZRANGE", main::key("c9", "p"), 0, -1);
 Test::More::cmp_ok(scalar @p, "<=", 19, scalar(@p) . " transitions taught");
 --- request
@@ -450,3 +472,26 @@ Test::More::is(scalar(grep { $_ > 0 && $_ <= 160 } @ttl), scalar @all,
 GET /block
 --- response_body chomp
 10
+
+
+
+=== TEST 11: a new day's steps from the copy teach again
+Twenty-six steps just before midnight (past the day's burst), then two
+just after, all but the first from the copy: the day's count starts
+again, and the second step of the new day teaches its transition.
+--- init
+my $day = 86400 * 1000;
+main::get("/", $day - 30000, "c11");
+main::get("/item/$_", $day - 29000 + $_ * 10, "c11") for 1 .. 25;
+main::get("/item/101", $day + 1000, "c11");
+main::get("/item/102", $day + 2000, "c11");
+main::settled("c11", 28);
+my %p = CxTest::redis($main::Redis->{port}, "ZRANGE", main::key("c11", "p"),
+                      0, -1, "WITHSCORES");
+Test::More::ok(exists $p{"item:101 item:102 /item/102"},
+               "the new day's second step taught: "
+               . join(" ", grep { /10[12]/ } sort keys %p));
+--- request
+GET /block
+--- response_body chomp
+11
