@@ -3,7 +3,7 @@
  * Copyright (C) ngx_cx authors
  *
  * cx_model_cache: entries kept for every worker in one shared memory
- * zone, found by a 64-bit key in a red-black tree and queued in least
+ * zone, found by a 64-bit key in a hash index and queued in least
  * recently used order.  An entry is an opaque blob with its metadata,
  * copied in and out under the zone's mutex: no pointer into the zone
  * escapes it.  When the zone is full, the least recently used entries
@@ -13,9 +13,17 @@
  *
  * Keys are SipHash-2-4 of what the entry is for, with a key drawn at
  * random when the zone is made, so that no one can choose names that
- * share a key; the caller still keeps in the blob what the entry is
- * for (ngx_http_cx_pack.c).  A reload keeps the zone and its entries when
- * its size is the same, as nginx's own zones.
+ * share a key or a bucket; the caller still keeps in the blob what the
+ * entry is for (ngx_http_cx_pack.c).  The index is an array of buckets
+ * made with the zone, one per kilobyte of it rounded down to a power of
+ * two (64m: 65536 buckets, 512k of the zone), about an entry each in a
+ * full zone of entries of a kilobyte; a key's low bits are its bucket,
+ * where its entries are chained.
+ *
+ * A reload keeps the zone and its entries when its size is the same, as
+ * nginx's own zones.  nginx does so only for the same tag, the module's
+ * address, that is for the module loaded already: the zone is always of
+ * this code's layout.
  */
 
 
@@ -30,10 +38,13 @@
 
 #define NGX_HTTP_CX_CACHE_PART   8      /* an entry's share of the zone */
 #define NGX_HTTP_CX_CLAIM_MIN    1000   /* ms, the least a claim holds */
+#define NGX_HTTP_CX_CACHE_BUCKET 1024   /* bytes of the zone per bucket */
 
 
-typedef struct {
-    ngx_rbtree_node_t           node;
+typedef struct ngx_http_cx_cache_node_s  ngx_http_cx_cache_node_t;
+
+struct ngx_http_cx_cache_node_s {
+    ngx_http_cx_cache_node_t   *next;           /* in its bucket */
     ngx_queue_t                 queue;
     uint64_t                    key;
     ngx_http_cx_meta_t          meta;
@@ -41,12 +52,12 @@ typedef struct {
     size_t                      len;
     size_t                      room;           /* for data, allocated */
     u_char                      data[1];
-} ngx_http_cx_cache_node_t;
+};
 
 
 typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
+    ngx_http_cx_cache_node_t  **buckets;
+    uint64_t                    mask;           /* buckets - 1 */
     ngx_queue_t                 queue;          /* most recent first */
     uint64_t                    hash_key[2];
 } ngx_http_cx_cache_sh_t;
@@ -62,8 +73,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_cx_cache_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_cx_cache_t *ngx_http_cx_cache_zone(void);
 static ngx_http_cx_cache_node_t *ngx_http_cx_cache_lookup(
     ngx_http_cx_cache_t *cache, uint64_t key);
@@ -136,7 +145,7 @@ ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_cx_cache_t  *ocache = data;
 
-    size_t                len;
+    size_t                len, n;
     ngx_http_cx_cache_t  *cache;
 
     cache = shm_zone->data;
@@ -161,8 +170,19 @@ ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     cache->shpool->data = cache->sh;
 
-    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
-                    ngx_http_cx_cache_insert);
+    /* zones are 8 pages at least: 32 buckets */
+
+    for (n = 1; n * 2 <= shm_zone->shm.size / NGX_HTTP_CX_CACHE_BUCKET;
+         n *= 2)
+    { /* void */ }
+
+    cache->sh->buckets = ngx_slab_calloc(cache->shpool,
+                                       n * sizeof(ngx_http_cx_cache_node_t *));
+    if (cache->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->sh->mask = n - 1;
 
     ngx_queue_init(&cache->sh->queue);
 
@@ -189,37 +209,6 @@ ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     cache->shpool->log_nomem = 0;
 
     return NGX_OK;
-}
-
-
-/* ordered by the whole key: ngx_rbtree_key_t may be narrower */
-
-static void
-ngx_http_cx_cache_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t         **p;
-    ngx_http_cx_cache_node_t   *cn, *cnt;
-
-    cn = (ngx_http_cx_cache_node_t *) node;
-
-    for ( ;; ) {
-        cnt = (ngx_http_cx_cache_node_t *) temp;
-
-        p = (cn->key < cnt->key) ? &temp->left : &temp->right;
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -273,23 +262,18 @@ ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len)
 }
 
 
+/* keys are SipHash already: their low bits pick the bucket as they are */
+
 static ngx_http_cx_cache_node_t *
 ngx_http_cx_cache_lookup(ngx_http_cx_cache_t *cache, uint64_t key)
 {
-    ngx_rbtree_node_t         *node, *sentinel;
     ngx_http_cx_cache_node_t  *cn;
 
-    node = cache->sh->rbtree.root;
-    sentinel = cache->sh->rbtree.sentinel;
+    for (cn = cache->sh->buckets[key & cache->sh->mask]; cn; cn = cn->next) {
 
-    while (node != sentinel) {
-        cn = (ngx_http_cx_cache_node_t *) node;
-
-        if (key == cn->key) {
+        if (cn->key == key) {
             return cn;
         }
-
-        node = (key < cn->key) ? node->left : node->right;
     }
 
     return NULL;
@@ -300,8 +284,16 @@ static void
 ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn)
 {
+    ngx_http_cx_cache_node_t  **p;
+
+    for (p = &cache->sh->buckets[cn->key & cache->sh->mask];
+         *p != cn;
+         p = &(*p)->next)
+    { /* void */ }
+
+    *p = cn->next;
+
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&cache->sh->rbtree, &cn->node);
     ngx_slab_free_locked(cache->shpool, cn);
 }
 
@@ -345,7 +337,7 @@ ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
 
 
 /*
- * A node for len bytes under key, in the tree but not yet in the queue,
+ * A node for len bytes under key, in its bucket but not yet in the queue,
  * the least recently used freed to make room (counted in evicted), with
  * the room its slab chunk really has: a power of two below half a page.
  * NULL if even an empty zone has none.  Under the mutex.
@@ -355,9 +347,9 @@ static ngx_http_cx_cache_node_t *
 ngx_http_cx_cache_alloc(ngx_http_cx_cache_t *cache, uint64_t key, size_t len,
     ngx_uint_t *evicted)
 {
-    size_t                     size, room;
-    ngx_queue_t               *q;
-    ngx_http_cx_cache_node_t  *cn;
+    size_t                      size, room;
+    ngx_queue_t                *q;
+    ngx_http_cx_cache_node_t   *cn, **bucket;
 
     size = offsetof(ngx_http_cx_cache_node_t, data) + len;
 
@@ -384,11 +376,12 @@ ngx_http_cx_cache_alloc(ngx_http_cx_cache_t *cache, uint64_t key, size_t len,
         (*evicted)++;
     }
 
-    cn->node.key = (ngx_rbtree_key_t) key;
     cn->key = key;
     cn->room = size - offsetof(ngx_http_cx_cache_node_t, data);
 
-    ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
+    bucket = &cache->sh->buckets[key & cache->sh->mask];
+    cn->next = *bucket;
+    *bucket = cn;
 
     return cn;
 }
