@@ -552,11 +552,12 @@ ngx_http_cx_skip(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf)
 
 /*
  * The learning budget and rate (ngx_http_cx_rate()), from the steps the
- * customer sent today, counted by the batch's HINCRBY: a new customer's
- * count starts at 1 by itself; an earlier day's count is set back by the
- * first step of the next day (each request in flight at that moment may
- * take it for the first).  Beyond them steps are recorded for the
- * customer but teach no one.
+ * customer sent today, counted by the batch's HINCRBY or the zone: a new
+ * customer's count starts at 1 by itself; an earlier day's count in
+ * Redis is set back by the first step of the next day (each request in
+ * flight at that moment may set it), but steps_today never held it, so
+ * those requests still count one after the other.  Beyond them steps are
+ * recorded for the customer but teach no one.
  */
 
 static ngx_uint_t
@@ -573,7 +574,6 @@ ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
     if (st->lday != day) {
         if (st->lday) {
             st->learned = steps;
-            count = steps;
         }
 
         st->lday = day;

@@ -495,3 +495,26 @@ Test::More::ok(exists $p{"item:101 item:102 /item/102"},
 GET /block
 --- response_body chomp
 11
+
+
+
+=== TEST 12: a new day's steps at once still teach twenty
+Two steps late in a day, the copy left to expire, then sixty steps of
+the customer at once just after midnight: every read finds the earlier
+day in the state, and the day's count (the zone's) says which of the
+sixty teach: no more than twenty.
+--- init
+my $day = 86400 * 1000;
+main::get("/", $day - 120000, "c12");
+main::get("/cart", $day - 119000, "c12");
+main::settled("c12", 2);
+main::parallel(60, "/item/", $day + 1000, "c12");
+main::settled("c12", 62);
+my @p = CxTest::redis($main::Redis->{port}, "ZRANGE", main::key("c12", "p"),
+                      0, -1);
+Test::More::cmp_ok(scalar(grep { /^cart / } @p), "<=", 20,
+                   scalar(grep { /^cart / } @p) . " transitions taught");
+--- request
+GET /block
+--- response_body chomp
+12
