@@ -50,6 +50,7 @@
 #define NGX_HTTP_CX_FANOUT_ROOM   "-256"  /* ZREMRANGEBYRANK 0 -KEEP */
 #define NGX_HTTP_CX_FANOUT_STOP   "99"    /* ZREVRANGE 0 FANOUT-1 */
 #define NGX_HTTP_CX_RENEW         16      /* TTLs renewed every cx_ttl/16 */
+#define NGX_HTTP_CX_UNSENT        8       /* steps a copy counts unsent */
 #define NGX_HTTP_CX_LEARN_DAY     500     /* steps learned per customer/day */
 #define NGX_HTTP_CX_RATE          3000    /* ms per step learned, */
 #define NGX_HTTP_CX_RATE_BURST    20      /* after as many at once */
@@ -473,7 +474,7 @@ void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
 ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t floor, ngx_uint_t count);
 ngx_uint_t ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx);
-void ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n);
+ngx_uint_t ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n);
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */

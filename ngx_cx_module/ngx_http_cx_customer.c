@@ -182,7 +182,9 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 /*
  * The steps the edge's copy counted today that Redis has not been sent
  * (ngx_http_cx_customer_unsend()): each is taken once, by the next read
- * of Redis, which adds them to its HINCRBY.
+ * of Redis, which adds them to its HINCRBY, or by the step that makes
+ * them NGX_HTTP_CX_UNSENT: what the zone may lose of a customer's count,
+ * when it evicts their entries, stays under that.
  */
 
 ngx_uint_t
@@ -205,20 +207,23 @@ ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
 }
 
 
-/* n steps counted from the copy, for the next read of Redis to send */
+/*
+ * n steps counted from the copy, for the next read of Redis to send: the
+ * steps now unsent (0 if the zone has no room for them).
+ */
 
-void
+ngx_uint_t
 ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 {
     ngx_http_cx_srv_conf_t  *cxscf;
 
     if (!ngx_http_cx_cache_enabled()) {
-        return;
+        return 0;
     }
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    (void) ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    return ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
                                                   NGX_HTTP_CX_CACHE_UNSENT),
                                    (uint32_t) (ctx->now / 86400000), 0,
                                    (uint32_t) n);

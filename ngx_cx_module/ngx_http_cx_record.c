@@ -760,9 +760,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 {
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
     u_char                   buf[NGX_HTTP_CX_STATE_ALL * NGX_INT64_LEN];
+    u_char                   nb[NGX_INT_T_LEN];
     ngx_int_t                rc;
     ngx_str_t                key, argv[2 + 2 * NGX_HTTP_CX_STATE_ALL], *a;
-    ngx_uint_t               i, nsteps, had_habits, had_paths, renew;
+    ngx_str_t                count;
+    ngx_uint_t               i, n, nsteps, had_habits, had_paths, renew;
     ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
@@ -876,9 +878,20 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
     st->unsure = 0;
 
-    if (ctx->cached && st->learned == 0) {
-        /* the next read of Redis counts them there (HINCRBY) */
-        ngx_http_cx_customer_unsend(ctx, ctx->count);
+    if (ctx->cached && st->learned == 0
+        && ngx_http_cx_customer_unsend(ctx, ctx->count) >= NGX_HTTP_CX_UNSENT)
+    {
+        /* the steps counted from the copy, now: else the next read's */
+
+        n = ngx_http_cx_customer_unsent(ctx);
+
+        if (n) {
+            count.data = nb;
+            count.len = ngx_sprintf(nb, "%ui", n) - nb;
+
+            rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"),
+                                  key, ngx_http_cx_lit("learned"), count);
+        }
     }
 
     /* the customer's own transitions, "from name url", the 64 heaviest */

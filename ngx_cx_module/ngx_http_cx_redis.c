@@ -41,6 +41,7 @@
 #define NGX_HTTP_CX_STALL_MIN     100     /* ms, the least stall bound */
 #define NGX_HTTP_CX_FLIGHT_MIN    1024    /* commands in flight, first */
 #define NGX_HTTP_CX_FLIGHT_MAX    65536   /* and at most */
+#define NGX_HTTP_CX_LOST          256     /* keys to expire, reconnected */
 
 
 /* a command in flight */
@@ -54,6 +55,14 @@ typedef struct {
     u_char                      made;           /* NGX_HTTP_CX_MADE_* */
     ngx_int_t                   made_n;
 } ngx_http_cx_flight_t;
+
+
+/* a key a write may have made when its connection was lost */
+typedef struct {
+    ngx_str_t                  *ttl;
+    u_char                      key[47];
+    u_char                      key_len;
+} ngx_http_cx_lost_t;
 
 
 typedef struct {
@@ -83,6 +92,9 @@ typedef struct {
     u_char                     *buf;            /* a command, formatted */
     size_t                      buf_size;
 
+    ngx_http_cx_lost_t          lost[NGX_HTTP_CX_LOST];
+    ngx_uint_t                  nlost;
+
     ngx_uint_t                  connects;       /* attempts, this cycle's */
     ngx_uint_t                  faults;         /* in this episode */
     ngx_msec_t                  fault_start;
@@ -110,6 +122,9 @@ static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_made(ngx_http_cx_flight_t *f,
     redisReply *reply);
+static void ngx_http_cx_redis_lost(ngx_http_cx_redis_t *rd,
+    ngx_http_cx_flight_t *f);
+static void ngx_http_cx_redis_renew(ngx_http_cx_redis_t *rd);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
@@ -264,6 +279,7 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
     rd->cycle = NULL;
     rd->free = NULL;
     rd->slots = NULL;
+    rd->nlost = 0;
 }
 
 
@@ -545,6 +561,8 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     {
         rd->ready = 1;
         rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+
+        ngx_http_cx_redis_renew(rd);
     }
 }
 
@@ -881,6 +899,62 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
 }
 
 
+/*
+ * The connection was lost before the reply to a write that may have made
+ * its key: the key's EXPIRE goes out once the next connection is ready,
+ * behind what Redis still had of the old one.  Beyond NGX_HTTP_CX_LOST
+ * such keys, the oldest go first.
+ */
+
+static void
+ngx_http_cx_redis_lost(ngx_http_cx_redis_t *rd, ngx_http_cx_flight_t *f)
+{
+    ngx_http_cx_lost_t  *l;
+
+    if (rd->nlost == NGX_HTTP_CX_LOST) {
+        ngx_memmove(&rd->lost[0], &rd->lost[1],
+                    (NGX_HTTP_CX_LOST - 1) * sizeof(ngx_http_cx_lost_t));
+        rd->nlost--;
+    }
+
+    l = &rd->lost[rd->nlost++];
+
+    l->ttl = f->ttl;
+    l->key_len = f->key_len;
+    ngx_memcpy(l->key, f->key, f->key_len);
+}
+
+
+/* the EXPIRE of each key a lost connection may have made */
+
+static void
+ngx_http_cx_redis_renew(ngx_http_cx_redis_t *rd)
+{
+    ngx_str_t   argv[3];
+    ngx_uint_t  i;
+
+    argv[0] = ngx_http_cx_lit("EXPIRE");
+
+    for (i = 0; i < rd->nlost; i++) {
+        argv[1].data = rd->lost[i].key;
+        argv[1].len = rd->lost[i].key_len;
+        argv[2] = *rd->lost[i].ttl;
+
+        if (ngx_http_cx_redis_command(NULL, NULL, 3, argv) != NGX_OK) {
+            break;
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "cx: redis keys to expire again: %ui of %ui", i,
+                   rd->nlost);
+
+    ngx_memmove(&rd->lost[0], &rd->lost[i],
+                (rd->nlost - i) * sizeof(ngx_http_cx_lost_t));
+    rd->nlost -= i;
+}
+
+
 static void
 ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
@@ -930,6 +1004,9 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         if (f.made) {
             ngx_http_cx_redis_made(&f, reply);
         }
+
+    } else if (f.made) {
+        ngx_http_cx_redis_lost(rd, &f);
     }
 
     if (f.fn) {

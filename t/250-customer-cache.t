@@ -40,10 +40,11 @@ add_block_preprocessor(sub {
     my ($n) = $block->name =~ /TEST (\d+)/;
 
     unless (defined $block->must_die) {
+        my $timeout = ($block->http_config // "") =~ /cx_timeout/
+                      ? "" : "    cx_timeout 10s;\n";
         $block->set_value("http_config", <<"_EOC_"
     cx_redis 127.0.0.1:\$TEST_NGINX_CX_REDIS_PORT;
-    cx_timeout 10s;
-    cx_secret k250-0123456789abcdef;
+${timeout}    cx_secret k250-0123456789abcdef;
     cx_prefix t250b$n:;
     cx_half_life 1h;
 _EOC_
@@ -518,3 +519,70 @@ Test::More::cmp_ok(scalar(grep { /^cart / } @p), "<=", 20,
 GET /block
 --- response_body chomp
 12
+
+
+
+=== TEST 13: a zone that evicts a customer's count loses few of their steps
+Thirty steps of one customer from the copy (nineteen transitions
+taught), then four hundred new visitors' pages, which evict the copy and
+its counts from a zone of 64k; thirty more steps of the customer, at
+once in the customer's time: Redis had their count within a few steps,
+and nothing more is taught.
+--- http_config
+    cx_model_cache 64k valid=1h customers=60s;
+--- init
+my $rp = $main::Redis->{port};
+main::get("/", 1000, "c13");
+main::get("/item/$_", 1000 + $_ * 10, "c13") for 1 .. 30;
+main::settled("c13", 31);
+my $learned = CxTest::redis($rp, "HGET", main::key("c13", "s"), "learned");
+Test::More::cmp_ok($learned, ">=", 31 - 8, "Redis has $learned of 31");
+main::get("/item/$_", 1500) for 1000 .. 1400;
+main::get("/item/$_", 1500 + $_ * 10, "c13") for 31 .. 60;
+main::settled("c13", 61);
+my @p = CxTest::redis($rp, "ZRANGE", main::key("c13", "p"), 0, -1);
+Test::More::is(scalar @p, 19, scalar(@p) . " transitions taught");
+--- request
+GET /block
+--- response_body chomp
+13
+
+
+
+=== TEST 14: a key made by a write whose connection was lost expires
+The customer's keys deleted behind the copy, then a step from the copy
+while Redis is stopped: the connection is given up with the writes'
+replies (cx_timeout 50ms: after 500ms), and once the next connection is
+ready each key the writes may have made gets its TTL.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_timeout 50ms;
+--- init
+my $rp = $main::Redis->{port};
+main::get($_, 500) for "/item/1", "/cart";
+main::get("/", 1000, "c14");
+main::get("/item/1", 2000, "c14");
+main::settled("c14", 2);
+CxTest::redis($rp, "DEL", $_) for CxTest::keys_of($rp, "t250b$main::Block:{");
+my $file = Test::Nginx::Socket::server_root() . "/logs/error.log";
+CxTest::pause_redis($main::Redis);
+main::get("/cart", 3000, "c14");
+my $gone = CxTest::wait_for_log($file, qr/without a reply .* reconnecting/,
+                                10);
+CxTest::resume_redis($main::Redis);
+Test::More::ok($gone, "the connection given up");
+my ($ttl, $deadline) = ("", Time::HiRes::time() + 10);
+while (Time::HiRes::time() < $deadline) {
+    my @keys = CxTest::keys_of($rp, "t250b$main::Block:{");
+    $ttl = join " ", map { CxTest::redis($rp, "TTL", $_) } @keys;
+    last if @keys >= 2 && $ttl !~ /-1/;
+    Time::HiRes::sleep(0.05);
+}
+Test::More::unlike($ttl, qr/-1|^$/, "each key made again has its TTL: $ttl");
+--- request
+GET /block
+--- response_body chomp
+14
+--- no_error_log
+[alert]
+[crit]

@@ -90,7 +90,10 @@ void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf,
     uint64_t hash) {}
 
 ngx_uint_t ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx) { return 0; }
-void ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n) {}
+ngx_uint_t ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
+{
+    return 0;
+}
 
 
 /* the model cache (ngx_http_cx_cache.c): no zone here */
