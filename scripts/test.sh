@@ -205,7 +205,8 @@ if [ -n "$FULL" ]; then
     export CX_NO_BUILD=1
     if [ -d ../shared/data/yoochoose-100k ]; then
         CX_REPLAY_LIMIT=3000 smoke replay \
-            '^replay: HR@1=0\.[0-9]{4} .* n=[1-9][0-9]*$' scripts/replay
+            '^replay: HR@1=0\.[0-9]{4} .* n=[1-9][0-9]* markov_hr20=0\.[0-9]{4} markov_mrr20=0\.[0-9]{4}$' \
+            scripts/replay
     else
         echo "smoke replay: skipped, no ../shared/data/yoochoose-100k"
     fi
