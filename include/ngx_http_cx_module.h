@@ -218,6 +218,7 @@ typedef struct {
     ngx_str_t                   redis_name;     /* cx_redis, as written */
     ngx_str_t                   redis_host;     /* numeric, or a path */
     ngx_int_t                   redis_port;     /* 0: unix socket */
+    ngx_str_t                   redis_user;     /* its user= */
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
     ngx_msec_t                  timeout;        /* cx_timeout */

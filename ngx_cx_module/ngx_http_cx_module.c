@@ -27,6 +27,9 @@ enum {
 #define NGX_HTTP_CX_HURRIED    5000
 #define NGX_HTTP_CX_RELAXED    60000
 
+/* cx_redis user=, bytes at most */
+#define NGX_HTTP_CX_USER_MAX   256
+
 
 /* the longest time taken: far within EXPIRE and ngx_parse_time() */
 #define NGX_HTTP_CX_TIME_MAX  (3650 * 86400)
@@ -164,7 +167,7 @@ static ngx_http_cx_bounds_t  ngx_http_cx_level_bounds = {
 static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_cx_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -528,6 +531,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_name = { 0, NULL };
      *     cmcf->redis_host = { 0, NULL };
      *     cmcf->redis_port = 0;
+     *     cmcf->redis_user = { 0, NULL };
      *     cmcf->redis_password = { 0, NULL };
      *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
@@ -943,7 +947,7 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* cx_redis host:port | unix:/path [password=...] [db=N] */
+/* cx_redis host:port | unix:/path [user=...] [password=...] [db=N] */
 
 static char *
 ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -953,7 +957,7 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char      *p;
     ngx_str_t   *value, s;
     ngx_url_t    u;
-    ngx_uint_t   i;
+    ngx_uint_t   i, j;
 
     if (cmcf->redis_host.data) {
         return "is duplicate";
@@ -962,6 +966,38 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            /* an ACL user's name: Redis takes no spaces or NULs in it */
+
+            for (j = 0; j < s.len; j++) {
+                if (s.data[j] <= ' ' || s.data[j] == 0x7f) {
+                    break;
+                }
+            }
+
+            if (s.len == 0 || s.len > NGX_HTTP_CX_USER_MAX || j < s.len) {
+                /* a name with control bytes is not written to the log */
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"user=%s\" in "
+                                   "\"cx_redis\" directive, \"user\" must "
+                                   "be 1 to %d bytes, without spaces or "
+                                   "control characters",
+                                   s.len ? "..." : "", NGX_HTTP_CX_USER_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            if (cmcf->redis_user.data) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
+            cmcf->redis_user = s;
+
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
             if (cmcf->redis_password.data) {
@@ -1014,8 +1050,17 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V%s\" in \"cx_redis\" "
-                           "directive, it must be \"password=\" or \"db=\"",
-                           &s, p ? "..." : "");
+                           "directive, it must be \"user=\", \"password=\" "
+                           "or \"db=\"", &s, p ? "..." : "");
+        return NGX_CONF_ERROR;
+    }
+
+    /* Redis's AUTH takes a user with a password, never a user alone */
+
+    if (cmcf->redis_user.data && cmcf->redis_password.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" in \"cx_redis\" directive requires "
+                           "\"password=\"");
         return NGX_CONF_ERROR;
     }
 

@@ -288,7 +288,7 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
 {
     int                       port;
     u_char                    host[NGX_SOCKADDR_STRLEN + 1], db[NGX_INT_T_LEN];
-    ngx_str_t                 argv[2];
+    ngx_str_t                 argv[3];
     redisAsyncContext        *ac;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -350,7 +350,16 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
      * reconnect backoff start again from its least.
      */
 
-    if (cmcf->redis_password.len) {
+    if (cmcf->redis_user.len) {
+        /* an ACL user, Redis 6 */
+        ngx_str_set(&argv[0], "AUTH");
+        argv[1] = cmcf->redis_user;
+        argv[2] = cmcf->redis_password;
+
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         3, argv);
+
+    } else if (cmcf->redis_password.len) {
         ngx_str_set(&argv[0], "AUTH");
         argv[1] = cmcf->redis_password;
 
@@ -795,7 +804,7 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     f->made = 0;
 
     if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
-        /* a key; never the AUTH password */
+        /* a key; never AUTH's user or password */
         f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
         ngx_memcpy(f->key, argv[1].data, f->key_len);
     }

@@ -74,7 +74,7 @@ qr/\[emerg\] .*no "cx_redis" is defined for the "cx" directive in \S+nginx\.conf
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "password=" or "db="')
+main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "user=", "password=" or "db="')
 
 
 
@@ -1181,7 +1181,7 @@ hunter2
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "password=" or "db="')
+main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "user=", "password=" or "db="')
 --- no_error_log
 hunter2
 
@@ -1508,3 +1508,78 @@ main::emerg('"cx_write_behind" directive is duplicate')
 --- must_die
 --- error_log eval
 main::emerg('"cx_write_behind" directive is not allowed here')
+
+
+
+=== TEST 146: cx_redis user without a password
+--- http_config
+    cx_redis 127.0.0.1:6379 user=cxuser;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"user=" in "cx_redis" directive requires "password="')
+
+
+
+=== TEST 147: cx_redis with an empty user
+--- http_config
+    cx_redis 127.0.0.1:6379 user= password=secret;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "user=" in "cx_redis" directive, "user" must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 148: cx_redis user with a control character, not shown
+--- http_config
+    cx_redis 127.0.0.1:6379 "user=cx\tuser" password=secret;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "user=..." in "cx_redis" directive, "user" must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 149: cx_redis user with a space
+--- http_config
+    cx_redis 127.0.0.1:6379 "user=cx user" password=secret;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "user=..." in "cx_redis" directive, "user" must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 150: cx_redis user too long
+--- http_config eval
+"    cx_redis 127.0.0.1:6379 user=" . ("u" x 257) . " password=secret;"
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "user=..." in "cx_redis" directive, "user" must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 151: cx_redis user of the longest length
+--- http_config eval
+"    cx_redis 127.0.0.1:\$TEST_NGINX_REDIS_PORT user=" . ("u" x 256)
+. " password=secret;"
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 152: cx_redis user twice
+--- http_config
+    cx_redis 127.0.0.1:6379 user=a password=secret user=b;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "user=b" in "cx_redis" directive')
