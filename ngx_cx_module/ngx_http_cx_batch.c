@@ -284,7 +284,6 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
     {
         n = (ngx_uint_t) reply->integer;
 
-
         if (slot->state.lday
             && slot->state.lday != (ngx_uint_t) (ctx->now / 86400000))
         {

@@ -747,10 +747,11 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
  * What the step changes of the customer, from what the batch read or the
  * edge's copy knows of their keys: the steps pushed, the state set, the
  * transitions counted, the path to the goal kept, the keys' TTLs renewed
- * (or checked, from the copy).  A list or set is cut only when it may have grown past its bound (the
- * sequence, when its length is not known, once NGX_HTTP_CX_RECENT steps
- * were pushed since the last cut, "q").  NGX_ERROR: a command was not
- * queued (Redis down), and the edge's copy must not have the step.
+ * (or checked, from the copy).  A list or set is cut only when it may
+ * have grown past its bound (the sequence, when its length is not known,
+ * once NGX_HTTP_CX_RECENT steps were pushed since the last cut, "q").
+ * NGX_ERROR: a command was not queued (Redis down), and the edge's copy
+ * must not have the step.
  */
 
 static ngx_int_t

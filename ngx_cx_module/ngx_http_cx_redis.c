@@ -912,7 +912,7 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
  * The connection was lost before the reply to a write that may have made
  * its key: the key's EXPIRE goes out once the next connection is ready,
  * behind what Redis still had of the old one.  Beyond NGX_HTTP_CX_LOST
- * such keys, the oldest go first.
+ * such keys, the oldest are given up.
  */
 
 static void
