@@ -103,49 +103,16 @@ sub main::get {
     return ($b, $h);
 }
 
-# the urls suggested, as $cx_next has them
-sub main::next_of {
-    my ($b) = @_;
-    return $b =~ /next=(.*)$/m ? $1 : "(none: $b)";
-}
+# Redis's count of each command (CxTest::calls()), the counters of
+# cx_metrics (CxTest::metrics())
+sub main::calls { CxTest::calls($main::Redis->{port}) }
+sub main::metrics { CxTest::metrics(main::port(), "/metrics") }
 
 # everyone's rules of a step in an epoch (0: epoch 15000): score, member
 sub main::rules {
     my ($name, $epoch, @pairs) = @_;
     CxTest::redis($main::Redis->{port}, "ZADD",
                   "t230b$main::Block:t:{$name}:" . (15000 + $epoch), @pairs);
-}
-
-# Redis's own count of each command it ran
-sub main::calls {
-    my %c;
-    for (CxTest::redis($main::Redis->{port}, "INFO", "commandstats")) {
-        $c{$1} = $2 if /^cmdstat_(\w+):calls=(\d+)/;
-    }
-    return \%c;
-}
-
-# the commands between two counts, of one name or (none) all but INFO
-sub main::ran {
-    my ($a, $b, $cmd) = @_;
-    my @names = defined $cmd ? ($cmd) : grep { $_ ne 'info' } keys %$b;
-    my $n = 0;
-    $n += ($b->{$_} // 0) - ($a->{$_} // 0) for @names;
-    return $n;
-}
-
-sub main::metrics {
-    my (undef, undef, $b) = CxTest::http_get(main::port(),
-                                             "/metrics?format=json");
-    return JSON::PP->new->decode($b);
-}
-
-# the change of a model_cache counter, or of another top-level one
-sub main::moved {
-    my ($a, $b, $k) = @_;
-    return exists $b->{model_cache}{$k}
-           ? $b->{model_cache}{$k} - $a->{model_cache}{$k}
-           : $b->{$k} - $a->{$k};
 }
 
 # n GETs of uri at T0 + ms on as many connections at once: the bodies
@@ -175,7 +142,7 @@ sub main::until_next {
     my $deadline = Time::HiRes::time() + 10;
     while (Time::HiRes::time() < $deadline) {
         my ($b) = main::get($uri, $ms);
-        return 1 if main::next_of($b) eq $want;
+        return 1 if CxTest::next_of($b) eq $want;
         Time::HiRes::sleep(0.02);
     }
     return 0;
@@ -208,12 +175,12 @@ my ($b1) = main::get("/", 1000);
 main::rules("home", 0, 9, "item:3 /item/3");
 my ($b2) = main::get("/", 1500);
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(main::next_of($b1), "/item/1 /item/2", "read from redis");
-Test::More::is(main::next_of($b2), "/item/1 /item/2",
+Test::More::is(CxTest::next_of($b1), "/item/1 /item/2", "read from redis");
+Test::More::is(CxTest::next_of($b2), "/item/1 /item/2",
                "then from the cache: the rule taught since is not seen");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 2,
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 2,
                "two ZREVRANGE, the first request's");
-Test::More::is(join(" ", map { main::moved($m0, $m1, $_) }
+Test::More::is(join(" ", map { CxTest::moved($m0, $m1, $_) }
                          qw(miss hit stale refreshes)),
                "1 1 0 0", "a miss, then a hit");
 --- request
@@ -238,18 +205,18 @@ my @bodies = main::parallel(40, "/", 2500);
 my $new = main::until_next("/", 2700, "/item/3 /item/1 /item/2");
 my ($c1, $m1) = (main::calls(), main::metrics());
 my %seen;
-$seen{main::next_of($_)}++ for @bodies;
+$seen{CxTest::next_of($_)}++ for @bodies;
 Test::More::is(($seen{"/item/1 /item/2"} // 0)
                + ($seen{"/item/3 /item/1 /item/2"} // 0), 40,
                "every request answered: the stale list, or the new one");
 Test::More::cmp_ok($seen{"/item/1 /item/2"} // 0, '>=', 1,
                    "the stale entry served as it is");
 Test::More::ok($new, "a request after the refresh sees the new rule");
-Test::More::is(main::moved($m0, $m1, "refreshes"), 1,
+Test::More::is(CxTest::moved($m0, $m1, "refreshes"), 1,
                "one refresh for them all");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 2,
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 2,
                "its two ZREVRANGE, and no request's");
-Test::More::cmp_ok(main::moved($m0, $m1, "stale"), '>=', 1,
+Test::More::cmp_ok(CxTest::moved($m0, $m1, "stale"), '>=', 1,
                    "counted stale");
 --- request
 GET /
@@ -270,14 +237,14 @@ my ($b1) = main::get("/", 1000);
 main::rules("home", 0, 9, "item:3 /item/3");
 my ($b2) = main::get("/", 1100);
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(main::next_of($b1) . ", " . main::next_of($b2),
+Test::More::is(CxTest::next_of($b1) . ", " . CxTest::next_of($b2),
                "/item/1 /item/2, /item/3 /item/1 /item/2",
                "the next request sees the rule taught");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 4, "two ZREVRANGE each");
-Test::More::is(join(" ", map { main::moved($m0, $m1, $_) }
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 4, "two ZREVRANGE each");
+Test::More::is(join(" ", map { CxTest::moved($m0, $m1, $_) }
                          qw(miss hit stale refreshes evictions)),
                "0 0 0 0 0", "no cache to count");
-Test::More::is(main::moved($m0, $m1, "requests_without_round_trip"), 0,
+Test::More::is(CxTest::moved($m0, $m1, "requests_without_round_trip"), 0,
                "every request a round trip");
 --- request
 GET /
@@ -301,24 +268,24 @@ my ($c0, $m0) = (main::calls(), main::metrics());
 my @bad;
 for my $i (1 .. 300) {
     my ($b) = main::get("/item/$i", 1000);
-    push @bad, $i unless main::next_of($b) eq main::want($i);
+    push @bad, $i unless CxTest::next_of($b) eq main::want($i);
 }
 my $m1 = main::metrics();
 for my $i (reverse 1 .. 300) {
     my ($b) = main::get("/item/$i", 1200);
-    push @bad, $i unless main::next_of($b) eq main::want($i);
+    push @bad, $i unless CxTest::next_of($b) eq main::want($i);
 }
 my ($c2, $m2) = (main::calls(), main::metrics());
 Test::More::is("@bad", "", "600 answers, each the step's successors");
-Test::More::is(main::moved($m0, $m1, "miss"), 300, "300 steps read");
-Test::More::cmp_ok(main::moved($m0, $m1, "evictions"), '>=', 200,
+Test::More::is(CxTest::moved($m0, $m1, "miss"), 300, "300 steps read");
+Test::More::cmp_ok(CxTest::moved($m0, $m1, "evictions"), '>=', 200,
                    "most of them evicted since");
-Test::More::cmp_ok(main::moved($m1, $m2, "hit"), '>=', 1,
+Test::More::cmp_ok(CxTest::moved($m1, $m2, "hit"), '>=', 1,
                    "the last ones kept, still there");
-Test::More::is(main::moved($m0, $m2, "hit") + main::moved($m0, $m2, "miss"),
+Test::More::is(CxTest::moved($m0, $m2, "hit") + CxTest::moved($m0, $m2, "miss"),
                600, "each request a hit or a miss");
-Test::More::is(main::ran($c0, $c2, "zrevrange"),
-               2 * main::moved($m0, $m2, "miss"),
+Test::More::is(CxTest::ran($c0, $c2, "zrevrange"),
+               2 * CxTest::moved($m0, $m2, "miss"),
                "the rules read for each miss only");
 --- request
 GET /item/7
@@ -342,11 +309,11 @@ my ($b1) = main::get("/", 1000);
 my ($b2) = main::get("/", 1500);
 my ($c1, $m1) = (main::calls(), main::metrics());
 my $want = join " ", map { "/item/$_" } reverse 131 .. 150;
-Test::More::is(main::next_of($b1), $want,
+Test::More::is(CxTest::next_of($b1), $want,
                "the heaviest, nothing that is not ngx_cx's");
-Test::More::is(main::next_of($b2), $want, "the same from the cache");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 2, "read once");
-Test::More::is(main::moved($m0, $m1, "hit"), 1, "then a hit");
+Test::More::is(CxTest::next_of($b2), $want, "the same from the cache");
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 2, "read once");
+Test::More::is(CxTest::moved($m0, $m1, "hit"), 1, "then a hit");
 --- request
 GET /
 --- more_headers
@@ -367,10 +334,10 @@ main::rules("home", 0, map { ($_, "long:$l$_ /long/$l$_") } 100 .. 199);
 my ($c0, $m0) = (main::calls(), main::metrics());
 my @b = map { (main::get("/", 1000 + $_))[0] } 1 .. 3;
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(scalar(grep { main::next_of($_) =~ m{^/long/x{110}199 } } @b),
+Test::More::is(scalar(grep { CxTest::next_of($_) =~ m{^/long/x{110}199 } } @b),
                3, "each answered, the heaviest first");
-Test::More::is(main::moved($m0, $m1, "miss"), 3, "never found");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 6, "read by each");
+Test::More::is(CxTest::moved($m0, $m1, "miss"), 3, "never found");
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 6, "read by each");
 --- request
 GET /
 --- more_headers
@@ -407,12 +374,12 @@ my ($b1) = main::get("/", 1500);
 my ($b2) = main::get("/item/1", 1500);
 my ($b3) = main::get("/item/1", 1600);
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(main::next_of($b1) . ", " . main::next_of($b2)
-               . ", " . main::next_of($b3), "/item/1, /item/2, /item/2",
+Test::More::is(CxTest::next_of($b1) . ", " . CxTest::next_of($b2)
+               . ", " . CxTest::next_of($b3), "/item/1, /item/2, /item/2",
                "the answers");
-Test::More::is(join(" ", map { main::moved($m0, $m1, $_) } qw(hit miss)),
+Test::More::is(join(" ", map { CxTest::moved($m0, $m1, $_) } qw(hit miss)),
                "2 1", "the entry from before the reload found, a new one kept");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 2,
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 2,
                "the new step's rules read, only");
 --- request
 GET /item/1
@@ -438,19 +405,19 @@ my (undef, undef, $b2) = CxTest::http_get(main::port(), "/",
 my (undef, undef, $j) = CxTest::http_get(main::port(), "/cx/next?uri=/",
     { "X-CX-Time" => $main::T0 + 1300, "Sec-GPC" => 1 });
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(main::ran($c0, $c1), 0, "no command to Redis");
-Test::More::is(main::moved($m0, $m1, "requests_without_round_trip"), 3,
+Test::More::is(CxTest::ran($c0, $c1), 0, "no command to Redis");
+Test::More::is(CxTest::moved($m0, $m1, "requests_without_round_trip"), 3,
                "three requests without a round trip");
 Test::More::like($h1->{"set-cookie"} // "", qr/^cx_id=[0-9a-f]{32};/,
                  "the new visitor's id issued");
-Test::More::is(main::next_of($b1) . ", " . main::next_of($b2),
+Test::More::is(CxTest::next_of($b1) . ", " . CxTest::next_of($b2),
                "/item/1 /item/2, /item/1 /item/2", "both answered");
 Test::More::like($j, qr{"next":\[\{"step":"item:1","url":"/item/1".*\{"step":"item:2","url":"/item/2"},
                  "and cx_api");
 my ($b3) = main::get("/", 1400, "c8");
 my $c2 = main::calls();
-Test::More::is(main::next_of($b3), "/item/1 /item/2", "a customer's answer");
-Test::More::is(main::ran($c1, $c2, "zrevrange"), 1,
+Test::More::is(CxTest::next_of($b3), "/item/1 /item/2", "a customer's answer");
+Test::More::is(CxTest::ran($c1, $c2, "zrevrange"), 1,
                "one ZREVRANGE: the customer's habits");
 --- request
 GET /
@@ -474,9 +441,9 @@ my $m0 = main::metrics();
 my ($b1) = main::get("/", $end + 300);
 my $new = main::until_next("/", $end + 400, "/item/2 /item/1");
 my $m1 = main::metrics();
-Test::More::is(main::next_of($b1), "/item/1", "the stale entry served");
+Test::More::is(CxTest::next_of($b1), "/item/1", "the stale entry served");
 Test::More::ok($new, "then the new epoch's rules");
-Test::More::is(main::moved($m0, $m1, "refreshes"), 1, "one refresh");
+Test::More::is(CxTest::moved($m0, $m1, "refreshes"), 1, "one refresh");
 --- request
 GET /
 --- more_headers
@@ -496,12 +463,12 @@ main::rules("home", 0, 9, "item:2 /item/2");
 my ($c0, $m0) = (main::calls(), main::metrics());
 my ($b1) = main::get("/", 2001);
 my ($c1, $m1) = (main::calls(), main::metrics());
-Test::More::is(main::next_of($b1), "/item/2 /item/1",
+Test::More::is(CxTest::next_of($b1), "/item/2 /item/1",
                "1001 ms after: the rule taught since is seen at once");
-Test::More::is(join(" ", map { main::moved($m0, $m1, $_) }
+Test::More::is(join(" ", map { CxTest::moved($m0, $m1, $_) }
                          qw(hit stale miss refreshes)), "0 0 1 0",
                "counted a miss, no refresh");
-Test::More::is(main::ran($c0, $c1, "zrevrange"), 2,
+Test::More::is(CxTest::ran($c0, $c1, "zrevrange"), 2,
                "the batch's two ZREVRANGE");
 --- request
 GET /

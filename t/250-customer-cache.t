@@ -110,49 +110,16 @@ sub main::get {
     return ($b, $h);
 }
 
-# the urls suggested, as $cx_next has them
-sub main::next_of {
-    my ($b) = @_;
-    return $b =~ /next=(.*)$/m ? $1 : "(none: $b)";
-}
+# Redis's count of each command (CxTest::calls()), the counters of
+# cx_metrics (CxTest::metrics())
+sub main::calls { CxTest::calls($main::Redis->{port}) }
+sub main::metrics { CxTest::metrics(main::port(), "/metrics") }
 
 # everyone's rules of a step in an epoch (0: epoch 15000): score, member
 sub main::rules {
     my ($name, $epoch, @pairs) = @_;
     CxTest::redis($main::Redis->{port}, "ZADD",
                   "t250b$main::Block:t:{$name}:" . (15000 + $epoch), @pairs);
-}
-
-# Redis's own count of each command it ran
-sub main::calls {
-    my %c;
-    for (CxTest::redis($main::Redis->{port}, "INFO", "commandstats")) {
-        $c{$1} = $2 if /^cmdstat_(\w+):calls=(\d+)/;
-    }
-    return \%c;
-}
-
-# the commands between two counts, of one name or (none) all but INFO
-sub main::ran {
-    my ($a, $b, $cmd) = @_;
-    my @names = defined $cmd ? ($cmd) : grep { $_ ne 'info' } keys %$b;
-    my $n = 0;
-    $n += ($b->{$_} // 0) - ($a->{$_} // 0) for @names;
-    return $n;
-}
-
-sub main::metrics {
-    my (undef, undef, $b) = CxTest::http_get(main::port(),
-                                             "/metrics?format=json");
-    return JSON::PP->new->decode($b);
-}
-
-# the change of a model_cache counter, or of another top-level one
-sub main::moved {
-    my ($a, $b, $k) = @_;
-    return exists $b->{model_cache}{$k}
-           ? $b->{model_cache}{$k} - $a->{model_cache}{$k}
-           : $b->{$k} - $a->{$k};
 }
 
 
@@ -232,14 +199,15 @@ my ($c1, $m1) = (main::calls(), main::metrics());
 my ($b2) = main::get("/item/1", 2000, "c1");
 my ($b3) = main::get("/cart", 3000, "c1");
 my ($c2, $m2) = (main::calls(), main::metrics());
-Test::More::is(join(" ", map { main::ran($c0, $c1, $_) }
+Test::More::is(join(" ", map { CxTest::ran($c0, $c1, $_) }
                          qw(hmget lrange zrevrange)), "1 2 3",
                "the first request reads the customer and the rules");
-Test::More::is(join(" ", map { main::ran($c1, $c2, $_) }
+Test::More::is(join(" ", map { CxTest::ran($c1, $c2, $_) }
                          qw(hmget lrange zrevrange)), "0 0 0",
                "the next two read nothing of the customer");
-Test::More::is(main::ran($c1, $c2, "lpush"), 2, "and their steps are written");
-Test::More::is(main::moved($m1, $m2, "requests_without_round_trip"), 2,
+Test::More::is(CxTest::ran($c1, $c2, "lpush"), 2,
+               "and their steps are written");
+Test::More::is(CxTest::moved($m1, $m2, "requests_without_round_trip"), 2,
                "both answered with no round trip");
 Test::More::like($b3, qr/^status=(HIT|MISS) /, "answered: $b3");
 Test::More::is(join(" ", map { $m2->{customer_cache}{$_}
@@ -276,8 +244,8 @@ my ($copy) = main::get("/item/1", $t + 2000, "c2", 1);
 my $c1 = main::calls();
 my ($read) = main::get("/item/1", $t + 120000, "c2", 1);
 my $c2 = main::calls();
-Test::More::is(main::ran($c0, $c1, "hmget"), 0, "first from the copy");
-Test::More::is(main::ran($c1, $c2, "hmget"), 1, "then read again");
+Test::More::is(CxTest::ran($c0, $c1, "hmget"), 0, "first from the copy");
+Test::More::is(CxTest::ran($c1, $c2, "hmget"), 1, "then read again");
 Test::More::is($copy, $read, "the same answer: $read");
 Test::More::like($read, qr/level=expert next=\/cart \/buy /,
                  "an expert, with their habits");
@@ -359,7 +327,7 @@ my ($s) = CxTest::http_request(main::port(), "POST", "/forget",
 my ($b) = main::get("/cart", 4000, "c5");
 my $c1 = main::calls();
 Test::More::is($s, 200, "forgotten");
-Test::More::is(main::ran($c0, $c1, "hmget"), 1,
+Test::More::is(CxTest::ran($c0, $c1, "hmget"), 1,
                "the next request reads the customer again");
 Test::More::like($b, qr/level=new /, "a new customer: $b");
 --- request
@@ -398,7 +366,7 @@ my $c0 = main::calls();
 main::get("/item/1", 2000, "c7");
 main::get("/cart", 3000, "c7");
 my $c1 = main::calls();
-Test::More::is(main::ran($c0, $c1, "hmget"), 2, "two reads");
+Test::More::is(CxTest::ran($c0, $c1, "hmget"), 2, "two reads");
 --- request
 GET /block
 --- response_body chomp

@@ -14,6 +14,7 @@ use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use POSIX qw(SIGTERM SIGSTOP SIGCONT);
 use Time::HiRes qw(sleep time);
 use File::Temp qw(tempdir);
+use JSON::PP ();
 
 my @Started;
 
@@ -440,6 +441,47 @@ sub http_bulk {
         close $s;
     }
     return \%seen;
+}
+
+# Redis's own count of each command it ran: { name => calls }
+sub calls {
+    my $port = shift;
+    my %c;
+    for (redis($port, "INFO", "commandstats")) {
+        $c{$1} = $2 if /^cmdstat_(\w+):calls=(\d+)/;
+    }
+    return \%c;
+}
+
+# the commands between two calls(), of one name or (none) all but INFO
+sub ran {
+    my ($a, $b, $cmd) = @_;
+    my @names = defined $cmd ? ($cmd) : grep { $_ ne 'info' } keys %$b;
+    my $n = 0;
+    $n += ($b->{$_} // 0) - ($a->{$_} // 0) for @names;
+    return $n;
+}
+
+# the counters of a cx_metrics location, as its JSON says them
+sub metrics {
+    my ($port, $uri) = @_;
+    my (undef, undef, $b) = http_get($port, $uri . "?format=json");
+    return JSON::PP->new->decode($b);
+}
+
+# the change of a model_cache counter, or of another top-level one,
+# between two metrics()
+sub moved {
+    my ($a, $b, $k) = @_;
+    return exists $b->{model_cache}{$k}
+           ? $b->{model_cache}{$k} - $a->{model_cache}{$k}
+           : $b->{$k} - $a->{$k};
+}
+
+# the urls suggested, as a body with "next=$cx_next" has them
+sub next_of {
+    my ($b) = @_;
+    return $b =~ /next=(.*)$/m ? $1 : "(none: $b)";
 }
 
 1;
