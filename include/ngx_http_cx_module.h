@@ -480,6 +480,8 @@ void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 
 /* a command's argument: a literal, or bytes with their length */
 #define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
+/* the day of a time in ms: the learning budget's, lday */
+#define ngx_http_cx_day(ms)    ((ngx_uint_t) ((ms) / 86400000))
 #define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
 
 /* ngx_http_cx_record.c */

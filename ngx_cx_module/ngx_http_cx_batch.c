@@ -285,7 +285,7 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
         n = (ngx_uint_t) reply->integer;
 
         if (slot->state.lday
-            && slot->state.lday != (ngx_uint_t) (ctx->now / 86400000))
+            && slot->state.lday != ngx_http_cx_day(ctx->now))
         {
             /* an earlier day's count, which the step sets back */
             n = slot->count;

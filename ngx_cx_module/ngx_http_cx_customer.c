@@ -172,7 +172,7 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 
     n = ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
                                                   NGX_HTTP_CX_CACHE_TODAY),
-                                (uint32_t) (ctx->now / 86400000),
+                                (uint32_t) ngx_http_cx_day(ctx->now),
                                 (uint32_t) floor, (uint32_t) count);
 
     return n ? n : floor + count;
@@ -203,7 +203,7 @@ ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
 
     return ngx_http_cx_cache_take(ngx_http_cx_customer_id(cxscf, ctx->hash,
                                                   NGX_HTTP_CX_CACHE_UNSENT),
-                                  (uint32_t) (ctx->now / 86400000));
+                                  (uint32_t) ngx_http_cx_day(ctx->now));
 }
 
 
@@ -225,7 +225,7 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 
     return ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
                                                   NGX_HTTP_CX_CACHE_UNSENT),
-                                   (uint32_t) (ctx->now / 86400000), 0,
+                                   (uint32_t) ngx_http_cx_day(ctx->now), 0,
                                    (uint32_t) n);
 }
 

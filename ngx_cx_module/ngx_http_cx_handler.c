@@ -208,7 +208,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             /* an earlier day's count is none of today's */
 
             ctx->steps_today = ngx_http_cx_customer_count(ctx,
-                                 st->lday == (ngx_uint_t) (ctx->now / 86400000)
+                                 st->lday == ngx_http_cx_day(ctx->now)
                                  ? st->learned : 0,
                                  count);
             ngx_http_cx_use(ctx, ctx->customer);

@@ -566,7 +566,7 @@ ngx_http_cx_learn(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
 {
     ngx_uint_t  day, count;
 
-    day = (ngx_uint_t) (ctx->now / 86400000);
+    day = ngx_http_cx_day(ctx->now);
 
     count = ctx->steps_today;
     st->learned = 0;
