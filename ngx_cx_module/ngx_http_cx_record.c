@@ -735,11 +735,8 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 
     va_end(args);
 
-    if (renew) {
-        return ngx_http_cx_redis_command(NULL, NULL, argc, argv);
-    }
-
-    return ngx_http_cx_redis_write(made, n, &cxscf->ttl_text, argc, argv);
+    return ngx_http_cx_redis_write(renew ? 0 : made, n, &cxscf->ttl_text,
+                                   argc, argv);
 }
 
 
@@ -867,14 +864,12 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                   - kb;
     key = argv[1];
 
+    rc |= ngx_http_cx_redis_write(renew ? 0 : NGX_HTTP_CX_MADE_FIELDS, 0,
+                                  &cxscf->ttl_text, a - argv, argv);
+
     if (renew) {
-        rc |= ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
         rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                               cxscf->ttl_text);
-
-    } else {
-        rc |= ngx_http_cx_redis_write(NGX_HTTP_CX_MADE_FIELDS, 0,
-                                      &cxscf->ttl_text, a - argv, argv);
     }
 
     st->unsure = 0;

@@ -828,7 +828,7 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
  * A write of argv[1] that may make the key (Redis deleted or evicted it
  * behind the caller's back): its reply tells, as "made" says how, and
  * then "EXPIRE key ttl" follows.  A key too long to keep in flight gets
- * its EXPIRE at once.
+ * its EXPIRE at once.  made 0: a write whose EXPIRE the caller sends.
  */
 
 ngx_int_t
@@ -843,6 +843,10 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
 
     if (ngx_http_cx_redis_command(NULL, NULL, argc, argv) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (made == 0) {
+        return NGX_OK;
     }
 
     if (argv[1].len > sizeof(f->key)) {
