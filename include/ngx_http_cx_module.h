@@ -33,7 +33,6 @@
 #define NGX_HTTP_CX_SECRET_MIN    16      /* cx_secret, bytes at least */
 #define NGX_HTTP_CX_COOKIE_ID_LEN 32      /* 128 random bits, hex */
 #define NGX_HTTP_CX_RECENT        16      /* steps read back per request */
-#define NGX_HTTP_CX_RECENT_STOP   "15"    /* LRANGE 0 RECENT-1 */
 #define NGX_HTTP_CX_PATHS         10      /* goal paths kept per customer */
 #define NGX_HTTP_CX_PATHS_STOP    "9"     /* LRANGE, LTRIM 0 PATHS-1 */
 #define NGX_HTTP_CX_PATH_STEPS    (NGX_HTTP_CX_RECENT + 1)  /* and goal */
@@ -41,9 +40,6 @@
                                    * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
-#define NGX_HTTP_CX_HABITS_STOP   "63"    /* ZREVRANGE 0 HABITS-1 */
-#define NGX_HTTP_CX_HABITS_TRIM   "-64"   /* ZREMRANGEBYRANK 0 -HABITS */
-#define NGX_HTTP_CX_HABITS_KEEP   "-65"   /* ditto, HABITS kept: a login */
 #define NGX_HTTP_CX_LOGIN_HOLD    "3600"  /* s, EX of a login's claim */
 #define NGX_HTTP_CX_LOGIN_PUSH    16      /* steps per RPUSH of a login */
 #define NGX_HTTP_CX_FANOUT_KEEP   256     /* successors kept per step */
@@ -62,6 +58,9 @@
 /* an offer as the state keeps it: 8 hex digits per url, ":" shortcut */
 #define NGX_HTTP_CX_OFFER_MAX     (8 * NGX_HTTP_CX_SUGGEST_MAX + 9)
 #define NGX_HTTP_CX_STATE_ALL     11      /* fields of the state hash */
+/* fields of a customer's hash looked at: the state, "r", transitions */
+#define NGX_HTTP_CX_FIELDS_MAX    (NGX_HTTP_CX_STATE_ALL + 1                 \
+                                   + 2 * NGX_HTTP_CX_HABITS)
 #define NGX_HTTP_CX_READS         8       /* reads of one batch at most */
 /* a step's successors, this epoch's and the previous one's */
 #define NGX_HTTP_CX_RULES         (2 * NGX_HTTP_CX_FANOUT)
@@ -323,8 +322,8 @@ struct ngx_http_cx_slot_s {
     uint64_t                    sent;           /* us, metric_clock() */
     ngx_http_cx_state_t         state;
     uint64_t                    anon;           /* a login's: merged from */
+    ngx_http_cx_customer_t     *visit;          /* what anon's hash told */
     ngx_http_cx_srv_conf_t     *shop;           /* the request's keys */
-    ngx_uint_t                  steps;          /* the login's, before */
     size_t                      name_len;
     size_t                      member_len;
     u_char                      member[NGX_HTTP_CX_MEMBER_MAX];
@@ -387,6 +386,8 @@ struct ngx_http_cx_ctx_s {
     ngx_str_t                  *personal;
     double                     *personal_w;
     ngx_uint_t                  npersonal;
+    ngx_str_t                  *extra;          /* transitions to delete */
+    ngx_uint_t                  nextra;
     ngx_str_t                  *paths;
     ngx_uint_t                  npaths;
     ngx_str_t                  *shared;         /* everyone's successors, */
@@ -527,8 +528,7 @@ ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv);
 /* how a write's reply says it made its key: ngx_http_cx_redis_write() */
 #define NGX_HTTP_CX_MADE_LEN      1       /* a list's length, at most n */
-#define NGX_HTTP_CX_MADE_FIELDS   2       /* a hash's fields added */
-#define NGX_HTTP_CX_MADE_NEW      3       /* ZINCRBY 1: a new member */
+#define NGX_HTTP_CX_MADE_FIELDS   2       /* a hash's fields added, over n */
 ngx_int_t ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n,
     ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
@@ -536,10 +536,8 @@ void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
 
 /* ngx_http_cx_reply.c: what Redis answers, checked before use */
 struct redisReply;
-ngx_uint_t ngx_http_cx_reply_state(struct redisReply *reply,
-    ngx_http_cx_state_t *st);
-ngx_uint_t ngx_http_cx_reply_members(struct redisReply *reply, ngx_str_t *out,
-    ngx_uint_t max, ngx_uint_t *bad);
+ngx_uint_t ngx_http_cx_reply_customer(struct redisReply *reply,
+    ngx_http_cx_customer_t *cu, ngx_str_t *extra, ngx_uint_t *nextra);
 ngx_uint_t ngx_http_cx_reply_scored(struct redisReply *reply, ngx_str_t *out,
     double *scores, ngx_uint_t max, ngx_uint_t ascending, size_t len_max,
     ngx_uint_t *bad);
@@ -554,6 +552,14 @@ uint64_t ngx_http_cx_hash_id(uint64_t *keys, ngx_uint_t login, u_char *id,
 uint64_t ngx_http_cx_siphash(uint64_t *key, u_char *p, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
+ngx_uint_t ngx_http_cx_habit_ok(ngx_str_t *habit);
+ngx_uint_t ngx_http_cx_habit_before(double wa, ngx_str_t *a, double wb,
+    ngx_str_t *b);
+ngx_uint_t ngx_http_cx_habit_insert(ngx_str_t *h, double *w, ngx_uint_t n,
+    ngx_uint_t max, ngx_str_t *habit, double count);
+ngx_uint_t ngx_http_cx_steps_parse(ngx_str_t *text, ngx_str_t *out,
+    ngx_uint_t max, ngx_uint_t *bad);
+u_char *ngx_http_cx_steps_text(u_char *p, ngx_str_t *s, ngx_uint_t n);
 ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
     ngx_str_t *to);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,

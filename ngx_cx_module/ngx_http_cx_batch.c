@@ -22,22 +22,15 @@
 #define NGX_HTTP_CX_ARGS_MAX   32
 
 
-static void ngx_http_cx_state_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
-    void *privdata);
-static void ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data,
-    void *privdata);
-static void ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply);
-static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
-    redisReply *reply, ngx_uint_t max, ngx_uint_t room, size_t len_max,
-    const char *what, ngx_str_t **mp, double **wp);
 
 
 /*
@@ -45,14 +38,14 @@ static ngx_int_t ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx,
  * command it answers.  All but the last key belong to the customer (one
  * hash tag, one Cluster slot):
  *
- *   HMGET P{H}:s ...              the state: last step, journey, pace,
- *                                 what the last step offered
+ *   HGETALL P{H}:s                the state (last step, journey, pace,
+ *                                 what the last step offered), the steps
+ *                                 before this one, the customer's own
+ *                                 transitions
  *   HINCRBY P{H}:s learned n      steps today, for the learning budget,
  *                                 when the request may teach anything:
  *                                 its own, and those the edge's copy
  *                                 counted since the last read
- *   LRANGE P{H}:seq 0 15          the steps before this one
- *   ZREVRANGE P{H}:p 0 63         the customer's own transitions
  *   LRANGE P{H}:g 0 9             the customer's paths to the goal
  *   ZREVRANGE Pt:{<name>}:E-1 0 99, then Pt:{<name>}:E 0 99
  *                                 where everyone went next, decayed: the
@@ -75,10 +68,9 @@ ngx_int_t
 ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_slot_t *slot)
 {
-    u_char     seq[NGX_HTTP_CX_CKEY_MAX], st[NGX_HTTP_CX_CKEY_MAX];
-    u_char     pk[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
+    u_char     st[NGX_HTTP_CX_CKEY_MAX], gk[NGX_HTTP_CX_CKEY_MAX];
     u_char     nb[NGX_INT_T_LEN];
-    ngx_str_t  seq_k, st_k, p_k, g_k, n;
+    ngx_str_t  st_k, g_k, n;
 
     ngx_http_cx_batch_init(slot);
 
@@ -86,28 +78,15 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
         goto shared;
     }
 
-    seq_k.data = seq;
-    seq_k.len = ngx_http_cx_customer_key(seq, &cxscf->prefix, slot->hash,
-                                         "seq")
-                - seq;
     st_k.data = st;
     st_k.len = ngx_http_cx_customer_key(st, &cxscf->prefix, slot->hash, "s")
                - st;
     g_k.data = gk;
     g_k.len = ngx_http_cx_customer_key(gk, &cxscf->prefix, slot->hash, "g")
               - gk;
-    p_k.data = pk;
-    p_k.len = ngx_http_cx_customer_key(pk, &cxscf->prefix, slot->hash, "p")
-              - pk;
 
-    if (ngx_http_cx_cmd(ngx_http_cx_state_reply, slot, 13,
-                        ngx_http_cx_lit("HMGET"), st_k,
-                        ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),
-                        ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),
-                        ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),
-                        ngx_http_cx_lit("learned"),
-                        ngx_http_cx_lit("lstart"), ngx_http_cx_lit("u"),
-                        ngx_http_cx_lit("o"), ngx_http_cx_lit("q"))
+    if (ngx_http_cx_cmd(ngx_http_cx_customer_reply, slot, 2,
+                        ngx_http_cx_lit("HGETALL"), st_k)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -123,17 +102,6 @@ ngx_http_cx_send(ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
                                ngx_http_cx_lit("HINCRBY"), st_k,
                                ngx_http_cx_lit("learned"), n);
     }
-
-    (void) ngx_http_cx_cmd(ngx_http_cx_recent_reply, slot, 4,
-                           ngx_http_cx_lit("LRANGE"), seq_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_RECENT_STOP));
-
-    (void) ngx_http_cx_cmd(ngx_http_cx_habits_reply, slot, 5,
-                           ngx_http_cx_lit("ZREVRANGE"), p_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
-                           ngx_http_cx_lit("WITHSCORES"));
 
     (void) ngx_http_cx_cmd(ngx_http_cx_paths_reply, slot, 4,
                            ngx_http_cx_lit("LRANGE"), g_k,
@@ -233,26 +201,64 @@ ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
+/*
+ * The customer's hash: their state, recent steps and transitions, kept
+ * in the request's pool (the reply is freed with it).  Transitions
+ * beyond NGX_HTTP_CX_HABITS are kept too, for the record to delete.
+ */
+
 static void
-ngx_http_cx_state_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_uint_t  bad;
+    ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept;
+    ngx_uint_t               bad, nextra;
+    ngx_http_cx_ctx_t       *ctx;
+    ngx_http_cx_customer_t  *cu;
 
-    bad = ngx_http_cx_reply_state(reply, &slot->state);
+    ctx = slot->ctx;
 
-    if (bad && reply->type != REDIS_REPLY_ERROR) {
-        ngx_http_cx_skipped(bad, "customer state");
+    if (ctx == NULL || ctx->customer == NULL) {
+        /* the request is gone: nothing to keep */
+        return;
     }
 
-    /* written back whole, whatever the step changes */
-    slot->state.unsure = (bad != 0);
+    cu = ctx->customer;
 
-    if (slot->ctx && slot->ctx->customer) {
-        slot->ctx->customer->state = slot->state;
+    bad = ngx_http_cx_reply_customer(reply, cu, extra, &nextra);
+
+    if (bad && reply && reply->type != REDIS_REPLY_ERROR) {
+        ngx_http_cx_skipped(bad, "customer hash");
     }
+
+    slot->state = cu->state;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* gone, or refused (counted): nothing to go on */
+        ctx->customer = NULL;
+        return;
+    }
+
+    kept = ngx_http_cx_keep(ctx->request->pool, cu->recent, cu->nrecent);
+    if (kept == NULL && cu->nrecent) {
+        ctx->customer = NULL;
+        return;
+    }
+
+    ngx_memcpy(cu->recent, kept, cu->nrecent * sizeof(ngx_str_t));
+
+    kept = ngx_http_cx_keep(ctx->request->pool, cu->habits, cu->nhabits);
+    if (kept == NULL && cu->nhabits) {
+        ctx->customer = NULL;
+        return;
+    }
+
+    ngx_memcpy(cu->habits, kept, cu->nhabits * sizeof(ngx_str_t));
+
+    ctx->extra = ngx_http_cx_keep(ctx->request->pool, extra, nextra);
+    ctx->nextra = ctx->extra ? nextra : 0;
 }
 
 
@@ -295,99 +301,6 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
                                n > slot->count ? n - slot->count : 0,
                                slot->count);
     }
-}
-
-
-/* the steps before this one, newest first */
-
-static void
-ngx_http_cx_recent_reply(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    ngx_str_t                m[NGX_HTTP_CX_RECENT], *kept;
-    ngx_uint_t               n, bad;
-    ngx_http_cx_ctx_t       *ctx;
-    ngx_http_cx_customer_t  *cu;
-
-    ctx = slot->ctx;
-
-    if (ctx == NULL || ctx->customer == NULL) {
-        return;
-    }
-
-    cu = ctx->customer;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        /* gone, or refused (counted): nothing to go on */
-        ctx->customer = NULL;
-        return;
-    }
-
-    bad = 0;
-    n = ngx_http_cx_reply_members(reply, m, NGX_HTTP_CX_RECENT, &bad);
-
-    if (bad) {
-        ngx_http_cx_skipped(bad, "customer steps");
-    }
-
-    kept = ngx_http_cx_keep(ctx->request->pool, m, n);
-    if (kept == NULL) {
-        ctx->customer = NULL;
-        return;
-    }
-
-    ngx_memcpy(cu->recent, kept, n * sizeof(ngx_str_t));
-    cu->nrecent = n;
-}
-
-
-/* the customer's own transitions: "from name url", with their counts */
-
-static void
-ngx_http_cx_habits_reply(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    double                  *sc;
-    ngx_int_t                n;
-    ngx_str_t               *m, *kept;
-    ngx_http_cx_ctx_t       *ctx;
-    ngx_http_cx_customer_t  *cu;
-
-    ctx = slot->ctx;
-
-    if (ctx == NULL || ctx->customer == NULL) {
-        return;
-    }
-
-    cu = ctx->customer;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        ctx->customer = NULL;
-        return;
-    }
-
-    n = ngx_http_cx_scored(ctx, reply, NGX_HTTP_CX_HABITS, 0,
-                           NGX_HTTP_CX_HABIT_MAX, "customer habits", &m, &sc);
-    if (n == NGX_ERROR) {
-        ctx->customer = NULL;
-        return;
-    }
-
-    /* the reply's strings are freed with it */
-
-    kept = ngx_http_cx_keep(ctx->request->pool, m, n);
-    if (kept == NULL) {
-        ctx->customer = NULL;
-        return;
-    }
-
-    ngx_memcpy(cu->habits, kept, n * sizeof(ngx_str_t));
-    ngx_memcpy(cu->habits_w, sc, n * sizeof(double));
-    cu->nhabits = n;
 }
 
 
@@ -585,42 +498,6 @@ ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply)
         ctx->wake.posted = 1;
         ngx_queue_insert_head(&ngx_posted_events, &ctx->wake.queue);
     }
-}
-
-
-/*
- * At most max scored pairs of a reply, heaviest first, into arrays of the
- * request's pool with room for more after them: their number.
- */
-
-static ngx_int_t
-ngx_http_cx_scored(ngx_http_cx_ctx_t *ctx, redisReply *reply, ngx_uint_t max,
-    ngx_uint_t room, size_t len_max, const char *what, ngx_str_t **mp,
-    double **wp)
-{
-    double      *w;
-    ngx_str_t   *m;
-    ngx_uint_t   n, bad;
-
-    m = ngx_palloc(ctx->request->pool,
-                   (max + room) * (sizeof(ngx_str_t) + sizeof(double)));
-    if (m == NULL) {
-        return NGX_ERROR;
-    }
-
-    w = (double *) (m + max + room);
-
-    bad = 0;
-    n = ngx_http_cx_reply_scored(reply, m, w, max, 0, len_max, &bad);
-
-    if (bad) {
-        ngx_http_cx_skipped(bad, what);
-    }
-
-    *mp = m;
-    *wp = w;
-
-    return n;
 }
 
 

@@ -13,18 +13,21 @@
  *                                both ids at once only the one that sets
  *                                it goes on, and the login's requests of
  *                                the next hour do not try again; then
- *   HMGET P{A}:s ...             the anonymous state
- *   LRANGE P{A}:seq 0 <history-1>  its steps
- *   ZREVRANGE P{A}:p 0 63 WITHSCORES  its transitions
+ *   HGETALL P{A}:s               the anonymous state, steps, transitions
  *   LRANGE P{A}:g 0 9            its paths to the goal
+ *   LRANGE P{A}:seq 0 <history-1>  its whole history, with cx_history
+ *                                over NGX_HTTP_CX_RECENT
  *   DEL P{A}:seq P{A}:s P{A}:p P{A}:g
- *   LLEN P{L}:seq, HMGET P{L}:s ...   the login's steps and state
+ *   HGETALL P{L}:s               the login's
  *
  * and, as the replies come, the writes into the login's keys, each
- * bounded and given cx_ttl as the record's are: the steps appended after
- * the login's own, as older ones (RPUSH, LTRIM), the transitions added
- * to the login's (ZINCRBY, the 64 heaviest kept), the paths appended
- * (RPUSH, LTRIM), the state combined (ngx_http_cx_combine(), HSET).
+ * bounded and given cx_ttl as the record's are: the paths (and the
+ * history) appended after the login's own, as older ones (RPUSH, LTRIM);
+ * once the login's hash is read, the two combined into it by one HSET:
+ * the state (ngx_http_cx_combine()), the recent steps, the login's then
+ * the visit's, and the transitions added up, the NGX_HTTP_CX_HABITS
+ * heaviest kept (HDEL of the others).  What the login's steps write
+ * between its read and that HSET may be lost.
  *
  * The anonymous keys are deleted before anything is written, so a fault
  * (Redis gone, a write refused) can drop a part of the history, never
@@ -45,32 +48,19 @@
 #include <ngx_http_cx_module.h>
 
 
-/* the state fields, in the order ngx_http_cx_reply_state() reads them */
-#define ngx_http_cx_login_fields                                             \
-    ngx_http_cx_lit("ts"), ngx_http_cx_lit("jlen"),                         \
-    ngx_http_cx_lit("goals"), ngx_http_cx_lit("gap"),                       \
-    ngx_http_cx_lit("ngaps"), ngx_http_cx_lit("lday"),                      \
-    ngx_http_cx_lit("learned"), ngx_http_cx_lit("lstart")
-
-
 static void ngx_http_cx_login_claim(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_state(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_visit(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_login_seq(redisAsyncContext *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_habits(redisAsyncContext *ac, void *data,
-    void *privdata);
 static void ngx_http_cx_login_paths(redisAsyncContext *ac, void *data,
-    void *privdata);
-static void ngx_http_cx_login_steps(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_login_done(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_login_put(ngx_http_cx_slot_t *slot);
 static ngx_uint_t ngx_http_cx_login_push(ngx_str_t *key, redisReply *reply,
     ngx_uint_t max, size_t len_max, ngx_uint_t path);
-static ngx_uint_t ngx_http_cx_login_habit(u_char *data, size_t len);
 static ngx_uint_t ngx_http_cx_login_path(u_char *data, size_t len);
 static ngx_str_t ngx_http_cx_login_key(u_char *buf, ngx_http_cx_slot_t *slot,
     uint64_t hash, const char *suffix);
@@ -96,7 +86,6 @@ ngx_http_cx_login(ngx_http_cx_ctx_t *ctx)
                                               ngx_http_cx_module);
     slot->hash = ctx->hash;
     slot->anon = ctx->anon;
-    slot->steps = 0;
     slot->errors = 0;
     slot->count = 1;
     ngx_memzero(&slot->state, sizeof(ngx_http_cx_state_t));
@@ -130,12 +119,27 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
     u_char                    qk[NGX_HTTP_CX_CKEY_MAX];
     u_char                    pk[NGX_HTTP_CX_CKEY_MAX];
     u_char                    gk[NGX_HTTP_CX_CKEY_MAX];
-    u_char                    lq[NGX_HTTP_CX_CKEY_MAX];
     u_char                    ls[NGX_HTTP_CX_CKEY_MAX];
     ngx_str_t                 s_k, seq_k, p_k, g_k;
     ngx_http_cx_main_conf_t  *cmcf;
 
     if (reply == NULL || reply->type != REDIS_REPLY_STATUS) {
+        ngx_http_cx_redis_release(slot);
+        return;
+    }
+
+    /* what the visit's hash tells, until the login's is read */
+
+    slot->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (slot->pool == NULL) {
+        ngx_http_cx_redis_release(slot);
+        return;
+    }
+
+    slot->visit = ngx_pcalloc(slot->pool, sizeof(ngx_http_cx_customer_t));
+    if (slot->visit == NULL) {
+        ngx_destroy_pool(slot->pool);
+        slot->pool = NULL;
         ngx_http_cx_redis_release(slot);
         return;
     }
@@ -153,19 +157,8 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
 
     /* the reads, each reply written into the login's keys as it comes */
 
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_state, slot, 10,
-                                   ngx_http_cx_lit("HMGET"), s_k,
-                                   ngx_http_cx_login_fields)
-                   == NGX_OK;
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_seq, slot, 4,
-                                   ngx_http_cx_lit("LRANGE"), seq_k,
-                                   ngx_http_cx_lit("0"), cmcf->trim_text)
-                   == NGX_OK;
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_habits, slot, 5,
-                                   ngx_http_cx_lit("ZREVRANGE"), p_k,
-                                   ngx_http_cx_lit("0"),
-                                   ngx_http_cx_lit(NGX_HTTP_CX_HABITS_STOP),
-                                   ngx_http_cx_lit("WITHSCORES"))
+    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_visit, slot, 2,
+                                   ngx_http_cx_lit("HGETALL"), s_k)
                    == NGX_OK;
     slot->count += ngx_http_cx_cmd(ngx_http_cx_login_paths, slot, 4,
                                    ngx_http_cx_lit("LRANGE"), g_k,
@@ -173,24 +166,27 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
                                    ngx_http_cx_lit(NGX_HTTP_CX_PATHS_STOP))
                    == NGX_OK;
 
+    if (cmcf->history > NGX_HTTP_CX_RECENT) {
+        slot->count += ngx_http_cx_cmd(ngx_http_cx_login_seq, slot, 4,
+                                       ngx_http_cx_lit("LRANGE"), seq_k,
+                                       ngx_http_cx_lit("0"), cmcf->trim_text)
+                       == NGX_OK;
+    }
+
     /* gone before anything is written: never merged twice */
 
     (void) ngx_http_cx_cmd(NULL, NULL, 5, ngx_http_cx_lit("DEL"), seq_k, s_k,
                            p_k, g_k);
 
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_steps, slot, 2,
-                                   ngx_http_cx_lit("LLEN"),
-                                   ngx_http_cx_login_key(lq, slot, slot->hash,
-                                                         "seq"))
-                   == NGX_OK;
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 10,
-                                   ngx_http_cx_lit("HMGET"),
+    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 2,
+                                   ngx_http_cx_lit("HGETALL"),
                                    ngx_http_cx_login_key(ls, slot, slot->hash,
-                                                         "s"),
-                                   ngx_http_cx_login_fields)
+                                                         "s"))
                    == NGX_OK;
 
     if (slot->count == 0) {
+        ngx_destroy_pool(slot->pool);
+        slot->pool = NULL;
         ngx_http_cx_redis_release(slot);
     }
 }
@@ -206,24 +202,43 @@ ngx_http_cx_login_put(ngx_http_cx_slot_t *slot)
         ngx_http_cx_customer_drop(slot->shop, slot->hash);
         ngx_http_cx_customer_drop(slot->shop, slot->anon);
 
+        ngx_destroy_pool(slot->pool);
+        slot->pool = NULL;
+
         ngx_http_cx_redis_release(slot);
     }
 }
 
 
+/* the visit's hash: its state, steps and transitions, kept for the login's */
+
 static void
-ngx_http_cx_login_state(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_visit(redisAsyncContext *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_uint_t  bad;
+    ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept;
+    ngx_uint_t               bad, nextra;
+    ngx_http_cx_customer_t  *cu;
 
-    bad = ngx_http_cx_reply_state(reply, &slot->state);
+    cu = slot->visit;
+
+    bad = ngx_http_cx_reply_customer(reply, cu, extra, &nextra);
 
     if (bad && reply && reply->type != REDIS_REPLY_ERROR) {
-        ngx_http_cx_skipped(bad, "customer state");
+        ngx_http_cx_skipped(bad, "customer hash");
     }
+
+    kept = ngx_http_cx_keep(slot->pool, cu->recent, cu->nrecent);
+    cu->nrecent = kept ? cu->nrecent : 0;
+    ngx_memcpy(cu->recent, kept, cu->nrecent * sizeof(ngx_str_t));
+
+    kept = ngx_http_cx_keep(slot->pool, cu->habits, cu->nhabits);
+    cu->nhabits = kept ? cu->nhabits : 0;
+    ngx_memcpy(cu->habits, kept, cu->nhabits * sizeof(ngx_str_t));
+
+    slot->state = cu->state;
 
     ngx_http_cx_login_put(slot);
 }
@@ -250,71 +265,6 @@ ngx_http_cx_login_seq(redisAsyncContext *ac, void *data, void *privdata)
     {
         (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
                                ngx_http_cx_lit("0"), cmcf->trim_text);
-        (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                               slot->shop->ttl_text);
-    }
-
-    ngx_http_cx_login_put(slot);
-}
-
-
-/* the anonymous transitions, added up with the login's */
-
-static void
-ngx_http_cx_login_habits(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    u_char       kb[NGX_HTTP_CX_CKEY_MAX], c[NGX_INT64_LEN + 8];
-    double       count;
-    ngx_str_t    key;
-    ngx_uint_t   i, n, bad;
-    redisReply  *m, *s;
-
-    key = ngx_http_cx_login_key(kb, slot, slot->hash, "p");
-
-    n = 0;
-    bad = 0;
-
-    for (i = 0;
-         reply && reply->type == REDIS_REPLY_ARRAY
-         && i + 1 < reply->elements && i < 2 * NGX_HTTP_CX_HABITS;
-         i += 2)
-    {
-        m = reply->element[i];
-        s = reply->element[i + 1];
-
-        if (m == NULL || s == NULL
-            || m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING
-            || !ngx_http_cx_login_habit((u_char *) m->str, m->len)
-            || ngx_http_cx_score((u_char *) s->str, s->len, &count)
-               != NGX_OK
-            || count > NGX_HTTP_CX_COUNT_MAX)
-        {
-            bad++;
-            continue;
-        }
-
-        /* counts of 1 each, below 2^32: "%.6f" is exact */
-
-        (void) ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"), key,
-                               ngx_http_cx_str(c, ngx_sprintf(c, "%.6f",
-                                                              count)
-                                                  - c),
-                               ngx_http_cx_str(m->str, m->len));
-        n++;
-    }
-
-    if (bad) {
-        ngx_http_cx_skipped(bad, "customer habits");
-    }
-
-    if (n) {
-        (void) ngx_http_cx_cmd(NULL, NULL, 4,
-                               ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                               ngx_http_cx_lit("0"),
-                               ngx_http_cx_lit(NGX_HTTP_CX_HABITS_KEEP));
         (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                                slot->shop->ttl_text);
     }
@@ -350,23 +300,11 @@ ngx_http_cx_login_paths(redisAsyncContext *ac, void *data, void *privdata)
 }
 
 
-/* the login's steps before the anonymous ones, for the journey */
-
-static void
-ngx_http_cx_login_steps(redisAsyncContext *ac, void *data, void *privdata)
-{
-    redisReply          *reply = data;
-    ngx_http_cx_slot_t  *slot = privdata;
-
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
-        slot->steps = (ngx_uint_t) reply->integer;
-    }
-
-    ngx_http_cx_login_put(slot);
-}
-
-
-/* the login's state, combined with the anonymous one */
+/*
+ * The login's hash, combined with the visit's: one HSET of the state,
+ * the recent steps and the transitions added up, HDEL of those that no
+ * longer are among the heaviest.
+ */
 
 static void
 ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
@@ -374,54 +312,188 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    u_char                    kb[NGX_HTTP_CX_CKEY_MAX], v[5][NGX_INT64_LEN];
-    ngx_str_t                 key, s[5];
-    ngx_uint_t                i, bad;
-    ngx_http_cx_state_t       st;
+    u_char                    kb[NGX_HTTP_CX_CKEY_MAX], *p;
+    double                   *w;
+    ngx_str_t                 key, *argv, *a, *hs, *h, *extra;
+    ngx_str_t                 recent[NGX_HTTP_CX_RECENT];
+    ngx_uint_t                i, j, n, nh, nrecent, nextra, bad, keep;
+    ngx_http_cx_customer_t   *visit, *login;
     ngx_http_cx_main_conf_t  *cmcf;
 
+    visit = slot->visit;
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
-        || slot->state.ts <= 0)
+        || visit->state.ts <= 0)
     {
         /* gone, or nothing known of the anonymous visit */
         ngx_http_cx_login_put(slot);
         return;
     }
 
-    bad = ngx_http_cx_reply_state(reply, &st);
+    login = ngx_palloc(slot->pool, sizeof(ngx_http_cx_customer_t)
+                                   + 2 * NGX_HTTP_CX_HABITS * sizeof(double)
+                                   + 3 * NGX_HTTP_CX_HABITS
+                                     * sizeof(ngx_str_t));
+    if (login == NULL) {
+        ngx_http_cx_login_put(slot);
+        return;
+    }
+
+    w = (double *) (login + 1);
+    h = (ngx_str_t *) (w + 2 * NGX_HTTP_CX_HABITS);
+    extra = h + 2 * NGX_HTTP_CX_HABITS;
+
+    bad = ngx_http_cx_reply_customer(reply, login, extra, &nextra);
 
     if (bad) {
-        ngx_http_cx_skipped(bad, "customer state");
+        ngx_http_cx_skipped(bad, "customer hash");
     }
 
     cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
 
-    ngx_http_cx_combine(&st, &slot->state, slot->steps, cmcf->journey_gap);
+    ngx_http_cx_combine(&login->state, &visit->state, login->nrecent,
+                        cmcf->journey_gap);
+
+    /* the login's steps, then the visit's as older ones */
+
+    keep = ngx_min(NGX_HTTP_CX_RECENT, cmcf->history);
+
+    nrecent = ngx_min(login->nrecent, keep);
+    ngx_memcpy(recent, login->recent, nrecent * sizeof(ngx_str_t));
+
+    n = ngx_min(visit->nrecent, keep - nrecent);
+    ngx_memcpy(&recent[nrecent], visit->recent, n * sizeof(ngx_str_t));
+    nrecent += n;
+
+    /* the transitions added up, the heaviest kept */
+
+    nh = 0;
+
+    for (i = 0; i < login->nhabits + visit->nhabits; i++) {
+        hs = (i < login->nhabits) ? &login->habits[i]
+                                 : &visit->habits[i - login->nhabits];
+
+        for (j = 0; j < nh; j++) {
+            if (ngx_http_cx_same(&h[j], hs)) {
+                break;
+            }
+        }
+
+        if (j < nh) {
+            /* the visit's count of one the login has: up again */
+            n = (ngx_uint_t) ngx_min(w[j] + visit->habits_w[i
+                                                      - login->nhabits],
+                                     NGX_HTTP_CX_COUNT_MAX);
+            ngx_memmove(&h[j], &h[j + 1], (nh - j - 1) * sizeof(ngx_str_t));
+            ngx_memmove(&w[j], &w[j + 1], (nh - j - 1) * sizeof(double));
+            nh--;
+
+            nh = ngx_http_cx_habit_insert(h, w, nh, 2 * NGX_HTTP_CX_HABITS,
+                                          hs, (double) n);
+            continue;
+        }
+
+        nh = ngx_http_cx_habit_insert(h, w, nh, 2 * NGX_HTTP_CX_HABITS, hs,
+                                      (i < login->nhabits)
+                                      ? login->habits_w[i]
+                                      : visit->habits_w[i - login->nhabits]);
+    }
 
     key = ngx_http_cx_login_key(kb, slot, slot->hash, "s");
 
-    ngx_http_cx_login_put(slot);
-
-    for (i = 0; i < 5; i++) {
-        s[i].data = v[i];
+    argv = ngx_palloc(slot->pool, (2 + 2 * (6 + 2 * NGX_HTTP_CX_HABITS)
+                                   + NGX_HTTP_CX_HABITS)
+                                  * sizeof(ngx_str_t));
+    p = ngx_pnalloc(slot->pool, 5 * NGX_INT64_LEN
+                                + NGX_HTTP_CX_HABITS * NGX_INT64_LEN
+                                + nrecent * (NGX_HTTP_CX_MEMBER_MAX + 1)
+                                + 2 * NGX_HTTP_CX_HABITS
+                                  * (NGX_HTTP_CX_HABIT_MAX + 1));
+    if (argv == NULL || p == NULL) {
+        ngx_http_cx_login_put(slot);
+        return;
     }
 
-    s[0].len = ngx_sprintf(v[0], "%L", st.ts) - v[0];
-    s[1].len = ngx_sprintf(v[1], "%ui", st.jlen) - v[1];
-    s[2].len = ngx_sprintf(v[2], "%ui", st.goals) - v[2];
-    s[3].len = ngx_sprintf(v[3], "%L", (int64_t) st.gap) - v[3];
-    s[4].len = ngx_sprintf(v[4], "%ui", st.ngaps) - v[4];
+    a = argv;
+    *a++ = ngx_http_cx_lit("HSET");
+    *a++ = key;
 
     /* the learning day stays the login's: HINCRBY counts it */
 
-    (void) ngx_http_cx_cmd(NULL, NULL, 12, ngx_http_cx_lit("HSET"), key,
-                           ngx_http_cx_lit("ts"), s[0],
-                           ngx_http_cx_lit("jlen"), s[1],
-                           ngx_http_cx_lit("goals"), s[2],
-                           ngx_http_cx_lit("gap"), s[3],
-                           ngx_http_cx_lit("ngaps"), s[4]);
+    *a++ = ngx_http_cx_lit("ts");
+    a->data = p;
+    p = ngx_sprintf(p, "%L", login->state.ts);
+    a->len = p - a->data;
+    a++;
+    *a++ = ngx_http_cx_lit("jlen");
+    a->data = p;
+    p = ngx_sprintf(p, "%ui", login->state.jlen);
+    a->len = p - a->data;
+    a++;
+    *a++ = ngx_http_cx_lit("goals");
+    a->data = p;
+    p = ngx_sprintf(p, "%ui", login->state.goals);
+    a->len = p - a->data;
+    a++;
+    *a++ = ngx_http_cx_lit("gap");
+    a->data = p;
+    p = ngx_sprintf(p, "%L", (int64_t) login->state.gap);
+    a->len = p - a->data;
+    a++;
+    *a++ = ngx_http_cx_lit("ngaps");
+    a->data = p;
+    p = ngx_sprintf(p, "%ui", login->state.ngaps);
+    a->len = p - a->data;
+    a++;
+
+    *a++ = ngx_http_cx_lit("r");
+    a->data = p;
+    p = ngx_http_cx_steps_text(p, recent, nrecent);
+    a->len = p - a->data;
+    a++;
+
+    for (i = 0; i < ngx_min(nh, NGX_HTTP_CX_HABITS); i++) {
+        a->data = p;
+        *p++ = '>';
+        p = ngx_cpymem(p, h[i].data, h[i].len);
+        a->len = p - a->data;
+        a++;
+
+        a->data = p;
+        p = ngx_sprintf(p, "%L", (int64_t) w[i]);
+        a->len = p - a->data;
+        a++;
+    }
+
+    (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+
+    /* beyond the heaviest: deleted, the login's and what its read left */
+
+    a = argv + 2;
+    *argv = ngx_http_cx_lit("HDEL");
+
+    for (i = NGX_HTTP_CX_HABITS; i < nh + nextra; i++) {
+        hs = (i < nh) ? &h[i] : &extra[i - nh];
+
+        a->data = p;
+        *p++ = '>';
+        p = ngx_cpymem(p, hs->data, hs->len);
+        a->len = p - a->data;
+        a++;
+
+        if (a - argv == 2 + NGX_HTTP_CX_HABITS) {
+            break;
+        }
+    }
+
+    if (a - argv > 2) {
+        (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
+    }
+
     (void) ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
                            slot->shop->ttl_text);
+
+    ngx_http_cx_login_put(slot);
 }
 
 
@@ -483,35 +555,6 @@ ngx_http_cx_login_push(ngx_str_t *key, redisReply *reply, ngx_uint_t max,
     }
 
     return n;
-}
-
-
-/* a transition as ngx_http_cx_record.c writes it: "from name url" */
-
-static ngx_uint_t
-ngx_http_cx_login_habit(u_char *data, size_t len)
-{
-    u_char             *sp, *p;
-    ngx_http_cx_ref_t   ref;
-
-    if (len == 0 || len > NGX_HTTP_CX_HABIT_MAX) {
-        return 0;
-    }
-
-    sp = ngx_strlchr(data, data + len, ' ');
-
-    if (sp == NULL || sp == data || sp - data > NGX_HTTP_CX_NAME_MAX) {
-        return 0;
-    }
-
-    for (p = data; p < sp; p++) {
-        if (!ngx_http_cx_url_char(*p)) {
-            return 0;
-        }
-    }
-
-    return ngx_http_cx_member_parse(sp + 1, data + len - sp - 1, &ref)
-           == NGX_OK;
 }
 
 

@@ -248,7 +248,7 @@ ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
 
 
 /*
- * A member of P{H}:p, one transition of the customer's, "from name url":
+ * A transition of the customer's, "from name url" (a field of P{H}:s):
  * if it leaves the step called name, its "name url" part in "to".
  */
 
@@ -267,6 +267,148 @@ ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
     to->len = habit->len - len - 1;
 
     return NGX_OK;
+}
+
+
+/* a transition as ngx_http_cx_record.c writes it: "from name url" */
+
+ngx_uint_t
+ngx_http_cx_habit_ok(ngx_str_t *habit)
+{
+    u_char             *sp, *p;
+    ngx_http_cx_ref_t   ref;
+
+    if (habit->len == 0 || habit->len > NGX_HTTP_CX_HABIT_MAX) {
+        return 0;
+    }
+
+    sp = ngx_strlchr(habit->data, habit->data + habit->len, ' ');
+
+    if (sp == NULL || sp == habit->data
+        || sp - habit->data > NGX_HTTP_CX_NAME_MAX)
+    {
+        return 0;
+    }
+
+    for (p = habit->data; p < sp; p++) {
+        if (!ngx_http_cx_url_char(*p)) {
+            return 0;
+        }
+    }
+
+    return ngx_http_cx_member_parse(sp + 1, habit->data + habit->len - sp - 1,
+                                    &ref)
+           == NGX_OK;
+}
+
+
+/* a before b in ZREVRANGE's order: the higher count, then the later bytes */
+
+ngx_uint_t
+ngx_http_cx_habit_before(double wa, ngx_str_t *a, double wb, ngx_str_t *b)
+{
+    ngx_int_t  rc;
+
+    if (wa != wb) {
+        return wa > wb;
+    }
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    return rc > 0 || (rc == 0 && a->len > b->len);
+}
+
+
+/*
+ * habit with its count into h[0..n), w[0..n), kept in that order and at
+ * most max long (the lightest falls off): the new n.
+ */
+
+ngx_uint_t
+ngx_http_cx_habit_insert(ngx_str_t *h, double *w, ngx_uint_t n,
+    ngx_uint_t max, ngx_str_t *habit, double count)
+{
+    ngx_uint_t  j;
+
+    if (n == max) {
+        if (!ngx_http_cx_habit_before(count, habit, w[n - 1], &h[n - 1])) {
+            return n;
+        }
+
+        n--;
+    }
+
+    for (j = n; j > 0 && ngx_http_cx_habit_before(count, habit, w[j - 1],
+                                                   &h[j - 1]);
+         j--)
+    {
+        h[j] = h[j - 1];
+        w[j] = w[j - 1];
+    }
+
+    h[j] = *habit;
+    w[j] = count;
+
+    return n + 1;
+}
+
+
+/*
+ * The recent steps as the customer's hash keeps them, "name url|name
+ * url|...", newest first: at most max into out[], each that is not ours
+ * skipped and counted.
+ */
+
+ngx_uint_t
+ngx_http_cx_steps_parse(ngx_str_t *text, ngx_str_t *out, ngx_uint_t max,
+    ngx_uint_t *bad)
+{
+    u_char             *p, *last, *bar;
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   ref;
+
+    n = 0;
+    p = text->data;
+    last = p + text->len;
+
+    while (p < last && n < max) {
+        bar = ngx_strlchr(p, last, '|');
+        if (bar == NULL) {
+            bar = last;
+        }
+
+        if (ngx_http_cx_member_parse(p, bar - p, &ref) == NGX_OK) {
+            out[n].data = p;
+            out[n].len = bar - p;
+            n++;
+
+        } else {
+            (*bad)++;
+        }
+
+        p = bar + 1;
+    }
+
+    return n;
+}
+
+
+/* "name url|name url|..." of s[0..n) into p: the end */
+
+u_char *
+ngx_http_cx_steps_text(u_char *p, ngx_str_t *s, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = '|';
+        }
+
+        p = ngx_cpymem(p, s[i].data, s[i].len);
+    }
+
+    return p;
 }
 
 

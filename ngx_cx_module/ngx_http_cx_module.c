@@ -570,7 +570,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(cmcf->redis_db, 0);
     ngx_conf_init_msec_value(cmcf->timeout, 10);
     ngx_conf_init_msec_value(cmcf->connect_timeout, 100);
-    ngx_conf_init_uint_value(cmcf->history, 50);
+    ngx_conf_init_uint_value(cmcf->history, NGX_HTTP_CX_RECENT);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
     ngx_conf_init_uint_value(cmcf->distance, 3);
     ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);

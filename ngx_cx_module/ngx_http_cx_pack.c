@@ -421,23 +421,6 @@ ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
 }
 
 
-/* a before b in ZREVRANGE's order: the higher count, then the later bytes */
-
-static ngx_uint_t
-ngx_http_cx_habit_before(double wa, ngx_str_t *a, double wb, ngx_str_t *b)
-{
-    ngx_int_t  rc;
-
-    if (wa != wb) {
-        return wa > wb;
-    }
-
-    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
-
-    return rc > 0 || (rc == 0 && a->len > b->len);
-}
-
-
 /*
  * What a recorded step does to the customer, as Redis does it: the steps
  * (newest first) pushed and the sequence cut to "history", each

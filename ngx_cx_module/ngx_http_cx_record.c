@@ -48,8 +48,10 @@ static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_str_t *habit);
 static ngx_int_t ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_http_cx_state_t *st, ngx_str_t *habits, ngx_uint_t nhabits,
-    ngx_str_t *path);
+    ngx_http_cx_state_t *st, ngx_http_cx_customer_t *after,
+    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path);
+static ngx_int_t ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_customer_t *after, ngx_str_t *key);
 static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
     ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
 static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
@@ -415,6 +417,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t                 key, habits[2], path, steps[2];
     ngx_uint_t                status, learn, nhabits;
     ngx_http_cx_state_t       st;
+    ngx_http_cx_customer_t   *after;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -503,7 +506,27 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
                             &path);
     }
 
-    if (ngx_http_cx_save(ctx, cmcf, cxscf, &st, habits, nhabits, &path)
+    /* the customer as Redis is to have them: the copy, stepped */
+
+    steps[0] = ctx->viewed;
+    steps[1] = ctx->member;
+
+    after = NULL;
+
+    if (ctx->customer) {
+        after = ngx_palloc(r->pool, sizeof(ngx_http_cx_customer_t));
+        if (after == NULL) {
+            return;
+        }
+
+        *after = *ctx->customer;
+
+        ngx_http_cx_customer_step(after, &st, ctx->walked ? steps : &steps[1],
+                                  ctx->walked ? 2 : 1, habits, nhabits, &path,
+                                  cmcf->history);
+    }
+
+    if (ngx_http_cx_save(ctx, cmcf, cxscf, &st, after, habits, nhabits, &path)
         != NGX_OK)
     {
         /* Redis has not got the step: neither may the edge's copy */
@@ -515,27 +538,18 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         return;
     }
 
-    if (ctx->customer == NULL) {
-        return;
-    }
-
-    if (ctx->customer == NULL) {
+    if (after == NULL) {
         return;
     }
 
     /* the edge's copy, as Redis now has it (ngx_http_cx_customer.c) */
 
-    steps[0] = ctx->viewed;
-    steps[1] = ctx->member;
-
     if (st.learned == 0) {
         st.learned = ctx->steps_today;
     }
 
-    ngx_http_cx_customer_step(ctx->customer, &st, ctx->walked ? steps
-                                                              : &steps[1],
-                              ctx->walked ? 2 : 1, habits, nhabits, &path,
-                              cmcf->history);
+    after->state = st;
+    *ctx->customer = *after;
 
     ngx_http_cx_customer_put(ctx);
 }
@@ -742,11 +756,15 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 
 /*
  * What the step changes of the customer, from what the batch read or the
- * edge's copy knows of their keys: the steps pushed, the state set, the
- * transitions counted, the path to the goal kept, the keys' TTLs renewed
- * (or checked, from the copy).  A list or set is cut only when it may
- * have grown past its bound (the sequence, when its length is not known,
- * once NGX_HTTP_CX_RECENT steps were pushed since the last cut, "q").
+ * edge's copy knows of their keys ("after": the customer as the step
+ * leaves them, NULL if neither knows): one HSET of their hash, with the
+ * state, the recent steps and the counts of the transitions the step
+ * made; at the goal, the path pushed; the keys' TTLs renewed (or
+ * checked, from the copy).  Beyond NGX_HTTP_CX_HABITS, the lightest
+ * transitions are deleted.  With cx_history over NGX_HTTP_CX_RECENT, the
+ * steps are pushed to the sequence too, a list cut only when it may have
+ * grown past its bound (when its length is not known, once
+ * NGX_HTTP_CX_RECENT steps were pushed since the last cut, "q").
  * NGX_ERROR: a command was not queued (Redis down), and the edge's copy
  * must not have the step.
  */
@@ -754,22 +772,22 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 static ngx_int_t
 ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
-    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
+    ngx_http_cx_customer_t *after, ngx_str_t *habits, ngx_uint_t nhabits,
+    ngx_str_t *path)
 {
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
-    u_char                   buf[NGX_HTTP_CX_STATE_ALL * NGX_INT64_LEN];
+    u_char                   buf[(NGX_HTTP_CX_STATE_ALL + 2) * NGX_INT64_LEN];
     u_char                   nb[NGX_INT_T_LEN];
     ngx_int_t                rc;
-    ngx_str_t                key, argv[2 + 2 * NGX_HTTP_CX_STATE_ALL], *a;
-    ngx_str_t                count;
-    ngx_uint_t               i, n, nsteps, had_habits, had_paths, renew;
+    ngx_str_t                key, count, *a;
+    ngx_str_t                argv[2 + 2 * (NGX_HTTP_CX_STATE_ALL + 3)];
+    ngx_uint_t               i, j, n, nsteps, had_paths, renew;
     ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
     cu = ctx->customer;
     rc = NGX_OK;
 
-    had_habits = cu ? cu->nhabits : NGX_HTTP_CX_HABITS;
     had_paths = cu ? cu->npaths : NGX_HTTP_CX_PATHS;
 
     /*
@@ -783,40 +801,49 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             || ctx->now - ctx->read_at
                >= (int64_t) cxscf->ttl * 1000 / NGX_HTTP_CX_RENEW;
 
-    nsteps = ctx->walked ? 2 : 1;
-    st->pushed = ngx_min(st->pushed + nsteps, NGX_HTTP_CX_RECENT);
-
     key.data = kb;
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "seq")
-              - kb;
 
-    if (ctx->walked) {
-        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 2, 4,
-                                ngx_http_cx_lit("LPUSH"), key, ctx->viewed,
-                                ctx->member);
-    } else {
-        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 1, 3,
-                                ngx_http_cx_lit("LPUSH"), key, ctx->member);
-    }
+    if (cmcf->history > NGX_HTTP_CX_RECENT) {
 
-    /*
-     * Fewer than NGX_HTTP_CX_RECENT steps read: the list's length is
-     * known, and it is cut just when it would pass cx_history; else once
-     * NGX_HTTP_CX_RECENT steps were pushed since the last cut
-     */
+        /* the whole history, for the shop: a list of its own */
 
-    if (cu && cu->nrecent < NGX_HTTP_CX_RECENT
-        ? cu->nrecent + nsteps > cmcf->history
-        : st->pushed >= NGX_HTTP_CX_RECENT)
-    {
-        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"), key,
-                              ngx_http_cx_lit("0"), cmcf->trim_text);
-        st->pushed = 0;
-    }
+        nsteps = ctx->walked ? 2 : 1;
+        st->pushed = ngx_min(st->pushed + nsteps, NGX_HTTP_CX_RECENT);
 
-    if (renew) {
-        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                              cxscf->ttl_text);
+        key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash,
+                                           "seq")
+                  - kb;
+
+        if (ctx->walked) {
+            rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 2, 4,
+                                    ngx_http_cx_lit("LPUSH"), key,
+                                    ctx->viewed, ctx->member);
+        } else {
+            rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_LEN, 1, 3,
+                                    ngx_http_cx_lit("LPUSH"), key,
+                                    ctx->member);
+        }
+
+        /*
+         * Fewer than NGX_HTTP_CX_RECENT steps known: the list's length is
+         * known, and it is cut just when it would pass cx_history; else
+         * once NGX_HTTP_CX_RECENT steps were pushed since the last cut
+         */
+
+        if (cu && cu->nrecent < NGX_HTTP_CX_RECENT
+            ? cu->nrecent + nsteps > cmcf->history
+            : st->pushed >= NGX_HTTP_CX_RECENT)
+        {
+            rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("LTRIM"),
+                                  key, ngx_http_cx_lit("0"),
+                                  cmcf->trim_text);
+            st->pushed = 0;
+        }
+
+        if (renew) {
+            rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"),
+                                  key, cxscf->ttl_text);
+        }
     }
 
     /*
@@ -845,8 +872,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_field(&a, &p, "lday", st->lday,
                       was ? (int64_t) was->lday : -1);
     ngx_http_cx_field(&a, &p, "lstart", st->lstart, was ? was->lstart : -1);
-    ngx_http_cx_field(&a, &p, "q", st->pushed,
-                      was ? (int64_t) was->pushed : -1);
+
+    if (cmcf->history > NGX_HTTP_CX_RECENT) {
+        ngx_http_cx_field(&a, &p, "q", st->pushed,
+                          was ? (int64_t) was->pushed : -1);
+    }
 
     /* "learned" only when a new day starts it again: HINCRBY counts */
 
@@ -859,13 +889,79 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     *a++ = ngx_http_cx_lit("o");
     *a++ = ctx->offer.len ? ctx->offer : ngx_http_cx_lit("");
 
+    /* the recent steps, and the transitions made, counted: their fields */
+
+    if (after) {
+        *a = ngx_http_cx_lit("r");
+        a[1].data = ngx_pnalloc(ctx->request->pool,
+                                NGX_HTTP_CX_RECENT
+                                * (NGX_HTTP_CX_MEMBER_MAX + 1));
+        if (a[1].data == NULL) {
+            return NGX_ERROR;
+        }
+
+        a[1].len = ngx_http_cx_steps_text(a[1].data, after->recent,
+                                          after->nrecent)
+                   - a[1].data;
+        a += 2;
+    }
+
+    for (i = 0; after && i < nhabits; i++) {
+        for (j = 0; j < after->nhabits; j++) {
+            if (ngx_http_cx_same(&after->habits[j], &habits[i])) {
+                break;
+            }
+        }
+
+        if (j == after->nhabits) {
+            continue;
+        }
+
+        a->data = ngx_pnalloc(ctx->request->pool, habits[i].len + 1);
+        if (a->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        a->data[0] = '>';
+        ngx_memcpy(a->data + 1, habits[i].data, habits[i].len);
+        a->len = habits[i].len + 1;
+        a++;
+
+        a->data = p;
+        p = ngx_sprintf(p, "%L", (int64_t) after->habits_w[j]);
+        a->len = p - a->data;
+        a++;
+    }
+
     argv[1].data = kb;
     argv[1].len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "s")
                   - kb;
     key = argv[1];
 
-    rc |= ngx_http_cx_redis_write(renew ? 0 : NGX_HTTP_CX_MADE_FIELDS, 0,
+    /* made again if every field is new: a hash that lives has "ts" */
+
+    n = (a - argv - 2) / 2;
+
+    rc |= ngx_http_cx_redis_write(renew ? 0 : NGX_HTTP_CX_MADE_FIELDS, n - 1,
                                   &cxscf->ttl_text, a - argv, argv);
+
+    for (i = 0; after == NULL && i < nhabits; i++) {
+        /* nothing known of the customer: counted blindly */
+
+        a->data = ngx_pnalloc(ctx->request->pool, habits[i].len + 1);
+        if (a->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        a->data[0] = '>';
+        ngx_memcpy(a->data + 1, habits[i].data, habits[i].len);
+        a->len = habits[i].len + 1;
+
+        rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"), key,
+                              *a, ngx_http_cx_lit("1"));
+    }
+
+    rc |= ngx_http_cx_forsake(ctx, after, &key);
 
     if (renew) {
         rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
@@ -888,29 +984,6 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"),
                                   key, ngx_http_cx_lit("learned"), count);
         }
-    }
-
-    /* the customer's own transitions, "from name url", the 64 heaviest */
-
-    key.len = ngx_http_cx_customer_key(kb, &cxscf->prefix, ctx->hash, "p")
-              - kb;
-
-    for (i = 0; i < nhabits; i++) {
-        if (had_habits + i >= NGX_HTTP_CX_HABITS - 1) {
-            rc |= ngx_http_cx_cmd(NULL, NULL, 4,
-                                  ngx_http_cx_lit("ZREMRANGEBYRANK"), key,
-                                  ngx_http_cx_lit("0"),
-                                  ngx_http_cx_lit(NGX_HTTP_CX_HABITS_TRIM));
-        }
-
-        rc |= ngx_http_cx_write(cxscf, renew, NGX_HTTP_CX_MADE_NEW, 0, 4,
-                                ngx_http_cx_lit("ZINCRBY"), key,
-                                ngx_http_cx_lit("1"), habits[i]);
-    }
-
-    if (nhabits && renew) {
-        rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
-                              cxscf->ttl_text);
     }
 
     /* the journey's path, the last NGX_HTTP_CX_PATHS */
@@ -937,6 +1010,76 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     }
 
     return rc ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * HDEL of the transitions the customer no longer keeps: those the step
+ * pushed out of the NGX_HTTP_CX_HABITS heaviest, and those beyond them
+ * that the batch read (steps of the customer in parallel may each have
+ * added one).
+ */
+
+static ngx_int_t
+ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *after,
+    ngx_str_t *key)
+{
+    u_char                  *p;
+    ngx_str_t               *argv, *a, *h;
+    ngx_uint_t               i, j, n;
+    ngx_http_cx_customer_t  *cu;
+
+    cu = ctx->customer;
+
+    if (after == NULL || cu == NULL
+        || (cu->nhabits < NGX_HTTP_CX_HABITS - 2 && ctx->nextra == 0))
+    {
+        return NGX_OK;
+    }
+
+    argv = ngx_palloc(ctx->request->pool,
+                      (2 + cu->nhabits + ctx->nextra) * sizeof(ngx_str_t));
+    if (argv == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = argv;
+    *a++ = ngx_http_cx_lit("HDEL");
+    *a++ = *key;
+
+    for (i = 0; i < cu->nhabits + ctx->nextra; i++) {
+        h = (i < cu->nhabits) ? &cu->habits[i]
+                              : &ctx->extra[i - cu->nhabits];
+
+        for (j = 0; j < after->nhabits; j++) {
+            if (ngx_http_cx_same(&after->habits[j], h)) {
+                break;
+            }
+        }
+
+        if (j < after->nhabits) {
+            continue;
+        }
+
+        p = ngx_pnalloc(ctx->request->pool, h->len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        p[0] = '>';
+        ngx_memcpy(p + 1, h->data, h->len);
+        a->data = p;
+        a->len = h->len + 1;
+        a++;
+    }
+
+    n = a - argv;
+
+    if (n == 2) {
+        return NGX_OK;
+    }
+
+    return ngx_http_cx_redis_command(NULL, NULL, n, argv);
 }
 
 

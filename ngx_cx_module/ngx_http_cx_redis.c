@@ -883,15 +883,10 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
                 && reply->integer <= f->made_n);
         break;
 
-    case NGX_HTTP_CX_MADE_FIELDS:
-        /* HSET: a field added to a hash that had them all */
-        made = (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0);
-        break;
-
-    default: /* NGX_HTTP_CX_MADE_NEW */
-        /* ZINCRBY 1: a member new to the set */
-        made = (reply->type == REDIS_REPLY_STRING
-                && reply->len == 1 && reply->str[0] == '1');
+    default: /* NGX_HTTP_CX_MADE_FIELDS */
+        /* HSET: more fields added than could be new to a hash that lives */
+        made = (reply->type == REDIS_REPLY_INTEGER
+                && reply->integer > f->made_n);
         break;
     }
 

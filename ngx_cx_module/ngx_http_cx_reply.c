@@ -22,22 +22,27 @@
 #include <ngx_http_cx_module.h>
 
 
-#define NGX_HTTP_CX_STATE_FIELDS  8
+#define NGX_HTTP_CX_STATE_FIELDS  10
 
 
 static int64_t ngx_http_cx_number(u_char *p, size_t len, int64_t max);
 
 
-/* the largest value each field of the state hash may hold */
-static int64_t  ngx_http_cx_state_max[NGX_HTTP_CX_STATE_FIELDS] = {
-    NGX_MAX_INT_T_VALUE,            /* ts */
-    NGX_HTTP_CX_JLEN_MAX,           /* jlen */
-    NGX_HTTP_CX_COUNT_MAX,          /* goals */
-    NGX_HTTP_CX_COUNT_MAX * 1000LL, /* gap, ms */
-    NGX_HTTP_CX_COUNT_MAX,          /* ngaps */
-    NGX_HTTP_CX_COUNT_MAX,          /* lday */
-    NGX_HTTP_CX_COUNT_MAX,          /* learned */
-    NGX_MAX_INT_T_VALUE             /* lstart */
+/* the state's numbers: their fields, the largest value each may hold */
+static struct {
+    ngx_str_t   name;
+    int64_t     max;
+} ngx_http_cx_state_fields[NGX_HTTP_CX_STATE_FIELDS] = {
+    { ngx_string("ts"), NGX_MAX_INT_T_VALUE },
+    { ngx_string("jlen"), NGX_HTTP_CX_JLEN_MAX },
+    { ngx_string("goals"), NGX_HTTP_CX_COUNT_MAX },
+    { ngx_string("gap"), NGX_HTTP_CX_COUNT_MAX * 1000LL },     /* ms */
+    { ngx_string("ngaps"), NGX_HTTP_CX_COUNT_MAX },
+    { ngx_string("lday"), NGX_HTTP_CX_COUNT_MAX },
+    { ngx_string("learned"), NGX_HTTP_CX_COUNT_MAX },
+    { ngx_string("lstart"), NGX_MAX_INT_T_VALUE },
+    { ngx_string("u"), 1 },
+    { ngx_string("q"), NGX_HTTP_CX_RECENT }
 };
 
 
@@ -66,152 +71,164 @@ ngx_http_cx_number(u_char *p, size_t len, int64_t max)
 
 
 /*
- * HMGET of ts jlen goals gap ngaps lday learned lstart, and for a step's
- * batch u o, what the journey did with offers and what the last step
- * offered: a missing field is 0, a field that is no number in range, or
- * an offer not of ngx_http_cx_offer_text()'s making, is 0 (none) and
- * counted.
+ * HGETALL of a customer's hash (ngx_http_cx_record.c writes it): the
+ * state's numbers; "u" and "o", what the journey did with offers and
+ * what the last step offered; "q", the steps pushed since the sequence
+ * list was last cut; "r", the recent steps, "name url|name url|...",
+ * newest first; and a field ">from name url" for each of the customer's
+ * own transitions, its count the value.  A missing field is 0 (nothing);
+ * an entry that is not ours (a value no number in range, an offer not of
+ * ngx_http_cx_offer_text()'s making, a step or transition not of our
+ * format, a field we never write) is skipped and counted, and the state
+ * is marked unsure when one of its fields was.  Of the transitions, the
+ * NGX_HTTP_CX_HABITS heaviest go to cu in ZREVRANGE's order (the larger
+ * count, then the later bytes first), others, up to as many again, to
+ * extra[] for the record to delete.  Only the first
+ * NGX_HTTP_CX_FIELDS_MAX fields are looked at.  Strings point into the
+ * reply.
  */
 
 ngx_uint_t
-ngx_http_cx_reply_state(redisReply *reply, ngx_http_cx_state_t *st)
+ngx_http_cx_reply_customer(redisReply *reply, ngx_http_cx_customer_t *cu,
+    ngx_str_t *extra, ngx_uint_t *nextra)
 {
-    int64_t      v[NGX_HTTP_CX_STATE_FIELDS];
-    ngx_uint_t   i, bad;
-    redisReply  *e;
+    int64_t              v;
+    ngx_str_t            f, val, *out;
+    ngx_uint_t           i, k, n, bad, unsure;
+    redisReply          *fe, *ve;
+    ngx_http_cx_state_t *st;
 
-    ngx_memzero(st, sizeof(ngx_http_cx_state_t));
+    ngx_memzero(cu, sizeof(ngx_http_cx_customer_t));
+    *nextra = 0;
 
     if (reply == NULL) {
         return 0;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY
-        || (reply->elements != NGX_HTTP_CX_STATE_FIELDS
-            && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 2
-            && reply->elements != NGX_HTTP_CX_STATE_FIELDS + 3))
-    {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2) {
         return 1;
     }
 
+    st = &cu->state;
     bad = 0;
+    unsure = 0;
 
-    for (i = 0; i < NGX_HTTP_CX_STATE_FIELDS; i++) {
-        e = reply->element[i];
-        v[i] = 0;
+    n = ngx_min(reply->elements / 2, NGX_HTTP_CX_FIELDS_MAX);
+    bad += (reply->elements / 2 > n);
 
-        if (e == NULL || e->type == REDIS_REPLY_NIL) {
+    for (i = 0; i < n; i++) {
+        fe = reply->element[2 * i];
+        ve = reply->element[2 * i + 1];
+
+        if (fe == NULL || ve == NULL || fe->type != REDIS_REPLY_STRING
+            || ve->type != REDIS_REPLY_STRING || fe->len == 0)
+        {
+            bad++;
             continue;
         }
 
-        if (e->type == REDIS_REPLY_STRING) {
-            v[i] = ngx_http_cx_number((u_char *) e->str, e->len,
-                                      ngx_http_cx_state_max[i]);
-            if (v[i] >= 0) {
+        f.data = (u_char *) fe->str;
+        f.len = fe->len;
+        val.data = (u_char *) ve->str;
+        val.len = ve->len;
+
+        if (f.data[0] == '>') {
+            f.data++;
+            f.len--;
+
+            v = ngx_http_cx_number(val.data, val.len, NGX_HTTP_CX_COUNT_MAX);
+
+            if (v <= 0 || !ngx_http_cx_habit_ok(&f)) {
+                bad++;
                 continue;
+            }
+
+            /* the heaviest kept; the one that falls off, to delete */
+
+            out = &f;
+
+            if (cu->nhabits == NGX_HTTP_CX_HABITS
+                && ngx_http_cx_habit_before((double) v, &f,
+                                            cu->habits_w[cu->nhabits - 1],
+                                            &cu->habits[cu->nhabits - 1]))
+            {
+                out = &cu->habits[cu->nhabits - 1];
+            }
+
+            if (cu->nhabits == NGX_HTTP_CX_HABITS
+                && *nextra < NGX_HTTP_CX_HABITS)
+            {
+                extra[(*nextra)++] = *out;
+            }
+
+            cu->nhabits = ngx_http_cx_habit_insert(cu->habits, cu->habits_w,
+                                                   cu->nhabits,
+                                                   NGX_HTTP_CX_HABITS, &f,
+                                                   (double) v);
+            continue;
+        }
+
+        if (f.len == 1 && f.data[0] == 'r') {
+            cu->nrecent = ngx_http_cx_steps_parse(&val, cu->recent,
+                                                  NGX_HTTP_CX_RECENT, &bad);
+            continue;
+        }
+
+        if (f.len == 1 && f.data[0] == 'o') {
+            if (val.len > NGX_HTTP_CX_OFFER_MAX
+                || ngx_http_cx_offer_parse(val.data, val.len, st) != NGX_OK)
+            {
+                st->noffer = 0;
+                st->shortcut = 0;
+                bad++;
+                unsure = 1;
+            }
+
+            continue;
+        }
+
+        for (k = 0; k < NGX_HTTP_CX_STATE_FIELDS; k++) {
+            if (f.len == ngx_http_cx_state_fields[k].name.len
+                && ngx_strncmp(f.data, ngx_http_cx_state_fields[k].name.data,
+                               f.len)
+                   == 0)
+            {
+                break;
             }
         }
 
-        v[i] = 0;
-        bad++;
-    }
-
-    st->ts = v[0];
-    st->jlen = (ngx_uint_t) v[1];
-    st->goals = (ngx_uint_t) v[2];
-    st->gap = (double) v[3];
-    st->ngaps = (ngx_uint_t) v[4];
-    st->lday = (ngx_uint_t) v[5];
-    st->learned = (ngx_uint_t) v[6];
-    st->lstart = v[7];
-
-    if (reply->elements == NGX_HTTP_CX_STATE_FIELDS) {
-        return bad;
-    }
-
-    e = reply->element[NGX_HTTP_CX_STATE_FIELDS];
-
-    if (e && e->type == REDIS_REPLY_STRING) {
-        v[0] = ngx_http_cx_number((u_char *) e->str, e->len, 1);
-        st->used = (v[0] == 1);
-        bad += (v[0] < 0);
-
-    } else if (e && e->type != REDIS_REPLY_NIL) {
-        bad++;
-    }
-
-    e = reply->element[NGX_HTTP_CX_STATE_FIELDS + 1];
-
-    if (e && e->type == REDIS_REPLY_STRING) {
-        if (e->len > NGX_HTTP_CX_OFFER_MAX
-            || ngx_http_cx_offer_parse((u_char *) e->str, e->len, st)
-               != NGX_OK)
-        {
-            st->noffer = 0;
-            st->shortcut = 0;
+        if (k == NGX_HTTP_CX_STATE_FIELDS) {
+            /* a field we never write */
             bad++;
-        }
-
-    } else if (e && e->type != REDIS_REPLY_NIL) {
-        bad++;
-    }
-
-    if (reply->elements == NGX_HTTP_CX_STATE_FIELDS + 2) {
-        return bad;
-    }
-
-    /* the steps pushed since the sequence was last cut */
-
-    e = reply->element[NGX_HTTP_CX_STATE_FIELDS + 2];
-
-    if (e && e->type == REDIS_REPLY_STRING) {
-        v[0] = ngx_http_cx_number((u_char *) e->str, e->len,
-                                  NGX_HTTP_CX_RECENT);
-        st->pushed = (v[0] < 0) ? 0 : (ngx_uint_t) v[0];
-        bad += (v[0] < 0);
-
-    } else if (e && e->type != REDIS_REPLY_NIL) {
-        bad++;
-    }
-
-    return bad;
-}
-
-
-/* a list of "name url" members, at most max of them */
-
-ngx_uint_t
-ngx_http_cx_reply_members(redisReply *reply, ngx_str_t *out, ngx_uint_t max,
-    ngx_uint_t *bad)
-{
-    ngx_uint_t         i, n;
-    redisReply        *e;
-    ngx_http_cx_ref_t  ref;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        *bad += (reply != NULL);
-        return 0;
-    }
-
-    n = 0;
-
-    for (i = 0; i < reply->elements && n < max; i++) {
-        e = reply->element[i];
-
-        if (e == NULL || e->type != REDIS_REPLY_STRING
-            || ngx_http_cx_member_parse((u_char *) e->str, e->len, &ref)
-               != NGX_OK)
-        {
-            (*bad)++;
             continue;
         }
 
-        out[n].data = (u_char *) e->str;
-        out[n].len = e->len;
-        n++;
+        v = ngx_http_cx_number(val.data, val.len,
+                               ngx_http_cx_state_fields[k].max);
+
+        if (v < 0) {
+            bad++;
+            unsure = 1;
+            continue;
+        }
+
+        switch (k) {
+        case 0: st->ts = v; break;
+        case 1: st->jlen = (ngx_uint_t) v; break;
+        case 2: st->goals = (ngx_uint_t) v; break;
+        case 3: st->gap = (double) v; break;
+        case 4: st->ngaps = (ngx_uint_t) v; break;
+        case 5: st->lday = (ngx_uint_t) v; break;
+        case 6: st->learned = (ngx_uint_t) v; break;
+        case 7: st->lstart = v; break;
+        case 8: st->used = (ngx_uint_t) v; break;
+        default: st->pushed = (ngx_uint_t) v; break;
+        }
     }
 
-    return n;
+    st->unsure = unsure;
+
+    return bad;
 }
 
 

@@ -366,23 +366,45 @@ sub wait_for_log {
     return 0;
 }
 
+# the key bases "P{H}" of the customers under prefix with a step recorded
+# (their hash P{H}:s has their recent steps, "r")
+sub customers {
+    my ($port, $prefix) = @_;
+    return map { s/:s$//r }
+           grep { /\}:s$/ && redis($port, "HEXISTS", $_, "r") }
+           keys_of($port, $prefix);
+}
+
+# a customer's recent steps, newest first, from their hash
+sub steps {
+    my ($port, $base, @opts) = @_;
+    my $r = redis($port, @opts, "HGET", "$base:s", "r");
+    return (defined $r && length $r) ? split(/\|/, $r) : ();
+}
+
+# how often the customer made a transition "from name url" (undef: never)
+sub habit {
+    my ($port, $base, $transition) = @_;
+    my $c = redis($port, "HGET", "$base:s", ">$transition");
+    return (defined $c && length $c) ? $c : undef;
+}
+
 # the key base "P{H}" of a customer new to Redis: one GET with the id,
-# then the one ":seq" key under the prefix that was not there before
+# then the one customer under the prefix that was not there before
 sub customer_key {
     my ($rport, $prefix, $hport, $id, $uri) = @_;
-    my %before = map { $_ => 1 } keys_of($rport, $prefix);
+    my %before = map { $_ => 1 } customers($rport, $prefix);
     http_get($hport, $uri, { Cookie => "cx_id=$id" });
     # the step is written once the response is out: wait for it
     my @new;
     my $deadline = time + 10;
     while (time < $deadline) {
-        @new = grep { /:seq$/ && !$before{$_} } keys_of($rport, $prefix);
+        @new = grep { !$before{$_} } customers($rport, $prefix);
         last if @new;
         sleep 0.02;
     }
-    die "no single new sequence for $id: @new" unless @new == 1;
-    (my $base = $new[0]) =~ s/:seq$//;
-    return $base;
+    die "no single new customer for $id: @new" unless @new == 1;
+    return $new[0];
 }
 
 # n GETs of uri (or of each uri of an array in turn) on keep-alive
