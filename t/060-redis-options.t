@@ -68,7 +68,7 @@ step MISS
 --- init
 my @k = CxTest::redis($main::Redis->{port}, "-a", "pw1", "--no-auth-warning",
                       "-n", 3, "--scan", "--pattern", "t060:*");
-Test::More::is(scalar(grep { /:seq$/ } @k), 1, "the sequence is in db 3");
+Test::More::is(scalar(grep { /\}:s$/ } @k), 1, "the customer is in db 3");
 --- request
 GET /step
 --- more_headers
@@ -129,8 +129,8 @@ CxTest::http_get(Test::Nginx::Socket::server_port(), "/step",
                  { Cookie => "cx_id=acl" });
 # the step's writes go out after the response: poll for them
 my ($deadline, @k) = (time + 10);
-until (@k = grep({ /:seq$/ } CxTest::redis($port, @auth, "-n", 5, "--scan",
-                                           "--pattern", "t060u:*"))
+until (@k = grep({ /\}:s$/ } CxTest::redis($port, @auth, "-n", 5, "--scan",
+                                             "--pattern", "t060u:*"))
        or time > $deadline)
 {
     select undef, undef, undef, 0.02;

@@ -137,10 +137,9 @@ level=new pace=hurried shortcut= next=/checkout
 --- init
 my $p = $ENV{TEST_NGINX_REDIS_PORT};
 CxTest::journeys(Test::Nginx::Socket::server_port(), ["rel", "/item/777"]);
-my ($seq) = grep { (CxTest::redis($p, "LRANGE", $_, 0, 0))[0]
-                   eq "item:777 /item/777" }
-            grep { /:seq$/ } CxTest::keys_of($p, "t070:");
-(my $state = $seq) =~ s/:seq$/:s/;
+my ($base) = grep { (CxTest::steps($p, $_))[0] eq "item:777 /item/777" }
+             CxTest::customers($p, "t070:");
+my $state = "$base:s";
 # a day between steps, on average, over five gaps
 CxTest::redis($p, "HSET", $state, "gap", 86400000, "ngaps", 5);
 Test::More::is(CxTest::redis($p, "HGET", $state, "ngaps"), 5, "pace seeded");

@@ -77,9 +77,8 @@ sub main::plant {
     # what the module writes after the answer goes out lands before the
     # next request's batch (one worker, one connection, in order)
     CxTest::http_get($port, "/cx/next?uri=/a", { Cookie => "cx_id=sync" });
-    CxTest::redis($p, "DEL", "$base:seq");
-    CxTest::redis($p, "RPUSH", "$base:seq", @entries) if @entries;
-    CxTest::redis($p, "HSET", "$base:s", "jlen", 20,
+    # the customer's recent steps, newest first, as their hash keeps them
+    CxTest::redis($p, "HSET", "$base:s", "r", join("|", @entries), "jlen", 20,
                   "ts", int(Time::HiRes::time() * 1000));
     return $base;
 }
@@ -220,10 +219,11 @@ GET /cx/next?uri=/a
 
 
 
-=== TEST 10: the sequence of the wrong type (a hash): served, worker alive
+=== TEST 10: the customer's hash of the wrong type (a list): served
 --- init
 my $base = main::plant("wrongtype");
-CxTest::redis($main::Redis->{port}, "HSET", "$base:seq", "f", "cat:z /c/z");
+CxTest::redis($main::Redis->{port}, "DEL", "$base:s");
+CxTest::redis($main::Redis->{port}, "RPUSH", "$base:s", "cat:z /c/z");
 --- request eval
 ["GET /c/y", "GET /checkout"]
 --- more_headers
@@ -235,16 +235,14 @@ Cookie: cx_id=wrongtype
 
 
 
-=== TEST 11: state, habits and paths of the wrong types: served
+=== TEST 11: paths of the wrong type, a hash of fields not ours: served
 --- init
 my $p = $main::Redis->{port};
 my $base = main::plant("wrongtypes", "cat:z /c/z");
-CxTest::redis($p, "DEL", "$base:s");
-CxTest::redis($p, "RPUSH", "$base:s", "ts", "jlen");
 CxTest::redis($p, "SET", "$base:g", "cat:z /c/z|checkout /checkout");
-CxTest::redis($p, "HSET", "$base:p:cat:y", "cat:z /c/z", 1);
-CxTest::redis($p, "HSET", "$base:p:cat:z", "cat:y /c/y", 1);
-CxTest::redis($p, "HSET", "$base:p", "cat:z cat:y /c/y", 1);
+CxTest::redis($p, "HSET", "$base:s", "r", "cat:z /c/z|<b> x|" . ("|" x 20),
+              ">cat:z cat:y /c/y", "many", ">cat:z", 1, "> /c/y", 2,
+              "seq", "cat:z /c/z", "", "", "o", "zz");
 --- request eval
 ["GET /c/y", "GET /checkout"]
 --- more_headers
@@ -289,13 +287,14 @@ my $p = $main::Redis->{port};
 my $port = Test::Nginx::Socket::server_port();
 CxTest::journeys($port, ["w1", "/a", "/b"], ["habit", "/a", "/b"]);
 CxTest::http_get($port, "/cx/next?uri=/a", { Cookie => "cx_id=sync" });
-# the habits after a: P{H}:p:a of "name url", or P{H}:p of "a name url"
-my @own = grep { /\}:p(:a)?$/ } CxTest::keys_of($p, "t100:");
+# the habits after a: fields ">a name url" of each customer's hash
+my @own = grep { CxTest::habit($p, $_, "a b /b") }
+          CxTest::customers($p, "t100:");
 Test::More::is(scalar @own, 2, "the habits of a exist");
 for my $k (@own) {
-    my $from = $k =~ /:p$/ ? "a " : "";
-    CxTest::redis($p, "ZADD", $k, "inf", "${from}c /c", "1e308", "${from}d /d",
-                  "-inf", "${from}e /e");
+    CxTest::redis($p, "HSET", "$k:s", ">a c /c", "inf", ">a d /d", "1e308",
+                  ">a e /e", "-inf", ">a f /f", "1.5", ">a g /g", "0",
+                  ">a h /h", "99999999999");
 }
 --- request eval
 ["GET /a", "GET /cx/next?uri=/a"]
@@ -352,10 +351,12 @@ Cookie: cx_id=huge
 --- keep
 --- init
 my %s = CxTest::redis($main::Redis->{port}, "HGETALL", "$main::Huge:s");
-Test::More::is_deeply([grep { $_ ne "o" && $s{$_} !~ /^[0-9]{1,15}\z/ }
+Test::More::is_deeply([grep { $_ ne "o" && $_ ne "r"
+                              && $s{$_} !~ /^[0-9]{1,15}\z/ }
                        sort keys %s],
                       [], "every field a count or ms below 10^15")
     or Test::More::diag(join " ", %s);
+Test::More::is($s{r}, "cat:y /c/y|cat:z /c/z", "the steps, newest first");
 Test::More::like($s{o}, qr/^(?:[0-9a-f]{8})*(?::[0-9a-f]{8})?\z/,
                  "the offer: hashed urls");
 --- request

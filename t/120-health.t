@@ -87,13 +87,13 @@ step ERROR
 --- init
 my ($rp, $hp) = ($main::Redis->{port}, Test::Nginx::Socket::server_port());
 my $base = CxTest::customer_key($rp, "t120a:", $hp, "bad", "/step");
-CxTest::redis($rp, "DEL", "$base:seq");
-CxTest::redis($rp, "HSET", "$base:seq", "planted", "1");
+CxTest::redis($rp, "DEL", "$base:s");
+CxTest::redis($rp, "RPUSH", "$base:s", "planted");
 my $seen = CxTest::http_bulk($hp, 200, "/step", { Cookie => "cx_id=bad" });
 Test::More::is($seen->{200}, 200, "200 pages served");
 my @lines = grep { /refused/ } do { open my $in, '<', main::log_file(); <$in> };
 Test::More::is(scalar @lines, 1, "one line for 200 refused reads");
-Test::More::like($lines[0] // '', qr/refused: LRANGE t120a:\{[0-9a-f]{16}\}:seq: WRONGTYPE/,
+Test::More::like($lines[0] // '', qr/refused: HGETALL t120a:\{[0-9a-f]{16}\}:s: WRONGTYPE/,
                  "it names the command and the key");
 (undef, my $h, my $body) = CxTest::http_get($hp, "/step",
                                             { Cookie => "cx_id=good" });

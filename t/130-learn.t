@@ -182,9 +182,8 @@ main::walk({ "Sec-Purpose" => "prefetch" }, ["po", "/item/seen"]);
 main::walk({ Referer => "http://localhost/item/seen?x=1" }, ["po", "/cart"]);
 main::walk({ Referer => "http://localhost/search" }, ["po", "/item/tab"]);
 main::sync();
-my ($base) = grep { /:seq$/ }
-             CxTest::keys_of($main::Redis->{port}, "t130:{");
-my @seq = CxTest::redis($main::Redis->{port}, "LRANGE", $base, 0, -1);
+my ($base) = CxTest::customers($main::Redis->{port}, "t130:{");
+my @seq = CxTest::steps($main::Redis->{port}, $base);
 Test::More::is("@seq", "item:tab /item/tab cart /cart item:seen /item/seen "
                        . "search /search",
                "the opened page is a step, before the next one");

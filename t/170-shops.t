@@ -113,12 +113,11 @@ sub main::keys {
                      CxTest::keys_of($main::Redis->{port}, $prefix);
 }
 
-# the hash tag of a customer's sequence under a prefix
+# the hash tag of the one customer with steps under a prefix
 sub main::tag {
     my ($prefix) = @_;
-    my @seq = grep { /:seq$/ } CxTest::keys_of($main::Redis->{port},
-                                               $prefix);
-    return @seq == 1 && $seq[0] =~ /\{([0-9a-f]{16})\}/ ? $1 : "@seq";
+    my @c = CxTest::customers($main::Redis->{port}, $prefix);
+    return @c == 1 && $c[0] =~ /\{([0-9a-f]{16})\}/ ? $1 : "@c";
 }
 
 run_tests();
@@ -171,13 +170,13 @@ main::walk("b.shop", ["bob", "/", "/cart"]);
 main::walk("localhost", ["carol", "/", "/item/3"]);
 main::sync();
 Test::More::is(main::keys("t170a:"),
-               "t170a:t:{home}:E t170a:{H}:p t170a:{H}:s t170a:{H}:seq",
+               "t170a:t:{home}:E t170a:{H}:s",
                "alice's steps in shop a: under t170a:");
 Test::More::is(main::keys("t170b:"),
-               "t170b:t:{home}:E t170b:{H}:p t170b:{H}:s t170b:{H}:seq",
+               "t170b:t:{home}:E t170b:{H}:s",
                "bob's steps in shop b: under t170b:");
 Test::More::is(main::keys("t170:"),
-               "t170:t:{home}:E t170:{H}:p t170:{H}:s t170:{H}:seq",
+               "t170:t:{home}:E t170:{H}:s",
                "carol's steps in the server without a prefix: under http's");
 Test::More::is(join(" ", CxTest::keys_of($main::Redis->{port}, "cx:")), "",
                "none under the default prefix");
@@ -200,12 +199,12 @@ step=home status=HIT next=/item/3
 main::walk($_, ["dana", "/"]) for "a.shop", "b.shop", "localhost";
 main::sync();
 my ($ta, $tb, $th) = map { main::tag($_) } "t170a:", "t170b:", "t170:";
-Test::More::like($tb, qr/^[0-9a-f]{16}$/, "dana has one sequence in shop b");
+Test::More::like($tb, qr/^[0-9a-f]{16}$/, "dana has steps in shop b");
 Test::More::is($th, $tb, "the same hash under http's secret");
 Test::More::isnt($ta, $tb, "another under shop a's own secret");
 my $port = $main::Redis->{port};
-my $la = CxTest::redis($port, "TTL", "t170a:{$ta}:seq");
-my $lb = CxTest::redis($port, "TTL", "t170b:{$tb}:seq");
+my $la = CxTest::redis($port, "TTL", "t170a:{$ta}:s");
+my $lb = CxTest::redis($port, "TTL", "t170b:{$tb}:s");
 Test::More::ok($la > 3600 && $la <= 7200, "shop a's keys live 2h ($la)");
 Test::More::ok($lb > 0 && $lb <= 3600, "shop b's keys 1h, as http says ($lb)");
 my (undef, $h) = main::get("a.shop", undef, "/");

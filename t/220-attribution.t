@@ -137,8 +137,7 @@ my $port = Test::Nginx::Socket::server_port();
 my $base = CxTest::customer_key($ENV{TEST_NGINX_REDIS_PORT}, "t220:", $port,
                                 "h2", "/search");
 CxTest::journeys($port, ["h2", "/item/1"]);
-my @seq = CxTest::redis($ENV{TEST_NGINX_REDIS_PORT}, "LRANGE", "$base:seq",
-                        0, -1);
+my @seq = CxTest::steps($ENV{TEST_NGINX_REDIS_PORT}, $base);
 Test::More::is("@seq", "item:1 /item/1 search /search",
                "a held-out customer's steps are recorded");
 --- request
@@ -318,7 +317,7 @@ Cookie: cx_id=x10
 --- response_body_like
 ^variant=treatment status=HIT next=.*
 --- error_log
-entries of the customer state read from redis are not ngx_cx's
+entries of the customer hash read from redis are not ngx_cx's
 --- no_error_log
 [alert]
 [crit]

@@ -143,15 +143,14 @@ sub main::credited {
     return $score;
 }
 
-# polls until a customer's sequence under the prefix holds n steps: the
+# polls until a customer under the prefix holds n steps: the
 # log phase of the n-th step ran, and wrote what it does not hold back
 sub main::recorded {
     my ($port, $prefix, $n) = @_;
     my $deadline = time + 10;
     while (time < $deadline) {
-        for my $key (CxTest::keys_of($port, $prefix)) {
-            next unless $key =~ /:seq$/;
-            return 1 if CxTest::redis($port, "LLEN", $key) == $n;
+        for my $base (CxTest::customers($port, $prefix)) {
+            return 1 if CxTest::steps($port, $base) == $n;
         }
         sleep 0.02;
     }

@@ -63,6 +63,33 @@ ngx_http_cx_skipped(ngx_uint_t n, const char *what)
 }
 
 
+/* the fake of ngx_http_cx_answer.c's: the strings copied into the pool */
+
+ngx_str_t *
+ngx_http_cx_keep(ngx_pool_t *pool, ngx_str_t *m, ngx_uint_t n)
+{
+    ngx_str_t   *out;
+    ngx_uint_t   i;
+
+    out = ngx_palloc(pool, (n + 1) * sizeof(ngx_str_t));
+    if (out == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        out[i].len = m[i].len;
+        out[i].data = ngx_pnalloc(pool, m[i].len + 1);
+        if (out[i].data == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(out[i].data, m[i].data, m[i].len);
+    }
+
+    return out;
+}
+
+
 ngx_http_cx_slot_t *
 ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 {
@@ -155,10 +182,36 @@ ngx_http_cx_fuzz_path(ngx_str_t *s)
 }
 
 
+/* the recent steps as the hash keeps them: at most 16 of our format */
+
+static void
+ngx_http_cx_fuzz_recent(ngx_str_t *s)
+{
+    u_char             *p, *last, *bar;
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   ref;
+
+    p = s->data;
+    last = s->data + s->len;
+
+    for (n = 0; p < last; n++) {
+        ngx_http_cx_fuzz_check(n < NGX_HTTP_CX_RECENT);
+
+        bar = ngx_strlchr(p, last, '|');
+        if (bar == NULL) {
+            bar = last;
+        }
+
+        ngx_http_cx_fuzz_check(ngx_http_cx_member_parse(p, bar - p, &ref)
+                               == NGX_OK);
+        p = bar + 1;
+    }
+}
+
+
 static void
 ngx_http_cx_fuzz_written(ngx_uint_t argc, ngx_str_t *argv)
 {
-    u_char             *sp;
     ngx_str_t          *key, tail;
     ngx_uint_t          i;
     ngx_http_cx_ref_t   ref;
@@ -203,40 +256,43 @@ ngx_http_cx_fuzz_written(ngx_uint_t argc, ngx_str_t *argv)
         return;
     }
 
-    if (ngx_http_cx_fuzz_is(&argv[0], "ZINCRBY")) {
-        ngx_http_cx_fuzz_check(argc == 4 && ngx_http_cx_fuzz_is(&tail, "p"));
-        ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_number(&argv[2]));
+    if (ngx_http_cx_fuzz_is(&argv[0], "HSET")) {
+        ngx_http_cx_fuzz_check(argc % 2 == 0 && argc >= 4
+                               && ngx_http_cx_fuzz_is(&tail, "s"));
 
-        /* "from name url" */
-        sp = ngx_strlchr(argv[3].data, argv[3].data + argv[3].len, ' ');
-        ngx_http_cx_fuzz_check(sp != NULL && sp > argv[3].data
-                               && argv[3].len <= NGX_HTTP_CX_HABIT_MAX);
+        for (i = 2; i < argc; i += 2) {
+            if (argv[i].len && argv[i].data[0] == '>') {
+                /* a transition "from name url", its count */
+                argv[i].data++;
+                argv[i].len--;
+                ngx_http_cx_fuzz_check(ngx_http_cx_habit_ok(&argv[i]));
+                ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_number(&argv[i + 1]));
+                argv[i].data--;
+                argv[i].len++;
 
-        for (i = 0; argv[3].data + i < sp; i++) {
-            ngx_http_cx_fuzz_check(ngx_http_cx_url_char(argv[3].data[i]));
+            } else if (ngx_http_cx_fuzz_is(&argv[i], "r")) {
+                ngx_http_cx_fuzz_recent(&argv[i + 1]);
+
+            } else {
+                ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_number(&argv[i + 1]));
+            }
         }
 
-        ngx_http_cx_fuzz_check(
-            ngx_http_cx_member_parse(sp + 1, argv[3].data + argv[3].len
-                                             - sp - 1, &ref)
-            == NGX_OK);
         return;
     }
 
-    if (ngx_http_cx_fuzz_is(&argv[0], "HSET")) {
-        ngx_http_cx_fuzz_check(argc == 12 && ngx_http_cx_fuzz_is(&tail, "s"));
+    if (ngx_http_cx_fuzz_is(&argv[0], "HDEL")) {
+        ngx_http_cx_fuzz_check(argc > 2 && ngx_http_cx_fuzz_is(&tail, "s"));
 
-        for (i = 3; i < argc; i += 2) {
-            ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_number(&argv[i]));
+        for (i = 2; i < argc; i++) {
+            ngx_http_cx_fuzz_check(argv[i].len && argv[i].data[0] == '>');
         }
 
         return;
     }
 
     ngx_http_cx_fuzz_check(ngx_http_cx_fuzz_is(&argv[0], "LTRIM")
-                           || ngx_http_cx_fuzz_is(&argv[0], "EXPIRE")
-                           || ngx_http_cx_fuzz_is(&argv[0],
-                                                  "ZREMRANGEBYRANK"));
+                           || ngx_http_cx_fuzz_is(&argv[0], "EXPIRE"));
 }
 
 

@@ -150,10 +150,7 @@ test_resp(void)
 static void
 test_literals(void)
 {
-    ok(atoi(NGX_HTTP_CX_RECENT_STOP) == NGX_HTTP_CX_RECENT - 1
-       && atoi(NGX_HTTP_CX_PATHS_STOP) == NGX_HTTP_CX_PATHS - 1
-       && atoi(NGX_HTTP_CX_HABITS_STOP) == NGX_HTTP_CX_HABITS - 1
-       && atoi(NGX_HTTP_CX_HABITS_TRIM) == -NGX_HTTP_CX_HABITS
+    ok(atoi(NGX_HTTP_CX_PATHS_STOP) == NGX_HTTP_CX_PATHS - 1
        && atoi(NGX_HTTP_CX_FANOUT_ROOM) == -NGX_HTTP_CX_FANOUT_KEEP
        && NGX_HTTP_CX_FANOUT_KEEP > NGX_HTTP_CX_FANOUT
        && atoi(NGX_HTTP_CX_FANOUT_STOP) == NGX_HTTP_CX_FANOUT - 1,
@@ -827,40 +824,16 @@ str_reply(redisReply *r, int type, const char *s)
 static void
 test_reply(void)
 {
-    char                 big[2000];
-    double               sc[8];
-    ngx_str_t            out[8];
-    ngx_uint_t           n, bad;
-    redisReply           e[16], arr, *el[16];
-    ngx_http_cx_state_t  st;
-
-    ngx_memset(big, 'n', sizeof(big) - 1);
-    big[sizeof(big) - 1] = '\0';
-    big[383] = ' ';
-    big[384] = '/';
-    big[385] = '\0';
+    char                    many[400][16];
+    double                  sc[8];
+    ngx_str_t               out[8], extra[NGX_HTTP_CX_HABITS];
+    ngx_uint_t              i, n, bad, nextra;
+    redisReply              e[16], arr, *el[16], *mel[400], me[400];
+    static ngx_http_cx_customer_t  cu;
 
     ngx_memzero(&arr, sizeof(arr));
     arr.type = REDIS_REPLY_ARRAY;
     arr.element = el;
-
-    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "cart /cart");
-    el[1] = str_reply(&e[1], REDIS_REPLY_STRING, big);
-    el[2] = str_reply(&e[2], REDIS_REPLY_INTEGER, NULL);
-    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "item:1 /item/1");
-    arr.elements = 4;
-
-    bad = 0;
-    n = ngx_http_cx_reply_members(&arr, out, 8, &bad);
-    ok(n == 2 && bad == 2 && out[1].len == 14,
-       "a 383-byte name and an integer are skipped, counted");
-
-    ngx_memset(big, 'n', sizeof(big) - 1);
-    big[10] = ' ';
-    big[311] = '\0';
-    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, big);
-    ok(ngx_http_cx_reply_members(&arr, out, 1, &bad) == 1
-       && out[0].len == 14, "a url over 256 bytes is skipped too");
 
     el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "b /b");
     el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "inf");
@@ -888,45 +861,88 @@ test_reply(void)
     ok(n == 1 && bad == 2 && out[0].data[0] == 'a',
        "an odd element count reads whole pairs only");
 
-    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "1700000000000");
-    el[1] = str_reply(&e[1], REDIS_REPLY_STRING,
-                      "99999999999999999999");
-    el[2] = str_reply(&e[2], REDIS_REPLY_STRING, "abc");
-    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "1e400");
-    el[4] = str_reply(&e[4], REDIS_REPLY_NIL, NULL);
-    el[5] = str_reply(&e[5], REDIS_REPLY_STRING, "-5");
-    el[6] = str_reply(&e[6], REDIS_REPLY_STRING, "3");
-    el[7] = str_reply(&e[7], REDIS_REPLY_STRING, "1700000003000");
-    arr.elements = 8;
+    /* a customer's hash: HGETALL's field, value pairs */
 
-    bad = ngx_http_cx_reply_state(&arr, &st);
-    ok(bad == 4 && st.ts == 1700000000000LL && st.jlen == 0
-       && st.goals == 0 && st.gap == 0 && st.ngaps == 0 && st.lday == 0
-       && st.learned == 3 && st.lstart == 1700000003000LL,
-       "state fields out of range or not numbers read as 0, counted");
+    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "ts");
+    el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "1700000000000");
+    el[2] = str_reply(&e[2], REDIS_REPLY_STRING, "jlen");
+    el[3] = str_reply(&e[3], REDIS_REPLY_STRING, "99999999999999999999");
+    el[4] = str_reply(&e[4], REDIS_REPLY_STRING, "goals");
+    el[5] = str_reply(&e[5], REDIS_REPLY_STRING, "abc");
+    el[6] = str_reply(&e[6], REDIS_REPLY_STRING, "learned");
+    el[7] = str_reply(&e[7], REDIS_REPLY_STRING, "3");
+    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "r");
+    el[9] = str_reply(&e[9], REDIS_REPLY_STRING,
+                      "cart /cart|<b> x|item:1 /item/1||a b c");
+    el[10] = str_reply(&e[10], REDIS_REPLY_STRING, ">home cart /cart");
+    el[11] = str_reply(&e[11], REDIS_REPLY_STRING, "2");
+    el[12] = str_reply(&e[12], REDIS_REPLY_STRING, ">home item:1 /item/1");
+    el[13] = str_reply(&e[13], REDIS_REPLY_STRING, "5");
+    el[14] = str_reply(&e[14], REDIS_REPLY_STRING, "u");
+    el[15] = str_reply(&e[15], REDIS_REPLY_STRING, "1");
+    arr.elements = 16;
 
-    arr.elements = 7;
-    ok(ngx_http_cx_reply_state(&arr, &st) == 1 && st.ts == 0,
-       "a state of another shape is not read at all");
+    bad = ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra);
+    ok(cu.state.ts == 1700000000000LL && cu.state.jlen == 0
+       && cu.state.goals == 0 && cu.state.learned == 3 && cu.state.used == 1
+       && cu.state.unsure, "state fields not numbers in range read as 0");
+    ok(cu.nrecent == 2 && cu.recent[1].len == 14
+       && ngx_strncmp(cu.recent[0].data, "cart /cart", 10) == 0,
+       "the recent steps, newest first, those not ours skipped");
+    ok(cu.nhabits == 2 && cu.habits_w[0] == 5 && cu.habits[0].len == 19
+       && cu.habits_w[1] == 2 && nextra == 0, "the transitions, heaviest first");
+    ok(bad == 5, "each entry not ours counted");
 
-    el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "1700000000000");
-    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "1");
-    el[9] = str_reply(&e[9], REDIS_REPLY_STRING, "0123abcd:89abcdef");
-    arr.elements = 10;
-    ok(ngx_http_cx_reply_state(&arr, &st) == 4 && st.used == 1
-       && st.noffer == 1 && st.offer[0] == 0x0123abcd
-       && st.shortcut == 0x89abcdef, "a step's state: used, the offer");
+    el[11] = str_reply(&e[11], REDIS_REPLY_STRING, "1.5");
+    el[12] = str_reply(&e[12], REDIS_REPLY_STRING, ">home <b>");
+    el[14] = str_reply(&e[14], REDIS_REPLY_STRING, "o");
+    el[15] = str_reply(&e[15], REDIS_REPLY_STRING, "0123abcd:89abcdef");
+    bad = ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra);
+    ok(cu.nhabits == 0 && cu.state.noffer == 1
+       && cu.state.offer[0] == 0x0123abcd && cu.state.shortcut == 0x89abcdef,
+       "counts not integers, transitions not ours skipped; the offer read");
 
-    el[8] = str_reply(&e[8], REDIS_REPLY_STRING, "2");
-    el[9] = str_reply(&e[9], REDIS_REPLY_STRING, "<script>");
-    ok(ngx_http_cx_reply_state(&arr, &st) == 6 && st.used == 0
-       && st.noffer == 0 && st.shortcut == 0,
-       "a used flag or an offer not ours reads as none, counted");
+    el[15] = str_reply(&e[15], REDIS_REPLY_STRING, "<script>");
+    el[13] = str_reply(&e[13], REDIS_REPLY_INTEGER, NULL);
+    bad = ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra);
+    ok(cu.state.noffer == 0 && cu.state.shortcut == 0 && bad == 8,
+       "an offer not ours reads as none; a value not a string is skipped");
 
-    el[8] = str_reply(&e[8], REDIS_REPLY_NIL, NULL);
-    el[9] = str_reply(&e[9], REDIS_REPLY_INTEGER, NULL);
-    ok(ngx_http_cx_reply_state(&arr, &st) == 5 && st.noffer == 0,
-       "none yet, or an offer of the wrong type");
+    arr.elements = 15;
+    ok(ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra) == 1
+       && cu.state.ts == 0, "an odd count of elements is not read at all");
+
+    /* transitions beyond the 64 kept: the lightest, to delete */
+
+    arr.element = mel;
+    arr.elements = 2 * 70;
+
+    for (i = 0; i < 70; i++) {
+        snprintf(many[2 * i], 16, ">a b /%u", (unsigned) i);
+        snprintf(many[2 * i + 1], 16, "%u", (unsigned) (100 - i));
+        mel[2 * i] = str_reply(&me[2 * i], REDIS_REPLY_STRING, many[2 * i]);
+        mel[2 * i + 1] = str_reply(&me[2 * i + 1], REDIS_REPLY_STRING,
+                                   many[2 * i + 1]);
+    }
+
+    bad = ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra);
+    ok(bad == 0 && cu.nhabits == NGX_HTTP_CX_HABITS && nextra == 6
+       && cu.habits_w[0] == 100 && cu.habits_w[63] == 37
+       && extra[0].len == 7 && extra[0].data[6] == '4',
+       "the 64 heaviest kept, the 6 others to delete");
+
+    arr.elements = 2 * 200;
+
+    for (i = 70; i < 200; i++) {
+        mel[2 * i] = str_reply(&me[2 * i], REDIS_REPLY_STRING, "x");
+        mel[2 * i + 1] = str_reply(&me[2 * i + 1], REDIS_REPLY_STRING, "1");
+    }
+
+    bad = ngx_http_cx_reply_customer(&arr, &cu, extra, &nextra);
+    ok(bad == 1 + NGX_HTTP_CX_FIELDS_MAX - 70,
+       "only the first fields are looked at");
+
+    arr.element = el;
 
     el[0] = str_reply(&e[0], REDIS_REPLY_STRING, "");
     el[1] = str_reply(&e[1], REDIS_REPLY_STRING, "a /a|b /b");
@@ -937,9 +953,11 @@ test_reply(void)
 
     str_reply(&e[0], REDIS_REPLY_ERROR, "WRONGTYPE");
     bad = 0;
-    ok(ngx_http_cx_reply_members(&e[0], out, 8, &bad) == 0 && bad == 1
+    ok(ngx_http_cx_reply_customer(&e[0], &cu, extra, &nextra) == 1
        && ngx_http_cx_reply_scored(&e[0], out, sc, 8, 0, 9, &bad) == 0
-       && bad == 2, "an error reply gives nothing");
+       && bad == 1, "an error reply gives nothing");
+    ok(ngx_http_cx_reply_customer(NULL, &cu, extra, &nextra) == 0
+       && cu.nrecent == 0, "no reply: a customer new to Redis");
 }
 
 
