@@ -654,3 +654,119 @@ X-Customer-Id: carl
 ^level=new status=(HIT|MISS)$
 --- error_log
 did not answer within cx_timeout
+
+
+
+=== TEST 18: with cx_history over 16, the visit's whole history follows too
+The hash keeps 16 recent steps, the login's then the visit's newest; the
+list keeps all of them, the visit's after the login's.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k160-0123456789abcdef;
+    cx_prefix t160:;
+    cx_history 20;
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $dan = { "X-Customer-Id" => "dan" };
+my $guest = { Cookie => "cx_id=anon18" };
+my $a = main::base_of("/search", $dan);
+main::get("/item/1", $dan);
+my $n = main::base_of("/item/101", $guest);
+main::get("/item/$_", $guest) for 102 .. 115;
+main::sync();
+my @visit = map { "item:$_ /item/$_" } reverse 101 .. 115;
+Test::More::is(join("|", main::r("LRANGE", "$n:seq", 0, -1)),
+               join("|", @visit), "the visit's list holds its 15 steps");
+main::get("/cart", { %$dan, %$guest });
+my @dan = ("cart /cart", "item:1 /item/1", "search /search");
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq join(" ", @dan, @visit[0 .. 12]) }),
+               "the hash: hers, then the visit's newest, 16 in all");
+main::settle();
+Test::More::is(join("|", main::r("LRANGE", "$a:seq", 0, -1)),
+               join("|", @dan, @visit), "the list: hers, then all the visit's");
+Test::More::ok(main::r("TTL", "$a:seq") > 0, "the list expires");
+Test::More::is(join(" ", grep { index($_, "$n:") == 0 }
+                         CxTest::keys_of($main::Redis->{port}, "t160:{")),
+               "$n:m", "the visit's keys are deleted, its list too");
+--- request
+GET /
+--- more_headers
+X-Customer-Id: dan
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 19: a short cx_history cuts the merged steps
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k160-0123456789abcdef;
+    cx_prefix t160:;
+    cx_history 3;
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $eve = { "X-Customer-Id" => "eve" };
+my $guest = { Cookie => "cx_id=anon19" };
+my $a = main::base_of("/search", $eve);
+my $n = main::base_of("/item/7", $guest);
+main::get("/item/8", $guest);
+main::sync();
+main::get("/cart", { %$eve, %$guest });
+Test::More::ok(main::until(sub {
+                   main::seq($a) eq "cart /cart search /search item:8 /item/8"
+               }), "hers, then the visit's newest, cx_history in all");
+main::settle();
+Test::More::is(main::habit($a, "item:7 item:8 /item/8"), 1,
+               "the visit's transition is hers");
+Test::More::is(join(" ", grep { /:seq$/ }
+                         CxTest::keys_of($main::Redis->{port}, "t160:{")),
+               "", "no list");
+--- request
+GET /
+--- more_headers
+X-Customer-Id: eve
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 20: the transitions added up, the 64 heaviest kept, the others deleted
+fay's hash holds 70 transitions of her own (the read keeps the 64
+heaviest), the visit's 11, one of them hers too: of them all, the 64
+heaviest are in her hash after the merge, and no other.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $fay = { "X-Customer-Id" => "fay" };
+my $guest = { Cookie => "cx_id=anon20" };
+my $a = main::base_of("/search", $fay);
+my $n = main::base_of("/item/500", $guest);
+my $t = sub { "home item:$_[0] /item/$_[0]" };
+main::r("HSET", "$a:s", map { (">" . $t->($_), 10 * $_) } 1 .. 70);
+main::r("HSET", "$n:s", map { (">" . $t->($_), $_ == 70 ? 5 : 1000) }
+                        70 .. 80);
+main::get("/cart", { %$fay, %$guest });
+my %want = map { $t->($_) => $_ == 70 ? 705 : $_ > 70 ? 1000 : 10 * $_ }
+           17 .. 80;
+my $want = join ",", map { "$_=$want{$_}" } sort keys %want;
+my $got;
+Test::More::ok(main::until(sub {
+                   my %h = main::r("HGETALL", "$a:s");
+                   $got = join ",", map { substr($_, 1) . "=$h{$_}" }
+                                    sort grep { /^>/ } keys %h;
+                   return $got eq $want }),
+               "the 64 heaviest, added up: $got");
+--- request
+GET /
+--- more_headers
+X-Customer-Id: fay
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
