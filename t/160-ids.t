@@ -296,10 +296,11 @@ Cookie: cx_id=anon1
 
 
 === TEST 7: requests with both ids at once merge once
-Ten at once on the worker's connection: the visit's steps follow bea's
-once (of her ten steps at once, the hash keeps those the last write
-knew); then one that finds the visit claimed by another connection
-(another worker's merge) leaves it alone.
+Ten at once on the worker's connection: the visit is taken once, and its
+steps follow bea's once at most (of her ten steps at once, the hash
+keeps those the last write knew, which may not be the merge's); then one
+that finds the visit claimed by another connection (another worker's
+merge) leaves it alone.
 --- config
     cx_id $http_x_customer_id;
     cx_cookie cx_id;
@@ -324,15 +325,19 @@ for my $c (1 .. 10) {
 waitpid($_, 0) for @kids;
 my $a;
 main::until(sub { ($a) = grep { !$before{$_} } main::customers(); $a });
-my $visit = "item:8 /item/8 item:7 /item/7";
-Test::More::ok(main::until(sub {
-                   main::seq($a) =~ m{^(cart /cart )+\Q$visit\E$} }),
-               "the visit's steps are bea's, after hers");
+# the merge ran: the visit's hash is gone
+Test::More::ok(main::until(sub { !main::r("EXISTS", "$n:s") }),
+               "the visit is taken");
 main::settle();
+my $visit = "item:8 /item/8 item:7 /item/7";
 my $want = main::seq($a);
-Test::More::is(($want =~ s{^(cart /cart )+}{}r) . " | "
-               . main::habit($a, "item:7 item:8 /item/8"),
-               "$visit | 1", "once");
+# a step of hers that read her hash before the merge wrote it, and
+# recorded after it, writes back what it read: the visit's steps may be
+# gone again, never there twice
+Test::More::like($want, qr{^(?:cart /cart(?: |$))+(?:\Q$visit\E)?$},
+                 "her steps, then the visit's, at most once: $want");
+Test::More::cmp_ok(main::habit($a, "item:7 item:8 /item/8") // 0, "<=", 1,
+                   "the visit's transition counted once at most");
 my $m = main::base_of("/item/5", { Cookie => "cx_id=anon7b" });
 Test::More::is(main::r("SET", "$m:m", 1, "NX", "EX", 3600), "OK",
                "another connection claims the next visit");
