@@ -213,13 +213,24 @@ typedef struct {
 } ngx_http_cx_customer_t;
 
 
+/* an address resolved at configuration time */
 typedef struct {
-    ngx_str_t                   redis_name;     /* cx_redis, as written */
+    ngx_str_t                   host;           /* numeric, or a path */
+    ngx_int_t                   port;           /* 0: unix socket */
+} ngx_http_cx_addr_t;
+
+
+typedef struct {
+    ngx_str_t                   redis_name;     /* cx_redis, as written, */
+                                                /* or the master name */
     ngx_str_t                   redis_host;     /* numeric, or a path */
     ngx_int_t                   redis_port;     /* 0: unix socket */
     ngx_str_t                   redis_user;     /* its user= */
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
+    ngx_array_t                *sentinels;      /* cx_redis_sentinel, */
+                                                /* ngx_http_cx_addr_t */
+    ngx_str_t                   sentinel_password;
     ngx_msec_t                  timeout;        /* cx_timeout */
     ngx_msec_t                  connect_timeout; /* cx_connect_timeout */
     ngx_uint_t                  history;        /* cx_history */
@@ -533,6 +544,15 @@ ngx_int_t ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n,
     ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
+ngx_int_t ngx_http_cx_redis_attach(struct redisAsyncContext *ac);
+void ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
+    ngx_http_cx_addr_t *by);
+void ngx_http_cx_redis_retry(const char *what, const char *detail);
+
+/* ngx_http_cx_sentinel.c */
+ngx_int_t ngx_http_cx_sentinel_init_process(ngx_cycle_t *cycle);
+void ngx_http_cx_sentinel_ask(ngx_uint_t need);
+void ngx_http_cx_sentinel_cleanup(void);
 
 /* ngx_http_cx_reply.c: what Redis answers, checked before use */
 struct redisReply;

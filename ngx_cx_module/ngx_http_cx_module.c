@@ -60,6 +60,18 @@ static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_cx_redis_param(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *value);
+static char *ngx_http_cx_redis_unknown(ngx_conf_t *cf, ngx_str_t *value,
+    char *allowed);
+static ngx_int_t ngx_http_cx_redis_auth(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
+static ngx_int_t ngx_http_cx_redis_url(ngx_conf_t *cf, ngx_str_t *url,
+    in_port_t port, ngx_url_t *u);
+static char *ngx_http_cx_redis_addr(ngx_conf_t *cf, ngx_addr_t *addr,
+    ngx_str_t *host, ngx_int_t *port);
 static char *ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_write_behind(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -169,6 +181,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
     { ngx_string("cx_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_cx_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_cx_redis_sentinel,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -533,6 +552,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_port = 0;
      *     cmcf->redis_user = { 0, NULL };
      *     cmcf->redis_password = { 0, NULL };
+     *     cmcf->sentinels = NULL;
+     *     cmcf->sentinel_password = { 0, NULL };
      *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
@@ -585,7 +606,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (cmcf->redis_host.data == NULL) {
+    if (cmcf->redis_host.data == NULL && cmcf->sentinels == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "no \"cx_redis\" is defined for the \"%s\" directive "
                       "in %s:%ui", cmcf->on_directive, cmcf->on_file,
@@ -954,65 +975,123 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    u_char      *p;
-    ngx_str_t   *value, s;
+    ngx_str_t   *value;
     ngx_url_t    u;
-    ngx_uint_t   i, j;
+    ngx_uint_t   i;
+    ngx_int_t    rc;
 
     if (cmcf->redis_host.data) {
         return "is duplicate";
+    }
+
+    if (cmcf->sentinels) {
+        return "conflicts with \"cx_redis_sentinel\"";
     }
 
     value = cf->args->elts;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
+        rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
 
-            /* an ACL user's name: Redis takes no spaces or NULs in it */
-
-            for (j = 0; j < s.len; j++) {
-                if (s.data[j] <= ' ' || s.data[j] == 0x7f) {
-                    break;
-                }
-            }
-
-            if (s.len == 0 || s.len > NGX_HTTP_CX_USER_MAX || j < s.len) {
-                /* a name with control bytes is not written to the log */
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"user=%s\" in "
-                                   "\"cx_redis\" directive, \"user\" must "
-                                   "be 1 to %d bytes, without spaces or "
-                                   "control characters",
-                                   s.len ? "..." : "", NGX_HTTP_CX_USER_MAX);
-                return NGX_CONF_ERROR;
-            }
-
-            if (cmcf->redis_user.data) {
-                return ngx_http_cx_duplicate_param(cf, &value[i]);
-            }
-
-            cmcf->redis_user = s;
-
-            continue;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            if (cmcf->redis_password.data) {
-                /* the password is never shown */
-                ngx_str_set(&s, "password=...");
+        if (rc == NGX_DECLINED) {
+            return ngx_http_cx_redis_unknown(cf, &value[i],
+                                             "\"user=\", \"password=\" "
+                                             "or \"db=\"");
+        }
+    }
+
+    if (ngx_http_cx_redis_auth(cf, cmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_cx_redis_url(cf, &value[1], 6379, &u) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->redis_name = value[1];
+
+    return ngx_http_cx_redis_addr(cf, &u.addrs[0], &cmcf->redis_host,
+                                  &cmcf->redis_port);
+}
+
+
+/*
+ * cx_redis_sentinel master-name host[:port] ... [user=...] [password=...]
+ *     [db=N] [sentinel_password=...]
+ *
+ * The sentinels' addresses, each port 26379 when not given, and every
+ * address a host name has; user=, password= and db= are the primary's,
+ * as cx_redis takes them, sentinel_password= the sentinels' own.
+ */
+
+static char *
+ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_int_t            rc;
+    ngx_str_t           *value, s;
+    ngx_url_t            u;
+    ngx_uint_t           i, j;
+    ngx_http_cx_addr_t  *a;
+
+    if (cmcf->sentinels) {
+        return "is duplicate";
+    }
+
+    if (cmcf->redis_host.data) {
+        return "conflicts with \"cx_redis\"";
+    }
+
+    value = cf->args->elts;
+
+    /* the name is a word of the +switch-master messages: no spaces */
+
+    s = value[1];
+
+    for (j = 0; j < s.len; j++) {
+        if (s.data[j] <= ' ' || s.data[j] == 0x7f) {
+            break;
+        }
+    }
+
+    if (s.len == 0 || s.len > NGX_HTTP_CX_USER_MAX || j < s.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid master name \"%s\" in "
+                           "\"cx_redis_sentinel\" directive, it must be "
+                           "1 to %d bytes, without spaces or control "
+                           "characters",
+                           s.len ? "..." : "", NGX_HTTP_CX_USER_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->sentinels = ngx_array_create(cf->pool, 3,
+                                       sizeof(ngx_http_cx_addr_t));
+    if (cmcf->sentinels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "sentinel_password=", 18) == 0) {
+            if (cmcf->sentinel_password.data) {
+                ngx_str_set(&s, "sentinel_password=...");
                 return ngx_http_cx_duplicate_param(cf, &s);
             }
 
-            cmcf->redis_password.data = value[i].data + 9;
-            cmcf->redis_password.len = value[i].len - 9;
+            cmcf->sentinel_password.data = value[i].data + 18;
+            cmcf->sentinel_password.len = value[i].len - 18;
 
-            if (cmcf->redis_password.len == 0) {
+            if (cmcf->sentinel_password.len == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid value \"%V\" in \"cx_redis\" "
-                                   "directive, \"password\" must not be "
+                                   "invalid value \"%V\" in "
+                                   "\"cx_redis_sentinel\" directive, "
+                                   "\"sentinel_password\" must not be "
                                    "empty", &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -1020,80 +1099,248 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            if (cmcf->redis_db != NGX_CONF_UNSET) {
-                return ngx_http_cx_duplicate_param(cf, &value[i]);
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
+
+            rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
+
+            if (rc == NGX_ERROR) {
+                return NGX_CONF_ERROR;
             }
 
-            s.data = value[i].data + 3;
-            s.len = value[i].len - 3;
-
-            cmcf->redis_db = ngx_http_cx_parse_bounded(&s,
-                                                       &ngx_http_cx_db_bounds);
-            if (cmcf->redis_db == NGX_ERROR) {
-                return ngx_http_cx_invalid_value(cf, &value[i], "db",
-                                                 &ngx_http_cx_db_bounds);
+            if (rc == NGX_DECLINED) {
+                return ngx_http_cx_redis_unknown(cf, &value[i],
+                                                 "\"user=\", \"password=\", "
+                                                 "\"db=\" or "
+                                                 "\"sentinel_password=\"");
             }
 
             continue;
         }
 
-        /* what follows "=" may be a password misspelt: never shown */
-
-        s.data = value[i].data;
-        s.len = value[i].len;
-
-        p = ngx_strlchr(s.data, s.data + s.len, '=');
-        if (p) {
-            s.len = p + 1 - s.data;
+        if (ngx_http_cx_redis_url(cf, &value[i], 26379, &u) != NGX_OK) {
+            return NGX_CONF_ERROR;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V%s\" in \"cx_redis\" "
-                           "directive, it must be \"user=\", \"password=\" "
-                           "or \"db=\"", &s, p ? "..." : "");
-        return NGX_CONF_ERROR;
-    }
+        for (j = 0; j < u.naddrs; j++) {
+            a = ngx_array_push(cmcf->sentinels);
+            if (a == NULL) {
+                return NGX_CONF_ERROR;
+            }
 
-    /* Redis's AUTH takes a user with a password, never a user alone */
-
-    if (cmcf->redis_user.data && cmcf->redis_password.data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"user=\" in \"cx_redis\" directive requires "
-                           "\"password=\"");
-        return NGX_CONF_ERROR;
-    }
-
-    /* resolved here, at configuration time, never at request time */
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url = value[1];
-    u.default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        if (u.err) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in \"%V\" of the \"cx_redis\" directive",
-                               u.err, &u.url);
+            if (ngx_http_cx_redis_addr(cf, &u.addrs[j], &a->host, &a->port)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
         }
+    }
 
+    if (cmcf->sentinels->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in "
+                           "\"cx_redis_sentinel\" directive");
         return NGX_CONF_ERROR;
     }
 
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "host not found in \"%V\" of the \"cx_redis\" "
-                           "directive", &u.url);
+    if (ngx_http_cx_redis_auth(cf, cmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     cmcf->redis_name = value[1];
 
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A parameter of the connection to Redis, of cx_redis or of
+ * cx_redis_sentinel: NGX_DECLINED when it is none of user=, password=
+ * and db=.
+ */
+
+static ngx_int_t
+ngx_http_cx_redis_param(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
+    ngx_str_t *value)
+{
+    ngx_str_t   *name, s;
+    ngx_uint_t   j;
+
+    name = cf->args->elts;
+
+    if (ngx_strncmp(value->data, "user=", 5) == 0) {
+        s.data = value->data + 5;
+        s.len = value->len - 5;
+
+        /* an ACL user's name: Redis takes no spaces or NULs in it */
+
+        for (j = 0; j < s.len; j++) {
+            if (s.data[j] <= ' ' || s.data[j] == 0x7f) {
+                break;
+            }
+        }
+
+        if (s.len == 0 || s.len > NGX_HTTP_CX_USER_MAX || j < s.len) {
+            /* a name with control bytes is not written to the log */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"user=%s\" in "
+                               "\"%V\" directive, \"user\" must "
+                               "be 1 to %d bytes, without spaces or "
+                               "control characters",
+                               s.len ? "..." : "", &name[0],
+                               NGX_HTTP_CX_USER_MAX);
+            return NGX_ERROR;
+        }
+
+        if (cmcf->redis_user.data) {
+            (void) ngx_http_cx_duplicate_param(cf, value);
+            return NGX_ERROR;
+        }
+
+        cmcf->redis_user = s;
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "password=", 9) == 0) {
+        if (cmcf->redis_password.data) {
+            /* the password is never shown */
+            ngx_str_set(&s, "password=...");
+            (void) ngx_http_cx_duplicate_param(cf, &s);
+            return NGX_ERROR;
+        }
+
+        cmcf->redis_password.data = value->data + 9;
+        cmcf->redis_password.len = value->len - 9;
+
+        if (cmcf->redis_password.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" "
+                               "directive, \"password\" must not be "
+                               "empty", value, &name[0]);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "db=", 3) == 0) {
+        if (cmcf->redis_db != NGX_CONF_UNSET) {
+            (void) ngx_http_cx_duplicate_param(cf, value);
+            return NGX_ERROR;
+        }
+
+        s.data = value->data + 3;
+        s.len = value->len - 3;
+
+        cmcf->redis_db = ngx_http_cx_parse_bounded(&s,
+                                                   &ngx_http_cx_db_bounds);
+        if (cmcf->redis_db == NGX_ERROR) {
+            (void) ngx_http_cx_invalid_value(cf, value, "db",
+                                             &ngx_http_cx_db_bounds);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static char *
+ngx_http_cx_redis_unknown(ngx_conf_t *cf, ngx_str_t *value, char *allowed)
+{
+    u_char     *p;
+    ngx_str_t  *name, s;
+
+    name = cf->args->elts;
+
+    /* what follows "=" may be a password misspelt: never shown */
+
+    s = *value;
+
+    p = ngx_strlchr(s.data, s.data + s.len, '=');
+    if (p) {
+        s.len = p + 1 - s.data;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V%s\" in \"%V\" directive, "
+                       "it must be %s", &s, p ? "..." : "", &name[0],
+                       allowed);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* Redis's AUTH takes a user with a password, never a user alone */
+
+static ngx_int_t
+ngx_http_cx_redis_auth(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
+{
+    ngx_str_t  *name;
+
+    if (cmcf->redis_user.data && cmcf->redis_password.data == NULL) {
+        name = cf->args->elts;
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" in \"%V\" directive requires "
+                           "\"password=\"", &name[0]);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* resolved here, at configuration time, never at request time */
+
+static ngx_int_t
+ngx_http_cx_redis_url(ngx_conf_t *cf, ngx_str_t *url, in_port_t port,
+    ngx_url_t *u)
+{
+    ngx_str_t  *name;
+
+    name = cf->args->elts;
+
+    ngx_memzero(u, sizeof(ngx_url_t));
+
+    u->url = *url;
+    u->default_port = port;
+
+    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in \"%V\" of the \"%V\" directive",
+                               u->err, &u->url, &name[0]);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "host not found in \"%V\" of the \"%V\" "
+                           "directive", &u->url, &name[0]);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* an address as hiredis takes it: a numeric host and a port, or a path */
+
+static char *
+ngx_http_cx_redis_addr(ngx_conf_t *cf, ngx_addr_t *addr, ngx_str_t *host,
+    ngx_int_t *port)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
 #if (NGX_HAVE_UNIX_DOMAIN)
-    if (u.family == AF_UNIX) {
-        s.data = (u_char *)
-                 ((struct sockaddr_un *) u.addrs[0].sockaddr)->sun_path;
+    if (addr->sockaddr->sa_family == AF_UNIX) {
+        s.data = (u_char *) ((struct sockaddr_un *) addr->sockaddr)->sun_path;
         s.len = ngx_strlen(s.data);
 
         p = ngx_pnalloc(cf->pool, s.len + 1);
@@ -1103,9 +1350,9 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         ngx_cpystrn(p, s.data, s.len + 1);
 
-        cmcf->redis_host.data = p;
-        cmcf->redis_host.len = s.len;
-        cmcf->redis_port = 0;
+        host->data = p;
+        host->len = s.len;
+        *port = 0;
 
         return NGX_CONF_OK;
     }
@@ -1116,11 +1363,10 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    cmcf->redis_host.data = p;
-    cmcf->redis_host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
-                                         u.addrs[0].socklen, p,
-                                         NGX_SOCKADDR_STRLEN, 0);
-    cmcf->redis_port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    host->data = p;
+    host->len = ngx_sock_ntop(addr->sockaddr, addr->socklen, p,
+                              NGX_SOCKADDR_STRLEN, 0);
+    *port = ngx_inet_get_port(addr->sockaddr);
 
     return NGX_CONF_OK;
 }

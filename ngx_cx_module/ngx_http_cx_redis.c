@@ -22,6 +22,11 @@
  * commands in flight is dropped and opened again.  A write that may
  * make its key (ngx_http_cx_redis_write()) is followed by the key's
  * EXPIRE when its reply says it did.
+ *
+ * With cx_redis_sentinel, the address is the primary that a sentinel
+ * named (ngx_http_cx_sentinel.c): each reconnect asks the sentinels
+ * again, a connection is usable once ROLE says "master", and a READONLY
+ * reply (a primary turned replica under us) drops it.
  */
 
 
@@ -70,6 +75,9 @@ typedef struct {
     ngx_http_cx_main_conf_t    *conf;
     ngx_log_t                  *log;
     ngx_cycle_t                *cycle;
+
+    u_char                      host[NGX_SOCKADDR_STRLEN + 1];
+    ngx_int_t                   port;           /* 0: unix socket */
 
     ngx_event_t                 reconnect;
     ngx_event_t                 connect_timer;
@@ -129,7 +137,6 @@ static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
 
-static ngx_int_t ngx_http_cx_redis_attach(redisAsyncContext *ac);
 static void ngx_http_cx_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_write_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_add_read(void *data);
@@ -229,6 +236,14 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (cmcf->sentinels) {
+        /* the primary's address comes from a sentinel */
+        return ngx_http_cx_sentinel_init_process(cycle);
+    }
+
+    ngx_cpystrn(rd->host, cmcf->redis_host.data, cmcf->redis_host.len + 1);
+    rd->port = cmcf->redis_port;
+
     ngx_http_cx_redis_connect(rd);
 
     return NGX_OK;
@@ -265,6 +280,7 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
     }
 
     ngx_http_cx_redis_close(rd);
+    ngx_http_cx_sentinel_cleanup();
 
     if (rd->flight) {
         ngx_free(rd->flight);
@@ -286,8 +302,7 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
 static void
 ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
 {
-    int                       port;
-    u_char                    host[NGX_SOCKADDR_STRLEN + 1], db[NGX_INT_T_LEN];
+    u_char                    db[NGX_INT_T_LEN];
     ngx_str_t                 argv[3];
     redisAsyncContext        *ac;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -298,16 +313,16 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         ngx_http_cx_metric_redis(NGX_HTTP_CX_M_RECONNECTS);
     }
 
-    /* the address was resolved to a numeric one at configuration time */
+    /*
+     * The address is a numeric one, resolved at configuration time or
+     * checked when a sentinel named it: hiredis never asks a resolver.
+     */
 
-    ngx_cpystrn(host, cmcf->redis_host.data, cmcf->redis_host.len + 1);
-    port = (int) cmcf->redis_port;
-
-    if (port) {
-        ac = redisAsyncConnect((char *) host, port);
+    if (rd->port) {
+        ac = redisAsyncConnect((char *) rd->host, (int) rd->port);
 
     } else {
-        ac = redisAsyncConnectUnix((char *) host);
+        ac = redisAsyncConnectUnix((char *) rd->host);
     }
 
     if (ac == NULL) {
@@ -376,7 +391,14 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
                                          2, argv);
     }
 
-    if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
+    if (cmcf->sentinels) {
+        /* a sentinel may name a primary that is one no longer */
+        ngx_str_set(&argv[0], "ROLE");
+
+        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
+                                         1, argv);
+
+    } else if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
         ngx_str_set(&argv[0], "PING");
 
         (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
@@ -445,9 +467,92 @@ ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_cx_redis_t *rd = ev->data;
 
-    if (rd->ac == NULL) {
-        ngx_http_cx_redis_connect(rd);
+    if (rd->ac) {
+        return;
     }
+
+    if (rd->conf->sentinels) {
+        /* which primary, again: it may be another one now */
+        ngx_http_cx_sentinel_ask(1);
+        return;
+    }
+
+    ngx_http_cx_redis_connect(rd);
+}
+
+
+/*
+ * A sentinel named the primary: connect to it, unless this worker is
+ * connected or connecting to it already.  A new primary (a failover,
+ * +switch-master) closes the connection to the old one: its commands
+ * in flight are answered NULL and their requests served without
+ * suggestions.
+ */
+
+void
+ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
+    ngx_http_cx_addr_t *by)
+{
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->cycle == NULL || len > NGX_SOCKADDR_STRLEN) {
+        return;
+    }
+
+    if (rd->port == port
+        && ngx_strlen(rd->host) == len
+        && ngx_strncmp(rd->host, host, len) == 0)
+    {
+        if (rd->ac == NULL) {
+            if (rd->reconnect.timer_set) {
+                ngx_del_timer(&rd->reconnect);
+            }
+
+            ngx_http_cx_redis_connect(rd);
+        }
+
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                  "cx: redis \"%V\" primary is %*s:%i, by sentinel %V:%i",
+                  &rd->conf->redis_name, len, host, port, &by->host,
+                  by->port);
+
+    ngx_http_cx_redis_close(rd);
+
+    ngx_cpystrn(rd->host, host, len + 1);
+    rd->port = port;
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_http_cx_redis_connect(rd);
+}
+
+
+/* no sentinel named the primary: asked again after the backoff */
+
+void
+ngx_http_cx_redis_retry(const char *what, const char *detail)
+{
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->cycle == NULL) {
+        return;
+    }
+
+    ngx_http_cx_redis_episode(0, what, detail);
+    ngx_http_cx_redis_schedule(rd);
 }
 
 
@@ -557,6 +662,22 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
 
     if (reply->type == REDIS_REPLY_ERROR) {
         /* logged by ngx_http_cx_redis_reply() */
+        redisAsyncDisconnect(ac);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY
+        && (reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != 6
+            || ngx_strncmp(reply->element[0]->str, "master", 6) != 0))
+    {
+        /* ROLE: a replica, or what a sentinel no longer names */
+        ngx_http_cx_redis_episode(0, "is not the primary",
+                                  reply->elements
+                                  && reply->element[0]->type
+                                     == REDIS_REPLY_STRING
+                                  ? reply->element[0]->str : NULL);
         redisAsyncDisconnect(ac);
         return;
     }
@@ -1005,6 +1126,14 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
             ngx_http_cx_redis_episode(0, "refused", (char *) detail);
 
+            if (rd->conf->sentinels && ac == rd->ac
+                && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+            {
+                /* a replica now: ask the sentinels which is the primary */
+                rd->ready = 0;
+                redisAsyncDisconnect(ac);
+            }
+
         } else {
             ngx_http_cx_redis_episode(1, NULL, NULL);
         }
@@ -1062,7 +1191,7 @@ ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
 
 /* the adapter: hiredis event hooks on an nginx connection */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_cx_redis_attach(redisAsyncContext *ac)
 {
     ngx_connection_t  *c;
@@ -1143,7 +1272,9 @@ ngx_http_cx_redis_add_write(void *data)
 
     rd = &ngx_http_cx_redis;
 
-    if (rd->connected && !rd->flushing && !c->write->active) {
+    if (c->data == rd->ac && rd->connected && !rd->flushing
+        && !c->write->active)
+    {
         if (!rd->flush.posted) {
             ngx_post_event(&rd->flush, &ngx_posted_events);
         }

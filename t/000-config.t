@@ -1583,3 +1583,239 @@ ok
 --- must_die
 --- error_log eval
 main::emerg('duplicate parameter "user=b" in "cx_redis" directive')
+
+
+
+=== TEST 153: cx_redis_sentinel, a complete form, starts without asking
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1:1 127.0.0.1 unix:/nonexistent/sentinel.sock user=cxuser password=secret db=2 sentinel_password=sentpw;
+    cx_connect_timeout 200ms;
+--- config
+    cx on;
+    cx_step home /;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+sentpw
+
+
+
+=== TEST 154: cx_redis_sentinel with a name only
+--- http_config
+    cx_redis_sentinel cx;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "cx_redis_sentinel" directive')
+
+
+
+=== TEST 155: cx_redis_sentinel with parameters and no sentinel
+--- http_config
+    cx_redis_sentinel cx password=secret db=1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "cx_redis_sentinel" directive')
+
+
+
+=== TEST 156: cx_redis_sentinel bad port
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1:26379 127.0.0.1:99999;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid port in "127.0.0.1:99999" of the "cx_redis_sentinel" directive')
+
+
+
+=== TEST 157: cx_redis_sentinel unknown parameter
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 tls=on;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=" or "sentinel_password="')
+
+
+
+=== TEST 158: cx_redis_sentinel, a misspelt password parameter, not shown
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 Sentinel_password=hunter2;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "Sentinel_password=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=" or "sentinel_password="')
+--- no_error_log
+hunter2
+
+
+
+=== TEST 159: cx_redis_sentinel empty sentinel_password
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 sentinel_password=;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "sentinel_password=" in "cx_redis_sentinel" directive, "sentinel_password" must not be empty')
+
+
+
+=== TEST 160: cx_redis_sentinel sentinel_password twice, not shown
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 sentinel_password=hunter2-a sentinel_password=hunter2-b;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "sentinel_password=..." in "cx_redis_sentinel" directive')
+--- no_error_log
+hunter2
+
+
+
+=== TEST 161: cx_redis_sentinel password twice, not shown
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 password=hunter2-a password=hunter2-b;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "password=..." in "cx_redis_sentinel" directive')
+--- no_error_log
+hunter2
+
+
+
+=== TEST 162: cx_redis_sentinel empty password
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 password=;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "password=" in "cx_redis_sentinel" directive, "password" must not be empty')
+
+
+
+=== TEST 163: cx_redis_sentinel user without a password
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 user=cxuser;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"user=" in "cx_redis_sentinel" directive requires "password="')
+
+
+
+=== TEST 164: cx_redis_sentinel user with a space
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 "user=cx user" password=secret;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "user=..." in "cx_redis_sentinel" directive, "user" must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 165: cx_redis_sentinel user twice
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 user=a password=secret user=b;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "user=b" in "cx_redis_sentinel" directive')
+
+
+
+=== TEST 166: cx_redis_sentinel bad db
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 db=2147483647;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "db=2147483647" in "cx_redis_sentinel" directive, "db" must be a number between 0 and 2147483646')
+
+
+
+=== TEST 167: cx_redis_sentinel db twice
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1 db=1 db=2;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "db=2" in "cx_redis_sentinel" directive')
+
+
+
+=== TEST 168: cx_redis_sentinel master name with a space
+--- http_config
+    cx_redis_sentinel "c x" 127.0.0.1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid master name "..." in "cx_redis_sentinel" directive, it must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 169: cx_redis_sentinel empty master name
+--- http_config
+    cx_redis_sentinel "" 127.0.0.1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid master name "" in "cx_redis_sentinel" directive, it must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 170: cx_redis_sentinel master name too long
+--- http_config eval
+"    cx_redis_sentinel " . ("m" x 257) . " 127.0.0.1;"
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid master name "..." in "cx_redis_sentinel" directive, it must be 1 to 256 bytes, without spaces or control characters')
+
+
+
+=== TEST 171: cx_redis_sentinel twice
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1;
+    cx_redis_sentinel cx 127.0.0.2;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_sentinel" directive is duplicate')
+
+
+
+=== TEST 172: cx_redis, then cx_redis_sentinel
+--- http_config
+    cx_redis 127.0.0.1:6379;
+    cx_redis_sentinel cx 127.0.0.1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_sentinel" directive conflicts with "cx_redis"')
+
+
+
+=== TEST 173: cx_redis_sentinel, then cx_redis
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1;
+    cx_redis 127.0.0.1:6379;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis" directive conflicts with "cx_redis_sentinel"')
+
+
+
+=== TEST 174: cx_redis_sentinel in a location
+--- config
+    location / { cx_redis_sentinel cx 127.0.0.1; }
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_sentinel" directive is not allowed here')

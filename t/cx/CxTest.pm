@@ -59,6 +59,45 @@ sub start_redis {
     return $r;
 }
 
+# a redis-sentinel of the test's own on $port (a free loopback port when
+# undef), watching the primary on 127.0.0.1:$master as $name (quorum 2);
+# its files, the
+# configuration it rewrites among them, in a directory of its own; @extra
+# are more lines of its configuration.  Stopped as a Redis is.
+sub start_sentinel {
+    my ($name, $master, $port, @extra) = @_;
+    $port ||= free_port();
+    my $dir = tempdir("cx-sentinel-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+
+    open my $out, '>', "$dir/sentinel.conf" or die "sentinel.conf: $!";
+    print $out map { "$_\n" }
+        "port $port", "bind 127.0.0.1", "daemonize yes",
+        "pidfile $dir/redis.pid", "logfile $dir/redis.log", "dir $dir",
+        "sentinel monitor $name 127.0.0.1 $master 2",
+        "sentinel down-after-milliseconds $name 5000",
+        "sentinel failover-timeout $name 60000", @extra;
+    close $out;
+
+    system("redis-server", "$dir/sentinel.conf", "--sentinel") == 0
+        or die "redis-sentinel failed to start";
+
+    my $deadline = time + 10;
+    sleep 0.02 until -s "$dir/redis.pid" || time > $deadline;
+
+    open my $in, '<', "$dir/redis.pid" or die "no sentinel pid file";
+    my $pid = <$in>;
+    chomp $pid;
+    close $in;
+
+    my $r = { port => $port, pid => $pid, dir => $dir };
+    push @Started, $r;
+
+    # listening, whatever its password
+    sleep 0.02 until connect_to($port, 0.1) || time > $deadline;
+    die "redis-sentinel on $port did not listen" unless connect_to($port, 1);
+    return $r;
+}
+
 sub stop_redis {
     my $r = shift;
     return unless $r->{pid} && kill 0, $r->{pid};
@@ -462,6 +501,56 @@ sub http_bulk {
         }
         close $s;
     }
+    return \%seen;
+}
+
+# a client of the test's own in a child process: GETs $uri, a connection
+# each, as customers "$id-0" to "$id-63" in turn, until unload()
+sub load {
+    my ($port, $uri, $id) = @_;
+    my (undef, $file) = File::Temp::tempfile("cx-load-XXXXXX", TMPDIR => 1,
+                                             UNLINK => 1);
+    my $parent = $$;
+
+    STDOUT->flush;
+    STDERR->flush;
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        # never the parent's END blocks: _exit only; stopped between two
+        # requests, never in one
+        my ($n, %seen) = (0);
+        while (!-e "$file.stop" && getppid() == $parent) {
+            my ($status) = http_get($port, $uri,
+                                    { Cookie => "cx_id=$id-" . $n++ % 64 });
+            $seen{$status || 0}++;
+        }
+        if (open my $out, '>', $file) {
+            print $out map { "$_ $seen{$_}\n" } sort keys %seen;
+            close $out;
+        }
+        POSIX::_exit(0);
+    }
+
+    my $l = { pid => $pid, file => $file };
+    push @Started, $l;
+    return $l;
+}
+
+# stops a load(); returns { status => count }, 0 for no response
+sub unload {
+    my $l = shift;
+    open my $stop, '>', "$l->{file}.stop" or die "$l->{file}.stop: $!";
+    close $stop;
+    waitpid $l->{pid}, 0;
+    delete $l->{pid};
+    unlink "$l->{file}.stop";
+    my %seen;
+    open my $in, '<', $l->{file} or return \%seen;
+    while (<$in>) {
+        $seen{$1} = $2 if /^(\d+) (\d+)$/;
+    }
+    close $in;
     return \%seen;
 }
 

@@ -1,0 +1,240 @@
+# cx_redis_sentinel: the primary asked of the sentinels, a failover
+# followed without a reload, sentinels that are all down.  One primary,
+# one replica and three sentinels of this file's own, on free loopback
+# ports; the sentinels want a password.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+use Time::HiRes qw(sleep time);
+
+our $Primary = CxTest::start_redis();
+our $Replica = CxTest::start_redis(undef, undef, "--replicaof", "127.0.0.1",
+                                   $Primary->{port});
+
+# the sentinels learn of the replica from the primary: it is in sync first
+wait_until(sub { grep { /^master_link_status:up/ }
+                      CxTest::redis($Replica->{port}, "INFO", "replication") },
+           30) or die "the replica did not sync";
+
+our @Sentinels = map {
+    CxTest::start_sentinel("cx260", $Primary->{port}, undef,
+                           "requirepass sentpw")
+} 1 .. 3;
+
+# each sentinel knows the replica, so that a failover has one to promote
+for my $s (@Sentinels) {
+    wait_until(sub { sentinel($s, "SENTINEL", "replicas", "cx260")
+                     =~ /\bslave\b/ }, 30)
+        or die "sentinel $s->{port} does not know the replica";
+}
+
+$ENV{TEST_NGINX_CX_SENTINELS} = join " ",
+                                map { "127.0.0.1:$_->{port}" } @Sentinels;
+
+# nothing listens there
+$ENV{TEST_NGINX_CX_NONE} = join " ",
+                           map { "127.0.0.1:" . CxTest::free_port() } 1 .. 3;
+
+repeat_each(1);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'_EOC_' . ($block->config // ''))
+    cx on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "next=$cx_next status=$cx_status\n"; }
+_EOC_
+        ;
+
+    CxTest::quiet($block);
+});
+
+# a sentinel's answer, one line
+sub sentinel {
+    my ($s, @cmd) = @_;
+    return join " ", CxTest::redis($s->{port}, "-a", "sentpw",
+                                   "--no-auth-warning", @cmd);
+}
+
+# polls until the sub returns true; true if it did within $timeout s
+sub wait_until {
+    my ($sub, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $sub->();
+        sleep 0.02;
+    }
+    return $sub->();
+}
+
+sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
+
+# the primary as the sentinels name it now, and the other one
+sub primary {
+    my ($host, $port) = split / /, sentinel($Sentinels[0], "SENTINEL",
+                                            "get-master-addr-by-name",
+                                            "cx260");
+    return $port == $Primary->{port} ? ($Primary, $Replica)
+                                     : ($Replica, $Primary);
+}
+
+# the cart's suggestions, as customer $id sees them
+sub cart {
+    my ($id) = @_;
+    my (undef, undef, $b) = CxTest::http_get(
+        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
+    return $b;
+}
+
+# two customers new to the shop teach home -> cart -> checkout
+sub teach {
+    CxTest::journeys(Test::Nginx::Socket::server_port(),
+                     map { [$_, "/", "/cart", "/checkout"] } @_);
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the primary a sentinel names: steps recorded there, suggested
+--- http_config
+    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
+    cx_timeout 10s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t260:;
+--- init
+my ($p) = main::primary();
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+    qr/\[notice\] .*cx: redis "cx260" primary is 127\.0\.0\.1:$p->{port}, by sentinel 127\.0\.0\.1:\d+/),
+    "the worker connects to the primary a sentinel names");
+main::teach("a", "b");
+Test::More::ok(main::wait_until(sub {
+                   scalar(grep { /:seq$/ } CxTest::keys_of($p->{port}, "t260:"))
+                   == 2 }, 10),
+               "both customers' steps are in the primary");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 2: SENTINEL FAILOVER under load: no request fails, suggestions come back from the new primary, steps land there
+--- http_config
+    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
+    cx_timeout 10s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t260:;
+--- init
+my ($old, $new) = main::primary();
+my $hport = Test::Nginx::Socket::server_port();
+main::teach("c", "d");
+Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
+               "suggestions before the failover");
+
+# the replica has all of it before the failover
+Test::More::ok(main::wait_until(sub {
+    my ($m) = map { /^master_repl_offset:(\d+)/ ? $1 : () }
+              CxTest::redis($old->{port}, "INFO", "replication");
+    my ($r) = map { /^slave_repl_offset:(\d+)/ ? $1 : () }
+              CxTest::redis($new->{port}, "INFO", "replication");
+    defined $m && defined $r && $m == $r }, 30),
+    "the replica caught up");
+
+my $load = CxTest::load($hport, "/cart", "load");
+sleep 0.3;
+
+my $start = time;
+Test::More::ok(main::wait_until(sub {
+    main::sentinel($main::Sentinels[0], "SENTINEL", "FAILOVER", "cx260")
+    eq "OK" }, 30), "SENTINEL FAILOVER accepted");
+
+my $switched = qr/cx: redis "cx260" primary is 127\.0\.0\.1:$new->{port}/;
+my $back = main::wait_until(sub {
+    CxTest::count_log(main::log_file(), $switched)
+    && main::cart("probe") =~ m{next=/checkout status=HIT} }, 60);
+my $took = time - $start;
+Test::More::ok($back, "suggestions from the new primary after the failover");
+Test::More::diag(sprintf "suggestions back %.0f ms after SENTINEL FAILOVER",
+                 1000 * $took);
+
+# the load goes on a little past the switch, then stops
+sleep 0.3;
+my $seen = CxTest::unload($load);
+my $all = 0;
+$all += $_ for values %$seen;
+Test::More::ok($all > 0, "the load ran through the failover");
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+Test::More::diag("load: $all requests, "
+                 . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
+
+# a new customer's steps go to the new primary
+my $key = eval { CxTest::customer_key($new->{port}, "t260:", $hport, "after",
+                                      "/cart") };
+Test::More::ok($key, "a step after the failover is in the new primary")
+    or Test::More::diag($@);
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 3: all sentinels down at start: pages without suggestions, one line; a sentinel up: suggestions again
+--- http_config
+    cx_redis_sentinel cx260 $TEST_NGINX_CX_NONE sentinel_password=sentpw;
+    cx_timeout 10s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t260:;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+my $down = qr/\[error\] .*cx: redis "cx260" no sentinel answered: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
+Test::More::ok(CxTest::wait_for_log(main::log_file(), $down),
+               "no sentinel answered: said once");
+my %seen;
+for my $i (1 .. 20) {
+    my ($status, undef, $b) = CxTest::http_get($hport, "/cart",
+                                               { Cookie => "cx_id=d$i" });
+    $seen{$status}++;
+    $seen{nothing}++ if $b eq "next= status=ERROR\n";
+    sleep 0.05;
+}
+Test::More::is_deeply(\%seen, { 200 => 20, nothing => 20 },
+                      "twenty pages served without suggestions");
+Test::More::is(CxTest::count_log(main::log_file(), qr/\[error\]/), 1,
+               "one error line for all the rounds asked");
+
+# a sentinel comes up where the first was named: found without a reload
+my ($p) = main::primary();
+my ($none) = $ENV{TEST_NGINX_CX_NONE} =~ /:(\d+)/;
+my $s = CxTest::start_sentinel("cx260", $p->{port}, $none,
+                               "requirepass sentpw");
+Test::More::ok(main::wait_until(sub { main::cart("late") =~ /status=HIT/ },
+                                30),
+               "suggestions once a sentinel answers");
+CxTest::stop_redis($s);
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
