@@ -7,6 +7,10 @@ use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
 use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
+use IO::Select;
+use File::Temp ();
+use POSIX ();
 
 our $Primary = CxTest::start_redis();
 our $Replica = CxTest::start_redis(undef, undef, "--replicaof", "127.0.0.1",
@@ -35,6 +39,17 @@ $ENV{TEST_NGINX_CX_SENTINELS} = join " ",
 # nothing listens there
 $ENV{TEST_NGINX_CX_NONE} = join " ",
                            map { "127.0.0.1:" . CxTest::free_port() } 1 .. 3;
+
+# a primary and a replica no real sentinel watches, and a sentinel that
+# names whichever of them the test says
+our $Primary2 = CxTest::start_redis();
+our $Replica2 = CxTest::start_redis(undef, undef, "--replicaof", "127.0.0.1",
+                                    $Primary2->{port});
+our $Fake = fake_sentinel();
+fake_answers($Replica2->{port});
+
+$ENV{TEST_NGINX_CX_FAKE} = $Fake->{port};
+($ENV{TEST_NGINX_CX_DEAD}) = $ENV{TEST_NGINX_CX_NONE} =~ /^(\S+)/;
 
 repeat_each(1);
 
@@ -76,6 +91,16 @@ sub wait_until {
     return $sub->();
 }
 
+# the replica has everything the primary wrote
+sub synced {
+    my ($primary, $replica) = @_;
+    my ($m) = map { /^master_repl_offset:(\d+)/ ? $1 : () }
+              CxTest::redis($primary->{port}, "INFO", "replication");
+    my ($r) = map { /^slave_repl_offset:(\d+)/ ? $1 : () }
+              CxTest::redis($replica->{port}, "INFO", "replication");
+    return defined $m && defined $r && $m == $r;
+}
+
 sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
 
 # the primary as the sentinels name it now, and the other one
@@ -99,6 +124,105 @@ sub cart {
 sub teach {
     CxTest::journeys(Test::Nginx::Socket::server_port(),
                      map { [$_, "/", "/cart", "/checkout"] } @_);
+}
+
+# A sentinel of the file's own, for what a real one does not do on
+# demand: whatever it is asked of a master, it names 127.0.0.1 and the
+# port written in $Fake->{dir}/answer; it takes SUBSCRIBE and never
+# publishes; it answers anything else +OK.  A child process, stopped by
+# pid at the end.
+sub fake_sentinel {
+    my $listen = IO::Socket::INET->new(Listen => 16, ReuseAddr => 1,
+                                       LocalAddr => '127.0.0.1',
+                                       LocalPort => 0)
+        or die "fake sentinel: $!";
+    my $dir = File::Temp::tempdir("cx-fake-XXXXXX", TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $parent = $$;
+
+    STDOUT->flush;
+    STDERR->flush;
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        # never the parent's END blocks: _exit only
+        eval {
+            my $sel = IO::Select->new($listen);
+            my %in;
+            while (getppid() == $parent) {
+                for my $c ($sel->can_read(0.2)) {
+                    if ($c == $listen) {
+                        my $new = $listen->accept or next;
+                        $sel->add($new);
+                        $in{$new} = '';
+                        next;
+                    }
+                    unless (sysread $c, $in{$c}, 4096, length $in{$c}) {
+                        $sel->remove($c);
+                        delete $in{$c};
+                        close $c;
+                        next;
+                    }
+                    while (my @argv = take_command(\$in{$c})) {
+                        syswrite $c, fake_reply($dir, @argv);
+                    }
+                }
+            }
+        };
+        POSIX::_exit(0);
+    }
+
+    my $port = $listen->sockport;
+    close $listen;
+    return { pid => $pid, port => $port, dir => $dir };
+}
+
+sub fake_reply {
+    my ($dir, $cmd, @args) = @_;
+    my $bulk = sub { join "", map { '$' . length($_) . "\r\n$_\r\n" } @_ };
+    if (uc $cmd eq "SENTINEL") {
+        open my $in, '<', "$dir/answer" or return "*-1\r\n";
+        my $port = <$in> // '';
+        chomp $port;
+        return "*2\r\n" . $bulk->("127.0.0.1", $port);
+    }
+    if (uc $cmd eq "SUBSCRIBE") {
+        return "*3\r\n" . $bulk->("subscribe", $args[0]) . ":1\r\n";
+    }
+    return "+OK\r\n";
+}
+
+# one whole RESP command off the front of the buffer, or none yet
+sub take_command {
+    my $b = shift;
+    return () unless $$b =~ /^\*(\d+)\r\n/;
+    my ($n, $off, @argv) = ($1, length $&);
+    for (1 .. $n) {
+        return () unless substr($$b, $off) =~ /^\$(\d+)\r\n/;
+        my $len = $1;
+        $off += length $&;
+        return () if length($$b) < $off + $len + 2;
+        push @argv, substr($$b, $off, $len);
+        $off += $len + 2;
+    }
+    substr($$b, 0, $off, '');
+    return @argv;
+}
+
+sub fake_answers {
+    my $port = shift;
+    open my $out, '>', "$Fake->{dir}/answer.new" or die "answer: $!";
+    print $out "$port\n";
+    close $out;
+    rename "$Fake->{dir}/answer.new", "$Fake->{dir}/answer" or die $!;
+}
+
+END {
+    local $?;
+    if ($Fake && $Fake->{pid}) {
+        kill 'TERM', $Fake->{pid};
+        waitpid $Fake->{pid}, 0;
+    }
 }
 
 run_tests();
@@ -144,13 +268,8 @@ Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
                "suggestions before the failover");
 
 # the replica has all of it before the failover
-Test::More::ok(main::wait_until(sub {
-    my ($m) = map { /^master_repl_offset:(\d+)/ ? $1 : () }
-              CxTest::redis($old->{port}, "INFO", "replication");
-    my ($r) = map { /^slave_repl_offset:(\d+)/ ? $1 : () }
-              CxTest::redis($new->{port}, "INFO", "replication");
-    defined $m && defined $r && $m == $r }, 30),
-    "the replica caught up");
+Test::More::ok(main::wait_until(sub { main::synced($old, $new) }, 30),
+               "the replica caught up");
 
 my $load = CxTest::load($hport, "/cart", "load");
 sleep 0.3;
@@ -230,6 +349,61 @@ Test::More::ok(main::wait_until(sub { main::cart("late") =~ /status=HIT/ },
                                 30),
                "suggestions once a sentinel answers");
 CxTest::stop_redis($s);
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 4: a sentinel that names a replica: ROLE says so, asked again; a primary turned replica: READONLY, asked again
+--- http_config
+    cx_redis_sentinel cx260 $TEST_NGINX_CX_DEAD 127.0.0.1:$TEST_NGINX_CX_FAKE;
+    cx_timeout 10s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t264:;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+my $log = main::log_file();
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[error\] .*cx: redis "cx260" is not the primary: slave, serving pages without suggestions/),
+    "ROLE: the replica named is not used");
+Test::More::is(main::cart("r1"), "next= status=ERROR\n",
+               "pages without suggestions meanwhile");
+
+# the sentinel names the primary now: the worker asks again, on its own
+main::fake_answers($main::Primary2->{port});
+Test::More::ok(main::wait_until(sub { main::cart("r2") =~ /status=MISS/ }, 30),
+               "the primary once the sentinel names it");
+main::teach("r3", "r4");
+Test::More::ok(main::wait_until(sub { main::cart("r5") =~ /status=HIT/ }, 10),
+               "suggestions from it");
+Test::More::ok(CxTest::wait_for_log($log, qr/\[notice\] .*"cx260" answers again/),
+               "the episode ends");
+
+# the primary becomes a replica behind the sentinel's back, its replica
+# the primary, with all it had
+main::wait_until(sub { main::synced($main::Primary2, $main::Replica2) }, 30)
+    or Test::More::diag("the replica did not catch up");
+main::fake_answers($main::Replica2->{port});
+CxTest::redis($main::Replica2->{port}, "REPLICAOF", "NO", "ONE");
+CxTest::redis($main::Primary2->{port}, "REPLICAOF", "127.0.0.1",
+              $main::Replica2->{port});
+my $n = 0;
+Test::More::ok(main::wait_until(sub {
+    my %before = map { $_ => 1 } CxTest::keys_of($main::Replica2->{port},
+                                                 "t264:");
+    main::cart("w" . $n++);
+    main::wait_until(sub { grep { /:seq$/ && !$before{$_} }
+                           CxTest::keys_of($main::Replica2->{port}, "t264:") },
+                     0.5) }, 30),
+    "steps go to the new primary after a READONLY");
+Test::More::ok(CxTest::count_log($log, qr/\[error\] .*cx: redis "cx260" refused: \S+ t264:\S+: READONLY /),
+               "the READONLY is the episode's line");
 --- request
 GET /cart
 --- more_headers
