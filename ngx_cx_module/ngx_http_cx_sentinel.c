@@ -230,14 +230,14 @@ ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
         return;
     }
 
-    /* no sentinel answered */
+    /* none named the primary */
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
     if (sn->need) {
-        ngx_http_cx_redis_retry("no sentinel answered",
+        ngx_http_cx_redis_retry("no sentinel named the primary",
                                 sn->error[0] ? (char *) sn->error : NULL);
         return;
     }

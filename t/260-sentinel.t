@@ -349,9 +349,9 @@ next=/checkout status=HIT
     cx_prefix t260:;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
-my $down = qr/\[error\] .*cx: redis "cx260" no sentinel answered: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
+my $down = qr/\[error\] .*cx: redis "cx260" no sentinel named the primary: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
 Test::More::ok(CxTest::wait_for_log(main::log_file(), $down),
-               "no sentinel answered: said once");
+               "no sentinel named the primary: said once");
 my %seen;
 for my $i (1 .. 20) {
     my ($status, undef, $b) = CxTest::http_get($hport, "/cart",
@@ -438,3 +438,47 @@ Cookie: cx_id=new
 next=/checkout status=HIT
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 5: a wrong sentinel_password: each sentinel skipped, one line as they answer it, the password never logged
+--- http_config
+    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=wrong-secret;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t260:;
+--- init
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+    qr/\[error\] .*cx: redis "cx260" no sentinel named the primary: 127\.0\.0\.1:\d+: AUTH: WRONGPASS invalid username-password pair/),
+    "the sentinels' answer, once");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next= status=ERROR
+--- no_error_log
+wrong-secret
+
+
+
+=== TEST 6: a master name no sentinel knows
+--- http_config
+    cx_redis_sentinel nosuch $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k260-0123456789abcdef;
+    cx_prefix t260:;
+--- init
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+    qr/\[error\] .*cx: redis "nosuch" no sentinel named the primary: 127\.0\.0\.1:\d+: does not know the name, serving pages without suggestions/),
+    "said once");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next= status=ERROR
+--- no_error_log
+sentpw
