@@ -22,13 +22,13 @@ wait_until(sub { grep { /^master_link_status:up/ }
            30) or die "the replica did not sync";
 
 our @Sentinels = map {
-    CxTest::start_sentinel("cx260", $Primary->{port}, undef,
+    CxTest::start_sentinel("cx270", $Primary->{port}, undef,
                            "requirepass sentpw")
 } 1 .. 3;
 
 # each sentinel knows the replica, so that a failover has one to promote
 for my $s (@Sentinels) {
-    wait_until(sub { sentinel($s, "SENTINEL", "replicas", "cx260")
+    wait_until(sub { sentinel($s, "SENTINEL", "replicas", "cx270")
                      =~ /\bslave\b/ }, 30)
         or die "sentinel $s->{port} does not know the replica";
 }
@@ -123,7 +123,7 @@ sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
 sub primary {
     my ($host, $port) = split / /, sentinel($Sentinels[0], "SENTINEL",
                                             "get-master-addr-by-name",
-                                            "cx260");
+                                            "cx270");
     return $port == $Primary->{port} ? ($Primary, $Replica)
                                      : ($Replica, $Primary);
 }
@@ -247,20 +247,19 @@ __DATA__
 
 === TEST 1: the primary a sentinel names: steps recorded there, suggested
 --- http_config
-    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
+    cx_redis_sentinel cx270 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t260:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t270:;
 --- init
 my ($p) = main::primary();
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
-    qr/\[notice\] .*cx: redis "cx260" primary is 127\.0\.0\.1:$p->{port}, by sentinel 127\.0\.0\.1:\d+/),
+    qr/\[notice\] .*cx: redis "cx270" primary is 127\.0\.0\.1:$p->{port}, by sentinel 127\.0\.0\.1:\d+/),
     "the worker connects to the primary a sentinel names");
 main::teach("a", "b");
 Test::More::ok(main::wait_until(sub {
-                   scalar(grep { /:seq$/ } CxTest::keys_of($p->{port}, "t260:"))
-                   == 2 }, 10),
+                   scalar(CxTest::customers($p->{port}, "t270:")) == 2 }, 10),
                "both customers' steps are in the primary");
 --- request
 GET /cart
@@ -273,11 +272,11 @@ next=/checkout status=HIT
 
 === TEST 2: SENTINEL FAILOVER under load: +switch-master followed, no request fails, suggestions come back from the new primary, steps land there
 --- http_config
-    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
+    cx_redis_sentinel cx270 $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t260:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t270:;
 --- init
 my ($old, $new) = main::primary();
 my $hport = Test::Nginx::Socket::server_port();
@@ -294,11 +293,11 @@ Time::HiRes::sleep(0.3);
 
 my $start = Time::HiRes::time();
 Test::More::ok(main::wait_until(sub {
-    main::sentinel($main::Sentinels[0], "SENTINEL", "FAILOVER", "cx260")
+    main::sentinel($main::Sentinels[0], "SENTINEL", "FAILOVER", "cx270")
     eq "OK" }, 30), "SENTINEL FAILOVER accepted");
 
 # the log read as it grows: it is long, with the load's debug lines
-my $switched = qr/cx: redis "cx260" primary is 127\.0\.0\.1:$new->{port}/;
+my $switched = qr/cx: redis "cx270" primary is 127\.0\.0\.1:$new->{port}/;
 open my $log, '<', main::log_file() or die "error.log: $!";
 my $seen_switch;
 my $back = main::wait_until(sub {
@@ -327,7 +326,7 @@ Test::More::diag("load: $all requests, "
                  . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
 
 # a new customer's steps go to the new primary
-my $key = eval { CxTest::customer_key($new->{port}, "t260:", $hport, "after",
+my $key = eval { CxTest::customer_key($new->{port}, "t270:", $hport, "after",
                                       "/cart") };
 Test::More::ok($key, "a step after the failover is in the new primary")
     or Test::More::diag($@);
@@ -342,14 +341,14 @@ next=/checkout status=HIT
 
 === TEST 3: all sentinels down at start: pages without suggestions, one line; a sentinel up: suggestions again
 --- http_config
-    cx_redis_sentinel cx260 $TEST_NGINX_CX_NONE sentinel_password=sentpw;
+    cx_redis_sentinel cx270 $TEST_NGINX_CX_NONE sentinel_password=sentpw;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t260:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t270:;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
-my $down = qr/\[error\] .*cx: redis "cx260" no sentinel named the primary: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
+my $down = qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
 Test::More::ok(CxTest::wait_for_log(main::log_file(), $down),
                "no sentinel named the primary: said once");
 my %seen;
@@ -368,7 +367,7 @@ Test::More::is(CxTest::count_log(main::log_file(), qr/\[error\]/), 1,
 # a sentinel comes up where the first was named: found without a reload
 my ($p) = main::primary();
 my ($none) = $ENV{TEST_NGINX_CX_NONE} =~ /:(\d+)/;
-my $s = CxTest::start_sentinel("cx260", $p->{port}, $none,
+my $s = CxTest::start_sentinel("cx270", $p->{port}, $none,
                                "requirepass sentpw");
 Test::More::ok(main::wait_until(sub { main::cart("late") =~ /status=HIT/ },
                                 30),
@@ -387,16 +386,16 @@ next=/checkout status=HIT
 
 === TEST 4: a sentinel that names a replica: ROLE says so, asked again; a primary turned replica: READONLY, asked again
 --- http_config
-    cx_redis_sentinel cx260 $TEST_NGINX_CX_DEAD 127.0.0.1:$TEST_NGINX_CX_FAKE;
+    cx_redis_sentinel cx270 $TEST_NGINX_CX_DEAD 127.0.0.1:$TEST_NGINX_CX_FAKE;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t264:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t274:;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 my $log = main::log_file();
 Test::More::ok(CxTest::wait_for_log($log,
-    qr/\[error\] .*cx: redis "cx260" is not the primary: slave, serving pages without suggestions/),
+    qr/\[error\] .*cx: redis "cx270" is not the primary: slave, serving pages without suggestions/),
     "ROLE: the replica named is not used");
 Test::More::is(main::cart("r1"), "next= status=ERROR\n",
                "pages without suggestions meanwhile");
@@ -408,7 +407,7 @@ Test::More::ok(main::wait_until(sub { main::cart("r2") =~ /status=MISS/ }, 30),
 main::teach("r3", "r4");
 Test::More::ok(main::wait_until(sub { main::cart("r5") =~ /status=HIT/ }, 10),
                "suggestions from it");
-Test::More::ok(CxTest::wait_for_log($log, qr/\[notice\] .*"cx260" answers again/),
+Test::More::ok(CxTest::wait_for_log($log, qr/\[notice\] .*"cx270" answers again/),
                "the episode ends");
 
 # the primary becomes a replica behind the sentinel's back, its replica
@@ -421,14 +420,14 @@ CxTest::redis($main::Primary2->{port}, "REPLICAOF", "127.0.0.1",
               $main::Replica2->{port});
 my $n = 0;
 Test::More::ok(main::wait_until(sub {
-    my %before = map { $_ => 1 } CxTest::keys_of($main::Replica2->{port},
-                                                 "t264:");
+    my %before = map { $_ => 1 } CxTest::customers($main::Replica2->{port},
+                                                   "t274:");
     main::cart("w" . $n++);
-    main::wait_until(sub { grep { /:seq$/ && !$before{$_} }
-                           CxTest::keys_of($main::Replica2->{port}, "t264:") },
+    main::wait_until(sub { grep { !$before{$_} }
+                           CxTest::customers($main::Replica2->{port}, "t274:") },
                      0.5) }, 30),
     "steps go to the new primary after a READONLY");
-Test::More::ok(CxTest::count_log($log, qr/\[error\] .*cx: redis "cx260" refused: \S+ t264:\S+: READONLY /),
+Test::More::ok(CxTest::count_log($log, qr/\[error\] .*cx: redis "cx270" refused: \S+ t274:\S+: READONLY /),
                "the READONLY is the episode's line");
 --- request
 GET /cart
@@ -443,14 +442,14 @@ next=/checkout status=HIT
 
 === TEST 5: a wrong sentinel_password: each sentinel skipped, one line as they answer it, the password never logged
 --- http_config
-    cx_redis_sentinel cx260 $TEST_NGINX_CX_SENTINELS sentinel_password=wrong-secret;
+    cx_redis_sentinel cx270 $TEST_NGINX_CX_SENTINELS sentinel_password=wrong-secret;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t260:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t270:;
 --- init
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
-    qr/\[error\] .*cx: redis "cx260" no sentinel named the primary: 127\.0\.0\.1:\d+: AUTH: WRONGPASS invalid username-password pair/),
+    qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: AUTH: WRONGPASS invalid username-password pair/),
     "the sentinels' answer, once");
 --- request
 GET /cart
@@ -468,8 +467,8 @@ wrong-secret
     cx_redis_sentinel nosuch $TEST_NGINX_CX_SENTINELS sentinel_password=sentpw;
     cx_timeout 10s;
     cx_connect_timeout 2s;
-    cx_secret k260-0123456789abcdef;
-    cx_prefix t260:;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t270:;
 --- init
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
     qr/\[error\] .*cx: redis "nosuch" no sentinel named the primary: 127\.0\.0\.1:\d+: does not know the name, serving pages without suggestions/),
