@@ -39,6 +39,7 @@
 #define NGX_HTTP_CX_PATH_MAX      (NGX_HTTP_CX_PATH_STEPS                    \
                                    * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
+#define NGX_HTTP_CX_BLEND_TOP     32      /* and of each earlier step */
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_LOGIN_HOLD    "3600"  /* s, EX of a login's claim */
 #define NGX_HTTP_CX_LOGIN_PUSH    16      /* steps per RPUSH of a login */
@@ -236,6 +237,7 @@ typedef struct {
     ngx_uint_t                  history;        /* cx_history */
     ngx_uint_t                  max_pending;    /* cx_max_pending */
     ngx_uint_t                  distance;       /* cx_rule_distance */
+    ngx_uint_t                  journey_steps;  /* cx_journey_steps */
     ngx_msec_t                  half_life;      /* cx_half_life */
     ngx_msec_t                  journey_gap;    /* cx_journey_gap */
     ngx_msec_t                  write_behind;   /* cx_write_behind */
@@ -475,6 +477,9 @@ void ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_slot_t *slot);
 ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
+ngx_int_t ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
+    double **wp, ngx_uint_t *np);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 
@@ -632,6 +637,9 @@ ngx_int_t ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths,
     ngx_http_cx_ref_t *out);
 ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
+ngx_uint_t ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs,
+    double weight);
 ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     double personal, double demote, ngx_str_t *current,
     ngx_http_cx_ref_t *journey, ngx_uint_t njourney);

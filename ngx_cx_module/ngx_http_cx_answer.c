@@ -23,6 +23,9 @@ static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_http_cx_ref_t *shortcut);
 static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
+static ngx_uint_t ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t nc,
+    ngx_uint_t max, ngx_http_cx_ref_t *journey, ngx_uint_t nj);
 static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
 
@@ -92,17 +95,33 @@ void
 ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     double *weights, ngx_uint_t n)
 {
-    u_char                  *p;
-    size_t                   len;
-    ngx_uint_t               i, nc, nj, want;
-    ngx_http_cx_ref_t        ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
-    ngx_http_cx_cand_t      *cands, help;
-    ngx_http_cx_loc_conf_t  *clcf;
+    u_char                   *p;
+    size_t                    len;
+    ngx_uint_t                i, nc, nj, want, max;
+    ngx_http_cx_ref_t         ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
+    ngx_http_cx_cand_t       *cands, help;
+    ngx_http_cx_loc_conf_t   *clcf;
+    ngx_http_cx_main_conf_t  *cmcf;
 
     clcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_cx_module);
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
 
-    cands = ngx_palloc(ctx->request->pool,
-                       NGX_HTTP_CX_CANDIDATES * sizeof(ngx_http_cx_cand_t));
+    /* the journey so far, newest first, this step included */
+
+    journey[0] = ctx->step;
+    nj = 1;
+
+    for (i = 0; i < ctx->njourney && nj <= NGX_HTTP_CX_RECENT; i++) {
+        ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
+                                 &journey[nj++]);
+    }
+
+    /* room for the successors of the journey's earlier steps too */
+
+    max = NGX_HTTP_CX_CANDIDATES
+          + (ngx_min(nj, cmcf->journey_steps) - 1) * NGX_HTTP_CX_BLEND_TOP;
+
+    cands = ngx_palloc(ctx->request->pool, max * sizeof(ngx_http_cx_cand_t));
     if (cands == NULL) {
         ctx->status = NGX_HTTP_CX_ERROR;
         return;
@@ -131,14 +150,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         }
     }
 
-    /* the journey so far, newest first, this step included */
-
-    journey[0] = ctx->step;
-    nj = 1;
-
-    for (i = 0; i < ctx->njourney && nj <= NGX_HTTP_CX_RECENT; i++) {
-        ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
-                                 &journey[nj++]);
+    if (nj > 1 && cmcf->journey_steps > 1) {
+        nc = ngx_http_cx_earlier(ctx, clcf, cands, nc, max, journey, nj);
     }
 
     ctx->level = ngx_http_cx_level(ctx->state.goals, clcf->returning,
@@ -162,7 +175,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
             }
         }
 
-        if (i == nc && nc == NGX_HTTP_CX_CANDIDATES) {
+        if (i == nc && nc == max) {
             i--;
         }
 
@@ -277,6 +290,87 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         ngx_http_cx_metric_served(ctx->nitems - (shortcut.url.len ? 1 : 0),
                                   shortcut.url.len ? 1 : 0);
     }
+}
+
+
+/*
+ * The journey's earlier steps, cx_journey_steps in all with this one:
+ * their successors blended with this step's, each step back weighing
+ * half as much as the one after it, all relative to their heaviest.
+ * This step's successors, merged first, are scaled so.  Those of the
+ * earlier steps come from cx_model_cache alone (never a read of their
+ * own: the journey is known only once the batch is answered); a step
+ * whose entry the zone does not hold is left out.
+ */
+
+static ngx_uint_t
+ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
+    ngx_http_cx_ref_t *journey, ngx_uint_t nj)
+{
+    double                    top, weight, *w;
+    ngx_str_t                *m;
+    ngx_uint_t                i, j, k, n, steps, blended;
+    ngx_http_cx_ref_t         refs[NGX_HTTP_CX_BLEND_TOP];
+    ngx_http_cx_srv_conf_t   *cxscf;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    steps = ngx_min(nj, cmcf->journey_steps);
+    blended = 0;
+    weight = 1;
+
+    for (j = 1; j < steps; j++) {
+        weight /= 2;
+
+        for (i = 0; i < j; i++) {
+            if (ngx_http_cx_same(&journey[i].name, &journey[j].name)) {
+                break;
+            }
+        }
+
+        if (i < j) {
+            /* the same step again: counted once, where it was last */
+            continue;
+        }
+
+        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, &m, &w,
+                                      &n)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        if (!blended) {
+            /* this step's successors, relative to their heaviest */
+
+            top = 0;
+
+            for (i = 0; i < nc; i++) {
+                top = ngx_max(top, cands[i].shared);
+            }
+
+            for (i = 0; top > 0 && i < nc; i++) {
+                cands[i].shared /= top;
+            }
+
+            blended = 1;
+        }
+
+        for (i = 0, k = 0; i < n; i++) {
+            ngx_http_cx_member_split(m[i].data, m[i].len, &refs[k]);
+
+            if (ngx_http_cx_declared(clcf, &refs[k]) == NGX_OK) {
+                w[k++] = w[i];
+            }
+        }
+
+        nc = ngx_http_cx_blend(cands, nc, max, refs, w, k, weight);
+    }
+
+    return nc;
 }
 
 

@@ -1537,6 +1537,38 @@ ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
 }
 
 
+/*
+ * Adds a step's successors, heaviest first, each weighing "weight" times
+ * its weight relative to the heaviest of them: the successors of the
+ * journey's steps, blended (ngx_http_cx_answer()).
+ */
+
+ngx_uint_t
+ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
+    ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs, double weight)
+{
+    double      top;
+    ngx_uint_t  i;
+
+    top = 0;
+
+    for (i = 0; i < nrefs; i++) {
+        top = ngx_max(top, w[i]);
+    }
+
+    if (top <= 0) {
+        return n;
+    }
+
+    for (i = 0; i < nrefs; i++) {
+        n = ngx_http_cx_merge(cands, n, max, &refs[i], weight * w[i] / top,
+                              0);
+    }
+
+    return n;
+}
+
+
 static ngx_uint_t
 ngx_http_cx_before(ngx_http_cx_cand_t *a, ngx_http_cx_cand_t *b)
 {

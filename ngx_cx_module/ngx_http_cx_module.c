@@ -140,6 +140,10 @@ static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
     NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
 };
 
+static ngx_http_cx_bounds_t  ngx_http_cx_journey_steps_bounds = {
+    NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
+};
+
 static ngx_http_cx_bounds_t  ngx_http_cx_write_behind_bounds = {
     NGX_HTTP_CX_MSEC, 0, 3600 * 1000, "a time between 0 and 1h"
 };
@@ -247,6 +251,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, distance),
       &ngx_http_cx_distance_bounds },
+
+    { ngx_string("cx_journey_steps"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_set_bounded_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, journey_steps),
+      &ngx_http_cx_journey_steps_bounds },
 
     { ngx_string("cx_half_life"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -569,6 +580,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->history = NGX_CONF_UNSET_UINT;
     cmcf->max_pending = NGX_CONF_UNSET_UINT;
     cmcf->distance = NGX_CONF_UNSET_UINT;
+    cmcf->journey_steps = NGX_CONF_UNSET_UINT;
     cmcf->half_life = NGX_CONF_UNSET_MSEC;
     cmcf->journey_gap = NGX_CONF_UNSET_MSEC;
     cmcf->cache_size = NGX_CONF_UNSET_SIZE;
@@ -594,6 +606,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->history, NGX_HTTP_CX_RECENT);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
     ngx_conf_init_uint_value(cmcf->distance, 3);
+    ngx_conf_init_uint_value(cmcf->journey_steps, 3);
     ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
     ngx_conf_init_size_value(cmcf->cache_size, 0);

@@ -314,6 +314,82 @@ miss:
 
 
 /*
+ * The successors of an earlier step of the journey, for the blend: from
+ * cx_model_cache only, never read for it, the NGX_HTTP_CX_BLEND_TOP
+ * first of its entry (the heaviest of the entry's epoch).  The entry was
+ * stored, or found, when the customer was on that step; one stored
+ * within the model's half-life of the request's time is used whatever
+ * valid= says.  NGX_DECLINED: none, another step's, or older; the step
+ * is left out of the blend.
+ */
+
+ngx_int_t
+ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
+    double **wp, ngx_uint_t *np)
+{
+    u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
+    double                   *w;
+    int64_t                   epoch;
+    uint64_t                  key;
+    ngx_int_t                 rc;
+    ngx_str_t                 id, blob, *m;
+    ngx_uint_t                n;
+    ngx_http_cx_meta_t        meta;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    if (!ngx_http_cx_cache_enabled()) {
+        return NGX_DECLINED;
+    }
+
+    id.data = buf;
+    id.len = ngx_http_cx_model_id(buf, &cxscf->prefix, name->data,
+                                  name->len);
+    key = ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_MODEL, id.data, id.len);
+
+    if (ngx_http_cx_cache_get(key, ctx->request->pool, &blob, &meta)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+
+    if (ngx_abs(ctx->now - meta.stored) > (int64_t) cmcf->half_life) {
+        return NGX_DECLINED;
+    }
+
+    m = ngx_palloc(ctx->request->pool,
+                   NGX_HTTP_CX_RULES * (sizeof(ngx_str_t) + sizeof(double)));
+    if (m == NULL) {
+        return NGX_DECLINED;
+    }
+
+    w = (double *) (m + NGX_HTTP_CX_RULES);
+
+    rc = ngx_http_cx_unpack(blob.data, blob.len, &id, &epoch, m, w,
+                            NGX_HTTP_CX_RULES, &n);
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "cx: an entry of cx_model_cache is damaged, dropped");
+        ngx_http_cx_cache_drop(key);
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return NGX_DECLINED;
+    }
+
+    *mp = m;
+    *wp = w;
+    *np = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
+
+    return NGX_OK;
+}
+
+
+/*
  * A stale entry read again in the background, once at a time for all
  * workers: on a slot of its own with a pool of its own and no request,
  * sent after the request's batch, so that no request waits for it.
