@@ -237,6 +237,7 @@ typedef struct {
     ngx_uint_t                  history;        /* cx_history */
     ngx_uint_t                  max_pending;    /* cx_max_pending */
     ngx_uint_t                  distance;       /* cx_rule_distance */
+    ngx_uint_t                  reverse;        /* cx_rule_reverse, 1/1000 */
     ngx_uint_t                  journey_steps;  /* cx_journey_steps */
     ngx_msec_t                  half_life;      /* cx_half_life */
     ngx_msec_t                  journey_gap;    /* cx_journey_gap */
@@ -518,6 +519,8 @@ ngx_int_t ngx_http_cx_credit_init_process(ngx_cycle_t *cycle);
 void ngx_http_cx_credit_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf,
     ngx_str_t *key, ngx_str_t *member, double weight);
+ngx_int_t ngx_http_cx_credit_reverse(ngx_http_cx_srv_conf_t *cxscf,
+    int64_t epoch, ngx_str_t *member, ngx_str_t *earlier, double weight);
 void ngx_http_cx_credit_flush(void);
 
 /* ngx_http_cx_step.c */

@@ -79,8 +79,8 @@ static char *ngx_http_cx_write_behind(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_cx(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static char *ngx_http_cx_set_factor_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_cx_holdout(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_cx_levels(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -252,6 +252,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_main_conf_t, distance),
       &ngx_http_cx_distance_bounds },
 
+    { ngx_string("cx_rule_reverse"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_set_factor_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, reverse),
+      NULL },
+
     { ngx_string("cx_journey_steps"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_cx_set_bounded_slot,
@@ -353,7 +360,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_demote"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_cx_demote,
+      ngx_http_cx_set_factor_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cx_loc_conf_t, demote),
       NULL },
@@ -580,6 +587,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
     cmcf->history = NGX_CONF_UNSET_UINT;
     cmcf->max_pending = NGX_CONF_UNSET_UINT;
     cmcf->distance = NGX_CONF_UNSET_UINT;
+    cmcf->reverse = NGX_CONF_UNSET_UINT;
     cmcf->journey_steps = NGX_CONF_UNSET_UINT;
     cmcf->half_life = NGX_CONF_UNSET_MSEC;
     cmcf->journey_gap = NGX_CONF_UNSET_MSEC;
@@ -606,6 +614,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->history, NGX_HTTP_CX_RECENT);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
     ngx_conf_init_uint_value(cmcf->distance, 3);
+    ngx_conf_init_uint_value(cmcf->reverse, 500);
     ngx_conf_init_uint_value(cmcf->journey_steps, 3);
     ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
@@ -1737,17 +1746,20 @@ ngx_http_cx_cookie(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* cx_demote factor: 0 to 1, up to three decimals */
+/* a factor from 0 to 1 with at most three decimals, in 1/1000 */
 
 static char *
-ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_cx_set_factor_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cx_loc_conf_t *clcf = conf;
+    char  *p = conf;
 
-    ngx_int_t   n;
-    ngx_str_t  *value;
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t  *np;
 
-    if (clcf->demote != NGX_CONF_UNSET_UINT) {
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
@@ -1756,13 +1768,13 @@ ngx_http_cx_demote(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     n = ngx_atofp(value[1].data, value[1].len, 3);
     if (n == NGX_ERROR || n > 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"cx_demote\" directive, "
+                           "invalid value \"%V\" in \"%V\" directive, "
                            "it must be a number from 0 to 1 with at most "
-                           "three decimals", &value[1]);
+                           "three decimals", &value[1], &cmd->name);
         return NGX_CONF_ERROR;
     }
 
-    clcf->demote = n;
+    *np = n;
 
     return NGX_CONF_OK;
 }

@@ -684,6 +684,14 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             (void) ngx_http_cx_credit_add(cxscf, &key, member,
                                           ctx->weight * factor
                                           / (double) (i + 1));
+
+            if (cmcf->reverse) {
+                (void) ngx_http_cx_credit_reverse(cxscf, ctx->epoch, member,
+                                                  &m[i],
+                                                  ctx->weight * factor
+                                                  * cmcf->reverse / 1000
+                                                  / (double) (i + 1));
+            }
         }
 
         if (i > 0) {
