@@ -1819,3 +1819,73 @@ main::emerg('"cx_redis" directive conflicts with "cx_redis_sentinel"')
 --- must_die
 --- error_log eval
 main::emerg('"cx_redis_sentinel" directive is not allowed here')
+
+
+
+=== TEST 175: cx_rule_reverse above 1
+--- http_config
+    cx_rule_reverse 1.5;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "1.5" in "cx_rule_reverse" directive, it must be a number from 0 to 1 with at most three decimals')
+
+
+
+=== TEST 176: cx_rule_reverse with more than three decimals
+--- http_config
+    cx_rule_reverse 0.1255;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0.1255" in "cx_rule_reverse" directive, it must be a number from 0 to 1 with at most three decimals')
+
+
+
+=== TEST 177: cx_rule_reverse twice
+--- http_config
+    cx_rule_reverse 0.5;
+    cx_rule_reverse 1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_rule_reverse" directive is duplicate')
+
+
+
+=== TEST 178: cx_journey_steps 0
+--- http_config
+    cx_journey_steps 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_journey_steps" directive, it must be a number between 1 and 8')
+
+
+
+=== TEST 179: cx_journey_steps 9
+--- http_config
+    cx_journey_steps 9;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "9" in "cx_journey_steps" directive, it must be a number between 1 and 8')
+
+
+
+=== TEST 180: cx_rule_reverse and cx_journey_steps at their bounds start
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k-0123456789abcdef;
+    cx_rule_reverse 0;
+    cx_journey_steps 8;
+--- config
+    cx on;
+    cx_step home /;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]

@@ -808,6 +808,56 @@ test_rank(void)
 }
 
 
+static void
+test_blend(void)
+{
+    double              now[2] = { 10, 9 }, before[2] = { 40, 20 },
+                        zero[1] = { 0 };
+    ngx_str_t           cur = ngx_string("b");
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   own[2], earlier[2];
+    ngx_http_cx_cand_t  c[3];
+
+    ngx_str_set(&own[0].name, "x");
+    ngx_str_set(&own[0].url, "/x");
+    ngx_str_set(&own[1].name, "y");
+    ngx_str_set(&own[1].url, "/y");
+    earlier[0] = own[1];
+    ngx_str_set(&earlier[1].name, "z");
+    ngx_str_set(&earlier[1].url, "/z");
+
+    /* the current step's successors alone: x, then y */
+
+    n = ngx_http_cx_blend(c, 0, 3, own, now, 2, 1);
+    ok(n == 2 && c[0].shared == 1 && c[1].shared == 0.9,
+       "blend: weights relative to the heaviest");
+
+    n = ngx_http_cx_rank(c, n, 0, 1, &cur, NULL, 0);
+    ok(n == 2 && c[0].ref.url.len == 2 && c[0].ref.url.data[1] == 'x',
+       "blend: the step's own heaviest first");
+
+    /* the step before, at half weight: y 0.9 + 0.5, z 0.25 */
+
+    n = ngx_http_cx_blend(c, 0, 3, own, now, 2, 1);
+    n = ngx_http_cx_blend(c, n, 3, earlier, before, 2, 0.5);
+    ok(n == 3 && fabs(c[1].shared - 1.4) < 1e-12 && c[2].shared == 0.25,
+       "blend: the earlier step's successors added at its weight");
+
+    n = ngx_http_cx_rank(c, n, 0, 1, &cur, NULL, 0);
+    ok(n == 3 && c[0].ref.url.data[1] == 'y' && c[1].ref.url.data[1] == 'x'
+       && c[2].ref.url.data[1] == 'z',
+       "blend: the journey's successor first, then the step's own");
+
+    n = ngx_http_cx_blend(c, 0, 2, own, now, 2, 1);
+    n = ngx_http_cx_blend(c, n, 2, earlier, before, 2, 0.5);
+    ok(n == 2 && fabs(c[1].shared - 1.4) < 1e-12,
+       "blend: a new candidate past max is left out, known ones add up");
+
+    n = ngx_http_cx_blend(c, 0, 3, earlier, zero, 1, 0.5);
+    ok(n == 0, "blend: a list of no weight adds nothing");
+}
+
+
 /* replies built by hand, as hiredis would hand them over */
 
 static redisReply *
@@ -1258,6 +1308,7 @@ main(void)
     test_stuck();
     test_shortcut();
     test_rank();
+    test_blend();
     test_reply();
     test_pack();
     test_customer();
