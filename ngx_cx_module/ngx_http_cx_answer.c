@@ -25,7 +25,7 @@ static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
 static u_char *ngx_http_cx_json_str(u_char *p, ngx_str_t *s);
 static ngx_uint_t ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t nc,
-    ngx_uint_t max, ngx_http_cx_ref_t *journey, ngx_uint_t nj);
+    ngx_uint_t max, ngx_http_cx_ref_t *journey, ngx_uint_t steps);
 static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
 
@@ -97,7 +97,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 {
     u_char                   *p;
     size_t                    len;
-    ngx_uint_t                i, nc, nj, want, max;
+    ngx_uint_t                i, nc, nj, want, max, steps;
     ngx_http_cx_ref_t         ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
     ngx_http_cx_cand_t       *cands, help;
     ngx_http_cx_loc_conf_t   *clcf;
@@ -118,8 +118,9 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     /* room for the successors of the journey's earlier steps too */
 
+    steps = ngx_min(nj, cmcf->journey_steps);
     max = NGX_HTTP_CX_CANDIDATES
-          + (ngx_min(nj, cmcf->journey_steps) - 1) * NGX_HTTP_CX_BLEND_TOP;
+          + (steps > 1 ? (steps - 1) * NGX_HTTP_CX_BLEND_TOP : 0);
 
     cands = ngx_palloc(ctx->request->pool, max * sizeof(ngx_http_cx_cand_t));
     if (cands == NULL) {
@@ -150,8 +151,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         }
     }
 
-    if (nj > 1 && cmcf->journey_steps > 1) {
-        nc = ngx_http_cx_earlier(ctx, clcf, cands, nc, max, journey, nj);
+    if (steps > 1) {
+        nc = ngx_http_cx_earlier(ctx, clcf, cands, nc, max, journey, steps);
     }
 
     ctx->level = ngx_http_cx_level(ctx->state.goals, clcf->returning,
@@ -294,9 +295,10 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
 
 /*
- * The journey's earlier steps, cx_journey_steps in all with this one:
- * their successors blended with this step's, each step back weighing
- * half as much as the one after it, all relative to their heaviest.
+ * The journey's earlier steps, "steps" in all with this one (at most
+ * cx_journey_steps): their successors blended with this step's, each
+ * step back weighing half as much as the one after it, all relative to
+ * their heaviest.
  * This step's successors, merged first, are scaled so.  Those of the
  * earlier steps come from cx_model_cache alone (never a read of their
  * own: the journey is known only once the batch is answered); a step
@@ -306,19 +308,16 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 static ngx_uint_t
 ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
-    ngx_http_cx_ref_t *journey, ngx_uint_t nj)
+    ngx_http_cx_ref_t *journey, ngx_uint_t steps)
 {
-    double                    top, weight, *w;
-    ngx_str_t                *m;
-    ngx_uint_t                i, j, k, n, steps, blended;
-    ngx_http_cx_ref_t         refs[NGX_HTTP_CX_BLEND_TOP];
-    ngx_http_cx_srv_conf_t   *cxscf;
-    ngx_http_cx_main_conf_t  *cmcf;
+    double                   top, weight, *w;
+    ngx_str_t               *m;
+    ngx_uint_t               i, j, k, n, blended;
+    ngx_http_cx_ref_t        refs[NGX_HTTP_CX_BLEND_TOP];
+    ngx_http_cx_srv_conf_t  *cxscf;
 
-    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    steps = ngx_min(nj, cmcf->journey_steps);
     blended = 0;
     weight = 1;
 

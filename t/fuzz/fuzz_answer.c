@@ -11,7 +11,9 @@
  * byte, a weight byte and the member's bytes.  Kinds: a shared rule's
  * successor, the customer's own habit, an earlier step of the journey, a
  * goal path ("name url|name url"), the current step.  As many of each as
- * the batch's replies can give.  What holds: ngx_http_cx_fuzz_out.h.
+ * the batch's replies can give; the habits stand for the earlier steps'
+ * successors too (cx_journey_steps by the input's size).  What holds:
+ * ngx_http_cx_fuzz_out.h.
  */
 
 
@@ -34,6 +36,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
 #define NGX_HTTP_CX_FUZZ_SHARED  (2 * NGX_HTTP_CX_FANOUT)
+
+
+/* where the answer finds cx_journey_steps and the shop's prefix */
+static ngx_http_cx_main_conf_t  ngx_http_cx_fuzz_answer_cmcf;
+static ngx_http_cx_srv_conf_t   ngx_http_cx_fuzz_answer_cxscf;
+static void  *ngx_http_cx_fuzz_answer_main_conf[1] = {
+    &ngx_http_cx_fuzz_answer_cmcf
+};
+static void  *ngx_http_cx_fuzz_answer_srv_conf[1] = {
+    &ngx_http_cx_fuzz_answer_cxscf
+};
+
+
+/*
+ * An earlier step's successors, as cx_model_cache would hand them (the
+ * zone's entries were checked when they were read): the input's habits,
+ * a copy each time, as the answer keeps what is declared in place.
+ */
+
+ngx_int_t
+ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
+    double **wp, ngx_uint_t *np)
+{
+    double      *w;
+    ngx_str_t   *m;
+    ngx_uint_t   n;
+
+    n = ngx_min(ctx->npersonal, NGX_HTTP_CX_BLEND_TOP);
+
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    m = ngx_palloc(ctx->request->pool, n * sizeof(ngx_str_t));
+    w = ngx_palloc(ctx->request->pool, n * sizeof(double));
+    ngx_http_cx_fuzz_check(m != NULL && w != NULL);
+
+    ngx_memcpy(m, ctx->personal, n * sizeof(ngx_str_t));
+    ngx_memcpy(w, ctx->personal_w, n * sizeof(double));
+
+    *mp = m;
+    *wp = w;
+    *np = n;
+
+    return NGX_OK;
+}
 
 
 static void
@@ -87,6 +136,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_clcf.demote = (flags & 0x80) ? 1500 : 250;
 
     r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
+    r->main_conf = ngx_http_cx_fuzz_answer_main_conf;
+    r->srv_conf = ngx_http_cx_fuzz_answer_srv_conf;
+
+    /* the earlier steps blended: none to all eight */
+    ngx_http_cx_fuzz_answer_cmcf.journey_steps = 1 + size % 8;
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
     ngx_http_cx_fuzz_check(ctx != NULL);

@@ -62,6 +62,27 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
 }
 
 
+ngx_int_t
+ngx_http_cx_credit_reverse(ngx_http_cx_srv_conf_t *cxscf, int64_t epoch,
+    ngx_str_t *member, ngx_str_t *earlier, double weight)
+{
+    u_char             kb[NGX_HTTP_CX_KEY_MAX];
+    ngx_str_t          key;
+    ngx_http_cx_ref_t  ref;
+
+    if (ngx_http_cx_member_parse(member->data, member->len, &ref) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    key.data = kb;
+    key.len = ngx_http_cx_step_key(kb, &cxscf->prefix, ref.name.data,
+                                   ref.name.len, epoch)
+              - kb;
+
+    return ngx_http_cx_credit_add(cxscf, &key, earlier, weight);
+}
+
+
 static void
 ngx_http_cx_fuzz_configure(void)
 {
@@ -118,6 +139,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_queue_init(&ngx_posted_events);
 
     r = ngx_http_cx_fuzz_request(ngx_http_cx_fuzz_loc_conf);
+    r->main_conf = ngx_http_cx_fuzz_main_conf;
+    r->srv_conf = ngx_http_cx_fuzz_srv_conf;
 
     /* the slot as ngx_http_cx_start() fills it (the model not cached);
      * copied out of the batch, it outlives the request, so malloc()ed
@@ -202,8 +225,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         r->method = NGX_HTTP_GET;
         r->headers_out.status = NGX_HTTP_OK;
-        r->main_conf = ngx_http_cx_fuzz_main_conf;
-        r->srv_conf = ngx_http_cx_fuzz_srv_conf;
 
         ngx_http_cx_record_response(r);
         ngx_http_cx_fuzz_check(ngx_http_cx_record(r) == NGX_OK);

@@ -121,6 +121,8 @@ ngx_http_cx_fuzz_conf(void)
     ngx_http_cx_fuzz_srv_conf[0] = &ngx_http_cx_fuzz_cxscf;
 
     ngx_http_cx_fuzz_cmcf.journey_gap = 1800000;
+    ngx_http_cx_fuzz_cmcf.journey_steps = 3;
+    ngx_http_cx_fuzz_cmcf.reverse = 500;
 
     /* ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module) */
 
