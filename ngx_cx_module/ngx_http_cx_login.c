@@ -467,13 +467,30 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
 
     (void) ngx_http_cx_redis_command(NULL, NULL, a - argv, argv);
 
-    /* beyond the heaviest: deleted, the login's and what its read left */
+    /*
+     * beyond the heaviest: deleted, the login's and what its read left,
+     * but one of those that the visit's count made heavy, just written
+     */
 
     a = argv + 2;
     *argv = ngx_http_cx_lit("HDEL");
 
     for (i = NGX_HTTP_CX_HABITS; i < nh + nextra; i++) {
         hs = (i < nh) ? &h[i] : &extra[i - nh];
+
+        if (i >= nh) {
+            n = ngx_min(nh, NGX_HTTP_CX_HABITS);
+
+            for (j = 0; j < n; j++) {
+                if (ngx_http_cx_same(&h[j], hs)) {
+                    break;
+                }
+            }
+
+            if (j < n) {
+                continue;
+            }
+        }
 
         a->data = p;
         *p++ = '>';

@@ -775,3 +775,43 @@ GET /
 X-Customer-Id: fay
 --- response_body_like chomp
 ^level=new status=(HIT|MISS)$
+
+
+
+=== TEST 21: a transition of the visit's that the login's read left beyond the 64 is kept
+gil's hash holds 70 transitions of his own (the read keeps the 64
+heaviest, the 6 lightest are to delete), the visit one of those 6, made
+1000 times: the merge writes it, and does not delete it after.  The
+merging request is a step not taken (a 404), so that no step of gil's
+trims his hash before the merge reads it.
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+    location = /checkout {
+        return 404;
+    }
+--- init
+my $gil = { "X-Customer-Id" => "gil" };
+my $guest = { Cookie => "cx_id=anon21" };
+my $a = main::base_of("/search", $gil);
+my $n = main::base_of("/item/500", $guest);
+my $t = sub { "home item:$_[0] /item/$_[0]" };
+main::r("HSET", "$a:s", map { (">" . $t->($_), 10 * $_) } 1 .. 70);
+main::r("HSET", "$n:s", ">" . $t->(1), 1000);
+main::get("/checkout", { %$gil, %$guest });
+my %want = map { $t->($_) => $_ == 1 ? 1000 : 10 * $_ } 1, 8 .. 70;
+my $want = join ",", map { "$_=$want{$_}" } sort keys %want;
+my $got;
+Test::More::ok(main::until(sub {
+                   return 0 if main::r("EXISTS", "$n:s");
+                   my %h = main::r("HGETALL", "$a:s");
+                   $got = join ",", map { substr($_, 1) . "=$h{$_}" }
+                                    sort grep { /^>/ } keys %h;
+                   return $got eq $want }),
+               "the visit's heavy transition kept: $got");
+--- request
+GET /
+--- more_headers
+X-Customer-Id: gil
+--- response_body_like chomp
+^level=new status=(HIT|MISS)$
