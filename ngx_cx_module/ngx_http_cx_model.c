@@ -356,7 +356,8 @@ ngx_http_cx_habit_insert(ngx_str_t *h, double *w, ngx_uint_t n,
 /*
  * The recent steps as the customer's hash keeps them, "name url|name
  * url|...", newest first: at most max into out[], each that is not ours
- * skipped and counted.
+ * skipped and counted.  A text longer than max steps of the longest is
+ * not ours: skipped whole, not scanned.
  */
 
 ngx_uint_t
@@ -366,6 +367,11 @@ ngx_http_cx_steps_parse(ngx_str_t *text, ngx_str_t *out, ngx_uint_t max,
     u_char             *p, *last, *bar;
     ngx_uint_t          n;
     ngx_http_cx_ref_t   ref;
+
+    if (text->len >= max * (NGX_HTTP_CX_MEMBER_MAX + 1)) {
+        (*bad)++;
+        return 0;
+    }
 
     n = 0;
     p = text->data;

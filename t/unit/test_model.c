@@ -871,6 +871,62 @@ str_reply(redisReply *r, int type, const char *s)
 }
 
 
+/* the recent steps: longer than 16 of the longest is not ours, not scanned */
+
+static void
+test_steps_long(void)
+{
+    u_char      *buf, *p;
+    size_t       len;
+    ngx_str_t    text, out[NGX_HTTP_CX_RECENT];
+    ngx_uint_t   i, n, bad;
+
+    len = 1 + 1000000;
+    buf = malloc(len);
+    if (buf == NULL) {
+        ok(0, "malloc");
+        return;
+    }
+
+    /* 16 steps of 128 + 1 + 256 bytes: all that ngx_cx writes */
+
+    for (p = buf, i = 0; i < NGX_HTTP_CX_RECENT; i++) {
+        if (i) {
+            *p++ = '|';
+        }
+
+        ngx_memset(p, 'n', NGX_HTTP_CX_NAME_MAX);
+        p += NGX_HTTP_CX_NAME_MAX;
+        *p++ = ' ';
+        ngx_memset(p, '/', NGX_HTTP_CX_URL_MAX);
+        p += NGX_HTTP_CX_URL_MAX;
+    }
+
+    text.data = buf;
+    text.len = p - buf;
+    bad = 0;
+    n = ngx_http_cx_steps_parse(&text, out, NGX_HTTP_CX_RECENT, &bad);
+    ok(n == NGX_HTTP_CX_RECENT && bad == 0
+       && text.len == NGX_HTTP_CX_RECENT * (NGX_HTTP_CX_MEMBER_MAX + 1) - 1,
+       "16 steps of the longest are read");
+
+    *p++ = '|';
+    text.len++;
+    bad = 0;
+    n = ngx_http_cx_steps_parse(&text, out, NGX_HTTP_CX_RECENT, &bad);
+    ok(n == 0 && bad == 1, "a byte more is not ours: skipped whole");
+
+    ngx_memcpy(buf, "a /a", 4);
+    ngx_memset(buf + 4, '|', len - 4);
+    text.len = len;
+    bad = 0;
+    n = ngx_http_cx_steps_parse(&text, out, NGX_HTTP_CX_RECENT, &bad);
+    ok(n == 0 && bad == 1, "a step and a million bars: one entry skipped");
+
+    free(buf);
+}
+
+
 static void
 test_reply(void)
 {
@@ -1310,6 +1366,7 @@ main(void)
     test_rank();
     test_blend();
     test_reply();
+    test_steps_long();
     test_pack();
     test_customer();
 
