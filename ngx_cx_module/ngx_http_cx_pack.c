@@ -473,7 +473,11 @@ ngx_http_cx_customer_step(ngx_http_cx_customer_t *cu,
             cu->nhabits++;
         }
 
-        cu->habits_w[j] += 1;
+        /* no more than ngx_http_cx_reply_customer() reads back */
+
+        if (cu->habits_w[j] < NGX_HTTP_CX_COUNT_MAX) {
+            cu->habits_w[j] += 1;
+        }
 
         /* up to its place */
 

@@ -1334,6 +1334,15 @@ test_customer(void)
        && a.habits_w[NGX_HTTP_CX_HABITS - 2] == 100 - 62,
        "a new transition into a full set takes the lightest one's place");
 
+    /* a count at the most the reply reads stays there */
+
+    a.habits_w[0] = NGX_HTTP_CX_COUNT_MAX;
+
+    ngx_http_cx_customer_step(&a, &st, steps, 1, &a.habits[0], 1, NULL, 50);
+
+    ok(a.habits_w[0] == NGX_HTTP_CX_COUNT_MAX,
+       "a count never passes what the reply reads back");
+
     for (i = 0; i < 12; i++) {
         ngx_http_cx_customer_step(&a, &st, steps, 1, NULL, 0, &path, 50);
     }
