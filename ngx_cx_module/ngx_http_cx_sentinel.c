@@ -341,6 +341,26 @@ ngx_http_cx_sentinel_close(ngx_http_cx_sentinel_conn_t *sc)
 }
 
 
+/*
+ * What a sentinel said, for a log line: at most len bytes, each control
+ * byte, DEL or byte past ASCII a "?", so that a bulk string (which may
+ * hold CR and LF) cannot forge a line.
+ */
+
+static size_t
+ngx_http_cx_sentinel_text(u_char *dst, const char *src, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        dst[i] = ((u_char) src[i] < 0x20 || (u_char) src[i] >= 0x7f)
+                 ? '?' : (u_char) src[i];
+    }
+
+    return len;
+}
+
+
 /* what went wrong with a sentinel, for the line of a round that failed */
 
 static void
@@ -348,7 +368,7 @@ ngx_http_cx_sentinel_fault(ngx_http_cx_sentinel_t *sn,
     ngx_http_cx_addr_t *addr, const char *what, size_t len,
     const char *detail)
 {
-    u_char  *p, *last;
+    u_char  *p, *last, text[128];
 
     last = sn->error + sizeof(sn->error) - 1;
 
@@ -356,7 +376,10 @@ ngx_http_cx_sentinel_fault(ngx_http_cx_sentinel_t *sn,
                      addr->port, what);
 
     if (detail) {
-        p = ngx_snprintf(p, last - p, ": %*s", ngx_min(len, 128), detail);
+        p = ngx_snprintf(p, last - p, ": %*s",
+                         ngx_http_cx_sentinel_text(text, detail,
+                                                   ngx_min(len, 128)),
+                         text);
     }
 
     *p = '\0';
@@ -516,7 +539,7 @@ ngx_http_cx_sentinel_message(redisAsyncContext *ac, void *r, void *privdata)
 {
     redisReply  *reply = r;
 
-    u_char                  *p, *last, *word[5];
+    u_char                  *p, *last, *word[5], safe[64];
     size_t                   len[5];
     ngx_int_t                port;
     ngx_uint_t               n;
@@ -588,7 +611,10 @@ ngx_http_cx_sentinel_message(redisAsyncContext *ac, void *r, void *privdata)
         ngx_log_error(NGX_LOG_WARN, sn->log, 0,
                       "cx: sentinel %V:%i: +switch-master names no "
                       "address: \"%*s\"", &sn->sub.addr->host,
-                      sn->sub.addr->port, ngx_min(len[3], 64), word[3]);
+                      sn->sub.addr->port,
+                      ngx_http_cx_sentinel_text(safe, (char *) word[3],
+                                                ngx_min(len[3], 64)),
+                      safe);
         return;
     }
 

@@ -49,6 +49,11 @@ our $Fake = fake_sentinel();
 fake_answers($Replica2->{port});
 
 $ENV{TEST_NGINX_CX_FAKE} = $Fake->{port};
+
+# a sentinel that names a host of CR, LF and a log line (TEST 7)
+our $Evil = fake_sentinel();
+fake_answers_of($Evil, 1, "evil\r\n2026/11/24 00:00:00 [emerg] 1#1: forged");
+$ENV{TEST_NGINX_CX_EVIL} = $Evil->{port};
 ($ENV{TEST_NGINX_CX_DEAD}) = $ENV{TEST_NGINX_CX_NONE} =~ /^(\S+)/;
 
 repeat_each(1);
@@ -198,9 +203,12 @@ sub fake_reply {
     my $bulk = sub { join "", map { '$' . length($_) . "\r\n$_\r\n" } @_ };
     if (uc $cmd eq "SENTINEL") {
         open my $in, '<', "$dir/answer" or return "*-1\r\n";
+        binmode $in;
         my $port = <$in> // '';
         chomp $port;
-        return "*2\r\n" . $bulk->("127.0.0.1", $port);
+        # a host of the test's own after the port, if any, bytes as they are
+        my $host = do { local $/; <$in> } // '';
+        return "*2\r\n" . $bulk->(length $host ? $host : "127.0.0.1", $port);
     }
     if (uc $cmd eq "SUBSCRIBE") {
         return "*3\r\n" . $bulk->("subscribe", $args[0]) . ":1\r\n";
@@ -225,19 +233,23 @@ sub take_command {
     return @argv;
 }
 
-sub fake_answers {
-    my $port = shift;
-    open my $out, '>', "$Fake->{dir}/answer.new" or die "answer: $!";
-    print $out "$port\n";
+sub fake_answers { fake_answers_of($Fake, @_) }
+
+sub fake_answers_of {
+    my ($fake, $port, $host) = @_;
+    open my $out, '>', "$fake->{dir}/answer.new" or die "answer: $!";
+    binmode $out;
+    print $out "$port\n", $host // '';
     close $out;
-    rename "$Fake->{dir}/answer.new", "$Fake->{dir}/answer" or die $!;
+    rename "$fake->{dir}/answer.new", "$fake->{dir}/answer" or die $!;
 }
 
 END {
     local $?;
-    if ($Fake && $Fake->{pid}) {
-        kill 'TERM', $Fake->{pid};
-        waitpid $Fake->{pid}, 0;
+    for my $f ($Fake, $Evil) {
+        next unless $f && $f->{pid};
+        kill 'TERM', $f->{pid};
+        waitpid $f->{pid}, 0;
     }
 }
 
@@ -481,3 +493,32 @@ Cookie: cx_id=new
 next= status=ERROR
 --- no_error_log
 sentpw
+
+
+
+=== TEST 7: what a sentinel names is logged with its control bytes made "?"
+A sentinel that names, as the primary's host, a bulk string with CR and
+LF and what looks like a log line of its own: the fault's line shows it
+escaped, and no forged line starts in the log.
+--- http_config
+    cx_redis_sentinel cx270 127.0.0.1:$TEST_NGINX_CX_EVIL;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k270-0123456789abcdef;
+    cx_prefix t277:;
+--- init
+my $log = main::log_file();
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[error\] .*named no address: evil\?\?2026\/11\/24 00:00:00 \[emerg\] 1#1: forged, serving pages without suggestions/),
+    "the host named, escaped");
+open my $in, '<', $log or die "$log: $!";
+Test::More::is(scalar(grep { /^2026\/11\/24 00:00:00 \[emerg\]/ } <$in>), 0,
+               "no line forged");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next= status=ERROR
+--- no_error_log
+[crit]
