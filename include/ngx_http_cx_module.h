@@ -479,8 +479,8 @@ void ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
 ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 ngx_int_t ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
-    double **wp, ngx_uint_t *np);
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
+    ngx_uint_t *np);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 

@@ -116,13 +116,20 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
                                  &journey[nj++]);
     }
 
-    /* room for the successors of the journey's earlier steps too */
+    /*
+     * room for the successors of the journey's earlier steps too, and for
+     * the members of their entries in cx_model_cache, one at a time
+     */
 
     steps = ngx_min(nj, cmcf->journey_steps);
     max = NGX_HTTP_CX_CANDIDATES
           + (steps > 1 ? (steps - 1) * NGX_HTTP_CX_BLEND_TOP : 0);
 
-    cands = ngx_palloc(ctx->request->pool, max * sizeof(ngx_http_cx_cand_t));
+    cands = ngx_palloc(ctx->request->pool,
+                       max * sizeof(ngx_http_cx_cand_t)
+                       + (steps > 1 ? NGX_HTTP_CX_RULES
+                                      * (sizeof(ngx_str_t) + sizeof(double))
+                                    : 0));
     if (cands == NULL) {
         ctx->status = NGX_HTTP_CX_ERROR;
         return;
@@ -312,11 +319,16 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
 {
     double                   top, weight, *w;
     ngx_str_t               *m;
-    ngx_uint_t               i, j, k, n, blended;
+    ngx_uint_t               i, j, k, c, n, blended;
     ngx_http_cx_ref_t        refs[NGX_HTTP_CX_BLEND_TOP];
     ngx_http_cx_srv_conf_t  *cxscf;
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
+
+    /* room for an entry's members, after the candidates' */
+
+    m = (ngx_str_t *) &cands[max];
+    w = (double *) (m + NGX_HTTP_CX_RULES);
 
     blended = 0;
     weight = 1;
@@ -335,8 +347,7 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, &m, &w,
-                                      &n)
+        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, m, w, &n)
             != NGX_OK)
         {
             continue;
@@ -361,7 +372,18 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
         for (i = 0, k = 0; i < n; i++) {
             ngx_http_cx_member_split(m[i].data, m[i].len, &refs[k]);
 
-            if (ngx_http_cx_declared(clcf, &refs[k]) == NGX_OK) {
+            /* a candidate already is declared: no lookup again */
+
+            for (c = 0; c < nc; c++) {
+                if (cands[c].ref.url.len == refs[k].url.len
+                    && ngx_http_cx_same(&cands[c].ref.url, &refs[k].url)
+                    && ngx_http_cx_same(&cands[c].ref.name, &refs[k].name))
+                {
+                    break;
+                }
+            }
+
+            if (c < nc || ngx_http_cx_declared(clcf, &refs[k]) == NGX_OK) {
                 w[k++] = w[i];
             }
         }

@@ -1522,7 +1522,9 @@ ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
     ngx_uint_t  i;
 
     for (i = 0; i < n; i++) {
-        if (ngx_http_cx_same(&cands[i].ref.url, &ref->url)) {
+        if (cands[i].ref.url.len == ref->url.len
+            && ngx_http_cx_same(&cands[i].ref.url, &ref->url))
+        {
             cands[i].shared += shared;
             cands[i].personal += personal;
             return n;

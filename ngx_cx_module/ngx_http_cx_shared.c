@@ -315,8 +315,9 @@ miss:
 
 /*
  * The successors of an earlier step of the journey, for the blend: from
- * cx_model_cache only, never read for it, the NGX_HTTP_CX_BLEND_TOP
- * first of its entry (the heaviest of the entry's epoch).  The entry was
+ * cx_model_cache only, never read for it, into m[] and w[] (room for
+ * NGX_HTTP_CX_RULES, the caller's), the NGX_HTTP_CX_BLEND_TOP first of
+ * its entry counted in *np (the heaviest of the entry's epoch).  The entry was
  * stored, or found, when the customer was on that step; one stored
  * within the model's half-life of the request's time is used whatever
  * valid= says.  NGX_DECLINED: none, another step's, or older; the step
@@ -325,15 +326,14 @@ miss:
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
-    double **wp, ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
+    ngx_uint_t *np)
 {
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
-    double                   *w;
     int64_t                   epoch;
     uint64_t                  key;
     ngx_int_t                 rc;
-    ngx_str_t                 id, blob, *m;
+    ngx_str_t                 id, blob;
     ngx_uint_t                n;
     ngx_http_cx_meta_t        meta;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -359,14 +359,6 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    m = ngx_palloc(ctx->request->pool,
-                   NGX_HTTP_CX_RULES * (sizeof(ngx_str_t) + sizeof(double)));
-    if (m == NULL) {
-        return NGX_DECLINED;
-    }
-
-    w = (double *) (m + NGX_HTTP_CX_RULES);
-
     rc = ngx_http_cx_unpack(blob.data, blob.len, &id, &epoch, m, w,
                             NGX_HTTP_CX_RULES, &n);
 
@@ -381,8 +373,6 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    *mp = m;
-    *wp = w;
     *np = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
 
     return NGX_OK;

@@ -51,18 +51,15 @@ static void  *ngx_http_cx_fuzz_answer_srv_conf[1] = {
 
 /*
  * An earlier step's successors, as cx_model_cache would hand them (the
- * zone's entries were checked when they were read): the input's habits,
- * a copy each time, as the answer keeps what is declared in place.
+ * zone's entries were checked when they were read): the input's habits.
  */
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t **mp,
-    double **wp, ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
+    ngx_uint_t *np)
 {
-    double      *w;
-    ngx_str_t   *m;
-    ngx_uint_t   n;
+    ngx_uint_t  n;
 
     n = ngx_min(ctx->npersonal, NGX_HTTP_CX_BLEND_TOP);
 
@@ -70,15 +67,9 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    m = ngx_palloc(ctx->request->pool, n * sizeof(ngx_str_t));
-    w = ngx_palloc(ctx->request->pool, n * sizeof(double));
-    ngx_http_cx_fuzz_check(m != NULL && w != NULL);
-
     ngx_memcpy(m, ctx->personal, n * sizeof(ngx_str_t));
     ngx_memcpy(w, ctx->personal_w, n * sizeof(double));
 
-    *mp = m;
-    *wp = w;
     *np = n;
 
     return NGX_OK;
