@@ -23,6 +23,9 @@
 #include <ngx_http_cx_module.h>
 
 
+static ngx_int_t ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx,
+    uint64_t key, ngx_str_t *blob, ngx_str_t *id, int64_t *epoch,
+    ngx_str_t *m, double *w, ngx_uint_t *n);
 static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data,
@@ -226,6 +229,33 @@ ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
 
 
 /*
+ * The successors an entry of the model's zone holds, into m[] and w[]
+ * (room for NGX_HTTP_CX_RULES), its epoch in *epoch: NGX_DECLINED for
+ * another step's entry under the same key, or a damaged one, dropped.
+ */
+
+static ngx_int_t
+ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx, uint64_t key,
+    ngx_str_t *blob, ngx_str_t *id, int64_t *epoch, ngx_str_t *m, double *w,
+    ngx_uint_t *n)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_cx_unpack(blob->data, blob->len, id, epoch, m, w,
+                            NGX_HTTP_CX_RULES, n);
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "cx: an entry of cx_model_cache is damaged, dropped");
+        ngx_http_cx_cache_drop(key);
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/*
  * The step's successors from cx_model_cache, for the request: NGX_OK
  * fresh, stored within valid= of the request's time; NGX_AGAIN stale,
  * within twice that, or of another decay epoch: served as it is, and
@@ -239,7 +269,6 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     double                   *w;
     int64_t                   epoch, valid, age;
     uint64_t                  key;
-    ngx_int_t                 rc;
     ngx_str_t                 id, blob, *m;
     ngx_uint_t                n;
     ngx_http_cx_meta_t        meta;
@@ -279,17 +308,9 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
 
     w = (double *) (m + NGX_HTTP_CX_RULES);
 
-    rc = ngx_http_cx_unpack(blob.data, blob.len, &id, &epoch, m, w,
-                            NGX_HTTP_CX_RULES, &n);
-
-    if (rc == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
-                      "cx: an entry of cx_model_cache is damaged, dropped");
-        ngx_http_cx_cache_drop(key);
-        goto miss;
-    }
-
-    if (rc == NGX_DECLINED) {
+    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w, &n)
+        != NGX_OK)
+    {
         /* another step's, whose key is this one's: read, and replaced */
         goto miss;
     }
@@ -332,7 +353,6 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
     int64_t                   epoch;
     uint64_t                  key;
-    ngx_int_t                 rc;
     ngx_str_t                 id, blob;
     ngx_uint_t                n;
     ngx_http_cx_meta_t        meta;
@@ -359,17 +379,9 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_cx_unpack(blob.data, blob.len, &id, &epoch, m, w,
-                            NGX_HTTP_CX_RULES, &n);
-
-    if (rc == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
-                      "cx: an entry of cx_model_cache is damaged, dropped");
-        ngx_http_cx_cache_drop(key);
-        return NGX_DECLINED;
-    }
-
-    if (rc == NGX_DECLINED) {
+    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w, &n)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
