@@ -519,8 +519,6 @@ ngx_int_t ngx_http_cx_credit_init_process(ngx_cycle_t *cycle);
 void ngx_http_cx_credit_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf,
     ngx_str_t *key, ngx_str_t *member, double weight);
-ngx_int_t ngx_http_cx_credit_reverse(ngx_http_cx_srv_conf_t *cxscf,
-    int64_t epoch, ngx_str_t *member, ngx_str_t *earlier, double weight);
 void ngx_http_cx_credit_flush(void);
 
 /* ngx_http_cx_step.c */
@@ -581,6 +579,8 @@ uint64_t ngx_http_cx_siphash(uint64_t *key, u_char *p, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
 ngx_uint_t ngx_http_cx_habit_ok(ngx_str_t *habit);
+u_char *ngx_http_cx_habit_field(u_char *p, ngx_str_t *habit);
+ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n);
 ngx_uint_t ngx_http_cx_habit_before(double wa, ngx_str_t *a, double wb,
     ngx_str_t *b);
 ngx_uint_t ngx_http_cx_habit_insert(ngx_str_t *h, double *w, ngx_uint_t n,

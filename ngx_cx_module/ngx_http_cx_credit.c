@@ -178,33 +178,6 @@ ngx_http_cx_credit_cycle_cleanup(void *data)
 
 
 /*
- * Co-occurrence beside strict order: the step just taken ("name url")
- * credits the earlier one as its successor too, in its own rule key of
- * the epoch (cx_rule_reverse).
- */
-
-ngx_int_t
-ngx_http_cx_credit_reverse(ngx_http_cx_srv_conf_t *cxscf, int64_t epoch,
-    ngx_str_t *member, ngx_str_t *earlier, double weight)
-{
-    u_char             kb[NGX_HTTP_CX_KEY_MAX];
-    ngx_str_t          key;
-    ngx_http_cx_ref_t  ref;
-
-    if (ngx_http_cx_member_parse(member->data, member->len, &ref) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    key.data = kb;
-    key.len = ngx_http_cx_step_key(kb, &cxscf->prefix, ref.name.data,
-                                   ref.name.len, epoch)
-              - kb;
-
-    return ngx_http_cx_credit_add(cxscf, &key, earlier, weight);
-}
-
-
-/*
  * Adds a credit of weight to member in the rule key: summed with the
  * credits the table holds for them, else copied into it.  The first
  * credit held starts the interval; a full table is written at once.

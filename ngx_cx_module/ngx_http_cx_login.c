@@ -48,6 +48,16 @@
 #include <ngx_http_cx_module.h>
 
 
+/* the state's fields a merge writes, the learning day left the login's */
+static ngx_str_t  ngx_http_cx_login_fields[] = {
+    ngx_string("ts"),
+    ngx_string("jlen"),
+    ngx_string("goals"),
+    ngx_string("gap"),
+    ngx_string("ngaps")
+};
+
+
 static void ngx_http_cx_login_claim(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_login_visit(redisAsyncContext *ac, void *data,
@@ -314,6 +324,7 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
 
     u_char                    kb[NGX_HTTP_CX_CKEY_MAX], *p;
     double                   *w;
+    int64_t                   v[5];
     ngx_str_t                 key, *argv, *a, *hs, *h, *extra;
     ngx_str_t                 recent[NGX_HTTP_CX_RECENT];
     ngx_uint_t                i, j, n, nh, nrecent, nextra, bad, keep;
@@ -420,31 +431,19 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
 
     /* the learning day stays the login's: HINCRBY counts it */
 
-    *a++ = ngx_http_cx_lit("ts");
-    a->data = p;
-    p = ngx_sprintf(p, "%L", login->state.ts);
-    a->len = p - a->data;
-    a++;
-    *a++ = ngx_http_cx_lit("jlen");
-    a->data = p;
-    p = ngx_sprintf(p, "%ui", login->state.jlen);
-    a->len = p - a->data;
-    a++;
-    *a++ = ngx_http_cx_lit("goals");
-    a->data = p;
-    p = ngx_sprintf(p, "%ui", login->state.goals);
-    a->len = p - a->data;
-    a++;
-    *a++ = ngx_http_cx_lit("gap");
-    a->data = p;
-    p = ngx_sprintf(p, "%L", (int64_t) login->state.gap);
-    a->len = p - a->data;
-    a++;
-    *a++ = ngx_http_cx_lit("ngaps");
-    a->data = p;
-    p = ngx_sprintf(p, "%ui", login->state.ngaps);
-    a->len = p - a->data;
-    a++;
+    v[0] = login->state.ts;
+    v[1] = login->state.jlen;
+    v[2] = login->state.goals;
+    v[3] = (int64_t) login->state.gap;
+    v[4] = login->state.ngaps;
+
+    for (i = 0; i < 5; i++) {
+        *a++ = ngx_http_cx_login_fields[i];
+        a->data = p;
+        p = ngx_sprintf(p, "%L", v[i]);
+        a->len = p - a->data;
+        a++;
+    }
 
     *a++ = ngx_http_cx_lit("r");
     a->data = p;
@@ -454,8 +453,7 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
 
     for (i = 0; i < ngx_min(nh, NGX_HTTP_CX_HABITS); i++) {
         a->data = p;
-        *p++ = '>';
-        p = ngx_cpymem(p, h[i].data, h[i].len);
+        p = ngx_http_cx_habit_field(p, &h[i]);
         a->len = p - a->data;
         a++;
 
@@ -478,23 +476,14 @@ ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
     for (i = NGX_HTTP_CX_HABITS; i < nh + nextra; i++) {
         hs = (i < nh) ? &h[i] : &extra[i - nh];
 
-        if (i >= nh) {
-            n = ngx_min(nh, NGX_HTTP_CX_HABITS);
-
-            for (j = 0; j < n; j++) {
-                if (ngx_http_cx_same(&h[j], hs)) {
-                    break;
-                }
-            }
-
-            if (j < n) {
-                continue;
-            }
+        if (i >= nh
+            && ngx_http_cx_among(hs, h, ngx_min(nh, NGX_HTTP_CX_HABITS)))
+        {
+            continue;
         }
 
         a->data = p;
-        *p++ = '>';
-        p = ngx_cpymem(p, hs->data, hs->len);
+        p = ngx_http_cx_habit_field(p, hs);
         a->len = p - a->data;
         a++;
 

@@ -302,6 +302,34 @@ ngx_http_cx_habit_ok(ngx_str_t *habit)
 }
 
 
+/* the field of a transition "from name url" in the customer's hash: the end */
+
+u_char *
+ngx_http_cx_habit_field(u_char *p, ngx_str_t *habit)
+{
+    *p++ = '>';
+
+    return ngx_cpymem(p, habit->data, habit->len);
+}
+
+
+/* s is one of m[0..n) */
+
+ngx_uint_t
+ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_cx_same(&m[i], s)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* a before b in ZREVRANGE's order: the higher count, then the later bytes */
 
 ngx_uint_t

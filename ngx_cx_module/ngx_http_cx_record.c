@@ -50,18 +50,18 @@ static ngx_int_t ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_state_t *st, ngx_http_cx_customer_t *after,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path);
+static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
+    int64_t value, int64_t was);
+static ngx_int_t ngx_http_cx_habit_of(ngx_http_cx_ctx_t *ctx,
+    ngx_str_t *habit, ngx_str_t *field);
 static ngx_int_t ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_customer_t *after, ngx_str_t *key);
 static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
     ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
-static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
-    int64_t value, int64_t was);
 static ngx_int_t ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf,
     ngx_uint_t renew, ngx_uint_t made, ngx_int_t n, ngx_uint_t argc, ...);
 static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
-static ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m,
-    ngx_uint_t n);
 
 
 /* request headers of speculative loads, whatever their value */
@@ -623,23 +623,6 @@ ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n, ngx_uint_t i,
 }
 
 
-/* s is one of m[0..n) */
-
-static ngx_uint_t
-ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (ngx_http_cx_same(&m[i], s)) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 /*
  * The rules from the journey's last steps m[0..n) to member, weighed by
  * factor, each once per journey and none from a step the Referer named,
@@ -655,12 +638,25 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *member, ngx_str_t *m,
     ngx_uint_t n, double factor, ngx_str_t *habit)
 {
-    u_char             kb[NGX_HTTP_CX_KEY_MAX], *p;
-    ngx_str_t          key;
+    u_char             kb[NGX_HTTP_CX_KEY_MAX], rb[NGX_HTTP_CX_KEY_MAX], *p;
+    ngx_str_t          key, rkey;
     ngx_uint_t         i;
     ngx_http_cx_ref_t  ref;
 
     ngx_str_null(habit);
+
+    /* member's own rules, where cx_rule_reverse credits the earlier steps */
+
+    rkey.data = rb;
+    rkey.len = 0;
+
+    if (cmcf->reverse
+        && ngx_http_cx_member_parse(member->data, member->len, &ref) == NGX_OK)
+    {
+        rkey.len = ngx_http_cx_step_key(rb, &cxscf->prefix, ref.name.data,
+                                        ref.name.len, ctx->epoch)
+                   - rb;
+    }
 
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
@@ -685,12 +681,11 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                           ctx->weight * factor
                                           / (double) (i + 1));
 
-            if (cmcf->reverse) {
-                (void) ngx_http_cx_credit_reverse(cxscf, ctx->epoch, member,
-                                                  &m[i],
-                                                  ctx->weight * factor
-                                                  * cmcf->reverse / 1000
-                                                  / (double) (i + 1));
+            if (rkey.len) {
+                (void) ngx_http_cx_credit_add(cxscf, &rkey, &m[i],
+                                              ctx->weight * factor
+                                              * cmcf->reverse / 1000
+                                              / (double) (i + 1));
             }
         }
 
@@ -732,6 +727,23 @@ ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
     *p = ngx_sprintf(*p, "%L", value);
     (*a)->len = *p - (*a)->data;
     (*a)++;
+}
+
+
+/* a transition's field in the customer's hash, in the request's pool */
+
+static ngx_int_t
+ngx_http_cx_habit_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit,
+    ngx_str_t *field)
+{
+    field->data = ngx_pnalloc(ctx->request->pool, habit->len + 1);
+    if (field->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    field->len = ngx_http_cx_habit_field(field->data, habit) - field->data;
+
+    return NGX_OK;
 }
 
 
@@ -925,14 +937,12 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             continue;
         }
 
-        a->data = ngx_pnalloc(ctx->request->pool, habits[i].len + 1);
-        if (a->data == NULL) {
+        if (ngx_http_cx_habit_of(ctx, &habits[i], a)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
-        a->data[0] = '>';
-        ngx_memcpy(a->data + 1, habits[i].data, habits[i].len);
-        a->len = habits[i].len + 1;
         a++;
 
         a->data = p;
@@ -956,14 +966,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     for (i = 0; after == NULL && i < nhabits; i++) {
         /* nothing known of the customer: counted blindly */
 
-        a->data = ngx_pnalloc(ctx->request->pool, habits[i].len + 1);
-        if (a->data == NULL) {
+        if (ngx_http_cx_habit_of(ctx, &habits[i], a)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
-
-        a->data[0] = '>';
-        ngx_memcpy(a->data + 1, habits[i].data, habits[i].len);
-        a->len = habits[i].len + 1;
 
         rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"), key,
                               *a, ngx_http_cx_lit("1"));
@@ -1032,9 +1039,8 @@ static ngx_int_t
 ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *after,
     ngx_str_t *key)
 {
-    u_char                  *p;
     ngx_str_t               *argv, *a, *h;
-    ngx_uint_t               i, j, n;
+    ngx_uint_t               i, n;
     ngx_http_cx_customer_t  *cu;
 
     cu = ctx->customer;
@@ -1059,25 +1065,14 @@ ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *after,
         h = (i < cu->nhabits) ? &cu->habits[i]
                               : &ctx->extra[i - cu->nhabits];
 
-        for (j = 0; j < after->nhabits; j++) {
-            if (ngx_http_cx_same(&after->habits[j], h)) {
-                break;
-            }
-        }
-
-        if (j < after->nhabits) {
+        if (ngx_http_cx_among(h, after->habits, after->nhabits)) {
             continue;
         }
 
-        p = ngx_pnalloc(ctx->request->pool, h->len + 1);
-        if (p == NULL) {
+        if (ngx_http_cx_habit_of(ctx, h, a) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        p[0] = '>';
-        ngx_memcpy(p + 1, h->data, h->len);
-        a->data = p;
-        a->len = h->len + 1;
         a++;
     }
 

@@ -62,27 +62,6 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
 }
 
 
-ngx_int_t
-ngx_http_cx_credit_reverse(ngx_http_cx_srv_conf_t *cxscf, int64_t epoch,
-    ngx_str_t *member, ngx_str_t *earlier, double weight)
-{
-    u_char             kb[NGX_HTTP_CX_KEY_MAX];
-    ngx_str_t          key;
-    ngx_http_cx_ref_t  ref;
-
-    if (ngx_http_cx_member_parse(member->data, member->len, &ref) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    key.data = kb;
-    key.len = ngx_http_cx_step_key(kb, &cxscf->prefix, ref.name.data,
-                                   ref.name.len, epoch)
-              - kb;
-
-    return ngx_http_cx_credit_add(cxscf, &key, earlier, weight);
-}
-
-
 static void
 ngx_http_cx_fuzz_configure(void)
 {
