@@ -166,8 +166,10 @@ typedef struct {
 
 /* a suggestion as shown: the list, then the shortcut */
 typedef struct {
+    ngx_str_t                   name;
     ngx_str_t                   url;
     ngx_str_t                   label;      /* escaped where it is shown */
+    double                      score;
     ngx_uint_t                  reason;
 } ngx_http_cx_item_t;
 
@@ -365,9 +367,10 @@ struct ngx_http_cx_ctx_s {
     ngx_str_t                   viewed;         /* ditto, of the Referer */
     ngx_str_t                   next;           /* urls, space separated */
     ngx_str_t                   shortcut;       /* url */
-    ngx_str_t                   json;
+    ngx_str_t                   json;           /* made once asked for */
     ngx_http_cx_item_t         *items;          /* next, then the shortcut */
     ngx_uint_t                  nitems;
+    ngx_uint_t                  nnext;          /* of which the list */
     ngx_http_cx_item_t         *item;           /* $cx_item_*, rendering */
     ngx_str_t                   cookie;         /* Set-Cookie to send */
     ngx_uint_t                  level;
@@ -378,6 +381,7 @@ struct ngx_http_cx_ctx_s {
 
     /* what the step is recorded with, once the response is known */
     uint64_t                    hash;           /* the customer */
+    uint64_t                    cache_id;       /* their entries' key */
     uint64_t                    anon;           /* their cookie's, to merge */
     int64_t                     now;            /* ms */
     int64_t                     epoch;          /* decay epoch of now */
@@ -502,6 +506,15 @@ void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
 #define ngx_http_cx_day(ms)    ((ngx_uint_t) ((ms) / 86400000))
 #define ngx_http_cx_str(d, n)  ((ngx_str_t) { (n), (u_char *) (d) })
 
+
+/* the same bytes: compared on every candidate of every answer */
+
+static ngx_inline ngx_uint_t
+ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_memcmp(a->data, b->data, a->len) == 0;
+}
+
 /* ngx_http_cx_record.c */
 ngx_uint_t ngx_http_cx_header_in(ngx_http_request_t *r, ngx_str_t *names,
     ngx_str_t *value);
@@ -509,8 +522,8 @@ ngx_int_t ngx_http_cx_learnable(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx);
 void ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *st,
     ngx_str_t *m, ngx_uint_t n);
-void ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit,
-    double count);
+void ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *from,
+    ngx_str_t *habit, double count);
 ngx_int_t ngx_http_cx_record(ngx_http_request_t *r);
 void ngx_http_cx_record_response(ngx_http_request_t *r);
 
@@ -592,11 +605,16 @@ ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
     ngx_str_t *to);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
     size_t len, int64_t epoch);
-ngx_uint_t ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b);
+extern uint32_t ngx_http_cx_safe_chars[];
+extern uint32_t ngx_http_cx_url_chars[];
+#define ngx_http_cx_safe_char(c)                                             \
+    (ngx_http_cx_safe_chars[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
+#define ngx_http_cx_url_char(c)                                              \
+    (ngx_http_cx_url_chars[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
+u_char *ngx_http_cx_digits(u_char *p, uint64_t n);
+u_char *ngx_http_cx_int(u_char *p, int64_t n);
 size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
 u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
-ngx_uint_t ngx_http_cx_safe_char(u_char c);
-ngx_uint_t ngx_http_cx_url_char(u_char c);
 char *ngx_http_cx_text_check(u_char *p, size_t len);
 uintptr_t ngx_http_cx_escape_html(u_char *dst, u_char *src, size_t size);
 uintptr_t ngx_http_cx_escape_json(u_char *dst, u_char *src, size_t size);

@@ -17,8 +17,7 @@
 #include <ngx_http_cx_module.h>
 
 
-static ngx_int_t ngx_http_cx_json(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
+static ngx_int_t ngx_http_cx_json(ngx_http_cx_ctx_t *ctx);
 static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_http_cx_ref_t *shortcut);
@@ -284,10 +283,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     if (ngx_http_cx_list(ctx, clcf, cands, nc,
                          shortcut.url.len ? &shortcut : NULL)
-        != NGX_OK
-        || ngx_http_cx_json(ctx, cands, nc,
-                            shortcut.url.len ? &shortcut : NULL)
-           != NGX_OK)
+        != NGX_OK)
     {
         ctx->status = NGX_HTTP_CX_ERROR;
         return;
@@ -466,14 +462,19 @@ ngx_http_cx_list(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
         item = &ctx->items[i];
         item->reason = (i < n) ? cands[i].reason
                                : NGX_HTTP_CX_REASON_SHORTCUT;
+        item->score = (i < n) ? cands[i].score : 0;
 
         len = ngx_http_cx_label(clcf, ref, text);
 
-        item->url.data = ngx_pnalloc(ctx->request->pool, ref->url.len + len);
-        if (item->url.data == NULL) {
+        item->name.data = ngx_pnalloc(ctx->request->pool,
+                                      ref->name.len + ref->url.len + len);
+        if (item->name.data == NULL) {
             return NGX_ERROR;
         }
 
+        item->name.len = ref->name.len;
+        item->url.data = ngx_cpymem(item->name.data, ref->name.data,
+                                    ref->name.len);
         item->url.len = ref->url.len;
         item->label.data = ngx_cpymem(item->url.data, ref->url.data,
                                       ref->url.len);
@@ -482,6 +483,7 @@ ngx_http_cx_list(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
     }
 
     ctx->nitems = i;
+    ctx->nnext = n;
 
     return NGX_OK;
 }
@@ -494,6 +496,12 @@ ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t *json)
 {
     u_char  *p;
+
+    if (ctx && ctx->json.len == 0 && ctx->items
+        && ngx_http_cx_json(ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ctx && ctx->json.len) {
         *json = ctx->json;
@@ -522,19 +530,21 @@ ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
  *  "next":[{"step":"..","url":"..","label":"..","score":0.8750,
  *           "reason":"popular"}]}
  *
- * The labels are those of ctx->items, made by ngx_http_cx_list().
+ * Made from ctx->items (ngx_http_cx_list()) once $cx_next_json or
+ * cx_api asks for it, never for a page that does not show it.
  */
 
 static ngx_int_t
-ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
-    ngx_uint_t n, ngx_http_cx_ref_t *shortcut)
+ngx_http_cx_json(ngx_http_cx_ctx_t *ctx)
 {
     u_char              *p;
     size_t               len;
-    ngx_uint_t           i;
-    ngx_http_cx_item_t  *item;
+    ngx_uint_t           i, n;
+    ngx_http_cx_item_t  *item, *shortcut;
 
     item = ctx->items;
+    n = ctx->nnext;
+    shortcut = (ctx->nitems > n) ? &item[n] : NULL;
 
     len = sizeof("{\"status\":\"\",\"step\":,\"level\":\"\",\"pace\":\"\","
                  "\"shortcut\":null,\"next\":[]}") - 1
@@ -547,17 +557,17 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
         len += sizeof("{\"step\":,\"url\":,\"label\":}") - 1
                + ngx_http_cx_json_len(&shortcut->name)
                + ngx_http_cx_json_len(&shortcut->url)
-               + ngx_http_cx_json_len(&item[n].label);
+               + ngx_http_cx_json_len(&shortcut->label);
     }
 
     for (i = 0; i < n; i++) {
         len += sizeof("{\"step\":,\"url\":,\"label\":,\"score\":.0000,"
                       "\"reason\":\"\"},") - 1
-               + ngx_http_cx_json_len(&cands[i].ref.name)
-               + ngx_http_cx_json_len(&cands[i].ref.url)
+               + ngx_http_cx_json_len(&item[i].name)
+               + ngx_http_cx_json_len(&item[i].url)
                + ngx_http_cx_json_len(&item[i].label)
                + NGX_INT64_LEN
-               + ngx_http_cx_reason_names[cands[i].reason].len;
+               + ngx_http_cx_reason_names[item[i].reason].len;
     }
 
     p = ngx_pnalloc(ctx->request->pool, len);
@@ -580,7 +590,7 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
         p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
         p = ngx_http_cx_json_str(p, &shortcut->url);
         p = ngx_cpymem(p, ",\"label\":", sizeof(",\"label\":") - 1);
-        p = ngx_http_cx_json_str(p, &item[n].label);
+        p = ngx_http_cx_json_str(p, &shortcut->label);
         *p++ = '}';
 
     } else {
@@ -595,14 +605,14 @@ ngx_http_cx_json(ngx_http_cx_ctx_t *ctx, ngx_http_cx_cand_t *cands,
         }
 
         p = ngx_cpymem(p, "{\"step\":", sizeof("{\"step\":") - 1);
-        p = ngx_http_cx_json_str(p, &cands[i].ref.name);
+        p = ngx_http_cx_json_str(p, &item[i].name);
         p = ngx_cpymem(p, ",\"url\":", sizeof(",\"url\":") - 1);
-        p = ngx_http_cx_json_str(p, &cands[i].ref.url);
+        p = ngx_http_cx_json_str(p, &item[i].url);
         p = ngx_cpymem(p, ",\"label\":", sizeof(",\"label\":") - 1);
         p = ngx_http_cx_json_str(p, &item[i].label);
         p = ngx_sprintf(p, ",\"score\":%.4f,\"reason\":\"%V\"}",
-                        cands[i].score,
-                        &ngx_http_cx_reason_names[cands[i].reason]);
+                        item[i].score,
+                        &ngx_http_cx_reason_names[item[i].reason]);
     }
 
     *p++ = ']';

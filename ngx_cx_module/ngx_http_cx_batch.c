@@ -364,7 +364,7 @@ ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu)
     double             *sc;
     ngx_str_t          *m, to;
     ngx_uint_t          i, k, bad;
-    ngx_http_cx_ref_t   ref;
+    ngx_http_cx_ref_t   ref, from;
 
     ngx_http_cx_walk(ctx, &cu->state, cu->recent, cu->nrecent);
 
@@ -379,10 +379,19 @@ ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu)
     bad = 0;
     k = 0;
 
+    /* the step before this one: checked as it came in, as the journey */
+
+    ngx_str_null(&from.name);
+
+    if (ctx->njourney) {
+        ngx_http_cx_member_split(ctx->journey[0].data, ctx->journey[0].len,
+                                 &from);
+    }
+
     for (i = 0; i < cu->nhabits; i++) {
 
         /* the transitions into this step: made before? */
-        ngx_http_cx_habit(ctx, &cu->habits[i], cu->habits_w[i]);
+        ngx_http_cx_habit(ctx, &from.name, &cu->habits[i], cu->habits_w[i]);
 
         if (ngx_http_cx_habit_to(&cu->habits[i], ctx->step.name.data,
                                  ctx->step.name.len, &to)

@@ -21,7 +21,11 @@
 #include <ngx_http_cx_module.h>
 
 
-/* a customer's entry of a kind: the shop's prefix and the customer */
+/*
+ * A customer's entry of a kind: a SipHash of the shop's prefix and the
+ * customer, one per request (ctx->cache_id), the kinds told apart by
+ * their bits mixed in.
+ */
 
 static uint64_t
 ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash,
@@ -32,7 +36,20 @@ ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash,
     p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
     p = ngx_cpymem(p, &hash, sizeof(uint64_t));
 
-    return ngx_http_cx_cache_key(kind, buf, p - buf);
+    return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf)
+           ^ (kind * 0x9e3779b97f4a7c15ULL);
+}
+
+
+static uint64_t
+ngx_http_cx_customer_of(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
+    u_char kind)
+{
+    if (ctx->cache_id == 0) {
+        ctx->cache_id = ngx_http_cx_customer_id(cxscf, ctx->hash, 0);
+    }
+
+    return ctx->cache_id ^ (kind * 0x9e3779b97f4a7c15ULL);
 }
 
 
@@ -59,7 +76,7 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
 
-    if (ngx_http_cx_cache_get(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    if (ngx_http_cx_cache_get(ngx_http_cx_customer_of(ctx, cxscf,
                                                  NGX_HTTP_CX_CACHE_CUSTOMER),
                               ctx->request->pool, &blob, &meta)
         != NGX_OK
@@ -133,7 +150,7 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
      * Redis.
      */
 
-    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_of(ctx, cxscf,
                                                   NGX_HTTP_CX_CACHE_CUSTOMER),
                                p, len, &meta, ctx->version)
         == NGX_OK)
@@ -170,7 +187,7 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    n = ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    n = ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
                                                   NGX_HTTP_CX_CACHE_TODAY),
                                 (uint32_t) ngx_http_cx_day(ctx->now),
                                 (uint32_t) floor, (uint32_t) count);
@@ -201,7 +218,7 @@ ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    return ngx_http_cx_cache_take(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    return ngx_http_cx_cache_take(ngx_http_cx_customer_of(ctx, cxscf,
                                                   NGX_HTTP_CX_CACHE_UNSENT),
                                   (uint32_t) ngx_http_cx_day(ctx->now));
 }
@@ -223,7 +240,7 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    return ngx_http_cx_cache_count(ngx_http_cx_customer_id(cxscf, ctx->hash,
+    return ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
                                                   NGX_HTTP_CX_CACHE_UNSENT),
                                    (uint32_t) ngx_http_cx_day(ctx->now), 0,
                                    (uint32_t) n);

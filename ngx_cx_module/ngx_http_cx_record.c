@@ -326,22 +326,18 @@ ngx_http_cx_collapse(ngx_str_t *src, ngx_uint_t n, ngx_str_t *self,
 
 /*
  * A transition of the customer's own, "from name url", read with how
- * often they made it: kept if it leads into this step from the one
- * before it.
+ * often they made it: kept if it leads into this step from "from", the
+ * step before it.
  */
 
 void
-ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *habit, double count)
+ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *from, ngx_str_t *habit,
+    double count)
 {
-    ngx_str_t          to;
-    ngx_http_cx_ref_t  from;
+    ngx_str_t  to;
 
-    if (ctx->njourney
-        && ngx_http_cx_member_parse(ctx->journey[0].data, ctx->journey[0].len,
-                                    &from)
-           == NGX_OK
-        && ngx_http_cx_habit_to(habit, from.name.data, from.name.len, &to)
-           == NGX_OK
+    if (from->len
+        && ngx_http_cx_habit_to(habit, from->data, from->len, &to) == NGX_OK
         && ngx_http_cx_same(&to, &ctx->member))
     {
         ctx->again = count;
@@ -660,10 +656,16 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
-        if (ngx_http_cx_same(&m[i], member)
-            || ngx_http_cx_member_parse(m[i].data, m[i].len, &ref) != NGX_OK)
-        {
+        if (ngx_http_cx_same(&m[i], member)) {
             /* no rule from a step to itself */
+            continue;
+        }
+
+        /* the journey was checked as it came in */
+
+        ngx_http_cx_member_split(m[i].data, m[i].len, &ref);
+
+        if (ref.url.len == 0) {
             continue;
         }
 
@@ -724,7 +726,7 @@ ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
     (*a)++;
 
     (*a)->data = *p;
-    *p = ngx_sprintf(*p, "%L", value);
+    *p = ngx_http_cx_int(*p, value);
     (*a)->len = *p - (*a)->data;
     (*a)++;
 }
@@ -798,6 +800,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
     u_char                   buf[(NGX_HTTP_CX_STATE_ALL + 2) * NGX_INT64_LEN];
     u_char                   nb[NGX_INT_T_LEN];
+    size_t                   len;
     ngx_int_t                rc;
     ngx_str_t                key, count, *a;
     ngx_str_t                argv[2 + 2 * (NGX_HTTP_CX_STATE_ALL + 3)];
@@ -912,10 +915,14 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     /* the recent steps, and the transitions made, counted: their fields */
 
     if (after) {
+        len = after->nrecent;
+
+        for (i = 0; i < after->nrecent; i++) {
+            len += after->recent[i].len;
+        }
+
         *a = ngx_http_cx_lit("r");
-        a[1].data = ngx_pnalloc(ctx->request->pool,
-                                NGX_HTTP_CX_RECENT
-                                * (NGX_HTTP_CX_MEMBER_MAX + 1));
+        a[1].data = ngx_pnalloc(ctx->request->pool, len);
         if (a[1].data == NULL) {
             return NGX_ERROR;
         }
@@ -946,7 +953,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         a++;
 
         a->data = p;
-        p = ngx_sprintf(p, "%L", (int64_t) after->habits_w[j]);
+        p = ngx_http_cx_int(p, (int64_t) after->habits_w[j]);
         a->len = p - a->data;
         a++;
     }
@@ -994,7 +1001,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
         if (n) {
             count.data = nb;
-            count.len = ngx_sprintf(nb, "%ui", n) - nb;
+            count.len = ngx_http_cx_digits(nb, n) - nb;
 
             rc |= ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("HINCRBY"),
                                   key, ngx_http_cx_lit("learned"), count);
