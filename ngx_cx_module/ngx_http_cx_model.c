@@ -188,16 +188,23 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
 u_char *
 ngx_http_cx_digits(u_char *p, uint64_t n)
 {
-    u_char  tmp[NGX_INT64_LEN], *t;
+    u_char    *last;
+    uint64_t   m;
 
-    t = tmp + NGX_INT64_LEN;
+    /* written in place from the last digit: no copy, no call */
+
+    for (last = p + 1, m = n; m >= 10; m /= 10) {
+        last++;
+    }
+
+    p = last;
 
     do {
-        *--t = (u_char) ('0' + n % 10);
+        *--p = (u_char) ('0' + n % 10);
         n /= 10;
     } while (n);
 
-    return ngx_cpymem(p, t, tmp + NGX_INT64_LEN - t);
+    return last;
 }
 
 
