@@ -545,6 +545,7 @@ ngx_int_t ngx_http_cx_classify(ngx_http_request_t *r,
     size_t *name_len, size_t *member_len, ngx_http_cx_step_t **declared);
 ngx_int_t ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref);
+void ngx_http_cx_declared_reset(void);
 size_t ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
     u_char *text);
 

@@ -514,6 +514,8 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
 
     cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
 
+    ngx_http_cx_declared_reset();
+
     if (cxmcf->on_file) {
 
         /*

@@ -15,6 +15,7 @@
 
 
 #define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
+#define NGX_HTTP_CX_VERDICTS  64    /* kept per worker */
 
 
 /* what a template makes */
@@ -23,6 +24,25 @@ enum {
     NGX_HTTP_CX_TPL_URL,
     NGX_HTTP_CX_TPL_LABEL
 };
+
+
+/*
+ * What ngx_http_cx_declared() found of a suggestion that only a regex
+ * step could declare: the same successors come back with every answer,
+ * and a regex costs more than finding its verdict again.  Kept per
+ * worker by the steps asked (a location's, or the ones it inherits) and
+ * the suggestion's bytes, compared whole; forgotten with each
+ * configuration read, for a single process that reloads.
+ */
+
+typedef struct {
+    ngx_array_t                *steps;
+    ngx_uint_t                  found;
+    size_t                      name_len;
+    size_t                      url_len;
+    u_char                      member[NGX_HTTP_CX_NAME_MAX
+                                       + NGX_HTTP_CX_URL_MAX];
+} ngx_http_cx_verdict_t;
 
 
 static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
@@ -36,6 +56,9 @@ static ngx_int_t ngx_http_cx_check_url(ngx_conf_t *cf,
     ngx_http_cx_step_t *step, ngx_str_t *url);
 static ngx_int_t ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s,
     int *captures);
+
+
+static ngx_http_cx_verdict_t  ngx_http_cx_verdicts[NGX_HTTP_CX_VERDICTS];
 
 
 static char  *ngx_http_cx_tpl_kinds[] = { "name", "url", "label" };
@@ -707,22 +730,65 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 ngx_int_t
 ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
-    int                  captures[NGX_HTTP_CX_CAPTURES];
-    u_char               path[NGX_HTTP_CX_URL_MAX];
-    ngx_int_t            n;
-    ngx_http_cx_step_t  *step;
+    int                     captures[NGX_HTTP_CX_CAPTURES];
+    u_char                  path[NGX_HTTP_CX_URL_MAX];
+    ngx_int_t               n;
+    ngx_uint_t              i;
+    ngx_http_cx_step_t     *step;
+    ngx_http_cx_verdict_t  *v;
 
-    step = ngx_http_cx_lookup(clcf, ref, path, captures, &n);
-
-    if (step == NULL) {
+    if (clcf->steps == NULL) {
         return NGX_DECLINED;
     }
 
-    if (step->regex == NULL) {
-        ref->url = step->url_tpl.parts[0].text;
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+        if (step[i].regex == NULL
+            && ngx_http_cx_same(&step[i].name, &ref->name))
+        {
+            ref->url = step[i].url_tpl.parts[0].text;
+            return NGX_OK;
+        }
     }
 
-    return NGX_OK;
+    if (ref->name.len > NGX_HTTP_CX_NAME_MAX
+        || ref->url.len > NGX_HTTP_CX_URL_MAX)
+    {
+        return NGX_DECLINED;
+    }
+
+    v = &ngx_http_cx_verdicts[(ngx_murmur_hash2(ref->name.data, ref->name.len)
+                               ^ ngx_murmur_hash2(ref->url.data, ref->url.len))
+                              % NGX_HTTP_CX_VERDICTS];
+
+    if (v->steps == clcf->steps
+        && v->name_len == ref->name.len
+        && v->url_len == ref->url.len
+        && ngx_memcmp(v->member, ref->name.data, ref->name.len) == 0
+        && ngx_memcmp(v->member + ref->name.len, ref->url.data, ref->url.len)
+           == 0)
+    {
+        return v->found ? NGX_OK : NGX_DECLINED;
+    }
+
+    v->steps = clcf->steps;
+    v->found = (ngx_http_cx_lookup(clcf, ref, path, captures, &n) != NULL);
+    v->name_len = ref->name.len;
+    v->url_len = ref->url.len;
+    ngx_memcpy(ngx_cpymem(v->member, ref->name.data, ref->name.len),
+               ref->url.data, ref->url.len);
+
+    return v->found ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* a configuration read anew: its steps may be where the old ones were */
+
+void
+ngx_http_cx_declared_reset(void)
+{
+    ngx_memzero(ngx_http_cx_verdicts, sizeof(ngx_http_cx_verdicts));
 }
 
 

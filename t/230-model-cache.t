@@ -478,3 +478,42 @@ GET /
 X-CX-Time: 1728000002300
 --- response_body
 status=HIT next=/item/2 /item/1
+
+
+
+=== TEST 11: one worker, two locations, two regexes: each its own verdicts
+Everyone's successors of item:5 are one that only location / declares
+(/item/2) and one that only /q/ declares (/q/item/3).  Asked in turns on
+one connection, so that one worker keeps the verdicts for both: each
+location suggests its own, never the other's.
+--- config
+    location /q/ {
+        cx_step item:$1 ~^/q/item/(\d+)$;
+        return 200 "status=$cx_status next=$cx_next\n";
+    }
+--- init
+main::rules("item:5", 0, 9, "item:2 /item/2", 8, "item:3 /q/item/3");
+my $s = CxTest::connect_to(main::port(), 10) or die "connect";
+my @got;
+for my $uri (("/item/5", "/q/item/5") x 3) {
+    print $s "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+             . "X-CX-Time: $main::T0\r\n\r\n";
+    my $resp = '';
+    until ($resp =~ /\r\n\r\n/
+           && length($') >= ($resp =~ /Content-Length: (\d+)/i)[0])
+    {
+        sysread($s, $resp, 65536, length $resp) or die "read: $!";
+    }
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    push @got, CxTest::next_of($body);
+}
+close $s;
+Test::More::is(join(",", @got),
+               "/item/2,/q/item/3,/item/2,/q/item/3,/item/2,/q/item/3",
+               "each location its own suggestion, in turns");
+--- request
+GET /q/item/5
+--- more_headers
+X-CX-Time: 1728000000000
+--- response_body
+status=HIT next=/q/item/3
