@@ -213,7 +213,8 @@ ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept;
+    u_char                   kb[NGX_HTTP_CX_CKEY_MAX];
+    ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept, key;
     ngx_uint_t               bad, nextra;
     ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_customer_t  *cu;
@@ -239,6 +240,27 @@ ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
         /* gone, or refused (counted): nothing to go on */
         ctx->customer = NULL;
         return;
+    }
+
+    if (reply->elements / 2 > NGX_HTTP_CX_FIELDS_MAX) {
+
+        /*
+         * More fields than ngx_cx ever writes: grown by something else,
+         * and each read would cost its size.  Deleted, and written anew
+         * by this step: the state whole, as what was read of it is
+         * unsure.
+         */
+
+        key.data = kb;
+        key.len = ngx_http_cx_customer_key(kb, &slot->shop->prefix,
+                                           slot->hash, "s")
+                  - kb;
+
+        (void) ngx_http_cx_cmd(NULL, NULL, 2, ngx_http_cx_lit("DEL"), key);
+
+        cu->state.unsure = 1;
+        slot->state.unsure = 1;
+        nextra = 0;
     }
 
     kept = ngx_http_cx_keep(ctx->request->pool, cu->recent, cu->nrecent);

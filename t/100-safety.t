@@ -388,3 +388,35 @@ Cookie: cx_id=stranger
  '^\{"status":"HIT","step":"a","level":"new","pace":"steady","shortcut":null,"next":\[\{"step":"b","url":"/b","label":"b","score":[01]\.[0-9]{4},"reason":"popular"\}\]\}\z']
 --- no_error_log
 [alert]
+
+
+
+=== TEST 18: a customer's hash grown to 20,000 fields: deleted, written anew
+Something else grew the customer's hash far past what ngx_cx writes: the
+step's read deletes it and the step writes the state whole, so that the
+next read costs what a customer's hash costs, and the key keeps a TTL.
+--- init
+my $p = $main::Redis->{port};
+my $base = main::plant("grown", "cat:z /c/z");
+CxTest::redis($p, "EVAL", "for i = 1, 20000 do redis.call('HSET', KEYS[1],"
+              . " 'x' .. i, i) end", 1, "$base:s");
+Test::More::ok(CxTest::redis($p, "HLEN", "$base:s") > 20000,
+               "the hash grown");
+my ($s) = CxTest::http_get(Test::Nginx::Socket::server_port(), "/c/y",
+                           { Cookie => "cx_id=grown" });
+CxTest::http_get(Test::Nginx::Socket::server_port(), "/cx/next?uri=/a",
+                 { Cookie => "cx_id=sync" });
+Test::More::is($s, 200, "served");
+my $n = CxTest::redis($p, "HLEN", "$base:s");
+Test::More::ok($n > 0 && $n <= 80, "written anew, $n fields");
+Test::More::is(CxTest::redis($p, "HGET", "$base:s", "x1"), "",
+               "none of the fields not ours");
+Test::More::ok(CxTest::redis($p, "TTL", "$base:s") > 0, "with a TTL");
+--- request
+GET /c/x
+--- more_headers
+Cookie: cx_id=grown
+--- response_body_like eval
+"^step=cat:x status=(MISS|HIT) "
+--- no_error_log
+[alert]
