@@ -732,6 +732,7 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
     int                     captures[NGX_HTTP_CX_CAPTURES];
     u_char                  path[NGX_HTTP_CX_URL_MAX];
+    uint32_t                crc;
     ngx_int_t               n;
     ngx_uint_t              i;
     ngx_http_cx_step_t     *step;
@@ -758,9 +759,12 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
         return NGX_DECLINED;
     }
 
-    v = &ngx_http_cx_verdicts[(ngx_murmur_hash2(ref->name.data, ref->name.len)
-                               ^ ngx_murmur_hash2(ref->url.data, ref->url.len))
-                              % NGX_HTTP_CX_VERDICTS];
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, ref->name.data, ref->name.len);
+    ngx_crc32_update(&crc, ref->url.data, ref->url.len);
+    ngx_crc32_final(crc);
+
+    v = &ngx_http_cx_verdicts[crc % NGX_HTTP_CX_VERDICTS];
 
     if (v->steps == clcf->steps
         && v->name_len == ref->name.len
