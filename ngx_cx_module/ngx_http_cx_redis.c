@@ -47,6 +47,7 @@
 #define NGX_HTTP_CX_FLIGHT_MIN    1024    /* commands in flight, first */
 #define NGX_HTTP_CX_FLIGHT_MAX    65536   /* and at most */
 #define NGX_HTTP_CX_LOST          256     /* keys to expire, reconnected */
+#define NGX_HTTP_CX_NODES_MAX     1       /* connections a worker holds */
 
 
 /* a command in flight */
@@ -70,11 +71,9 @@ typedef struct {
 } ngx_http_cx_lost_t;
 
 
+/* a connection to one Redis node, and what it has in flight */
 typedef struct {
     redisAsyncContext          *ac;
-    ngx_http_cx_main_conf_t    *conf;
-    ngx_log_t                  *log;
-    ngx_cycle_t                *cycle;
 
     u_char                      host[NGX_SOCKADDR_STRLEN + 1];
     ngx_int_t                   port;           /* 0: unix socket */
@@ -83,40 +82,58 @@ typedef struct {
     ngx_event_t                 connect_timer;
     ngx_event_t                 flush;
     ngx_event_t                 stall;          /* no reply in flight */
-    ngx_event_t                 calm;           /* no fault for a while */
     ngx_msec_t                  backoff;
-    ngx_msec_t                  stall_after;
     ngx_msec_t                  last_reply;
-
-    ngx_http_cx_slot_t         *slots;
-    ngx_http_cx_slot_t         *free;
-    ngx_uint_t                  pending;
 
     ngx_http_cx_flight_t       *flight;         /* a ring, by sequence */
     ngx_uint_t                  nflight;        /* its size, a power of 2 */
     ngx_uint_t                  head;           /* oldest in flight */
     ngx_uint_t                  tail;           /* next to send */
 
-    u_char                     *buf;            /* a command, formatted */
-    size_t                      buf_size;
-
     ngx_http_cx_lost_t          lost[NGX_HTTP_CX_LOST];
     ngx_uint_t                  nlost;
+
+    unsigned                    connected:1;    /* TCP */
+    unsigned                    ready:1;        /* AUTH, SELECT answered */
+    unsigned                    flushing:1;
+} ngx_http_cx_node_t;
+
+
+/* the worker's: its nodes, the request slots, the fault episode */
+typedef struct {
+    ngx_http_cx_main_conf_t    *conf;
+    ngx_log_t                  *log;
+    ngx_cycle_t                *cycle;
+
+    ngx_http_cx_node_t         *node[NGX_HTTP_CX_NODES_MAX];
+    ngx_uint_t                  nnodes;
+
+    ngx_event_t                 calm;           /* no fault for a while */
+    ngx_msec_t                  stall_after;
+
+    ngx_http_cx_slot_t         *slots;
+    ngx_http_cx_slot_t         *free;
+    ngx_uint_t                  pending;
+
+    u_char                     *buf;            /* a command, formatted */
+    size_t                      buf_size;
 
     ngx_uint_t                  connects;       /* attempts, this cycle's */
     ngx_uint_t                  faults;         /* in this episode */
     ngx_msec_t                  fault_start;
 
-    unsigned                    connected:1;    /* TCP */
-    unsigned                    ready:1;        /* AUTH, SELECT answered */
     unsigned                    failing:1;
-    unsigned                    flushing:1;
 } ngx_http_cx_redis_t;
 
 
-static void ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd);
-static void ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd);
-static void ngx_http_cx_redis_schedule(ngx_http_cx_redis_t *rd);
+static ngx_http_cx_node_t *ngx_http_cx_redis_node(ngx_http_cx_redis_t *rd,
+    u_char *host, size_t len, ngx_int_t port);
+static void ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd);
+static void ngx_http_cx_redis_close(ngx_http_cx_node_t *nd);
+static void ngx_http_cx_redis_schedule(ngx_http_cx_node_t *nd);
+static ngx_http_cx_flight_t *ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd,
+    ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot, ngx_uint_t argc,
+    ngx_str_t *argv);
 static void ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_cx_redis_flush_handler(ngx_event_t *ev);
@@ -128,11 +145,11 @@ static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
-static void ngx_http_cx_redis_made(ngx_http_cx_flight_t *f,
-    redisReply *reply);
-static void ngx_http_cx_redis_lost(ngx_http_cx_redis_t *rd,
+static void ngx_http_cx_redis_made(ngx_http_cx_node_t *nd,
+    ngx_http_cx_flight_t *f, redisReply *reply);
+static void ngx_http_cx_redis_lost(ngx_http_cx_node_t *nd,
     ngx_http_cx_flight_t *f);
-static void ngx_http_cx_redis_renew(ngx_http_cx_redis_t *rd);
+static void ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
@@ -154,6 +171,7 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                i;
     ngx_pool_cleanup_t       *cln;
+    ngx_http_cx_node_t       *nd;
     ngx_http_cx_redis_t      *rd;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -200,53 +218,87 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
     cln->handler = ngx_http_cx_redis_cycle_cleanup;
     cln->data = cycle;
 
-    rd->reconnect.handler = ngx_http_cx_redis_reconnect_handler;
-    rd->reconnect.data = rd;
-    rd->reconnect.log = rd->log;
-    rd->reconnect.cancelable = 1;
-
-    rd->connect_timer.handler = ngx_http_cx_redis_connect_timeout;
-    rd->connect_timer.data = rd;
-    rd->connect_timer.log = rd->log;
-    rd->connect_timer.cancelable = 1;
-
-    rd->flush.handler = ngx_http_cx_redis_flush_handler;
-    rd->flush.data = rd;
-    rd->flush.log = rd->log;
-
-    rd->stall.handler = ngx_http_cx_redis_stall_handler;
-    rd->stall.data = rd;
-    rd->stall.log = rd->log;
-    rd->stall.cancelable = 1;
-
     rd->calm.handler = ngx_http_cx_redis_calm_handler;
     rd->calm.data = rd;
     rd->calm.log = rd->log;
     rd->calm.cancelable = 1;
 
-    rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
-
     /* a connection with commands in flight and no reply for this long */
     rd->stall_after = ngx_max(10 * cmcf->timeout, NGX_HTTP_CX_STALL_MIN);
 
-    rd->nflight = NGX_HTTP_CX_FLIGHT_MIN;
-    rd->flight = ngx_alloc(rd->nflight * sizeof(ngx_http_cx_flight_t),
-                           cycle->log);
-    if (rd->flight == NULL) {
-        return NGX_ERROR;
-    }
-
     if (cmcf->sentinels) {
         /* the primary's address comes from a sentinel */
+        if (ngx_http_cx_redis_node(rd, (u_char *) "", 0, 0) == NULL) {
+            return NGX_ERROR;
+        }
+
         return ngx_http_cx_sentinel_init_process(cycle);
     }
 
-    ngx_cpystrn(rd->host, cmcf->redis_host.data, cmcf->redis_host.len + 1);
-    rd->port = cmcf->redis_port;
+    nd = ngx_http_cx_redis_node(rd, cmcf->redis_host.data,
+                                cmcf->redis_host.len, cmcf->redis_port);
+    if (nd == NULL) {
+        return NGX_ERROR;
+    }
 
-    ngx_http_cx_redis_connect(rd);
+    ngx_http_cx_redis_connect(nd);
 
     return NGX_OK;
+}
+
+
+/* a node of the worker's, new and unconnected: host is numeric, or a path */
+
+static ngx_http_cx_node_t *
+ngx_http_cx_redis_node(ngx_http_cx_redis_t *rd, u_char *host, size_t len,
+    ngx_int_t port)
+{
+    ngx_http_cx_node_t  *nd;
+
+    if (rd->nnodes == NGX_HTTP_CX_NODES_MAX || len > NGX_SOCKADDR_STRLEN) {
+        return NULL;
+    }
+
+    nd = ngx_calloc(sizeof(ngx_http_cx_node_t), rd->log);
+    if (nd == NULL) {
+        return NULL;
+    }
+
+    nd->nflight = NGX_HTTP_CX_FLIGHT_MIN;
+    nd->flight = ngx_alloc(nd->nflight * sizeof(ngx_http_cx_flight_t),
+                           rd->log);
+    if (nd->flight == NULL) {
+        ngx_free(nd);
+        return NULL;
+    }
+
+    ngx_cpystrn(nd->host, host, len + 1);
+    nd->port = port;
+
+    nd->reconnect.handler = ngx_http_cx_redis_reconnect_handler;
+    nd->reconnect.data = nd;
+    nd->reconnect.log = rd->log;
+    nd->reconnect.cancelable = 1;
+
+    nd->connect_timer.handler = ngx_http_cx_redis_connect_timeout;
+    nd->connect_timer.data = nd;
+    nd->connect_timer.log = rd->log;
+    nd->connect_timer.cancelable = 1;
+
+    nd->flush.handler = ngx_http_cx_redis_flush_handler;
+    nd->flush.data = nd;
+    nd->flush.log = rd->log;
+
+    nd->stall.handler = ngx_http_cx_redis_stall_handler;
+    nd->stall.data = nd;
+    nd->stall.log = rd->log;
+    nd->stall.cancelable = 1;
+
+    nd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+
+    rd->node[rd->nnodes++] = nd;
+
+    return nd;
 }
 
 
@@ -262,6 +314,8 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
 {
     ngx_cycle_t *cycle = data;
 
+    ngx_uint_t            i;
+    ngx_http_cx_node_t   *nd;
     ngx_http_cx_redis_t  *rd;
 
     rd = &ngx_http_cx_redis;
@@ -271,21 +325,28 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
         return;
     }
 
-    if (rd->reconnect.timer_set) {
-        ngx_del_timer(&rd->reconnect);
-    }
-
     if (rd->calm.timer_set) {
         ngx_del_timer(&rd->calm);
     }
 
-    ngx_http_cx_redis_close(rd);
+    for (i = 0; i < rd->nnodes; i++) {
+        nd = rd->node[i];
+
+        if (nd->reconnect.timer_set) {
+            ngx_del_timer(&nd->reconnect);
+        }
+
+        ngx_http_cx_redis_close(nd);
+    }
+
     ngx_http_cx_sentinel_cleanup();
 
-    if (rd->flight) {
-        ngx_free(rd->flight);
-        rd->flight = NULL;
+    for (i = 0; i < rd->nnodes; i++) {
+        ngx_free(rd->node[i]->flight);
+        ngx_free(rd->node[i]);
     }
+
+    rd->nnodes = 0;
 
     if (rd->buf) {
         ngx_free(rd->buf);
@@ -295,18 +356,19 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
     rd->cycle = NULL;
     rd->free = NULL;
     rd->slots = NULL;
-    rd->nlost = 0;
 }
 
 
 static void
-ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
+ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
 {
     u_char                    db[NGX_INT_T_LEN];
     ngx_str_t                 argv[3];
     redisAsyncContext        *ac;
+    ngx_http_cx_redis_t      *rd;
     ngx_http_cx_main_conf_t  *cmcf;
 
+    rd = &ngx_http_cx_redis;
     cmcf = rd->conf;
 
     if (rd->connects++) {
@@ -318,43 +380,45 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
      * checked when a sentinel named it: hiredis never asks a resolver.
      */
 
-    if (rd->port) {
-        ac = redisAsyncConnect((char *) rd->host, (int) rd->port);
+    if (nd->port) {
+        ac = redisAsyncConnect((char *) nd->host, (int) nd->port);
 
     } else {
-        ac = redisAsyncConnectUnix((char *) rd->host);
+        ac = redisAsyncConnectUnix((char *) nd->host);
     }
 
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "cx: redis context allocation failed");
-        ngx_http_cx_redis_schedule(rd);
+        ngx_http_cx_redis_schedule(nd);
         return;
     }
 
     if (ac->err) {
         ngx_http_cx_redis_episode(0, "connect failed", ac->errstr);
         redisAsyncFree(ac);
-        ngx_http_cx_redis_schedule(rd);
+        ngx_http_cx_redis_schedule(nd);
         return;
     }
 
     if (ngx_http_cx_redis_attach(ac) != NGX_OK) {
         redisAsyncFree(ac);
-        ngx_http_cx_redis_schedule(rd);
+        ngx_http_cx_redis_schedule(nd);
         return;
     }
 
-    if (rd->head != rd->tail) {
+    if (nd->head != nd->tail) {
         ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
                       "cx: %ui redis commands of a closed connection",
-                      rd->tail - rd->head);
-        rd->head = rd->tail;
+                      nd->tail - nd->head);
+        nd->head = nd->tail;
     }
 
-    rd->ac = ac;
-    rd->connected = 0;
-    rd->ready = 0;
+    ac->data = nd;
+
+    nd->ac = ac;
+    nd->connected = 0;
+    nd->ready = 0;
 
     redisAsyncSetConnectCallback(ac, ngx_http_cx_redis_connected);
     redisAsyncSetDisconnectCallback(ac, ngx_http_cx_redis_disconnected);
@@ -371,15 +435,15 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         argv[1] = cmcf->redis_user;
         argv[2] = cmcf->redis_password;
 
-        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
-                                         3, argv);
+        (void) ngx_http_cx_redis_queue(nd, ngx_http_cx_redis_setup_reply,
+                                       NULL, 3, argv);
 
     } else if (cmcf->redis_password.len) {
         ngx_str_set(&argv[0], "AUTH");
         argv[1] = cmcf->redis_password;
 
-        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
-                                         2, argv);
+        (void) ngx_http_cx_redis_queue(nd, ngx_http_cx_redis_setup_reply,
+                                       NULL, 2, argv);
     }
 
     if (cmcf->redis_db) {
@@ -387,22 +451,22 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
         argv[1].data = db;
         argv[1].len = ngx_sprintf(db, "%i", cmcf->redis_db) - db;
 
-        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
-                                         2, argv);
+        (void) ngx_http_cx_redis_queue(nd, ngx_http_cx_redis_setup_reply,
+                                       NULL, 2, argv);
     }
 
     if (cmcf->sentinels) {
         /* a sentinel may name a primary that is one no longer */
         ngx_str_set(&argv[0], "ROLE");
 
-        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
-                                         1, argv);
+        (void) ngx_http_cx_redis_queue(nd, ngx_http_cx_redis_setup_reply,
+                                       NULL, 1, argv);
 
     } else if (cmcf->redis_password.len == 0 && cmcf->redis_db == 0) {
         ngx_str_set(&argv[0], "PING");
 
-        (void) ngx_http_cx_redis_command(ngx_http_cx_redis_setup_reply, NULL,
-                                         1, argv);
+        (void) ngx_http_cx_redis_queue(nd, ngx_http_cx_redis_setup_reply,
+                                       NULL, 1, argv);
     }
 
 
@@ -410,28 +474,28 @@ ngx_http_cx_redis_connect(ngx_http_cx_redis_t *rd)
 
     ngx_http_cx_redis_add_write(ac->ev.data);
 
-    ngx_add_timer(&rd->connect_timer, cmcf->connect_timeout);
+    ngx_add_timer(&nd->connect_timer, cmcf->connect_timeout);
 }
 
 
 static void
-ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd)
+ngx_http_cx_redis_close(ngx_http_cx_node_t *nd)
 {
     redisAsyncContext  *ac;
 
-    if (rd->connect_timer.timer_set) {
-        ngx_del_timer(&rd->connect_timer);
+    if (nd->connect_timer.timer_set) {
+        ngx_del_timer(&nd->connect_timer);
     }
 
-    if (rd->flush.posted) {
-        ngx_delete_posted_event(&rd->flush);
+    if (nd->flush.posted) {
+        ngx_delete_posted_event(&nd->flush);
     }
 
-    if (rd->stall.timer_set) {
-        ngx_del_timer(&rd->stall);
+    if (nd->stall.timer_set) {
+        ngx_del_timer(&nd->stall);
     }
 
-    ac = rd->ac;
+    ac = nd->ac;
 
     if (ac == NULL) {
         return;
@@ -439,45 +503,47 @@ ngx_http_cx_redis_close(ngx_http_cx_redis_t *rd)
 
     /* pending callbacks run now with a NULL reply and release their slots */
 
-    rd->ac = NULL;
-    rd->connected = 0;
-    rd->ready = 0;
+    nd->ac = NULL;
+    nd->connected = 0;
+    nd->ready = 0;
 
     redisAsyncFree(ac);
 }
 
 
 static void
-ngx_http_cx_redis_schedule(ngx_http_cx_redis_t *rd)
+ngx_http_cx_redis_schedule(ngx_http_cx_node_t *nd)
 {
-    if (rd->cycle == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+    if (ngx_http_cx_redis.cycle == NULL
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
         return;
     }
 
-    if (!rd->reconnect.timer_set) {
-        ngx_add_timer(&rd->reconnect, rd->backoff);
+    if (!nd->reconnect.timer_set) {
+        ngx_add_timer(&nd->reconnect, nd->backoff);
     }
 
-    rd->backoff = ngx_min(rd->backoff * 2, NGX_HTTP_CX_BACKOFF_MAX);
+    nd->backoff = ngx_min(nd->backoff * 2, NGX_HTTP_CX_BACKOFF_MAX);
 }
 
 
 static void
 ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev)
 {
-    ngx_http_cx_redis_t *rd = ev->data;
+    ngx_http_cx_node_t *nd = ev->data;
 
-    if (rd->ac) {
+    if (nd->ac) {
         return;
     }
 
-    if (rd->conf->sentinels) {
+    if (ngx_http_cx_redis.conf->sentinels) {
         /* which primary, again: it may be another one now */
         ngx_http_cx_sentinel_ask(1);
         return;
     }
 
-    ngx_http_cx_redis_connect(rd);
+    ngx_http_cx_redis_connect(nd);
 }
 
 
@@ -493,24 +559,27 @@ void
 ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
     ngx_http_cx_addr_t *by)
 {
+    ngx_http_cx_node_t   *nd;
     ngx_http_cx_redis_t  *rd;
 
     rd = &ngx_http_cx_redis;
 
-    if (rd->cycle == NULL || len > NGX_SOCKADDR_STRLEN) {
+    if (rd->cycle == NULL || rd->nnodes == 0 || len > NGX_SOCKADDR_STRLEN) {
         return;
     }
 
-    if (rd->port == port
-        && ngx_strlen(rd->host) == len
-        && ngx_strncmp(rd->host, host, len) == 0)
+    nd = rd->node[0];
+
+    if (nd->port == port
+        && ngx_strlen(nd->host) == len
+        && ngx_strncmp(nd->host, host, len) == 0)
     {
-        if (rd->ac == NULL) {
-            if (rd->reconnect.timer_set) {
-                ngx_del_timer(&rd->reconnect);
+        if (nd->ac == NULL) {
+            if (nd->reconnect.timer_set) {
+                ngx_del_timer(&nd->reconnect);
             }
 
-            ngx_http_cx_redis_connect(rd);
+            ngx_http_cx_redis_connect(nd);
         }
 
         return;
@@ -521,20 +590,20 @@ ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
                   &rd->conf->redis_name, len, host, port, &by->host,
                   by->port);
 
-    ngx_http_cx_redis_close(rd);
+    ngx_http_cx_redis_close(nd);
 
-    ngx_cpystrn(rd->host, host, len + 1);
-    rd->port = port;
+    ngx_cpystrn(nd->host, host, len + 1);
+    nd->port = port;
 
-    if (rd->reconnect.timer_set) {
-        ngx_del_timer(&rd->reconnect);
+    if (nd->reconnect.timer_set) {
+        ngx_del_timer(&nd->reconnect);
     }
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
-    ngx_http_cx_redis_connect(rd);
+    ngx_http_cx_redis_connect(nd);
 }
 
 
@@ -547,74 +616,73 @@ ngx_http_cx_redis_retry(const char *what, const char *detail)
 
     rd = &ngx_http_cx_redis;
 
-    if (rd->cycle == NULL) {
+    if (rd->cycle == NULL || rd->nnodes == 0) {
         return;
     }
 
     ngx_http_cx_redis_episode(0, what, detail);
-    ngx_http_cx_redis_schedule(rd);
+    ngx_http_cx_redis_schedule(rd->node[0]);
 }
 
 
 static void
 ngx_http_cx_redis_connect_timeout(ngx_event_t *ev)
 {
-    ngx_http_cx_redis_t *rd = ev->data;
+    ngx_http_cx_node_t *nd = ev->data;
 
     ngx_http_cx_redis_episode(0, "connect timed out", NULL);
 
-    ngx_http_cx_redis_close(rd);
-    ngx_http_cx_redis_schedule(rd);
+    ngx_http_cx_redis_close(nd);
+    ngx_http_cx_redis_schedule(nd);
 }
 
 
 static void
 ngx_http_cx_redis_flush_handler(ngx_event_t *ev)
 {
-    ngx_http_cx_redis_t *rd = ev->data;
+    ngx_http_cx_node_t *nd = ev->data;
 
-    if (rd->ac == NULL) {
+    if (nd->ac == NULL) {
         return;
     }
 
     /* a write that does not complete asks for a real write event */
 
-    rd->flushing = 1;
-    redisAsyncHandleWrite(rd->ac);
-    rd->flushing = 0;
+    nd->flushing = 1;
+    redisAsyncHandleWrite(nd->ac);
+    nd->flushing = 0;
 }
 
 
 static void
 ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
 {
-    ngx_http_cx_redis_t  *rd;
+    ngx_http_cx_node_t  *nd = ac->data;
 
-    rd = &ngx_http_cx_redis;
-
-    if (ac != rd->ac) {
+    if (nd == NULL || ac != nd->ac) {
         return;
     }
 
-    if (rd->connect_timer.timer_set) {
-        ngx_del_timer(&rd->connect_timer);
+    if (nd->connect_timer.timer_set) {
+        ngx_del_timer(&nd->connect_timer);
     }
 
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback returns */
         ngx_http_cx_redis_episode(0, "connect failed", ac->errstr);
-        rd->ac = NULL;
-        ngx_http_cx_redis_schedule(rd);
+        nd->ac = NULL;
+        ngx_http_cx_redis_schedule(nd);
         return;
     }
 
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rd->log, 0, "cx: redis connected");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_http_cx_redis.log, 0,
+                   "cx: redis connected");
 
-    rd->connected = 1;
-    rd->last_reply = ngx_current_msec;
+    nd->connected = 1;
+    nd->last_reply = ngx_current_msec;
 
-    if (rd->head != rd->tail && !rd->stall.timer_set) {
-        ngx_add_timer(&rd->stall, rd->stall_after);
+    if (nd->head != nd->tail && !nd->stall.timer_set) {
+        ngx_add_timer(&nd->stall, ngx_http_cx_redis.stall_after);
     }
 }
 
@@ -622,11 +690,9 @@ ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
 static void
 ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
 {
-    ngx_http_cx_redis_t  *rd;
+    ngx_http_cx_node_t  *nd = ac->data;
 
-    rd = &ngx_http_cx_redis;
-
-    if (ac != rd->ac) {
+    if (nd == NULL || ac != nd->ac) {
         /* our own redisAsyncFree(), nothing to do */
         return;
     }
@@ -634,15 +700,15 @@ ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
     ngx_http_cx_redis_episode(0, "connection lost",
                               ac->err ? ac->errstr : "closed by server");
 
-    if (rd->stall.timer_set) {
-        ngx_del_timer(&rd->stall);
+    if (nd->stall.timer_set) {
+        ngx_del_timer(&nd->stall);
     }
 
-    rd->ac = NULL;
-    rd->connected = 0;
-    rd->ready = 0;
+    nd->ac = NULL;
+    nd->connected = 0;
+    nd->ready = 0;
 
-    ngx_http_cx_redis_schedule(rd);
+    ngx_http_cx_redis_schedule(nd);
 }
 
 
@@ -652,11 +718,9 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
 {
     redisReply  *reply = r;
 
-    ngx_http_cx_redis_t  *rd;
+    ngx_http_cx_node_t  *nd = ac->data;
 
-    rd = &ngx_http_cx_redis;
-
-    if (reply == NULL || ac != rd->ac) {
+    if (reply == NULL || nd == NULL || ac != nd->ac) {
         return;
     }
 
@@ -684,15 +748,15 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
 
     /* the last setup reply: no other is left in flight */
 
-    if (!rd->ready
-        && (rd->head == rd->tail
-            || rd->flight[rd->head & (rd->nflight - 1)].fn
+    if (!nd->ready
+        && (nd->head == nd->tail
+            || nd->flight[nd->head & (nd->nflight - 1)].fn
                != ngx_http_cx_redis_setup_reply))
     {
-        rd->ready = 1;
-        rd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+        nd->ready = 1;
+        nd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
 
-        ngx_http_cx_redis_renew(rd);
+        ngx_http_cx_redis_renew(nd);
     }
 }
 
@@ -764,6 +828,7 @@ ngx_http_cx_redis_calm_handler(ngx_event_t *ev)
 ngx_http_cx_slot_t *
 ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 {
+    ngx_http_cx_node_t   *nd;
     ngx_http_cx_slot_t   *slot;
     ngx_http_cx_redis_t  *rd;
 
@@ -779,7 +844,9 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
         }
     }
 
-    if (rd->ac == NULL || (!rd->ready && rd->failing)) {
+    nd = rd->nnodes ? rd->node[0] : NULL;
+
+    if (nd == NULL || nd->ac == NULL || (!nd->ready && rd->failing)) {
         /* down: do not make the request wait for a connect */
         ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         *status = NGX_HTTP_CX_ERROR;
@@ -831,9 +898,8 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 
 
 /*
- * Queues one command, formatted here (hiredis's printf-style formatting
- * costs more than the rest of the request path together), with its name
- * and key at the tail of the commands in flight.  A read has fn: it gets
+ * Queues one command on the node that holds its key (argv[1]): with
+ * cx_redis or cx_redis_sentinel, the one node.  A read has fn: it gets
  * the reply (NULL when the connection went away) and the slot; a write
  * has none.  An error reply is logged and, if there is a slot, counted in
  * slot->errors before fn runs.
@@ -842,6 +908,30 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 ngx_int_t
 ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->nnodes == 0) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_cx_redis_queue(rd->node[0], fn, slot, argc, argv)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Queues one command on a node's connection, formatted here (hiredis's
+ * printf-style formatting costs more than the rest of the request path
+ * together), with its name and key at the tail of the commands in
+ * flight.
+ */
+
+static ngx_http_cx_flight_t *
+ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
+    ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv)
 {
     int                    rc;
     u_char                *p, *last;
@@ -852,34 +942,34 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
 
     rd = &ngx_http_cx_redis;
 
-    if (rd->ac == NULL || argc == 0) {
-        return NGX_ERROR;
+    if (nd->ac == NULL || argc == 0) {
+        return NULL;
     }
 
-    if (rd->tail - rd->head == rd->nflight) {
+    if (nd->tail - nd->head == nd->nflight) {
 
         /* grow the ring, each command staying at its sequence number */
 
-        n = 2 * rd->nflight;
+        n = 2 * nd->nflight;
 
         if (n > NGX_HTTP_CX_FLIGHT_MAX) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rd->log, 0,
                            "cx: too many redis commands in flight");
-            return NGX_ERROR;
+            return NULL;
         }
 
         flight = ngx_alloc(n * sizeof(ngx_http_cx_flight_t), rd->log);
         if (flight == NULL) {
-            return NGX_ERROR;
+            return NULL;
         }
 
-        for (i = rd->head; i != rd->tail; i++) {
-            flight[i & (n - 1)] = rd->flight[i & (rd->nflight - 1)];
+        for (i = nd->head; i != nd->tail; i++) {
+            flight[i & (n - 1)] = nd->flight[i & (nd->nflight - 1)];
         }
 
-        ngx_free(rd->flight);
-        rd->flight = flight;
-        rd->nflight = n;
+        ngx_free(nd->flight);
+        nd->flight = flight;
+        nd->nflight = n;
     }
 
     /* NUL-terminated: hiredis looks for the command name with strchr() */
@@ -889,7 +979,7 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     if (len > rd->buf_size) {
         p = ngx_alloc(ngx_max(len, 4096), rd->log);
         if (p == NULL) {
-            return NGX_ERROR;
+            return NULL;
         }
 
         if (rd->buf) {
@@ -905,14 +995,14 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
 
     /* the sequence number is all hiredis keeps for us */
 
-    rc = redisAsyncFormattedCommand(rd->ac, ngx_http_cx_redis_reply,
-                                    (void *) (uintptr_t) rd->tail,
+    rc = redisAsyncFormattedCommand(nd->ac, ngx_http_cx_redis_reply,
+                                    (void *) (uintptr_t) nd->tail,
                                     (char *) rd->buf, last - rd->buf);
     if (rc != REDIS_OK) {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    f = &rd->flight[rd->tail & (rd->nflight - 1)];
+    f = &nd->flight[nd->tail & (nd->nflight - 1)];
 
     f->fn = fn;
     f->slot = slot;
@@ -930,18 +1020,18 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
         ngx_memcpy(f->key, argv[1].data, f->key_len);
     }
 
-    if (rd->head == rd->tail) {
+    if (nd->head == nd->tail) {
         /* the first in flight: the stall clock starts */
-        rd->last_reply = ngx_current_msec;
+        nd->last_reply = ngx_current_msec;
 
-        if (!rd->stall.timer_set) {
-            ngx_add_timer(&rd->stall, rd->stall_after);
+        if (!nd->stall.timer_set) {
+            ngx_add_timer(&nd->stall, rd->stall_after);
         }
     }
 
-    rd->tail++;
+    nd->tail++;
 
-    return NGX_OK;
+    return f;
 }
 
 
@@ -962,7 +1052,12 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
 
     rd = &ngx_http_cx_redis;
 
-    if (ngx_http_cx_redis_command(NULL, NULL, argc, argv) != NGX_OK) {
+    if (rd->nnodes == 0) {
+        return NGX_ERROR;
+    }
+
+    f = ngx_http_cx_redis_queue(rd->node[0], NULL, NULL, argc, argv);
+    if (f == NULL) {
         return NGX_ERROR;
     }
 
@@ -978,8 +1073,6 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
         return ngx_http_cx_redis_command(NULL, NULL, 3, expire);
     }
 
-    f = &rd->flight[(rd->tail - 1) & (rd->nflight - 1)];
-
     f->made = (u_char) made;
     f->made_n = n;
     f->ttl = ttl;
@@ -991,7 +1084,8 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
 /* the reply to a write that may have made its key: if it did, EXPIRE */
 
 static void
-ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
+ngx_http_cx_redis_made(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
+    redisReply *reply)
 {
     ngx_str_t   argv[3];
     ngx_uint_t  made;
@@ -1024,7 +1118,7 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
     argv[1].len = f->key_len;
     argv[2] = *f->ttl;
 
-    (void) ngx_http_cx_redis_command(NULL, NULL, 3, argv);
+    (void) ngx_http_cx_redis_queue(nd, NULL, NULL, 3, argv);
 }
 
 
@@ -1036,17 +1130,17 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
  */
 
 static void
-ngx_http_cx_redis_lost(ngx_http_cx_redis_t *rd, ngx_http_cx_flight_t *f)
+ngx_http_cx_redis_lost(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f)
 {
     ngx_http_cx_lost_t  *l;
 
-    if (rd->nlost == NGX_HTTP_CX_LOST) {
-        ngx_memmove(&rd->lost[0], &rd->lost[1],
+    if (nd->nlost == NGX_HTTP_CX_LOST) {
+        ngx_memmove(&nd->lost[0], &nd->lost[1],
                     (NGX_HTTP_CX_LOST - 1) * sizeof(ngx_http_cx_lost_t));
-        rd->nlost--;
+        nd->nlost--;
     }
 
-    l = &rd->lost[rd->nlost++];
+    l = &nd->lost[nd->nlost++];
 
     l->ttl = f->ttl;
     l->key_len = f->key_len;
@@ -1057,30 +1151,30 @@ ngx_http_cx_redis_lost(ngx_http_cx_redis_t *rd, ngx_http_cx_flight_t *f)
 /* the EXPIRE of each key a lost connection may have made */
 
 static void
-ngx_http_cx_redis_renew(ngx_http_cx_redis_t *rd)
+ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd)
 {
     ngx_str_t   argv[3];
     ngx_uint_t  i;
 
     argv[0] = ngx_http_cx_lit("EXPIRE");
 
-    for (i = 0; i < rd->nlost; i++) {
-        argv[1].data = rd->lost[i].key;
-        argv[1].len = rd->lost[i].key_len;
-        argv[2] = *rd->lost[i].ttl;
+    for (i = 0; i < nd->nlost; i++) {
+        argv[1].data = nd->lost[i].key;
+        argv[1].len = nd->lost[i].key_len;
+        argv[2] = *nd->lost[i].ttl;
 
-        if (ngx_http_cx_redis_command(NULL, NULL, 3, argv) != NGX_OK) {
+        if (ngx_http_cx_redis_queue(nd, NULL, NULL, 3, argv) == NULL) {
             break;
         }
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_http_cx_redis.log, 0,
                    "cx: redis keys to expire again: %ui of %ui", i,
-                   rd->nlost);
+                   nd->nlost);
 
-    ngx_memmove(&rd->lost[0], &rd->lost[i],
-                (rd->nlost - i) * sizeof(ngx_http_cx_lost_t));
-    rd->nlost -= i;
+    ngx_memmove(&nd->lost[0], &nd->lost[i],
+                (nd->nlost - i) * sizeof(ngx_http_cx_lost_t));
+    nd->nlost -= i;
 }
 
 
@@ -1091,24 +1185,26 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     u_char                 detail[256], *p;
     ngx_uint_t             seq;
+    ngx_http_cx_node_t    *nd;
     ngx_http_cx_flight_t   f;
     ngx_http_cx_redis_t   *rd;
 
     rd = &ngx_http_cx_redis;
+    nd = ac->data;
     seq = (ngx_uint_t) (uintptr_t) privdata;
 
-    if (rd->flight == NULL || seq != rd->head || rd->head == rd->tail) {
+    if (nd == NULL || seq != nd->head || nd->head == nd->tail) {
         ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
                       "cx: redis reply %ui out of order, %ui expected",
-                      seq, rd->head);
+                      seq, nd ? nd->head : 0);
         return;
     }
 
-    f = rd->flight[rd->head & (rd->nflight - 1)];
-    rd->head++;
+    f = nd->flight[nd->head & (nd->nflight - 1)];
+    nd->head++;
 
     if (reply) {
-        rd->last_reply = ngx_current_msec;
+        nd->last_reply = ngx_current_msec;
 
         if (reply->type == REDIS_REPLY_ERROR) {
             if (f.slot) {
@@ -1126,11 +1222,11 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
             ngx_http_cx_redis_episode(0, "refused", (char *) detail);
 
-            if (rd->conf->sentinels && ac == rd->ac
+            if (rd->conf->sentinels && ac == nd->ac
                 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
             {
                 /* a replica now: ask the sentinels which is the primary */
-                rd->ready = 0;
+                nd->ready = 0;
                 redisAsyncDisconnect(ac);
             }
 
@@ -1139,11 +1235,11 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         }
 
         if (f.made) {
-            ngx_http_cx_redis_made(&f, reply);
+            ngx_http_cx_redis_made(nd, &f, reply);
         }
 
     } else if (f.made) {
-        ngx_http_cx_redis_lost(rd, &f);
+        ngx_http_cx_redis_lost(nd, &f);
     }
 
     if (f.fn) {
@@ -1161,19 +1257,22 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 static void
 ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
 {
-    ngx_http_cx_redis_t *rd = ev->data;
+    ngx_http_cx_node_t *nd = ev->data;
 
-    ngx_msec_t  idle;
+    ngx_msec_t            idle;
+    ngx_http_cx_redis_t  *rd;
 
-    if (rd->ac == NULL || !rd->connected || rd->head == rd->tail) {
+    rd = &ngx_http_cx_redis;
+
+    if (nd->ac == NULL || !nd->connected || nd->head == nd->tail) {
         /* connecting: the connect timer keeps that time */
         return;
     }
 
-    idle = ngx_current_msec - rd->last_reply;
+    idle = ngx_current_msec - nd->last_reply;
 
     if (idle < rd->stall_after) {
-        ngx_add_timer(&rd->stall, rd->stall_after - idle);
+        ngx_add_timer(&nd->stall, rd->stall_after - idle);
         return;
     }
 
@@ -1182,10 +1281,10 @@ ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
     ngx_log_error(NGX_LOG_INFO, rd->log, 0,
                   "cx: redis \"%V\": %ui commands without a reply for "
                   "%M ms, reconnecting", &rd->conf->redis_name,
-                  rd->tail - rd->head, idle);
+                  nd->tail - nd->head, idle);
 
-    ngx_http_cx_redis_close(rd);
-    ngx_http_cx_redis_schedule(rd);
+    ngx_http_cx_redis_close(nd);
+    ngx_http_cx_redis_schedule(nd);
 }
 
 
@@ -1268,15 +1367,17 @@ ngx_http_cx_redis_add_write(void *data)
 {
     ngx_connection_t  *c = data;
 
-    ngx_http_cx_redis_t  *rd;
+    redisAsyncContext   *ac;
+    ngx_http_cx_node_t  *nd;
 
-    rd = &ngx_http_cx_redis;
+    ac = c->data;
+    nd = ac->data;      /* NULL: a sentinel's */
 
-    if (c->data == rd->ac && rd->connected && !rd->flushing
+    if (nd && ac == nd->ac && nd->connected && !nd->flushing
         && !c->write->active)
     {
-        if (!rd->flush.posted) {
-            ngx_post_event(&rd->flush, &ngx_posted_events);
+        if (!nd->flush.posted) {
+            ngx_post_event(&nd->flush, &ngx_posted_events);
         }
 
         return;
