@@ -24,6 +24,7 @@
                                    + NGX_HTTP_CX_NAME_MAX + 16)
 /* P{16 hex digits}:seq and the like */
 #define NGX_HTTP_CX_CKEY_MAX      (NGX_HTTP_CX_PREFIX_MAX + 24)
+#define NGX_HTTP_CX_SLOTS         16384   /* of a Redis Cluster */
 /* a personal transition: "from name url" */
 #define NGX_HTTP_CX_HABIT_MAX     (NGX_HTTP_CX_NAME_MAX + 1                  \
                                    + NGX_HTTP_CX_MEMBER_MAX)
@@ -614,6 +615,7 @@ extern uint32_t ngx_http_cx_url_chars[];
     (ngx_http_cx_url_chars[(u_char) (c) >> 5] & (1U << ((c) & 0x1f)))
 u_char *ngx_http_cx_digits(u_char *p, uint64_t n);
 u_char *ngx_http_cx_int(u_char *p, int64_t n);
+ngx_uint_t ngx_http_cx_keyslot(u_char *key, size_t len);
 size_t ngx_http_cx_resp_len(ngx_uint_t argc, ngx_str_t *argv);
 u_char *ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv);
 char *ngx_http_cx_text_check(u_char *p, size_t len);
