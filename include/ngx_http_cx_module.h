@@ -235,6 +235,8 @@ typedef struct {
     ngx_array_t                *sentinels;      /* cx_redis_sentinel, */
                                                 /* ngx_http_cx_addr_t */
     ngx_str_t                   sentinel_password;
+    ngx_array_t                *cluster;        /* cx_redis_cluster's */
+                                                /* seeds, ngx_http_cx_addr_t */
     ngx_msec_t                  timeout;        /* cx_timeout */
     ngx_msec_t                  connect_timeout; /* cx_connect_timeout */
     ngx_uint_t                  history;        /* cx_history */
@@ -354,6 +356,9 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  batch;          /* its reads are counted: */
     ngx_uint_t                  reads;          /* sent */
     ngx_uint_t                  replies;        /* and answered */
+    ngx_uint_t                  reading;        /* the read answered */
+    ngx_uint_t                  gone;           /* reads answered NULL */
+    ngx_uint_t                  hashed;         /* the customer's is in */
     ngx_http_cx_redis_cb_pt     read[NGX_HTTP_CX_READS];    /* handlers */
 };
 

@@ -132,6 +132,8 @@ ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot)
     slot->batch = 1;
     slot->reads = 0;
     slot->replies = 0;
+    slot->gone = 0;
+    slot->hashed = 0;
     slot->past = NULL;
     slot->past_w = NULL;
     slot->npast = 0;
@@ -141,7 +143,9 @@ ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot)
 /*
  * A read with fn, a write without; slot counts its error replies.  The
  * reads of a batch go through ngx_http_cx_batch_reply(), which hands
- * each reply to its fn and the last one on to ngx_http_cx_done().
+ * each reply to its fn and the last one on to ngx_http_cx_done().  On a
+ * cluster the replies of two nodes come in either order: each read's
+ * number comes back with its reply, in slot->reading.
  */
 
 ngx_int_t
@@ -173,6 +177,7 @@ ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
         }
 
         slot->read[slot->reads] = fn;
+        slot->reading = slot->reads;
         fn = ngx_http_cx_batch_reply;
     }
 
@@ -191,12 +196,15 @@ ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data, void *privdata)
 {
     ngx_http_cx_slot_t  *slot = privdata;
 
-    slot->read[slot->replies++](ac, data, slot);
+    slot->gone += (data == NULL);
+    slot->replies++;
 
-    /* every reply comes back in order: this one is the batch's last */
+    slot->read[slot->reading](ac, data, slot);
+
+    /* the batch's last reply; NULL if a connection went away */
 
     if (slot->replies == slot->reads) {
-        ngx_http_cx_done(slot, data);
+        ngx_http_cx_done(slot, slot->gone ? NULL : data);
     }
 }
 
@@ -227,6 +235,7 @@ ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
     }
 
     cu = ctx->customer;
+    slot->hashed = 1;
 
     bad = ngx_http_cx_reply_customer(reply, cu, extra, &nextra);
 
@@ -347,7 +356,12 @@ ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
 
     cu = ctx->customer;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || !slot->hashed) {
+        /*
+         * Gone, refused, or, on a cluster, answered before the hash:
+         * its slot migrating, the hash was asked of the node it moved
+         * to (ASK) and this list where it still was.  Nothing known.
+         */
         ctx->customer = NULL;
         return;
     }

@@ -278,9 +278,10 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
 /*
  * Writes what the table holds and empties it.  Each key is trimmed
  * before its credits, so that a successor just credited is never the one
- * trimmed.  The last command's answer is waited for (NGX_HTTP_CX_CREDIT_WAIT
- * at most) by a worker that exits.  What cannot be sent is dropped: the
- * connection's own episode says that Redis is down.
+ * trimmed.  The answer to each key's last command is waited for
+ * (NGX_HTTP_CX_CREDIT_WAIT at most) by a worker that exits.  What cannot
+ * be sent is dropped, a key at a time (on a cluster, the keys of a node
+ * that is down): the connection's own episode says that Redis is down.
  */
 
 void
@@ -289,10 +290,10 @@ ngx_http_cx_credit_flush(void)
     u_char                     w[NGX_INT64_LEN + 8];
     ngx_int_t                  rc;
     ngx_str_t                  weight, ttl;
+    ngx_uint_t                 dropped;
     ngx_queue_t               *q, *c;
     ngx_http_cx_credit_t      *cr;
     ngx_http_cx_credits_t     *tb;
-    ngx_http_cx_redis_cb_pt    fn;
     ngx_http_cx_credit_key_t  *ck;
 
     tb = &ngx_http_cx_credits;
@@ -312,11 +313,11 @@ ngx_http_cx_credit_flush(void)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, tb->cycle->log, 0,
                    "cx: writing %ui rule credits", tb->n);
 
-    rc = NGX_OK;
+    dropped = 0;
     weight.data = w;
 
     for (q = ngx_queue_head(&tb->keys);
-         q != ngx_queue_sentinel(&tb->keys) && rc == NGX_OK;
+         q != ngx_queue_sentinel(&tb->keys);
          q = ngx_queue_next(q))
     {
         ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
@@ -344,33 +345,34 @@ ngx_http_cx_credit_flush(void)
         }
 
         if (rc != NGX_OK) {
-            break;
+            dropped++;
+            continue;
         }
 
-        /* the last command's answer says that the write is done */
-
-        fn = (ngx_queue_next(q) == ngx_queue_sentinel(&tb->keys))
-             ? ngx_http_cx_credit_written : NULL;
+        /* the key's last command: its answer says the key is written */
 
         ttl.data = ck->ttl;
         ttl.len = ck->ttl_len;
 
-        rc = ngx_http_cx_cmd(fn, NULL, 3, ngx_http_cx_lit("EXPIRE"),
-                             ck->sn.str, ttl);
+        rc = ngx_http_cx_cmd(ngx_http_cx_credit_written, NULL, 3,
+                             ngx_http_cx_lit("EXPIRE"), ck->sn.str, ttl);
 
-        if (rc == NGX_OK && fn) {
-            tb->unanswered++;
+        if (rc != NGX_OK) {
+            dropped++;
+            continue;
+        }
 
-            if (!tb->wait.timer_set) {
-                ngx_add_timer(&tb->wait, NGX_HTTP_CX_CREDIT_WAIT);
-            }
+        tb->unanswered++;
+
+        if (!tb->wait.timer_set) {
+            ngx_add_timer(&tb->wait, NGX_HTTP_CX_CREDIT_WAIT);
         }
     }
 
-    if (rc != NGX_OK) {
+    if (dropped) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, tb->cycle->log, 0,
                        "cx: redis unavailable, rule credits of %ui "
-                       "successors dropped", tb->n);
+                       "steps dropped", dropped);
     }
 
     ngx_http_cx_credit_reset(tb);

@@ -18,7 +18,9 @@
  *   LRANGE P{A}:seq 0 <history-1>  its whole history, with cx_history
  *                                over NGX_HTTP_CX_RECENT
  *   DEL P{A}:seq P{A}:s P{A}:p P{A}:g
- *   HGETALL P{L}:s               the login's
+ *   HGETALL P{L}:s               the login's, once P{A}:s is answered (on
+ *                                a cluster another node's reply may come
+ *                                first)
  *
  * and, as the replies come, the writes into the login's keys, each
  * bounded and given cx_ttl as the record's are: the paths (and the
@@ -129,7 +131,6 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
     u_char                    qk[NGX_HTTP_CX_CKEY_MAX];
     u_char                    pk[NGX_HTTP_CX_CKEY_MAX];
     u_char                    gk[NGX_HTTP_CX_CKEY_MAX];
-    u_char                    ls[NGX_HTTP_CX_CKEY_MAX];
     ngx_str_t                 s_k, seq_k, p_k, g_k;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -188,12 +189,6 @@ ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
     (void) ngx_http_cx_cmd(NULL, NULL, 5, ngx_http_cx_lit("DEL"), seq_k, s_k,
                            p_k, g_k);
 
-    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 2,
-                                   ngx_http_cx_lit("HGETALL"),
-                                   ngx_http_cx_login_key(ls, slot, slot->hash,
-                                                         "s"))
-                   == NGX_OK;
-
     if (slot->count == 0) {
         ngx_destroy_pool(slot->pool);
         slot->pool = NULL;
@@ -228,6 +223,7 @@ ngx_http_cx_login_visit(redisAsyncContext *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
+    u_char                   ls[NGX_HTTP_CX_CKEY_MAX];
     ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept;
     ngx_uint_t               bad, nextra;
     ngx_http_cx_customer_t  *cu;
@@ -249,6 +245,17 @@ ngx_http_cx_login_visit(redisAsyncContext *ac, void *data, void *privdata)
     ngx_memcpy(cu->habits, kept, cu->nhabits * sizeof(ngx_str_t));
 
     slot->state = cu->state;
+
+    /*
+     * The login's hash, read once the visit's is in: on a cluster the two
+     * are two slots, whose replies may come in either order.
+     */
+
+    slot->count += ngx_http_cx_cmd(ngx_http_cx_login_done, slot, 2,
+                                   ngx_http_cx_lit("HGETALL"),
+                                   ngx_http_cx_login_key(ls, slot, slot->hash,
+                                                         "s"))
+                   == NGX_OK;
 
     ngx_http_cx_login_put(slot);
 }

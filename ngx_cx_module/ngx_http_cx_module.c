@@ -60,6 +60,8 @@ static void ngx_http_cx_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_cx_redis_param(ngx_conf_t *cf,
@@ -192,6 +194,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
     { ngx_string("cx_redis_sentinel"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_cx_redis_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cx_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_cx_redis_cluster,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -573,6 +582,7 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_user = { 0, NULL };
      *     cmcf->redis_password = { 0, NULL };
      *     cmcf->sentinels = NULL;
+     *     cmcf->cluster = NULL;
      *     cmcf->sentinel_password = { 0, NULL };
      *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
@@ -630,7 +640,9 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (cmcf->redis_host.data == NULL && cmcf->sentinels == NULL) {
+    if (cmcf->redis_host.data == NULL && cmcf->sentinels == NULL
+        && cmcf->cluster == NULL)
+    {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "no \"cx_redis\" is defined for the \"%s\" directive "
                       "in %s:%ui", cmcf->on_directive, cmcf->on_file,
@@ -1012,6 +1024,10 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "conflicts with \"cx_redis_sentinel\"";
     }
 
+    if (cmcf->cluster) {
+        return "conflicts with \"cx_redis_cluster\"";
+    }
+
     value = cf->args->elts;
 
     for (i = 2; i < cf->args->nelts; i++) {
@@ -1070,6 +1086,10 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (cmcf->redis_host.data) {
         return "conflicts with \"cx_redis\"";
+    }
+
+    if (cmcf->cluster) {
+        return "conflicts with \"cx_redis_cluster\"";
     }
 
     value = cf->args->elts;
@@ -1163,6 +1183,118 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid number of arguments in "
                            "\"cx_redis_sentinel\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_cx_redis_auth(cf, cmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->redis_name = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * cx_redis_cluster host[:port] ... [user=...] [password=...]
+ *
+ * The nodes a worker asks for the cluster's slots first, each port 6379
+ * when not given, and every address a host name has; user= and
+ * password= are every node's.  A cluster has database 0 only: no db=.
+ */
+
+static char *
+ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cx_main_conf_t *cmcf = conf;
+
+    ngx_int_t            rc;
+    ngx_str_t           *value;
+    ngx_url_t            u;
+    ngx_uint_t           i, j;
+    ngx_http_cx_addr_t  *a;
+
+    if (cmcf->cluster) {
+        return "is duplicate";
+    }
+
+    if (cmcf->redis_host.data) {
+        return "conflicts with \"cx_redis\"";
+    }
+
+    if (cmcf->sentinels) {
+        return "conflicts with \"cx_redis_sentinel\"";
+    }
+
+    value = cf->args->elts;
+
+    cmcf->cluster = ngx_array_create(cf->pool, 3, sizeof(ngx_http_cx_addr_t));
+    if (cmcf->cluster == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in "
+                               "\"cx_redis_cluster\" directive, a Redis "
+                               "Cluster has database 0 only", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
+
+            rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
+
+            if (rc == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (rc == NGX_DECLINED) {
+                return ngx_http_cx_redis_unknown(cf, &value[i],
+                                                 "\"user=\" or "
+                                                 "\"password=\"");
+            }
+
+            continue;
+        }
+
+        if (ngx_http_cx_redis_url(cf, &value[i], 6379, &u) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (j = 0; j < u.naddrs; j++) {
+
+#if (NGX_HAVE_UNIX_DOMAIN)
+            if (u.addrs[j].sockaddr->sa_family == AF_UNIX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid address \"%V\" in "
+                                   "\"cx_redis_cluster\" directive, the "
+                                   "nodes of a Redis Cluster are reached "
+                                   "over TCP", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+#endif
+
+            a = ngx_array_push(cmcf->cluster);
+            if (a == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_http_cx_redis_addr(cf, &u.addrs[j], &a->host, &a->port)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    if (cmcf->cluster->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in "
+                           "\"cx_redis_cluster\" directive");
         return NGX_CONF_ERROR;
     }
 

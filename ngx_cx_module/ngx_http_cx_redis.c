@@ -47,7 +47,9 @@
 #define NGX_HTTP_CX_FLIGHT_MIN    1024    /* commands in flight, first */
 #define NGX_HTTP_CX_FLIGHT_MAX    65536   /* and at most */
 #define NGX_HTTP_CX_LOST          256     /* keys to expire, reconnected */
-#define NGX_HTTP_CX_NODES_MAX     1       /* connections a worker holds */
+#define NGX_HTTP_CX_NODES_MAX     64      /* connections a worker holds */
+#define NGX_HTTP_CX_MAP_EVERY     10000   /* ms, the cluster's slots asked */
+#define NGX_HTTP_CX_MAP_SOON      100     /* ms, asked again at the soonest */
 
 
 /* a command in flight */
@@ -59,7 +61,11 @@ typedef struct {
     u_char                      key[47];
     u_char                      key_len;
     u_char                      made;           /* NGX_HTTP_CX_MADE_* */
+    u_char                      moved;          /* redirected once */
+    u_char                      read;           /* slot->reading */
     ngx_int_t                   made_n;
+    u_char                     *again;          /* cluster: the command, */
+    size_t                      again_len;      /* to follow a redirect */
 } ngx_http_cx_flight_t;
 
 
@@ -96,6 +102,7 @@ typedef struct {
     unsigned                    connected:1;    /* TCP */
     unsigned                    ready:1;        /* AUTH, SELECT answered */
     unsigned                    flushing:1;
+    unsigned                    used:1;         /* cluster: slots, or asked */
 } ngx_http_cx_node_t;
 
 
@@ -122,7 +129,17 @@ typedef struct {
     ngx_uint_t                  faults;         /* in this episode */
     ngx_msec_t                  fault_start;
 
+    /* cx_redis_cluster: each slot's primary, as a node's index + 1 */
+    u_char                      map[NGX_HTTP_CX_SLOTS];
+    u_char                      next[NGX_HTTP_CX_SLOTS];    /* coming */
+    ngx_event_t                 refresh;        /* CLUSTER SLOTS, again */
+    ngx_http_cx_node_t         *asked;          /* that is in flight */
+    ngx_msec_t                  asked_at;
+    ngx_uint_t                  seed;           /* the next one to ask */
+
     unsigned                    failing:1;
+    unsigned                    mapped:1;       /* a map came */
+    unsigned                    stale:1;        /* ask again, once answered */
 } ngx_http_cx_redis_t;
 
 
@@ -134,6 +151,8 @@ static void ngx_http_cx_redis_schedule(ngx_http_cx_node_t *nd);
 static ngx_http_cx_flight_t *ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd,
     ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot, ngx_uint_t argc,
     ngx_str_t *argv);
+static ngx_http_cx_flight_t *ngx_http_cx_redis_send(ngx_http_cx_node_t *nd,
+    u_char *buf, size_t len);
 static void ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_http_cx_redis_flush_handler(ngx_event_t *ev);
@@ -145,14 +164,26 @@ static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
-static void ngx_http_cx_redis_made(ngx_http_cx_node_t *nd,
-    ngx_http_cx_flight_t *f, redisReply *reply);
+static void ngx_http_cx_redis_made(ngx_http_cx_flight_t *f,
+    redisReply *reply);
 static void ngx_http_cx_redis_lost(ngx_http_cx_node_t *nd,
     ngx_http_cx_flight_t *f);
 static void ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
+
+static ngx_http_cx_node_t *ngx_http_cx_cluster_route(ngx_uint_t argc,
+    ngx_str_t *argv);
+static ngx_http_cx_node_t *ngx_http_cx_cluster_node(u_char *host, size_t len,
+    ngx_int_t port);
+static void ngx_http_cx_cluster_ask(ngx_event_t *ev);
+static void ngx_http_cx_cluster_stale(void);
+static void ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r,
+    void *privdata);
+static ngx_int_t ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd,
+    ngx_http_cx_flight_t *f, redisReply *reply);
+static ngx_int_t ngx_http_cx_numeric(u_char *host, size_t len);
 
 static void ngx_http_cx_redis_read_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_write_handler(ngx_event_t *ev);
@@ -233,6 +264,20 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
         }
 
         return ngx_http_cx_sentinel_init_process(cycle);
+    }
+
+    if (cmcf->cluster) {
+        /* the primaries come from a node's CLUSTER SLOTS */
+        rd->refresh.handler = ngx_http_cx_cluster_ask;
+        rd->refresh.data = rd;
+        rd->refresh.log = rd->log;
+        rd->refresh.cancelable = 1;
+
+        rd->seed = (ngx_uint_t) ngx_pid % cmcf->cluster->nelts;
+
+        ngx_http_cx_cluster_ask(&rd->refresh);
+
+        return NGX_OK;
     }
 
     nd = ngx_http_cx_redis_node(rd, cmcf->redis_host.data,
@@ -329,6 +374,13 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
         ngx_del_timer(&rd->calm);
     }
 
+    if (rd->refresh.timer_set) {
+        ngx_del_timer(&rd->refresh);
+    }
+
+    /* what the closes below answer NULL asks for no map */
+    rd->refresh.handler = NULL;
+
     for (i = 0; i < rd->nnodes; i++) {
         nd = rd->node[i];
 
@@ -411,7 +463,12 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
         ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
                       "cx: %ui redis commands of a closed connection",
                       nd->tail - nd->head);
-        nd->head = nd->tail;
+
+        for ( /* void */ ; nd->head != nd->tail; nd->head++) {
+            if (nd->flight[nd->head & (nd->nflight - 1)].again) {
+                ngx_free(nd->flight[nd->head & (nd->nflight - 1)].again);
+            }
+        }
     }
 
     ac->data = nd;
@@ -520,6 +577,15 @@ ngx_http_cx_redis_schedule(ngx_http_cx_node_t *nd)
         return;
     }
 
+    if (ngx_http_cx_redis.conf->cluster) {
+        /* a node lost: are its slots another's now? */
+        ngx_http_cx_cluster_stale();
+
+        if (!nd->used) {
+            return;
+        }
+    }
+
     if (!nd->reconnect.timer_set) {
         ngx_add_timer(&nd->reconnect, nd->backoff);
     }
@@ -533,7 +599,7 @@ ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev)
 {
     ngx_http_cx_node_t *nd = ev->data;
 
-    if (nd->ac) {
+    if (nd->ac || (ngx_http_cx_redis.conf->cluster && !nd->used)) {
         return;
     }
 
@@ -757,6 +823,12 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
         nd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
 
         ngx_http_cx_redis_renew(nd);
+
+        if (ngx_http_cx_redis.conf->cluster
+            && (!ngx_http_cx_redis.mapped || ngx_http_cx_redis.stale))
+        {
+            ngx_http_cx_cluster_stale();
+        }
     }
 }
 
@@ -846,7 +918,15 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 
     nd = rd->nnodes ? rd->node[0] : NULL;
 
-    if (nd == NULL || nd->ac == NULL || (!nd->ready && rd->failing)) {
+    if (rd->conf->cluster) {
+        /* each command finds its node up or down: ngx_http_cx_cmd() */
+        nd = rd->mapped ? nd : NULL;
+
+    } else if (nd && (nd->ac == NULL || (!nd->ready && rd->failing))) {
+        nd = NULL;
+    }
+
+    if (nd == NULL) {
         /* down: do not make the request wait for a connect */
         ngx_http_cx_metric_redis(NGX_HTTP_CX_M_ERRORS);
         *status = NGX_HTTP_CX_ERROR;
@@ -899,25 +979,25 @@ ngx_http_cx_redis_release(ngx_http_cx_slot_t *slot)
 
 /*
  * Queues one command on the node that holds its key (argv[1]): with
- * cx_redis or cx_redis_sentinel, the one node.  A read has fn: it gets
- * the reply (NULL when the connection went away) and the slot; a write
- * has none.  An error reply is logged and, if there is a slot, counted in
- * slot->errors before fn runs.
+ * cx_redis or cx_redis_sentinel, the one node; with cx_redis_cluster,
+ * the primary of the key's slot, an error when that node is down.  A
+ * read has fn: it gets the reply (NULL when the connection went away)
+ * and the slot; a write has none.  An error reply is logged and, if
+ * there is a slot, counted in slot->errors before fn runs.
  */
 
 ngx_int_t
 ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
     ngx_uint_t argc, ngx_str_t *argv)
 {
-    ngx_http_cx_redis_t  *rd;
+    ngx_http_cx_node_t  *nd;
 
-    rd = &ngx_http_cx_redis;
-
-    if (rd->nnodes == 0) {
+    nd = ngx_http_cx_cluster_route(argc, argv);
+    if (nd == NULL) {
         return NGX_ERROR;
     }
 
-    return ngx_http_cx_redis_queue(rd->node[0], fn, slot, argc, argv)
+    return ngx_http_cx_redis_queue(nd, fn, slot, argc, argv)
            ? NGX_OK : NGX_ERROR;
 }
 
@@ -933,16 +1013,97 @@ static ngx_http_cx_flight_t *
 ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv)
 {
-    int                    rc;
     u_char                *p, *last;
     size_t                 len;
+    ngx_uint_t             n;
+    ngx_http_cx_flight_t  *f;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (nd->ac == NULL || argc == 0) {
+        return NULL;
+    }
+
+    /* NUL-terminated: hiredis looks for the command name with strchr() */
+
+    len = ngx_http_cx_resp_len(argc, argv) + 1;
+
+    if (len > rd->buf_size) {
+        p = ngx_alloc(ngx_max(len, 4096), rd->log);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (rd->buf) {
+            ngx_free(rd->buf);
+        }
+
+        rd->buf = p;
+        rd->buf_size = ngx_max(len, 4096);
+    }
+
+    last = ngx_http_cx_resp(rd->buf, argc, argv);
+    *last = '\0';
+
+    p = NULL;
+
+    if (rd->conf->cluster && fn != ngx_http_cx_redis_setup_reply) {
+        /* kept to follow a MOVED or ASK to another node */
+        p = ngx_alloc(last + 1 - rd->buf, rd->log);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(p, rd->buf, last + 1 - rd->buf);
+    }
+
+    f = ngx_http_cx_redis_send(nd, rd->buf, last - rd->buf);
+    if (f == NULL) {
+        if (p) {
+            ngx_free(p);
+        }
+
+        return NULL;
+    }
+
+    f->fn = fn;
+    f->slot = slot;
+    f->read = (u_char) (slot ? slot->reading : 0);
+    f->again = p;
+    f->again_len = last - rd->buf;
+
+    n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
+    ngx_memcpy(f->cmd, argv[0].data, n);
+    f->cmd[n] = '\0';
+
+    f->key_len = 0;
+    f->made = 0;
+    f->moved = 0;
+
+    if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
+        /* a key; never AUTH's user or password */
+        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
+        ngx_memcpy(f->key, argv[1].data, f->key_len);
+    }
+
+    return f;
+}
+
+
+/* a command, formatted and NUL-terminated, at the tail of a node's ring */
+
+static ngx_http_cx_flight_t *
+ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
+{
+    int                    rc;
     ngx_uint_t             i, n;
     ngx_http_cx_flight_t  *f, *flight;
     ngx_http_cx_redis_t   *rd;
 
     rd = &ngx_http_cx_redis;
 
-    if (nd->ac == NULL || argc == 0) {
+    if (nd->ac == NULL) {
         return NULL;
     }
 
@@ -972,53 +1133,25 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
         nd->nflight = n;
     }
 
-    /* NUL-terminated: hiredis looks for the command name with strchr() */
-
-    len = ngx_http_cx_resp_len(argc, argv) + 1;
-
-    if (len > rd->buf_size) {
-        p = ngx_alloc(ngx_max(len, 4096), rd->log);
-        if (p == NULL) {
-            return NULL;
-        }
-
-        if (rd->buf) {
-            ngx_free(rd->buf);
-        }
-
-        rd->buf = p;
-        rd->buf_size = ngx_max(len, 4096);
-    }
-
-    last = ngx_http_cx_resp(rd->buf, argc, argv);
-    *last = '\0';
-
     /* the sequence number is all hiredis keeps for us */
 
     rc = redisAsyncFormattedCommand(nd->ac, ngx_http_cx_redis_reply,
                                     (void *) (uintptr_t) nd->tail,
-                                    (char *) rd->buf, last - rd->buf);
+                                    (char *) buf, len);
     if (rc != REDIS_OK) {
         return NULL;
     }
 
     f = &nd->flight[nd->tail & (nd->nflight - 1)];
 
-    f->fn = fn;
-    f->slot = slot;
-
-    n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
-    ngx_memcpy(f->cmd, argv[0].data, n);
-    f->cmd[n] = '\0';
-
+    f->fn = NULL;
+    f->slot = NULL;
+    f->again = NULL;
     f->key_len = 0;
     f->made = 0;
-
-    if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
-        /* a key; never AUTH's user or password */
-        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
-        ngx_memcpy(f->key, argv[1].data, f->key_len);
-    }
+    f->moved = 0;
+    f->read = 0;
+    f->cmd[0] = '\0';
 
     if (nd->head == nd->tail) {
         /* the first in flight: the stall clock starts */
@@ -1047,16 +1180,15 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
     ngx_uint_t argc, ngx_str_t *argv)
 {
     ngx_str_t              expire[3];
-    ngx_http_cx_redis_t   *rd;
+    ngx_http_cx_node_t    *nd;
     ngx_http_cx_flight_t  *f;
 
-    rd = &ngx_http_cx_redis;
-
-    if (rd->nnodes == 0) {
+    nd = ngx_http_cx_cluster_route(argc, argv);
+    if (nd == NULL) {
         return NGX_ERROR;
     }
 
-    f = ngx_http_cx_redis_queue(rd->node[0], NULL, NULL, argc, argv);
+    f = ngx_http_cx_redis_queue(nd, NULL, NULL, argc, argv);
     if (f == NULL) {
         return NGX_ERROR;
     }
@@ -1084,8 +1216,7 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
 /* the reply to a write that may have made its key: if it did, EXPIRE */
 
 static void
-ngx_http_cx_redis_made(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
-    redisReply *reply)
+ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
 {
     ngx_str_t   argv[3];
     ngx_uint_t  made;
@@ -1118,7 +1249,7 @@ ngx_http_cx_redis_made(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
     argv[1].len = f->key_len;
     argv[2] = *f->ttl;
 
-    (void) ngx_http_cx_redis_queue(nd, NULL, NULL, 3, argv);
+    (void) ngx_http_cx_redis_command(NULL, NULL, 3, argv);
 }
 
 
@@ -1163,7 +1294,7 @@ ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd)
         argv[1].len = nd->lost[i].key_len;
         argv[2] = *nd->lost[i].ttl;
 
-        if (ngx_http_cx_redis_queue(nd, NULL, NULL, 3, argv) == NULL) {
+        if (ngx_http_cx_redis_command(NULL, NULL, 3, argv) != NGX_OK) {
             break;
         }
     }
@@ -1205,7 +1336,20 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (reply) {
         nd->last_reply = ngx_current_msec;
+    }
 
+    if (reply && reply->type == REDIS_REPLY_ERROR && f.again && !f.moved
+        && ngx_http_cx_cluster_follow(nd, &f, reply) == NGX_OK)
+    {
+        /* sent to the node named: its reply is the command's */
+        return;
+    }
+
+    if (f.again) {
+        ngx_free(f.again);
+    }
+
+    if (reply) {
         if (reply->type == REDIS_REPLY_ERROR) {
             if (f.slot) {
                 f.slot->errors++;
@@ -1235,7 +1379,7 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         }
 
         if (f.made) {
-            ngx_http_cx_redis_made(nd, &f, reply);
+            ngx_http_cx_redis_made(&f, reply);
         }
 
     } else if (f.made) {
@@ -1243,6 +1387,10 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     if (f.fn) {
+        if (f.slot) {
+            f.slot->reading = f.read;
+        }
+
         f.fn(ac, reply, f.slot);
     }
 }
@@ -1285,6 +1433,474 @@ ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
 
     ngx_http_cx_redis_close(nd);
     ngx_http_cx_redis_schedule(nd);
+}
+
+
+/*
+ * cx_redis_cluster: the node of a command's key.  Every command the
+ * module sends has its key in argv[1], and those that name more keys
+ * (DEL of a customer's keys) name keys of one hash tag, one slot.
+ */
+
+static ngx_http_cx_node_t *
+ngx_http_cx_cluster_route(ngx_uint_t argc, ngx_str_t *argv)
+{
+    ngx_uint_t            i;
+    ngx_http_cx_node_t   *nd;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->nnodes == 0) {
+        return NULL;
+    }
+
+    if (rd->conf->cluster == NULL) {
+        return rd->node[0];
+    }
+
+    if (argc < 2) {
+        return NULL;
+    }
+
+    i = rd->map[ngx_http_cx_keyslot(argv[1].data, argv[1].len)];
+
+    if (i == 0) {
+        /* a slot no primary serves, as the cluster last said */
+        return NULL;
+    }
+
+    nd = rd->node[i - 1];
+
+    if (nd->ac == NULL) {
+        /* down: the request goes on without it */
+        return NULL;
+    }
+
+    return nd;
+}
+
+
+/* the node of an address, made and connected when new */
+
+static ngx_http_cx_node_t *
+ngx_http_cx_cluster_node(u_char *host, size_t len, ngx_int_t port)
+{
+    ngx_uint_t            i;
+    ngx_http_cx_node_t   *nd;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    for (i = 0; i < rd->nnodes; i++) {
+        nd = rd->node[i];
+
+        if (nd->port == port
+            && ngx_strlen(nd->host) == len
+            && ngx_strncmp(nd->host, host, len) == 0)
+        {
+            if (nd->ac == NULL && !nd->reconnect.timer_set) {
+                nd->used = 1;
+                ngx_http_cx_redis_connect(nd);
+            }
+
+            return nd;
+        }
+    }
+
+    nd = ngx_http_cx_redis_node(rd, host, len, port);
+    if (nd == NULL) {
+        return NULL;
+    }
+
+    nd->used = 1;
+    ngx_http_cx_redis_connect(nd);
+
+    return nd;
+}
+
+
+/*
+ * The refresh: CLUSTER SLOTS asked of a node that is ready, the next
+ * one each time; with none ready, a node of cx_redis_cluster is
+ * connected, asked once its setup is answered.  Every
+ * NGX_HTTP_CX_MAP_EVERY ms, and soon after a connection fails or a
+ * MOVED.
+ */
+
+static void
+ngx_http_cx_cluster_ask(ngx_event_t *ev)
+{
+    ngx_str_t             argv[2];
+    ngx_uint_t            i;
+    ngx_http_cx_addr_t   *seed;
+    ngx_http_cx_node_t   *nd;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->cycle == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (rd->refresh.timer_set) {
+        ngx_del_timer(&rd->refresh);
+    }
+
+    ngx_add_timer(&rd->refresh, NGX_HTTP_CX_MAP_EVERY);
+
+    if (rd->asked) {
+        rd->stale = 1;
+        return;
+    }
+
+    rd->stale = 0;
+    rd->asked_at = ngx_current_msec;
+
+    argv[0] = ngx_http_cx_lit("CLUSTER");
+    argv[1] = ngx_http_cx_lit("SLOTS");
+
+    for (i = 0; i < rd->nnodes; i++) {
+        nd = rd->node[(rd->seed + i) % rd->nnodes];
+
+        if (nd->ready
+            && ngx_http_cx_redis_queue(nd, ngx_http_cx_cluster_slots, NULL,
+                                       2, argv))
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                           "cx: redis cluster slots asked of %s:%i",
+                           nd->host, nd->port);
+
+            rd->asked = nd;
+            rd->seed = (rd->seed + i + 1) % rd->nnodes;
+            return;
+        }
+    }
+
+    /* no node ready: a seed, asked when it is */
+
+    seed = rd->conf->cluster->elts;
+    seed = &seed[rd->seed++ % rd->conf->cluster->nelts];
+
+    (void) ngx_http_cx_cluster_node(seed->host.data, seed->host.len,
+                                    seed->port);
+
+    rd->stale = 1;
+}
+
+
+/* the slots may have moved: asked soon, NGX_HTTP_CX_MAP_SOON ms apart */
+
+static void
+ngx_http_cx_cluster_stale(void)
+{
+    ngx_msec_t            since;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (rd->cycle == NULL || rd->refresh.handler == NULL) {
+        return;
+    }
+
+    if (rd->asked) {
+        rd->stale = 1;
+        return;
+    }
+
+    since = ngx_current_msec - rd->asked_at;
+
+    if (rd->refresh.timer_set) {
+        ngx_del_timer(&rd->refresh);
+    }
+
+    ngx_add_timer(&rd->refresh, since < NGX_HTTP_CX_MAP_SOON
+                                ? NGX_HTTP_CX_MAP_SOON - since : 1);
+}
+
+
+/*
+ * CLUSTER SLOTS: [start, end, [host, port, id], replicas...] for each
+ * range.  A host that is no numeric address (a name announced with
+ * cluster-announce-hostname) is never resolved: its slots stay
+ * unserved.  Nodes that serve no slot any longer are closed once idle.
+ */
+
+static void
+ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply  *reply = r;
+
+    u_char               *map;
+    ngx_int_t             port, start, end, k;
+    ngx_uint_t            i, j, served, bad, down;
+    redisReply           *range, *node;
+    ngx_http_cx_node_t   *nd, *asked;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+    asked = ac->data;
+
+    if (rd->asked == asked) {
+        rd->asked = NULL;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* gone, or refused (logged): another node is asked soon */
+        ngx_http_cx_cluster_stale();
+        return;
+    }
+
+    map = rd->next;
+    ngx_memzero(map, NGX_HTTP_CX_SLOTS);
+    served = 0;
+    bad = 0;
+
+    for (i = 0; i < reply->elements; i++) {
+        range = reply->element[i];
+
+        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3
+            || range->element[0]->type != REDIS_REPLY_INTEGER
+            || range->element[1]->type != REDIS_REPLY_INTEGER
+            || range->element[2]->type != REDIS_REPLY_ARRAY
+            || range->element[2]->elements < 2
+            || range->element[2]->element[0]->type != REDIS_REPLY_STRING
+            || range->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+        {
+            bad++;
+            continue;
+        }
+
+        start = range->element[0]->integer;
+        end = range->element[1]->integer;
+        node = range->element[2];
+        port = node->element[1]->integer;
+
+        if (start < 0 || end >= NGX_HTTP_CX_SLOTS || start > end
+            || port < 1 || port > 65535)
+        {
+            bad++;
+            continue;
+        }
+
+        if (node->element[0]->len == 0) {
+            /* "": the node that answered */
+            nd = ngx_http_cx_cluster_node(asked->host,
+                                          ngx_strlen(asked->host), port);
+
+        } else if (ngx_http_cx_numeric((u_char *) node->element[0]->str,
+                                       node->element[0]->len)
+                   == NGX_OK)
+        {
+            nd = ngx_http_cx_cluster_node((u_char *) node->element[0]->str,
+                                          node->element[0]->len, port);
+
+        } else {
+            nd = NULL;
+        }
+
+        if (nd == NULL) {
+            bad++;
+            continue;
+        }
+
+        for (j = 0; j < rd->nnodes; j++) {
+            if (rd->node[j] == nd) {
+                break;
+            }
+        }
+
+        for (k = start; k <= end; k++) {
+            map[k] = (u_char) (j + 1);
+        }
+
+        served += end - start + 1;
+    }
+
+    if (bad) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                      "cx: redis \"%V\": %ui ranges of CLUSTER SLOTS "
+                      "skipped, of no numeric address or not understood",
+                      &rd->conf->redis_name, bad);
+    }
+
+    if (served == 0) {
+        ngx_http_cx_cluster_stale();
+        return;
+    }
+
+    ngx_memcpy(rd->map, map, NGX_HTTP_CX_SLOTS);
+    rd->mapped = 1;
+    down = 0;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "cx: redis cluster map: %ui slots of %ui nodes", served,
+                   rd->nnodes);
+
+    /* a node that serves no slot: not reconnected, closed when idle */
+
+    for (j = 0; j < rd->nnodes; j++) {
+        nd = rd->node[j];
+
+        for (k = 0; k < NGX_HTTP_CX_SLOTS; k++) {
+            if (map[k] == j + 1) {
+                break;
+            }
+        }
+
+        nd->used = (k < NGX_HTTP_CX_SLOTS);
+
+        if (nd->used && !nd->ready) {
+            down = 1;
+        }
+
+        if (!nd->used) {
+            if (nd->reconnect.timer_set) {
+                ngx_del_timer(&nd->reconnect);
+            }
+
+            if (nd->ac && nd->head == nd->tail && nd != asked) {
+                ngx_http_cx_redis_close(nd);
+            }
+        }
+    }
+
+    if (rd->stale || down) {
+        /* a primary down: its replica's promotion is looked for soon */
+        ngx_http_cx_cluster_stale();
+    }
+}
+
+
+/*
+ * A cluster's redirect: "MOVED slot host:port", the slot is that node's
+ * now (the map is asked again soon), or "ASK slot host:port", the key is
+ * being migrated there.  The command is sent there once, behind ASKING
+ * for an ASK; its reply goes to the command's callback then.  A second
+ * redirect, or a node that is no numeric address, is an error reply.
+ */
+
+static ngx_int_t
+ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
+    redisReply *reply)
+{
+    u_char                *p, *last, *colon;
+    ngx_int_t              slot, port;
+    ngx_uint_t             ask, i;
+    ngx_http_cx_node_t    *to;
+    ngx_http_cx_flight_t  *nf;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
+        ask = 0;
+        p += 6;
+
+    } else if (reply->len > 4 && ngx_strncmp(p, "ASK ", 4) == 0) {
+        ask = 1;
+        p += 4;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    for (slot = 0; p < last && *p >= '0' && *p <= '9'; p++) {
+        slot = slot * 10 + (*p - '0');
+
+        if (slot >= NGX_HTTP_CX_SLOTS) {
+            return NGX_DECLINED;
+        }
+    }
+
+    if (p == last || *p++ != ' ') {
+        return NGX_DECLINED;
+    }
+
+    for (colon = last; colon > p; colon--) {
+        if (colon[-1] == ':') {
+            break;
+        }
+    }
+
+    if (colon == p) {
+        return NGX_DECLINED;
+    }
+
+    port = ngx_atoi(colon, last - colon);
+
+    if (port < 1 || port > 65535
+        || ngx_http_cx_numeric(p, colon - 1 - p) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    to = ngx_http_cx_cluster_node(p, colon - 1 - p, port);
+    if (to == NULL || to->ac == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (!ask) {
+        for (i = 0; i < rd->nnodes; i++) {
+            if (rd->node[i] == to) {
+                rd->map[slot] = (u_char) (i + 1);
+                break;
+            }
+        }
+
+        ngx_http_cx_cluster_stale();
+
+    } else if (ngx_http_cx_redis_send(to, (u_char *) "*1\r\n$6\r\nASKING\r\n",
+                                      sizeof("*1\r\n$6\r\nASKING\r\n") - 1)
+               == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    nf = ngx_http_cx_redis_send(to, f->again, f->again_len);
+    if (nf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "cx: redis %s %*s: %s to %s",
+                   f->cmd, (size_t) f->key_len, f->key,
+                   ask ? "ASK" : "MOVED", to->host);
+
+    *nf = *f;
+    nf->moved = 1;
+
+    return NGX_OK;
+}
+
+
+/* a host as CLUSTER SLOTS, MOVED and ASK name it: numeric, never resolved */
+
+static ngx_int_t
+ngx_http_cx_numeric(u_char *host, size_t len)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];
+#endif
+
+    if (len == 0 || len > NGX_SOCKADDR_STRLEN) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_inet_addr(host, len) != INADDR_NONE) {
+        return NGX_OK;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (ngx_inet6_addr(host, len, addr6) == NGX_OK) {
+        return NGX_OK;
+    }
+#endif
+
+    return NGX_ERROR;
 }
 
 

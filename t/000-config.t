@@ -1889,3 +1889,158 @@ GET /t
 ok
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 181: cx_redis_cluster, a complete form, starts without asking
+--- http_config
+    cx_redis_cluster 127.0.0.1:1 127.0.0.1 [::1]:2 user=cxuser password=pw181;
+    cx_connect_timeout 200ms;
+    cx_secret k-0123456789abcdef;
+--- config
+    cx on;
+    cx_step home /;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+pw181
+
+
+
+=== TEST 182: cx_redis_cluster with parameters and no node
+--- http_config
+    cx_redis_cluster password=secret;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid number of arguments in "cx_redis_cluster" directive')
+
+
+
+=== TEST 183: cx_redis_cluster with db=
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 db=1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "db=1" in "cx_redis_cluster" directive, a Redis Cluster has database 0 only')
+
+
+
+=== TEST 184: cx_redis_cluster unknown parameter
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 tls=on;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it must be "user=" or "password="')
+
+
+
+=== TEST 185: cx_redis_cluster, a misspelt password parameter, not shown
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 Password=hunter2;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid parameter "Password=..." in "cx_redis_cluster" directive, it must be "user=" or "password="')
+--- no_error_log
+hunter2
+
+
+
+=== TEST 186: cx_redis_cluster bad port
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 127.0.0.1:99999;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid port in "127.0.0.1:99999" of the "cx_redis_cluster" directive')
+
+
+
+=== TEST 187: cx_redis_cluster with a unix socket
+--- http_config
+    cx_redis_cluster unix:/tmp/redis.sock;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid address "unix:/tmp/redis.sock" in "cx_redis_cluster" directive, the nodes of a Redis Cluster are reached over TCP')
+
+
+
+=== TEST 188: cx_redis_cluster user= without password=
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 user=cxuser;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"user=" in "cx_redis_cluster" directive requires "password="')
+
+
+
+=== TEST 189: cx_redis_cluster twice
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000;
+    cx_redis_cluster 127.0.0.1:7001;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_cluster" directive is duplicate')
+
+
+
+=== TEST 190: cx_redis, then cx_redis_cluster
+--- http_config
+    cx_redis 127.0.0.1:6379;
+    cx_redis_cluster 127.0.0.1:7000;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_cluster" directive conflicts with "cx_redis"')
+
+
+
+=== TEST 191: cx_redis_cluster, then cx_redis
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000;
+    cx_redis 127.0.0.1:6379;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis" directive conflicts with "cx_redis_cluster"')
+
+
+
+=== TEST 192: cx_redis_sentinel, then cx_redis_cluster
+--- http_config
+    cx_redis_sentinel cx 127.0.0.1;
+    cx_redis_cluster 127.0.0.1:7000;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_cluster" directive conflicts with "cx_redis_sentinel"')
+
+
+
+=== TEST 193: cx_redis_cluster, then cx_redis_sentinel
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000;
+    cx_redis_sentinel cx 127.0.0.1;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_sentinel" directive conflicts with "cx_redis_cluster"')
+
+
+
+=== TEST 194: cx_redis_cluster in a server block
+--- config
+    cx_redis_cluster 127.0.0.1:7000;
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_cluster" directive is not allowed here')

@@ -1,0 +1,410 @@
+# cx_redis_cluster: the slots asked of the cluster, each command sent to
+# its key's primary, MOVED and ASK followed, a failover and a resharding
+# under load.  Three primaries and three replicas of this file's own, on
+# free loopback ports (redis-cli --cluster create), stopped by pid.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
+
+# a free port whose cluster bus port (10000 above) is free too
+sub cluster_port {
+    for (1 .. 100) {
+        my $port = CxTest::free_port();
+        next if $port > 55535;
+        my $bus = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+                                        LocalAddr => '127.0.0.1',
+                                        LocalPort => $port + 10000)
+            or next;
+        close $bus;
+        return $port;
+    }
+    die "no free port with a free cluster bus port";
+}
+
+# a node times out after a second: a killed primary's replica takes over
+# in about two
+our @Nodes = map {
+    CxTest::start_redis(cluster_port(), undef, "--cluster-enabled", "yes",
+                        "--cluster-config-file", "nodes.conf",
+                        "--cluster-node-timeout", "1000")
+} 1 .. 6;
+
+system("redis-cli --cluster create "
+       . join(" ", map { "127.0.0.1:$_->{port}" } @Nodes)
+       . " --cluster-replicas 1 --cluster-yes >/dev/null 2>&1") == 0
+    or die "redis-cli --cluster create failed";
+
+# every node sees the whole cluster, every slot served
+wait_until(sub {
+    !grep { !(join("\n", CxTest::redis($_->{port}, "CLUSTER", "INFO"))
+              =~ /cluster_state:ok.*cluster_known_nodes:6/s) } @Nodes
+}, 30) or die "the cluster did not come up";
+
+$ENV{TEST_NGINX_CX_SEEDS} = join " ", map { "127.0.0.1:$_->{port}" }
+                                      @Nodes[0, 1];
+
+repeat_each(1);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'_EOC_' . ($block->config // ''))
+    cx on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "next=$cx_next status=$cx_status\n"; }
+_EOC_
+        ;
+
+    CxTest::quiet($block);
+});
+
+# polls until the sub returns true; true if it did within $timeout s
+sub wait_until {
+    my ($sub, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $sub->();
+        sleep 0.02;
+    }
+    return $sub->();
+}
+
+# the primaries as the cluster names them now: { port => node }
+sub primaries {
+    my %p;
+    for my $n (@Nodes) {
+        next unless $n->{pid};
+        for (CxTest::redis($n->{port}, "CLUSTER", "NODES")) {
+            my ($addr, $flags) = (split / /)[1, 2];
+            next unless $flags =~ /\bmaster\b/ && $flags !~ /fail/;
+            my ($port) = $addr =~ /:(\d+)/;
+            my ($node) = grep { $_->{port} == $port } @Nodes;
+            $p{$port} = $node if $node;
+        }
+        last;
+    }
+    return \%p;
+}
+
+# the node whose replica $r is, as $r says
+sub primary_of {
+    my ($r) = @_;
+    my ($port) = map { /^master_port:(\d+)/ ? $1 : () }
+                 CxTest::redis($r->{port}, "INFO", "replication");
+    return $port ? (grep { $_->{port} == $port } @Nodes)[0] : undef;
+}
+
+# the role a node says it has
+sub role { (CxTest::redis($_[0]->{port}, "ROLE"))[0] // "" }
+
+# the node that holds a key's slot, as the cluster says
+sub owner {
+    my ($key) = @_;
+    my $slot = CxTest::redis($Nodes[0]->{port}, "CLUSTER", "KEYSLOT", $key);
+    my $p = primaries();
+    for my $n (values %$p) {
+        for (CxTest::redis($n->{port}, "CLUSTER", "NODES")) {
+            my ($addr, $flags, @ranges) = (split / /)[1, 2, 8 .. 100];
+            next unless $flags =~ /\bmyself\b/;
+            for (@ranges) {
+                next unless defined && /^(\d+)(?:-(\d+))?$/;
+                return $n if $slot >= $1 && $slot <= ($2 // $1);
+            }
+        }
+    }
+    return undef;
+}
+
+# the customers under the prefix, of every primary: { base => node }
+sub customers {
+    my ($prefix) = @_;
+    my %c;
+    my $p = primaries();
+    for my $n (values %$p) {
+        $c{$_} = $n for CxTest::customers($n->{port}, $prefix);
+    }
+    return \%c;
+}
+
+# a command on a node after ASKING, as a client that followed an ASK
+sub asking {
+    my ($n, @cmd) = @_;
+    open my $fh, '-|', "sh", "-c",
+         'printf "ASKING\n%s\n" "$*" | redis-cli -p ' . $n->{port}
+         . ' --raw', "sh", @cmd
+        or die "redis-cli: $!";
+    my @lines = <$fh>;
+    close $fh;
+    chomp @lines;
+    shift @lines;
+    return @lines;
+}
+
+# the key base "P{H}" of a customer new to the cluster, after one step
+sub base_of {
+    my ($id) = @_;
+    my %before = %{ customers("t280:") };
+    CxTest::http_get(Test::Nginx::Socket::server_port(), "/",
+                     { Cookie => "cx_id=$id" });
+    my @new;
+    wait_until(sub {
+        @new = grep { !$before{$_} } keys %{ customers("t280:") };
+        @new == 1 }, 10) or die "no single new customer for $id: @new";
+    return $new[0];
+}
+
+sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
+
+# the cart's response for customer $id
+sub cart {
+    my ($id) = @_;
+    my (undef, undef, $b) = CxTest::http_get(
+        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
+    return $b // "";
+}
+
+# customers new to the shop teach home -> cart -> checkout
+sub teach {
+    CxTest::journeys(Test::Nginx::Socket::server_port(),
+                     map { [$_, "/", "/cart", "/checkout"] } @_);
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: thirty customers, their hashes on each of the three primaries, the rules on theirs; suggestions served
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t280:;
+--- init
+Test::More::ok(main::wait_until(sub { main::cart("probe") =~ /status=MISS/ },
+                                10),
+               "the slots are known: requests read the cluster");
+main::teach(map { "c$_" } 1 .. 30);
+my $c;
+Test::More::ok(main::wait_until(sub {
+                   $c = main::customers("t280:"); keys %$c == 31 }, 10),
+               "thirty customers' hashes and the probe's in the cluster")
+    or Test::More::diag(scalar keys %$c);
+my %on;
+$on{$c->{$_}{port}}++ for keys %$c;
+Test::More::is(scalar(keys %on), 3, "on each of the three primaries")
+    or Test::More::diag(join " ", %on);
+Test::More::ok(scalar(grep { /^t280:t:\{home\}:\d+$/ }
+                      CxTest::keys_of(main::owner("{home}")->{port},
+                                      "t280:t:")),
+               "the rules of home on the primary of {home}");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 2: CLUSTER FAILOVER of the primary of {cart} under load: no request fails, MOVED followed, suggestions from the new primary, no customer lost
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t280:;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
+               "suggestions before the failover");
+my %before = %{ main::customers("t280:") };
+my $old = main::owner("{cart}");
+my ($new) = grep { my $p = main::primary_of($_); $p && $p == $old } @main::Nodes;
+
+my $load = CxTest::load($hport, "/cart", "load2");
+Time::HiRes::sleep(0.3);
+
+my $start = Time::HiRes::time();
+Test::More::is(CxTest::redis($new->{port}, "CLUSTER", "FAILOVER"), "OK",
+               "CLUSTER FAILOVER accepted");
+Test::More::ok(main::wait_until(sub { main::role($new) eq "master"
+                                      && main::role($old) eq "slave" }, 30),
+               "the replica is the primary, the primary a replica");
+my $switched = Time::HiRes::time() - $start;
+my $back = main::wait_until(sub {
+    main::cart("probe2") =~ m{next=/checkout status=HIT} }, 60);
+my $took = Time::HiRes::time() - $start;
+Test::More::ok($back, "suggestions from the new primary");
+Test::More::diag(sprintf "suggestions back %.0f ms after CLUSTER FAILOVER"
+                 . " (roles switched at %.0f ms)", 1000 * $took,
+                 1000 * $switched);
+
+Time::HiRes::sleep(0.3);
+my $seen = CxTest::unload($load);
+my $all = 0;
+$all += $_ for values %$seen;
+Test::More::ok($all > 0, "the load ran through the failover");
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+Test::More::diag("load: $all requests, "
+                 . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
+
+my $after = main::customers("t280:");
+Test::More::is(scalar(grep { !$after->{$_} } keys %before), 0,
+               "every customer of before is still there");
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+                                    qr/cx: redis \w+ \S+: MOVED to /, 1),
+               "a MOVED was followed");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 3: ASK: the slot of a customer's keys migrated by hand under load, MIGRATING and IMPORTING; the customer's steps read and written on the new node, then MOVED
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t280:;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+my $base = main::base_of("m1");
+my $slot = CxTest::redis($main::Nodes[0]->{port}, "CLUSTER", "KEYSLOT",
+                         "$base:s");
+my $src = main::owner("$base:s");
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+my $src_id = CxTest::redis($src->{port}, "CLUSTER", "MYID");
+my $dst_id = CxTest::redis($dst->{port}, "CLUSTER", "MYID");
+CxTest::journeys($hport, ["m1", "/cart"]);
+Test::More::ok(main::wait_until(sub {
+                   (CxTest::steps($src->{port}, $base))[0] =~ /^cart / }, 10),
+               "the customer's last step, cart, on the node of its slot");
+
+my $load = CxTest::load($hport, "/cart", "load3");
+Time::HiRes::sleep(0.3);
+
+Test::More::is(CxTest::redis($dst->{port}, "CLUSTER", "SETSLOT", $slot,
+                             "IMPORTING", $src_id), "OK", "IMPORTING");
+Test::More::is(CxTest::redis($src->{port}, "CLUSTER", "SETSLOT", $slot,
+                             "MIGRATING", $dst_id), "OK", "MIGRATING");
+my @keys = CxTest::redis($src->{port}, "CLUSTER", "GETKEYSINSLOT", $slot,
+                         100);
+Test::More::is(CxTest::redis($src->{port}, "MIGRATE", "127.0.0.1",
+                             $dst->{port}, "", 0, 5000, "KEYS", @keys),
+               "OK", "the slot's keys migrated");
+
+# the slot is the source's still: each command of the customer's is
+# answered ASK there, and sent to the new node behind ASKING
+CxTest::journeys($hport, ["m1", "/checkout"]);
+Test::More::ok(main::wait_until(sub {
+                   (main::asking($dst, "HGET", "$base:s", "r"))[0]
+                   =~ m{^checkout /checkout\|cart /cart} }, 10),
+               "the step after the migration written on the new node");
+Test::More::like(main::cart("m1"), qr/status=/, "the customer served");
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+                                    qr/cx: redis HGETALL \Q$base\E:s: ASK to /,
+                                    1),
+               "the customer's read followed an ASK");
+
+# the slot is the new node's: MOVED
+for my $n ($dst, $src, grep { $_ != $src && $_ != $dst }
+                       values %{ main::primaries() }) {
+    CxTest::redis($n->{port}, "CLUSTER", "SETSLOT", $slot, "NODE", $dst_id);
+}
+CxTest::journeys($hport, ["m1", "/checkout"]);
+Test::More::ok(main::wait_until(sub {
+                   join("|", CxTest::steps($dst->{port}, $base))
+                   =~ m{^checkout /checkout\|cart /cart\|checkout /checkout\|}
+                   }, 10),
+               "the next step on the new node, the slot its own");
+
+Time::HiRes::sleep(0.3);
+my $seen = CxTest::unload($load);
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 4: a primary killed under load: no request fails, its replica takes over, suggestions come back
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t280:;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(main::wait_until(sub { main::cart("e4") =~ /status=HIT/ }, 10),
+               "suggestions before the primary is killed");
+my $old = main::owner("{cart}");
+my ($new) = grep { my $p = main::primary_of($_); $p && $p == $old } @main::Nodes;
+my %before = %{ main::customers("t280:") };
+my @old_keys = grep { $before{$_} == $old } keys %before;
+
+my $load = CxTest::load($hport, "/cart", "load4");
+Time::HiRes::sleep(0.3);
+
+my $start = Time::HiRes::time();
+kill 'KILL', $old->{pid};
+main::wait_until(sub { !CxTest::alive($old->{pid}) }, 10);
+delete $old->{pid};
+
+Test::More::ok(main::wait_until(sub { main::role($new) eq "master" }, 30),
+               "the replica took over");
+my $switched = Time::HiRes::time() - $start;
+my $back = main::wait_until(sub {
+    main::cart("probe4") =~ m{next=/checkout status=HIT} }, 60);
+my $took = Time::HiRes::time() - $start;
+Test::More::ok($back, "suggestions from the new primary");
+Test::More::diag(sprintf "suggestions back %.0f ms after the primary was"
+                 . " killed (its replica took over at %.0f ms)",
+                 1000 * $took, 1000 * $switched);
+
+Time::HiRes::sleep(0.3);
+my $seen = CxTest::unload($load);
+my $all = 0;
+$all += $_ for values %$seen;
+Test::More::ok($all > 0, "the load ran through the failover");
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+Test::More::diag("load: $all requests, "
+                 . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
+my $after = main::customers("t280:");
+Test::More::is(scalar(grep { !$after->{$_} } keys %before), 0,
+               "every customer of before is there, "
+               . scalar(@old_keys) . " of them from the killed primary");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
