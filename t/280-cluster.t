@@ -351,7 +351,43 @@ next=/checkout status=HIT
 
 
 
-=== TEST 4: a primary killed under load: no request fails, its replica takes over, suggestions come back
+=== TEST 4: cx_model_cache and cx_write_behind on the cluster: rule credits written behind to each step's primary, suggestions from the zone
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t284:;
+    cx_model_cache 1m valid=100ms customers=60s;
+    cx_write_behind 100ms;
+--- init
+Test::More::ok(main::wait_until(sub { main::cart("w0") =~ /status=MISS/ },
+                                10),
+               "the slots are known");
+main::teach(map { "w$_" } 1 .. 6);
+my %rules;
+Test::More::ok(main::wait_until(sub {
+    %rules = ();
+    for my $n (values %{ main::primaries() }) {
+        $rules{$_} = $n for grep { /^t284:t:\{\w+\}:\d+$/ }
+                            CxTest::keys_of($n->{port}, "t284:t:");
+    }
+    2 == grep { /\{(home|cart)\}/ } keys %rules }, 10),
+               "the credits of home and cart written behind");
+Test::More::is(scalar(grep { main::owner($_) != $rules{$_} } keys %rules), 0,
+               "each rule key on the primary of its step's slot");
+Test::More::ok(main::wait_until(sub { main::cart("w7") =~ /status=HIT/ }, 10),
+               "suggestions");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 5: a primary killed under load: no request fails, its replica takes over, suggestions come back
 --- http_config
     cx_redis_cluster $TEST_NGINX_CX_SEEDS;
     cx_timeout 10s;
