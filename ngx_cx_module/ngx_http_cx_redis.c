@@ -1508,10 +1508,34 @@ ngx_http_cx_cluster_node(u_char *host, size_t len, ngx_int_t port)
         }
     }
 
+    if (rd->nnodes == NGX_HTTP_CX_NODES_MAX && len <= NGX_SOCKADDR_STRLEN) {
+
+        /*
+         * A node of an address gone (a primary replaced, in a new place):
+         * closed, serving no slot, asked nothing, it takes the new one.
+         */
+
+        for (i = 0; i < rd->nnodes; i++) {
+            nd = rd->node[i];
+
+            if (!nd->used && nd->ac == NULL && nd != rd->asked
+                && nd->head == nd->tail && !nd->reconnect.timer_set)
+            {
+                ngx_cpystrn(nd->host, host, len + 1);
+                nd->port = port;
+                nd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+
+                goto connect;
+            }
+        }
+    }
+
     nd = ngx_http_cx_redis_node(rd, host, len, port);
     if (nd == NULL) {
         return NULL;
     }
+
+connect:
 
     nd->used = 1;
     ngx_http_cx_redis_connect(nd);
@@ -1633,7 +1657,7 @@ ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
 
     u_char               *map;
     ngx_int_t             port, start, end, k;
-    ngx_uint_t            i, j, served, bad, down;
+    ngx_uint_t            i, j, served, bad, full, down;
     redisReply           *range, *node;
     ngx_http_cx_node_t   *nd, *asked;
     ngx_http_cx_redis_t  *rd;
@@ -1655,6 +1679,7 @@ ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
     ngx_memzero(map, NGX_HTTP_CX_SLOTS);
     served = 0;
     bad = 0;
+    full = 0;
 
     for (i = 0; i < reply->elements; i++) {
         range = reply->element[i];
@@ -1696,11 +1721,13 @@ ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
                                           node->element[0]->len, port);
 
         } else {
-            nd = NULL;
+            bad++;
+            continue;
         }
 
         if (nd == NULL) {
-            bad++;
+            /* no room: a node that serves nothing now makes some */
+            full++;
             continue;
         }
 
@@ -1737,7 +1764,10 @@ ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
                    "cx: redis cluster map: %ui slots of %ui nodes", served,
                    rd->nnodes);
 
-    /* a node that serves no slot: not reconnected, closed when idle */
+    /*
+     * A node that serves no slot: not reconnected, and closed (what it
+     * still has in flight answered NULL, as a MOVED would be).
+     */
 
     for (j = 0; j < rd->nnodes; j++) {
         nd = rd->node[j];
@@ -1759,14 +1789,17 @@ ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
                 ngx_del_timer(&nd->reconnect);
             }
 
-            if (nd->ac && nd->head == nd->tail && nd != asked) {
+            if (nd->ac && nd != asked) {
                 ngx_http_cx_redis_close(nd);
             }
         }
     }
 
-    if (rd->stale || down) {
-        /* a primary down: its replica's promotion is looked for soon */
+    if (rd->stale || down || full) {
+        /*
+         * A primary down: its replica's promotion is looked for soon; or
+         * a new primary had no room, which the nodes closed above make.
+         */
         ngx_http_cx_cluster_stale();
     }
 }
@@ -1838,6 +1871,11 @@ ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
         return NGX_DECLINED;
     }
 
+    if (!ask) {
+        /* followed or not, the map is asked again soon */
+        ngx_http_cx_cluster_stale();
+    }
+
     to = ngx_http_cx_cluster_node(p, colon - 1 - p, port);
     if (to == NULL || to->ac == NULL) {
         return NGX_DECLINED;
@@ -1850,8 +1888,6 @@ ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
                 break;
             }
         }
-
-        ngx_http_cx_cluster_stale();
 
     } else if (ngx_http_cx_redis_send(to, (u_char *) "*1\r\n$6\r\nASKING\r\n",
                                       sizeof("*1\r\n$6\r\nASKING\r\n") - 1)
