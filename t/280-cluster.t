@@ -46,6 +46,11 @@ wait_until(sub {
 $ENV{TEST_NGINX_CX_SEEDS} = join " ", map { "127.0.0.1:$_->{port}" }
                                       @Nodes[0, 1];
 
+# two nodes named where nothing listens, and one of the cluster's
+$ENV{TEST_NGINX_CX_SOME} = join " ", (map { "127.0.0.1:" . CxTest::free_port() }
+                                      1 .. 2),
+                                     "127.0.0.1:$Nodes[2]->{port}";
+
 repeat_each(1);
 
 plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
@@ -387,7 +392,28 @@ next=/checkout status=HIT
 
 
 
-=== TEST 5: a primary killed under load: no request fails, its replica takes over, suggestions come back
+=== TEST 5: two of the three nodes named are down: the third is asked, the slots served
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SOME;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t280:;
+--- init
+Test::More::ok(main::wait_until(sub { main::cart("s1") =~ /status=HIT/ }, 10),
+               "suggestions once the node that answers is asked");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 6: a primary killed under load: no request fails, its replica takes over, suggestions come back
 --- http_config
     cx_redis_cluster $TEST_NGINX_CX_SEEDS;
     cx_timeout 10s;
