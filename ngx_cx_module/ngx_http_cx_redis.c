@@ -171,6 +171,8 @@ static void ngx_http_cx_redis_lost(ngx_http_cx_node_t *nd,
 static void ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd);
 static void ngx_http_cx_redis_stall_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
+static void ngx_http_cx_redis_fault(ngx_http_cx_node_t *nd, const char *what,
+    const char *detail);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
 
 static ngx_http_cx_node_t *ngx_http_cx_cluster_route(ngx_uint_t argc,
@@ -447,7 +449,7 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
     }
 
     if (ac->err) {
-        ngx_http_cx_redis_episode(0, "connect failed", ac->errstr);
+        ngx_http_cx_redis_fault(nd, "connect failed", ac->errstr);
         redisAsyncFree(ac);
         ngx_http_cx_redis_schedule(nd);
         return;
@@ -696,7 +698,7 @@ ngx_http_cx_redis_connect_timeout(ngx_event_t *ev)
 {
     ngx_http_cx_node_t *nd = ev->data;
 
-    ngx_http_cx_redis_episode(0, "connect timed out", NULL);
+    ngx_http_cx_redis_fault(nd, "connect timed out", NULL);
 
     ngx_http_cx_redis_close(nd);
     ngx_http_cx_redis_schedule(nd);
@@ -735,7 +737,7 @@ ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
 
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback returns */
-        ngx_http_cx_redis_episode(0, "connect failed", ac->errstr);
+        ngx_http_cx_redis_fault(nd, "connect failed", ac->errstr);
         nd->ac = NULL;
         ngx_http_cx_redis_schedule(nd);
         return;
@@ -763,8 +765,8 @@ ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
         return;
     }
 
-    ngx_http_cx_redis_episode(0, "connection lost",
-                              ac->err ? ac->errstr : "closed by server");
+    ngx_http_cx_redis_fault(nd, "connection lost",
+                            ac->err ? ac->errstr : "closed by server");
 
     if (nd->stall.timer_set) {
         ngx_del_timer(&nd->stall);
@@ -876,6 +878,27 @@ ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what, const char *detail)
                   "cx: redis \"%V\" %s%s%s, serving pages without "
                   "suggestions", &rd->conf->redis_name, what,
                   detail ? ": " : "", detail ? detail : "");
+}
+
+
+/* a node's fault, the episode's if first: on a cluster, naming the node */
+
+static void
+ngx_http_cx_redis_fault(ngx_http_cx_node_t *nd, const char *what,
+    const char *detail)
+{
+    u_char  buf[NGX_SOCKADDR_STRLEN + NGX_INT_T_LEN + 256], *p;
+
+    if (ngx_http_cx_redis.conf->cluster == NULL) {
+        ngx_http_cx_redis_episode(0, what, detail);
+        return;
+    }
+
+    p = ngx_snprintf(buf, sizeof(buf) - 1, "%s:%i%s%s", nd->host, nd->port,
+                     detail ? ": " : "", detail ? detail : "");
+    *p = '\0';
+
+    ngx_http_cx_redis_episode(0, what, (char *) buf);
 }
 
 
@@ -1364,7 +1387,7 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
                              ngx_min(reply->len, 128), reply->str);
             *p = '\0';
 
-            ngx_http_cx_redis_episode(0, "refused", (char *) detail);
+            ngx_http_cx_redis_fault(nd, "refused", (char *) detail);
 
             if (rd->conf->sentinels && ac == nd->ac
                 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
@@ -1424,7 +1447,7 @@ ngx_http_cx_redis_stall_handler(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_cx_redis_episode(0, "stopped answering", NULL);
+    ngx_http_cx_redis_fault(nd, "stopped answering", NULL);
 
     ngx_log_error(NGX_LOG_INFO, rd->log, 0,
                   "cx: redis \"%V\": %ui commands without a reply for "

@@ -439,6 +439,9 @@ delete $old->{pid};
 
 Test::More::ok(main::wait_until(sub { main::role($new) eq "master" }, 30),
                "the replica took over");
+Test::More::ok(CxTest::wait_for_log(main::log_file(),
+    qr/\[error\] .*cx: redis "[^"]+" connection lost: 127\.0\.0\.1:$old->{port}: .*, serving pages without suggestions/),
+    "the episode's line names the node lost");
 my $switched = Time::HiRes::time() - $start;
 my $back = main::wait_until(sub {
     main::cart("probe4") =~ m{next=/checkout status=HIT} }, 60);
