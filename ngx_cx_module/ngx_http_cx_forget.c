@@ -101,6 +101,10 @@ ngx_http_cx_forget_handler(ngx_http_request_t *r)
         ngx_str_null(&ctx->cookie);
         ngx_str_null(&ctx->next);
         ngx_str_null(&ctx->shortcut);
+        ngx_str_null(&ctx->json);
+        ctx->items = NULL;
+        ctx->nitems = 0;
+        ctx->nnext = 0;
     }
 
     ctx->api = 1;

@@ -581,3 +581,26 @@ GET /block
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 15: a step sent on to cx_forget: none of its suggestions in $cx_next_json
+A step's request that an internal redirect (here try_files) hands to
+cx_forget is answered nowhere: what the step found is in none of its
+variables, $cx_next_json included, which says what cx_forget did.
+--- config
+    location /item/ {
+        try_files /none /forget/2;
+    }
+    location = /forget/2 {
+        cx_forget;
+        add_header X-Json $cx_next_json always;
+    }
+--- init
+main::rules("item:5", 0, 9, "item:2 /item/2");
+--- request
+POST /item/5
+--- more_headers
+X-CX-Time: 1728000000000
+--- response_headers
+X-Json: {"status":"MISS","next":[]}
