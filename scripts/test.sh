@@ -220,7 +220,7 @@ if [ -n "$FULL" ]; then
         scripts/faults --smoke
     smoke memory '^memory: customers=[0-9]+ .* cookieless_keys=0$' \
         scripts/memory --smoke
-    CX_COST_REQUESTS=300 smoke cost \
+    CX_COST_REQUESTS=300 CX_COST_RATE=50 smoke cost \
         '^cost: bare=[1-9][0-9]* on=[1-9][0-9]* on_over_bare=[1-9][0-9]*$' \
         scripts/cost
 fi
