@@ -710,6 +710,7 @@ size_t ngx_http_cx_pack_len(ngx_str_t *id, ngx_str_t *m, double *w,
     ngx_uint_t n);
 u_char *ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch,
     ngx_str_t *m, double *w, ngx_uint_t n);
+ngx_uint_t ngx_http_cx_unpack_count(u_char *p, size_t len);
 ngx_int_t ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id,
     int64_t *epoch, ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
 size_t ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu);

@@ -118,6 +118,23 @@ ngx_http_cx_pack(u_char *p, ngx_str_t *id, int64_t epoch, ngx_str_t *m,
 }
 
 
+/* how many members a blob holds, for their room: at most NGX_HTTP_CX_RULES */
+
+ngx_uint_t
+ngx_http_cx_unpack_count(u_char *p, size_t len)
+{
+    uint16_t  count;
+
+    if (len < NGX_HTTP_CX_PACK_HEAD) {
+        return 0;
+    }
+
+    ngx_memcpy(&count, p + 2, 2);
+
+    return ngx_min(count, NGX_HTTP_CX_RULES);
+}
+
+
 /*
  * The members of a blob of len bytes into m[] and w[] (room for max),
  * pointing into it: NGX_OK; NGX_DECLINED if the blob is another id's;

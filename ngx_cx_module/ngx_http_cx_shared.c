@@ -25,7 +25,7 @@
 
 static ngx_int_t ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx,
     uint64_t key, ngx_str_t *blob, ngx_str_t *id, int64_t *epoch,
-    ngx_str_t *m, double *w, ngx_uint_t *n);
+    ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
 static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
     void *privdata);
 static void ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data,
@@ -237,12 +237,11 @@ ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply, ngx_uint_t room,
 static ngx_int_t
 ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx, uint64_t key,
     ngx_str_t *blob, ngx_str_t *id, int64_t *epoch, ngx_str_t *m, double *w,
-    ngx_uint_t *n)
+    ngx_uint_t max, ngx_uint_t *n)
 {
     ngx_int_t  rc;
 
-    rc = ngx_http_cx_unpack(blob->data, blob->len, id, epoch, m, w,
-                            NGX_HTTP_CX_RULES, n);
+    rc = ngx_http_cx_unpack(blob->data, blob->len, id, epoch, m, w, max, n);
 
     if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
@@ -270,7 +269,7 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     int64_t                   epoch, valid, age;
     uint64_t                  key;
     ngx_str_t                 id, blob, *m;
-    ngx_uint_t                n;
+    ngx_uint_t                n, max;
     ngx_http_cx_meta_t        meta;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -300,15 +299,19 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
         goto miss;
     }
 
+    /* room for the members it holds: a step has a few, seldom 200 */
+
+    max = ngx_http_cx_unpack_count(blob.data, blob.len);
+
     m = ngx_palloc(ctx->request->pool,
-                   NGX_HTTP_CX_RULES * (sizeof(ngx_str_t) + sizeof(double)));
+                   (max + 1) * (sizeof(ngx_str_t) + sizeof(double)));
     if (m == NULL) {
         goto miss;
     }
 
-    w = (double *) (m + NGX_HTTP_CX_RULES);
+    w = (double *) (m + max + 1);
 
-    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w, &n)
+    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w, max, &n)
         != NGX_OK)
     {
         /* another step's, whose key is this one's: read, and replaced */
@@ -379,7 +382,8 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w, &n)
+    if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w,
+                                 NGX_HTTP_CX_RULES, &n)
         != NGX_OK)
     {
         return NGX_DECLINED;

@@ -1151,6 +1151,23 @@ test_pack(void)
     ok(ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo, 2, &n)
        == NGX_ERROR, "more members than there is room for: refused");
 
+    ok(ngx_http_cx_unpack_count(blob, len) == 3
+       && ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             ngx_http_cx_unpack_count(blob, len), &n)
+          == NGX_OK && n == 3
+       && ngx_http_cx_unpack_count(blob, 3) == 0,
+       "unpack_count: room for the members a blob holds, none for a cut one");
+
+    u16 = 60000;
+    ngx_memcpy(blob + 2, &u16, 2);
+    ok(ngx_http_cx_unpack_count(blob, len) == NGX_HTTP_CX_RULES
+       && ngx_http_cx_unpack(blob, len, &id, &epoch, mo, wo,
+                             ngx_http_cx_unpack_count(blob, len), &n)
+          == NGX_ERROR,
+       "a count past NGX_HTTP_CX_RULES: no more room, and refused");
+    u16 = 3;
+    ngx_memcpy(blob + 2, &u16, 2);
+
     /* damaged in place: the version, a member's length, a weight */
 
     q = blob + 12 + id.len;
