@@ -232,6 +232,11 @@ typedef struct {
     ngx_str_t                   redis_user;     /* its user= */
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
+    ngx_str_t                   redis_resolve;  /* its resolve: the name */
+    u_char                     *resolve_file;
+    ngx_uint_t                  resolve_line;
+    ngx_resolver_t             *resolver;       /* http's resolver */
+    ngx_msec_t                  resolver_timeout;
     ngx_array_t                *sentinels;      /* cx_redis_sentinel, */
                                                 /* ngx_http_cx_addr_t */
     ngx_str_t                   sentinel_password;

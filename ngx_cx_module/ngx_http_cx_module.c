@@ -581,6 +581,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_port = 0;
      *     cmcf->redis_user = { 0, NULL };
      *     cmcf->redis_password = { 0, NULL };
+     *     cmcf->redis_resolve = { 0, NULL };
+     *     cmcf->resolver = NULL;
      *     cmcf->sentinels = NULL;
      *     cmcf->cluster = NULL;
      *     cmcf->sentinel_password = { 0, NULL };
@@ -618,7 +620,8 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    u_char  *p;
+    u_char                    *p;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_init_value(cmcf->redis_db, 0);
     ngx_conf_init_msec_value(cmcf->timeout, 10);
@@ -648,6 +651,26 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
                       "in %s:%ui", cmcf->on_directive, cmcf->on_file,
                       cmcf->on_line);
         return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->redis_resolve.len) {
+        /* the http block's own resolver, as "resolver" set it there */
+
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->resolver == NULL || clcf->resolver->connections.nelts == 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no resolver defined to resolve \"%V\" of the "
+                          "\"cx_redis\" directive in %s:%ui",
+                          &cmcf->redis_resolve, cmcf->resolve_file,
+                          cmcf->resolve_line);
+            return NGX_CONF_ERROR;
+        }
+
+        cmcf->resolver = clcf->resolver;
+        cmcf->resolver_timeout = clcf->resolver_timeout == NGX_CONF_UNSET_MSEC
+                                 ? 30000 : clcf->resolver_timeout;
     }
 
     p = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
@@ -1004,7 +1027,10 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* cx_redis host:port | unix:/path [user=...] [password=...] [db=N] */
+/*
+ * cx_redis host:port | unix:/path [user=...] [password=...] [db=N]
+ *     [resolve]
+ */
 
 static char *
 ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1013,7 +1039,7 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t   *value;
     ngx_url_t    u;
-    ngx_uint_t   i;
+    ngx_uint_t   i, resolve;
     ngx_int_t    rc;
 
     if (cmcf->redis_host.data) {
@@ -1029,8 +1055,18 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+    resolve = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "resolve") == 0) {
+            if (resolve) {
+                return ngx_http_cx_duplicate_param(cf, &value[i]);
+            }
+
+            resolve = 1;
+            continue;
+        }
 
         rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
 
@@ -1040,8 +1076,8 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (rc == NGX_DECLINED) {
             return ngx_http_cx_redis_unknown(cf, &value[i],
-                                             "\"user=\", \"password=\" "
-                                             "or \"db=\"");
+                                             "\"user=\", \"password=\", "
+                                             "\"db=\" or \"resolve\"");
         }
     }
 
@@ -1049,11 +1085,56 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    cmcf->redis_name = value[1];
+
+    if (resolve) {
+        /* a name asked of the http resolver in the workers, never here */
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[1];
+        u.default_port = 6379;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+            if (u.err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s in \"%V\" of the \"%V\" directive",
+                                   u.err, &u.url, &value[0]);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+
+        if (u.family == AF_UNIX
+            || ngx_inet_addr(u.host.data, u.host.len) != INADDR_NONE
+#if (NGX_HAVE_INET6)
+            || u.family == AF_INET6
+#endif
+           )
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"resolve\" in \"%V\" directive requires "
+                               "a host name, \"%V\" is an address",
+                               &value[0], &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        cmcf->redis_resolve = u.host;
+        cmcf->resolve_file = cf->conf_file->file.name.data;
+        cmcf->resolve_line = cf->conf_file->line;
+
+        /* no address until the worker's resolver answers */
+
+        ngx_str_set(&cmcf->redis_host, "");
+        cmcf->redis_port = u.port;
+
+        return NGX_CONF_OK;
+    }
+
     if (ngx_http_cx_redis_url(cf, &value[1], 6379, &u) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    cmcf->redis_name = value[1];
 
     return ngx_http_cx_redis_addr(cf, &u.addrs[0], &cmcf->redis_host,
                                   &cmcf->redis_port);

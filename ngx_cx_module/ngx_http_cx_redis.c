@@ -50,6 +50,7 @@
 #define NGX_HTTP_CX_NODES_MAX     64      /* connections a worker holds */
 #define NGX_HTTP_CX_MAP_EVERY     10000   /* ms, the cluster's slots asked */
 #define NGX_HTTP_CX_MAP_SOON      100     /* ms, asked again at the soonest */
+#define NGX_HTTP_CX_RESOLVE_EVERY 1000    /* ms, cx_redis ... resolve asked */
 
 
 /* a command in flight */
@@ -137,7 +138,12 @@ typedef struct {
     ngx_msec_t                  asked_at;
     ngx_uint_t                  seed;           /* the next one to ask */
 
+    /* cx_redis ... resolve: the name asked again */
+    ngx_event_t                 resolve;
+    ngx_resolver_ctx_t         *resolving;      /* that is in flight */
+
     unsigned                    failing:1;
+    unsigned                    unresolved:1;   /* the name's last answer */
     unsigned                    mapped:1;       /* a map came */
     unsigned                    stale:1;        /* ask again, once answered */
 } ngx_http_cx_redis_t;
@@ -174,6 +180,8 @@ static void ngx_http_cx_redis_calm_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_fault(ngx_http_cx_node_t *nd, const char *what,
     const char *detail);
 static void ngx_http_cx_redis_cycle_cleanup(void *data);
+static void ngx_http_cx_redis_resolve(ngx_event_t *ev);
+static void ngx_http_cx_redis_resolved(ngx_resolver_ctx_t *ctx);
 
 static ngx_http_cx_node_t *ngx_http_cx_cluster_route(ngx_uint_t argc,
     ngx_str_t *argv);
@@ -288,6 +296,18 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (cmcf->redis_resolve.len) {
+        /* connected once the resolver names an address */
+        rd->resolve.handler = ngx_http_cx_redis_resolve;
+        rd->resolve.data = rd;
+        rd->resolve.log = rd->log;
+        rd->resolve.cancelable = 1;
+
+        ngx_http_cx_redis_resolve(&rd->resolve);
+
+        return NGX_OK;
+    }
+
     ngx_http_cx_redis_connect(nd);
 
     return NGX_OK;
@@ -378,6 +398,15 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
 
     if (rd->refresh.timer_set) {
         ngx_del_timer(&rd->refresh);
+    }
+
+    if (rd->resolve.timer_set) {
+        ngx_del_timer(&rd->resolve);
+    }
+
+    if (rd->resolving) {
+        ngx_resolve_name_done(rd->resolving);
+        rd->resolving = NULL;
     }
 
     /* what the closes below answer NULL asks for no map */
@@ -611,7 +640,172 @@ ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev)
         return;
     }
 
+    /*
+     * cx_redis ... resolve: the name is asked again, and the connection
+     * made to the address known meanwhile; an answer that names another
+     * moves it there.
+     */
+
+    if (ngx_http_cx_redis.conf->redis_resolve.len) {
+        ngx_http_cx_redis_resolve(NULL);
+    }
+
+    if (nd->ac == NULL && nd->host[0]) {
+        ngx_http_cx_redis_connect(nd);
+    }
+}
+
+
+/*
+ * cx_redis host[:port] resolve: every NGX_HTTP_CX_RESOLVE_EVERY ms, and
+ * at each reconnect, the name is asked of the http block's resolver,
+ * which answers from its cache until the record's TTL (or its valid=)
+ * has passed.  ev is NULL when a reconnect asks.
+ */
+
+static void
+ngx_http_cx_redis_resolve(ngx_event_t *ev)
+{
+    ngx_resolver_ctx_t       *ctx;
+    ngx_http_cx_redis_t      *rd;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    rd = &ngx_http_cx_redis;
+    cmcf = rd->conf;
+
+    if (rd->cycle == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (ev && !rd->resolve.timer_set) {
+        ngx_add_timer(&rd->resolve, NGX_HTTP_CX_RESOLVE_EVERY);
+    }
+
+    if (rd->resolving) {
+        return;
+    }
+
+    ctx = ngx_resolve_start(cmcf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ALERT, rd->log, 0,
+                      "cx: redis \"%V\" could not start resolving",
+                      &cmcf->redis_name);
+        return;
+    }
+
+    ctx->name = cmcf->redis_resolve;
+    ctx->handler = ngx_http_cx_redis_resolved;
+    ctx->data = rd;
+    ctx->timeout = cmcf->resolver_timeout;
+    ctx->cancelable = 1;
+
+    /* a cached answer calls the handler before ngx_resolve_name() returns */
+
+    rd->resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        /* ctx is freed */
+        rd->resolving = NULL;
+    }
+}
+
+
+/*
+ * The name's answer: an address that is among those answered is kept,
+ * else the connection moves to the first answered (nginx's resolver
+ * rotates them); commands in flight on the old one are answered NULL,
+ * their requests served without suggestions.  A name that does not
+ * resolve keeps the address it had: one line until it resolves again.
+ */
+
+static void
+ngx_http_cx_redis_resolved(ngx_resolver_ctx_t *ctx)
+{
+    u_char                    host[NGX_SOCKADDR_STRLEN + 1];
+    size_t                    len;
+    ngx_uint_t                i;
+    ngx_http_cx_node_t       *nd;
+    ngx_http_cx_redis_t      *rd;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    rd = ctx->data;
+    cmcf = rd->conf;
+    nd = rd->node[0];
+
+    if (ctx->state != NGX_OK || ctx->naddrs == 0) {
+        if (nd->host[0] == '\0') {
+            /* no address yet: the module's fault episode */
+            ngx_http_cx_redis_episode(0, "could not be resolved",
+                                      ngx_resolver_strerror(ctx->state));
+            goto done;
+        }
+
+        if (!rd->unresolved) {
+            rd->unresolved = 1;
+
+            ngx_log_error(NGX_LOG_WARN, rd->log, 0,
+                          "cx: redis \"%V\" could not be resolved "
+                          "(%i: %s), keeping %s:%i", &cmcf->redis_name,
+                          ctx->state, ngx_resolver_strerror(ctx->state),
+                          nd->host, nd->port);
+        }
+
+        goto done;
+    }
+
+    if (rd->unresolved) {
+        rd->unresolved = 0;
+
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "cx: redis \"%V\" resolves again",
+                      &cmcf->redis_name);
+    }
+
+    len = 0;
+
+    for (i = 0; i < ctx->naddrs; i++) {
+        len = ngx_sock_ntop(ctx->addrs[i].sockaddr, ctx->addrs[i].socklen,
+                            host, NGX_SOCKADDR_STRLEN, 0);
+
+        if (ngx_strlen(nd->host) == len
+            && ngx_strncmp(nd->host, host, len) == 0)
+        {
+            goto done;
+        }
+    }
+
+    len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen,
+                        host, NGX_SOCKADDR_STRLEN, 0);
+    host[len] = '\0';
+
+    if (nd->host[0]) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "cx: redis \"%V\" is %s:%i now, was %s:%i",
+                      &cmcf->redis_name, host, nd->port, nd->host, nd->port);
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "cx: redis \"%V\" is %s:%i",
+                      &cmcf->redis_name, host, nd->port);
+    }
+
+    ngx_http_cx_redis_close(nd);
+
+    ngx_cpystrn(nd->host, host, len + 1);
+
+    if (nd->reconnect.timer_set) {
+        ngx_del_timer(&nd->reconnect);
+    }
+
+    nd->backoff = NGX_HTTP_CX_BACKOFF_MIN;
+
     ngx_http_cx_redis_connect(nd);
+
+done:
+
+    ngx_resolve_name_done(ctx);
+    rd->resolving = NULL;
 }
 
 

@@ -74,7 +74,7 @@ qr/\[emerg\] .*no "cx_redis" is defined for the "cx" directive in \S+nginx\.conf
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "user=", "password=" or "db="')
+main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "user=", "password=", "db=" or "resolve"')
 
 
 
@@ -1181,7 +1181,7 @@ hunter2
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "user=", "password=" or "db="')
+main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "user=", "password=", "db=" or "resolve"')
 --- no_error_log
 hunter2
 
@@ -2044,3 +2044,79 @@ main::emerg('"cx_redis_sentinel" directive conflicts with "cx_redis_cluster"')
 --- must_die
 --- error_log eval
 main::emerg('"cx_redis_cluster" directive is not allowed here')
+
+
+
+=== TEST 195: cx_redis resolve without a resolver in http
+--- http_config
+    cx_redis localhost:6379 resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('no resolver defined to resolve "localhost" of the "cx_redis" directive')
+
+
+
+=== TEST 196: cx_redis resolve of an address
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis 127.0.0.1:6379 resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('"resolve" in "cx_redis" directive requires a host name, "127.0.0.1:6379" is an address')
+
+
+
+=== TEST 197: cx_redis resolve of a unix socket
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis unix:/tmp/cx-none.sock resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('"resolve" in "cx_redis" directive requires a host name, "unix:/tmp/cx-none.sock" is an address')
+
+
+
+=== TEST 198: cx_redis resolve, twice
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis localhost:6379 resolve resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "resolve" in "cx_redis" directive')
+
+
+
+=== TEST 199: cx_redis resolve with a resolver in a server only
+--- http_config
+    cx_redis localhost:6379 resolve;
+--- config
+    resolver 127.0.0.1:53;
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('no resolver defined to resolve "localhost" of the "cx_redis" directive')
+
+
+
+=== TEST 200: cx_redis resolve with the http block's resolver starts
+--- http_config
+    resolver 127.0.0.1:1 valid=1s;
+    resolver_timeout 1s;
+    cx_redis localhost:$TEST_NGINX_REDIS_PORT resolve;
+--- config
+    cx on;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]

@@ -1,0 +1,326 @@
+# cx_redis host:port resolve: the name asked again of the http block's
+# resolver, the worker moved to the new address without a reload.  A DNS
+# server of this file's own (UDP, a free loopback port) answers A queries
+# for redis.test with the address the test writes, TTL 1; two Redis of
+# the file's own listen on one port, on 127.0.0.1 and on 127.0.0.2.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
+use File::Temp ();
+use POSIX ();
+
+our $A = CxTest::start_redis();
+our $Port = $A->{port};
+our $B = CxTest::start_redis($Port, undef, "--bind", "127.0.0.2");
+
+die "no redis on 127.0.0.2:$Port" unless r2("PING") eq "PONG";
+
+our $Dns = fake_dns();
+answer("127.0.0.1");
+
+$ENV{TEST_NGINX_CX_DNS} = $Dns->{port};
+$ENV{TEST_NGINX_CX_PORT} = $Port;
+
+repeat_each(1);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<'_EOC_' . ($block->config // ''))
+    cx on;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step checkout /checkout;
+    location / { return 200 "next=$cx_next status=$cx_status\n"; }
+_EOC_
+        ;
+
+    CxTest::quiet($block);
+});
+
+# one command to the Redis on 127.0.0.2 (CxTest::redis asks 127.0.0.1)
+sub r2 {
+    open my $fh, '-|', "redis-cli", "-h", "127.0.0.2", "-p", $Port,
+                       "--raw", @_
+        or die "redis-cli: $!";
+    my @lines = <$fh>;
+    close $fh;
+    chomp @lines;
+    return wantarray ? @lines : $lines[0];
+}
+
+# the customers' hashes under the prefix, on 127.0.0.1 or 127.0.0.2
+sub hashes {
+    my ($host, $prefix) = @_;
+    my @k = $host eq "127.0.0.2"
+            ? r2("--scan", "--pattern", "$prefix*")
+            : CxTest::redis($Port, "--scan", "--pattern", "$prefix*");
+    return scalar grep { /\}:s$/ } @k;
+}
+
+# polls until the sub returns true; true if it did within $timeout s
+sub wait_until {
+    my ($sub, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $sub->();
+        sleep 0.02;
+    }
+    return $sub->();
+}
+
+sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
+
+# the cart's suggestions, as customer $id sees them, and the status
+sub cart {
+    my ($id) = @_;
+    my ($status, undef, $b) = CxTest::http_get(
+        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
+    return wantarray ? ($b, $status) : $b;
+}
+
+# customers new to the shop teach home -> cart -> checkout
+sub teach {
+    CxTest::journeys(Test::Nginx::Socket::server_port(),
+                     map { [$_, "/", "/cart", "/checkout"] } @_);
+}
+
+# The DNS server: a child process on a free UDP loopback port.  It reads
+# $Dns->{dir}/answer at each query: an IPv4 address is the A record of
+# redis.test (TTL 1), "mute" answers nothing.  AAAA and other names: no
+# records.  Stopped by pid at the end.
+sub fake_dns {
+    my $sock = IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1',
+                                     LocalPort => 0)
+        or die "fake dns: $!";
+    my $dir = File::Temp::tempdir("cx-dns-XXXXXX", TMPDIR => 1,
+                                  CLEANUP => 1);
+    my $parent = $$;
+
+    STDOUT->flush;
+    STDERR->flush;
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        # never the parent's END blocks: _exit only
+        eval {
+            my $sel = IO::Select->new($sock);
+            while (getppid() == $parent) {
+                next unless $sel->can_read(0.2);
+                my $peer = $sock->recv(my $q, 512) // next;
+                my $a = dns_answer($dir, $q);
+                $sock->send($a, 0, $peer) if defined $a;
+            }
+        };
+        POSIX::_exit(0);
+    }
+
+    my $port = $sock->sockport;
+    close $sock;
+    return { pid => $pid, port => $port, dir => $dir };
+}
+
+sub dns_answer {
+    my ($dir, $q) = @_;
+    return undef if length $q < 17;
+
+    my ($id, $flags, $qd) = unpack "n n n", $q;
+    return undef if $qd != 1;
+
+    # the question: labels, then type and class
+    my ($off, @labels) = (12);
+    while ((my $l = ord substr $q, $off, 1) != 0) {
+        push @labels, substr $q, $off + 1, $l;
+        $off += $l + 1;
+        return undef if $off >= length $q;
+    }
+    $off++;
+    my ($type) = unpack "n", substr $q, $off, 2;
+    my $question = substr $q, 12, $off + 4 - 12;
+
+    open my $in, '<', "$dir/answer" or return undef;
+    my $addr = <$in> // '';
+    close $in;
+    chomp $addr;
+    return undef if $addr eq "mute";
+
+    my @rr;
+    if ($type == 1 && lc(join ".", @labels) eq "redis.test") {
+        push @rr, pack("n n n N n", 0xc00c, 1, 1, 1, 4)
+                  . pack("C4", split /\./, $addr);
+    }
+
+    return pack("n n n n n n", $id, 0x8180, 1, scalar @rr, 0, 0)
+           . $question . join "", @rr;
+}
+
+sub answer {
+    my ($addr) = @_;
+    open my $out, '>', "$Dns->{dir}/answer.new" or die "answer: $!";
+    print $out "$addr\n";
+    close $out;
+    rename "$Dns->{dir}/answer.new", "$Dns->{dir}/answer" or die $!;
+}
+
+END {
+    local $?;
+    if ($Dns && $Dns->{pid}) {
+        kill 'TERM', $Dns->{pid};
+        waitpid $Dns->{pid}, 0;
+    }
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the name's address: steps in the first Redis; the answer changes and the first Redis stops: steps in the second, no request failed
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    resolver_timeout 1s;
+    cx_redis redis.test:$TEST_NGINX_CX_PORT resolve;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t290:;
+--- init
+main::answer("127.0.0.1");
+main::teach("a", "b");
+Test::More::ok(main::wait_until(sub {
+                   main::hashes("127.0.0.1", "t290:") == 2 }, 10),
+               "steps in the Redis on 127.0.0.1");
+Test::More::is(main::hashes("127.0.0.2", "t290:"), 0,
+               "none on 127.0.0.2");
+
+my $hport = Test::Nginx::Socket::server_port();
+my $load = CxTest::load($hport, "/cart", "load");
+Time::HiRes::sleep(0.3);
+
+# the name moves, and the old Redis goes away: its connection lost, if
+# the worker has not moved yet, is the episode's [error] line, and the
+# reconnects find the old answer until its TTL is over
+my $start = Time::HiRes::time();
+main::answer("127.0.0.2");
+CxTest::stop_redis($main::A);
+
+Test::More::ok(main::wait_until(sub {
+                   main::hashes("127.0.0.2", "t290:") > 0 }, 30),
+               "steps land in the Redis on 127.0.0.2");
+my $moved = Time::HiRes::time() - $start;
+
+main::teach("c", "d");
+Test::More::ok(main::wait_until(sub { main::cart("probe") =~ /status=HIT/ },
+                                10),
+               "suggestions from the Redis on 127.0.0.2");
+my $back = Time::HiRes::time() - $start;
+Test::More::diag(sprintf "steps in the new address %.0f ms after the "
+                 . "answer changed, suggestions %.0f ms", 1000 * $moved,
+                 1000 * $back);
+
+my $seen = CxTest::unload($load);
+my $all = 0;
+$all += $_ for values %$seen;
+Test::More::ok($all > 0, "the load ran through the move");
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+Test::More::diag("load: $all requests, "
+                 . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
+Test::More::cmp_ok(CxTest::count_log(main::log_file(), qr/\[error\]/), '<=', 1,
+                   "the old Redis stopped: one error line at most");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- error_log eval
+[qr/\[notice\] .*cx: redis "redis\.test:\d+" is 127\.0\.0\.1:\d+$/m,
+ qr/\[notice\] .*cx: redis "redis\.test:\d+" is 127\.0\.0\.2:\d+ now, was 127\.0\.0\.1:\d+/]
+--- no_error_log
+[warn]
+
+
+
+=== TEST 2: the DNS server silent: the address known kept, suggestions served, one line; it answers again: one line
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    resolver_timeout 200ms;
+    cx_redis redis.test:$TEST_NGINX_CX_PORT resolve;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t292:;
+--- init
+main::answer("127.0.0.2");
+my $log = main::log_file();
+main::teach("e", "f");
+Test::More::ok(main::wait_until(sub { main::cart("g") =~ /status=HIT/ }, 10),
+               "suggestions before");
+
+main::answer("mute");
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[warn\] .*cx: redis "redis\.test:\d+" could not be resolved \(110: Operation timed out\), keeping 127\.0\.0\.2:\d+/,
+    15), "the name unresolved: said once");
+
+# more rounds of the resolver go unanswered: requests go on
+my ($n, %seen) = (0);
+my $until = Time::HiRes::time() + 2.5;
+while (Time::HiRes::time() < $until) {
+    my ($b, $status) = main::cart("h" . $n++);
+    $seen{$status}++;
+    $seen{hit}++ if $b =~ /status=HIT/;
+    Time::HiRes::sleep(0.05);
+}
+Test::More::is(join(",", map { "$_=$seen{$_}" } grep { $_ ne 200 && $_ ne "hit" }
+                         sort keys %seen),
+               "", "no request failed while the name does not resolve");
+Test::More::is($seen{hit}, $seen{200},
+               "each served with suggestions, from the address kept");
+Test::More::is(CxTest::count_log($log, qr/could not be resolved/), 1,
+               "one line for all the rounds unanswered");
+
+main::answer("127.0.0.2");
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[notice\] .*cx: redis "redis\.test:\d+" resolves again/, 15),
+    "the name resolves again: said once");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: without resolve, the address read with the configuration is kept whatever the DNS says
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    cx_redis 127.0.0.2:$TEST_NGINX_CX_PORT;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t293:;
+--- init
+main::answer("127.0.0.1");
+main::teach("i", "j");
+Test::More::ok(main::wait_until(sub { main::cart("k") =~ /status=HIT/ }, 10),
+               "suggestions from the address configured");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- no_error_log eval
+["[error]", qr/\[notice\] .*cx: redis/]
