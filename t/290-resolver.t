@@ -95,8 +95,8 @@ sub teach {
 
 # The DNS server: a child process on a free UDP loopback port.  It reads
 # $Dns->{dir}/answer at each query: an IPv4 address is the A record of
-# redis.test (TTL 1), "mute" answers nothing.  AAAA and other names: no
-# records.  Stopped by pid at the end.
+# the name after it, redis.test unless the test names another (TTL 1);
+# "mute" answers nothing.  AAAA and other names: no records.  Stopped by pid at the end.
 sub fake_dns {
     my $sock = IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1',
                                      LocalPort => 0)
@@ -147,13 +147,12 @@ sub dns_answer {
     my $question = substr $q, 12, $off + 4 - 12;
 
     open my $in, '<', "$dir/answer" or return undef;
-    my $addr = <$in> // '';
+    my ($addr, $name) = split " ", <$in> // '';
     close $in;
-    chomp $addr;
-    return undef if $addr eq "mute";
+    return undef if !defined $addr || $addr eq "mute";
 
     my @rr;
-    if ($type == 1 && lc(join ".", @labels) eq "redis.test") {
+    if ($type == 1 && lc(join ".", @labels) eq $name) {
         push @rr, pack("n n n N n", 0xc00c, 1, 1, 1, 4)
                   . pack("C4", split /\./, $addr);
     }
@@ -163,9 +162,9 @@ sub dns_answer {
 }
 
 sub answer {
-    my ($addr) = @_;
+    my ($addr, $name) = @_;
     open my $out, '>', "$Dns->{dir}/answer.new" or die "answer: $!";
-    print $out "$addr\n";
+    print $out "$addr ", $name // "redis.test", "\n";
     close $out;
     rename "$Dns->{dir}/answer.new", "$Dns->{dir}/answer" or die $!;
 }
@@ -324,3 +323,41 @@ Cookie: cx_id=new
 next=/checkout status=HIT
 --- no_error_log eval
 ["[error]", qr/\[notice\] .*cx: redis/]
+
+
+
+=== TEST 4: a name unknown at start: pages without suggestions, the episode's one line; the name known: connected, suggestions
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    resolver_timeout 200ms;
+    cx_redis late.test:$TEST_NGINX_CX_PORT resolve;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t294:;
+--- init
+my $log = main::log_file();
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[error\] .*cx: redis "late\.test:\d+" could not be resolved: Host not found, serving pages without suggestions/,
+    15), "no address: the episode's line");
+Test::More::is(main::cart("m"), "next= status=ERROR\n",
+               "pages without suggestions meanwhile");
+
+main::answer("127.0.0.2", "late.test");
+Test::More::ok(main::wait_until(sub { main::cart("p") =~ /status=MISS/ }, 15),
+               "Redis asked once the name resolves");
+main::teach("n", "o");
+Test::More::ok(main::wait_until(sub { main::cart("q") =~ /status=HIT/ }, 10),
+               "suggestions");
+Test::More::is(CxTest::count_log($log, qr/\[error\]/), 1,
+               "one error line");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- error_log eval
+qr/\[notice\] .*cx: redis "late\.test:\d+" is 127\.0\.0\.2:\d+$/m
+--- no_error_log
+[warn]
