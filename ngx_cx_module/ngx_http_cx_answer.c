@@ -27,6 +27,9 @@ static ngx_uint_t ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t max, ngx_http_cx_ref_t *journey, ngx_uint_t steps);
 static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
+static ngx_uint_t ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_main_conf_t *cmcf,
+    ngx_http_cx_cand_t *cands, ngx_uint_t nc);
 
 
 /* a JSON string's length, quotes included */
@@ -145,6 +148,10 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
             nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
                                    weights[i], 0);
         }
+    }
+
+    if (cmcf->reverse && ctx->learn) {
+        nc = ngx_http_cx_reversed(ctx, clcf, cmcf, cands, nc);
     }
 
     for (i = 0; i < ctx->npersonal; i++) {
@@ -294,6 +301,47 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         ngx_http_cx_metric_served(ctx->nitems - (shortcut.url.len ? 1 : 0),
                                   shortcut.url.len ? 1 : 0);
     }
+}
+
+
+/*
+ * This step's own reverse credits (cx_rule_reverse), added to its
+ * successors as read: the step before at distance d gains factor times
+ * 1/d, as the credits this step writes after its response give it, so
+ * that the answer ranks by the rules as this step leaves them (the read
+ * went out before them).  No read, at most cx_rule_distance candidates;
+ * the learning budget, decided as the step is recorded, is not asked.
+ */
+
+static ngx_uint_t
+ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_cand_t *cands, ngx_uint_t nc)
+{
+    double             w;
+    ngx_uint_t         i;
+    ngx_http_cx_ref_t  ref;
+
+    w = ctx->weight * ctx->trust / (1 + ctx->again)
+        * (double) cmcf->reverse / 1000;
+
+    for (i = 0; i < ngx_min(ctx->njourney, cmcf->distance); i++) {
+
+        if (ngx_http_cx_same(&ctx->journey[i], &ctx->member)
+            || (ctx->walked && ngx_http_cx_same(&ctx->journey[i],
+                                                &ctx->viewed))
+            || ngx_http_cx_member_parse(ctx->journey[i].data,
+                                        ctx->journey[i].len, &ref)
+               != NGX_OK
+            || ngx_http_cx_declared(clcf, &ref) != NGX_OK)
+        {
+            continue;
+        }
+
+        nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
+                               w / (double) (i + 1), 0);
+    }
+
+    return nc;
 }
 
 

@@ -629,9 +629,10 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(cmcf->history, NGX_HTTP_CX_RECENT);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
     ngx_conf_init_uint_value(cmcf->distance, 3);
-    ngx_conf_init_uint_value(cmcf->reverse, 0);
+    ngx_conf_init_uint_value(cmcf->reverse, 500);
     ngx_conf_init_uint_value(cmcf->journey_steps, 3);
-    ngx_conf_init_msec_value(cmcf->half_life, 7 * 86400 * 1000);
+    ngx_conf_init_msec_value(cmcf->half_life,
+                             (ngx_msec_t) 30 * 86400 * 1000);
     ngx_conf_init_msec_value(cmcf->journey_gap, 30 * 60 * 1000);
     ngx_conf_init_size_value(cmcf->cache_size, 0);
     ngx_conf_init_msec_value(cmcf->cache_valid, 1000);
@@ -868,7 +869,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->cookie_if = prev->cookie_if;
     }
 
-    ngx_conf_merge_uint_value(conf->demote, prev->demote, 250);
+    ngx_conf_merge_uint_value(conf->demote, prev->demote, 1000);
     ngx_conf_merge_uint_value(conf->holdout, prev->holdout, 0);
     ngx_conf_merge_uint_value(conf->returning, prev->returning,
                               NGX_HTTP_CX_RETURNING);

@@ -23,6 +23,7 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k1-0123456789abcdef;
     cx_prefix t010:;
+    cx_rule_reverse 0;
     cx_history 3;
     cx_ttl 1h;
 _EOC_

@@ -24,6 +24,7 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k2-0123456789abcdef;
     cx_prefix t020:;
+    cx_rule_reverse 0;
 _EOC_
         ;
 

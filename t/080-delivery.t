@@ -24,6 +24,7 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k8-0123456789abcdef;
     cx_prefix t080:;
+    cx_rule_reverse 0;
 _EOC_
 
     $block->set_value("config", <<'_EOC_' . $block->config);

@@ -56,6 +56,7 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k170-0123456789abcdef;
     cx_prefix t170:;
+    cx_rule_reverse 0;
     cx_ttl 1h;
 
     server {

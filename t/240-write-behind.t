@@ -48,6 +48,7 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k240-0123456789abcdef;
     cx_half_life 1h;
+    cx_rule_reverse 0;
 _EOC_
 
     $block->set_value("config", <<'_EOC_');

@@ -2,12 +2,13 @@
 # blends the successors of the journey's earlier steps with the current
 # step's (cx_journey_steps, each step back half as much), those of the
 # earlier steps from cx_model_cache alone; and a step credits the
-# journey's earlier steps as its successors too (cx_rule_reverse, off
+# journey's earlier steps as its successors too (cx_rule_reverse, 0.5
 # by default).
 #
 # Requests carry their time in X-CX-Time (cx_time), from T0, the start of
 # a decay epoch (cx_half_life 1h, epochs of 32 h): the rules seeded are
-# those of epoch 15000.  Each block has a cx_prefix of its own.  This
+# those of epoch 15000, unless a block's "half_life" section says
+# otherwise.  Each block has a cx_prefix of its own.  This
 # file starts a redis-server of its own.
 
 use Test::Nginx::Socket;
@@ -43,8 +44,8 @@ add_block_preprocessor(sub {
     cx_timeout 10s;
     cx_secret k260-0123456789abcdef;
     cx_prefix t260b$n:;
-    cx_half_life 1h;
 _EOC_
+        . ($block->half_life // "    cx_half_life 1h;\n")
         . ($block->http_config // "    cx_model_cache 1m;\n"));
 
     $block->set_value("config", <<"_EOC_");
@@ -133,12 +134,14 @@ __DATA__
 
 === TEST 1: the step before weighs half: its successor comes first
 item:4 weighs 0.9 of item:2's own, plus half of item:1's heaviest: 1.4
-against item:3's 1.
+against item:3's 1.  Last, item:1 itself, at this step's own reverse
+credit (TEST 10).
 --- init
 main::seed();
 Test::More::is(main::get("/item/2", 500, "alone"), "/item/3 /item/4",
                "item:2 first in a journey: its own successors");
-Test::More::is(main::walk("c1", "/item/1", "/item/2"), "/item/4 /item/3",
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/4 /item/3 /item/1",
                "after item:1: item:1's successor first");
 --- request
 GET /block
@@ -149,11 +152,13 @@ GET /block
 
 === TEST 2: two steps back weigh a quarter; cx_journey_steps 3 counts them
 item:4: 0.9 plus a quarter of item:1's heaviest, 1.15 against item:3's 1;
-item:9, item:8's, a half.
+item:9, item:8's, a half; then item:8 and item:1 themselves, at this
+step's own reverse credits, 1/2 and 1/4 of 0.25.
 --- init
 main::seed();
 Test::More::is(main::walk("c1", "/item/1", "/item/8", "/item/2"),
-               "/item/4 /item/3 /item/9", "item:1, two steps back, counts");
+               "/item/4 /item/3 /item/9 /item/8 /item/1",
+               "item:1, two steps back, counts");
 --- request
 GET /block
 --- response_body chomp
@@ -168,7 +173,8 @@ GET /block
 --- init
 main::seed();
 Test::More::is(main::walk("c1", "/item/1", "/item/8", "/item/2"),
-               "/item/3 /item/4 /item/9", "item:8 only, the step before");
+               "/item/3 /item/4 /item/9 /item/8 /item/1",
+               "item:8 only, the step before");
 --- request
 GET /block
 --- response_body chomp
@@ -182,8 +188,8 @@ GET /block
     cx_journey_steps 1;
 --- init
 main::seed();
-Test::More::is(main::walk("c1", "/item/1", "/item/2"), "/item/3 /item/4",
-               "item:1 is not blended");
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/3 /item/4 /item/1", "item:1 is not blended");
 --- request
 GET /block
 --- response_body chomp
@@ -201,8 +207,8 @@ is credited as a successor of the step at half its rule's weight
     cx_rule_reverse 0.5;
 --- init
 main::seed();
-Test::More::is(main::walk("c1", "/item/1", "/item/2"), "/item/3 /item/4",
-               "item:1 is left out");
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/3 /item/4 /item/1", "item:1's successors are left out");
 my $fw = main::score("item:1", "item:2 /item/2");
 my $bw = main::score("item:2", "item:1 /item/1");
 Test::More::ok(defined $fw && defined $bw && abs($bw / $fw - 0.5) < 1e-6,
@@ -232,19 +238,77 @@ GET /block
 
 
 
-=== TEST 7: by default, strict order only, and the journey blended
-cx_rule_reverse 0 and cx_journey_steps 3.
+=== TEST 7: by default, rules in both orders, the reverse at half, and the journey blended
+cx_rule_reverse 0.5 and cx_journey_steps 3.
 --- init
 main::seed();
-Test::More::is(main::walk("c1", "/item/1", "/item/2"), "/item/4 /item/3",
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/4 /item/3 /item/1",
                "after item:1: item:1's successor first");
 main::walk("c2", "/item/5", "/item/6");
-Test::More::ok(defined main::score("item:5", "item:6 /item/6"),
-               "item:5 -> item:6 credited");
-Test::More::is(CxTest::redis($main::Redis->{port}, "EXISTS",
-                             "t260b$main::Block:t:{item:6}:15000"), 0,
-               "item:6 has no rule");
+my $fw = main::score("item:5", "item:6 /item/6");
+my $bw = main::score("item:6", "item:5 /item/5");
+Test::More::ok(defined $fw && defined $bw && abs($bw / $fw - 0.5) < 1e-6,
+               "item:6 -> item:5 credited half of item:5 -> item:6")
+    or Test::More::diag("forward ", $fw // "none", ", back ", $bw // "none");
 --- request
 GET /block
 --- response_body chomp
 7
+
+
+
+=== TEST 8: cx_half_life is 30d by default
+Two steps one half-life into epoch 21 of 30-day half-lives (epochs of
+960 days): item:5 -> item:6 weighs 2 (one half-life) times 1/2 (no goal
+yet), in the rules of epoch 21; with 7d, epoch 90 and 2^4.3.
+--- half_life
+    # cx_half_life as by default
+--- init
+my $span = 32 * 30 * 86400 * 1000;
+my $at = 21 * $span + 30 * 86400 * 1000 - $main::T0;
+main::get("/item/5", $at + 1000, "c1");
+main::get("/item/6", $at + 2000, "c1");
+my ($s, $deadline) = (undef, Time::HiRes::time() + 10);
+while (Time::HiRes::time() < $deadline) {
+    $s = CxTest::redis($main::Redis->{port}, "ZSCORE",
+                       "t260b$main::Block:t:{item:5}:21", "item:6 /item/6");
+    last if defined $s && $s ne '';
+    Time::HiRes::sleep(0.02);
+}
+Test::More::ok(defined $s && $s ne '' && abs($s - 1) < 1e-6,
+               "item:5 -> item:6 credited 1 in epoch 21")
+    or Test::More::diag("score ", $s // "none");
+--- request
+GET /block
+--- response_body chomp
+8
+
+
+
+=== TEST 9: cx_demote is 1 by default: a step already taken ranks by its weight
+item:2's rules put item:1, where the customer came from, first; with
+0.25, item:3 would be.
+--- init
+main::rules("item:2", 10, "item:1 /item/1", 9, "item:3 /item/3");
+Test::More::is(main::walk("c1", "/item/1", "/item/2"), "/item/1 /item/3",
+               "item:1 first, taken or not");
+--- request
+GET /block
+--- response_body chomp
+9
+
+
+
+=== TEST 10: the step's own reverse credit is in its answer
+After item:1, item:2's rules gain item:1 at 0.5 (cx_rule_reverse) times
+1/2 (no goal yet): 0.25, between item:4's 0.3 and item:3's 0.2, before
+the credit is written.
+--- init
+main::rules("item:2", 0.2, "item:3 /item/3", 0.3, "item:4 /item/4");
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/4 /item/1 /item/3", "item:1 at 0.25");
+--- request
+GET /block
+--- response_body chomp
+10

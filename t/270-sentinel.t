@@ -264,6 +264,7 @@ __DATA__
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t270:;
+    cx_rule_reverse 0;
 --- init
 my ($p) = main::primary();
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
@@ -289,6 +290,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t270:;
+    cx_rule_reverse 0;
 --- init
 my ($old, $new) = main::primary();
 my $hport = Test::Nginx::Socket::server_port();
@@ -403,6 +405,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t274:;
+    cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 my $log = main::log_file();

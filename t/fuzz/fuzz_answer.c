@@ -12,7 +12,8 @@
  * successor, the customer's own habit, an earlier step of the journey, a
  * goal path ("name url|name url"), the current step.  As many of each as
  * the batch's replies can give; the habits stand for the earlier steps'
- * successors too (cx_journey_steps by the input's size).  What holds:
+ * successors too (cx_journey_steps by the input's size), and an odd
+ * size credits the earlier steps in reverse (cx_rule_reverse).  What holds:
  * ngx_http_cx_fuzz_out.h.
  */
 
@@ -133,6 +134,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the earlier steps blended: none to all eight */
     ngx_http_cx_fuzz_answer_cmcf.journey_steps = 1 + size % 8;
 
+    /* the step's own reverse credits, at any distance, on odd sizes */
+    ngx_http_cx_fuzz_answer_cmcf.reverse = (size & 1) ? 500 : 0;
+    ngx_http_cx_fuzz_answer_cmcf.distance = 1 + (size >> 3) % 8;
+
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_cx_ctx_t));
     ngx_http_cx_fuzz_check(ctx != NULL);
 
@@ -141,6 +146,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_str_set(&ctx->step.name, "cart");
     ngx_str_set(&ctx->step.url, "/cart");
+    ngx_str_set(&ctx->member, "cart /cart");
+    ctx->learn = 1;
+    ctx->weight = 1;
+    ctx->trust = 0.5;
 
     /* level and pace from the settings byte */
 
