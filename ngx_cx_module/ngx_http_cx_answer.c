@@ -310,7 +310,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
  * 1/d, as the credits this step writes after its response give it, so
  * that the answer ranks by the rules as this step leaves them (the read
  * went out before them).  No read, at most cx_rule_distance candidates;
- * the learning budget, decided as the step is recorded, is not asked.
+ * the learning budget, decided as the step is recorded, is not asked, nor
+ * whether the journey taught the rule already (then it is counted twice).
  */
 
 static ngx_uint_t
