@@ -195,6 +195,7 @@ __DATA__
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t280:;
+    cx_rule_reverse 0;
 --- init
 Test::More::ok(main::wait_until(sub { main::cart("probe") =~ /status=MISS/ },
                                 10),
@@ -229,6 +230,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t280:;
+    cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
@@ -363,6 +365,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t284:;
+    cx_rule_reverse 0;
     cx_model_cache 1m valid=100ms customers=60s;
     cx_write_behind 100ms;
 --- init
