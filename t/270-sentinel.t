@@ -360,6 +360,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t270:;
+    cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 my $down = qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
@@ -462,6 +463,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t270:;
+    cx_rule_reverse 0;
 --- init
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
     qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: AUTH: WRONGPASS invalid username-password pair/),
@@ -484,6 +486,7 @@ wrong-secret
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t270:;
+    cx_rule_reverse 0;
 --- init
 Test::More::ok(CxTest::wait_for_log(main::log_file(),
     qr/\[error\] .*cx: redis "nosuch" no sentinel named the primary: 127\.0\.0\.1:\d+: does not know the name, serving pages without suggestions/),
@@ -509,6 +512,7 @@ escaped, and no forged line starts in the log.
     cx_connect_timeout 2s;
     cx_secret k270-0123456789abcdef;
     cx_prefix t277:;
+    cx_rule_reverse 0;
 --- init
 my $log = main::log_file();
 Test::More::ok(CxTest::wait_for_log($log,

@@ -292,6 +292,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t280:;
+    cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 my $base = main::base_of("m1");
@@ -402,6 +403,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t280:;
+    cx_rule_reverse 0;
 --- init
 Test::More::ok(main::wait_until(sub { main::cart("s1") =~ /status=HIT/ }, 10),
                "suggestions once the node that answers is asked");
@@ -423,6 +425,7 @@ next=/checkout status=HIT
     cx_connect_timeout 2s;
     cx_secret k280-0123456789abcdef;
     cx_prefix t280:;
+    cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 Test::More::ok(main::wait_until(sub { main::cart("e4") =~ /status=HIT/ }, 10),
