@@ -628,7 +628,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(cmcf->connect_timeout, 100);
     ngx_conf_init_uint_value(cmcf->history, NGX_HTTP_CX_RECENT);
     ngx_conf_init_uint_value(cmcf->max_pending, 256);
-    ngx_conf_init_uint_value(cmcf->distance, 3);
+    ngx_conf_init_uint_value(cmcf->distance, 5);
     ngx_conf_init_uint_value(cmcf->reverse, 500);
     ngx_conf_init_uint_value(cmcf->journey_steps, 3);
     ngx_conf_init_msec_value(cmcf->half_life,

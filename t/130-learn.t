@@ -46,6 +46,7 @@ add_block_preprocessor(sub {
     cx_secret k130-0123456789abcdef;
     cx_prefix t130:;
     cx_rule_reverse 0;
+    cx_rule_distance 3;
     cx_half_life 1h;
     map $http_user_agent $cx_bot {
         ~*bot    1;

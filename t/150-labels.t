@@ -25,6 +25,7 @@ add_block_preprocessor(sub {
     cx_secret k15-0123456789abcdef;
     cx_prefix t150:;
     cx_rule_reverse 0;
+    cx_rule_distance 3;
 _EOC_
 
     if (defined $block->must_die) {

@@ -312,3 +312,21 @@ Test::More::is(main::walk("c1", "/item/1", "/item/2"),
 GET /block
 --- response_body chomp
 10
+
+
+
+=== TEST 11: cx_rule_distance is 5 by default
+item:11 -> item:15, four steps on, credited 1/4 of 1/2 (no goal yet);
+item:16, five on, too.
+--- init
+main::walk("c1", map { "/item/$_" } 11 .. 16);
+my $s = main::score("item:11", "item:15 /item/15");
+Test::More::ok(defined $s && abs($s - 0.125) < 1e-3,
+               "item:11 -> item:15 credited at distance 4")
+    or Test::More::diag("score ", $s // "none");
+Test::More::ok(defined main::score("item:11", "item:16 /item/16"),
+               "item:11 -> item:16 credited at distance 5");
+--- request
+GET /block
+--- response_body chomp
+11
