@@ -190,6 +190,7 @@ __DATA__
     cx_connect_timeout 1s;
     cx_secret k290-0123456789abcdef;
     cx_prefix t290:;
+    cx_rule_reverse 0;
 --- init
 main::answer("127.0.0.1");
 main::teach("a", "b");
@@ -258,6 +259,7 @@ next=/checkout status=HIT
     cx_connect_timeout 1s;
     cx_secret k290-0123456789abcdef;
     cx_prefix t292:;
+    cx_rule_reverse 0;
 --- init
 main::answer("127.0.0.2");
 my $log = main::log_file();
@@ -310,6 +312,7 @@ next=/checkout status=HIT
     cx_connect_timeout 1s;
     cx_secret k290-0123456789abcdef;
     cx_prefix t293:;
+    cx_rule_reverse 0;
 --- init
 main::answer("127.0.0.1");
 main::teach("i", "j");
@@ -335,6 +338,7 @@ next=/checkout status=HIT
     cx_connect_timeout 1s;
     cx_secret k290-0123456789abcdef;
     cx_prefix t294:;
+    cx_rule_reverse 0;
 --- init
 my $log = main::log_file();
 Test::More::ok(CxTest::wait_for_log($log,
