@@ -38,8 +38,6 @@ _EOC_
     CxTest::quiet($block);
 });
 
-sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
-
 sub connections {
     my $info = join "\n", CxTest::redis($main::Locked->{port}, "-a", "pw1",
                                         "--no-auth-warning", "INFO", "stats");
@@ -62,10 +60,10 @@ my $made = main::connections() - $before - 1;
 # connecting again at once would make ~20 a second; with the backoff
 # (50 ms doubling to 2 s, reset only once AUTH is answered) about 6
 Test::More::cmp_ok($made, '<=', 12, "$made connections in 3 s, backing off");
-Test::More::is(CxTest::count_log(main::log_file(),
+Test::More::is(CxTest::count_log(CxTest::log_file(),
                                  qr/refused: AUTH: .*WRONGPASS/), 1,
                "the refused AUTH is logged once");
-Test::More::is(CxTest::count_log(main::log_file(), qr/wrong-secret/), 0,
+Test::More::is(CxTest::count_log(CxTest::log_file(), qr/wrong-secret/), 0,
                "and never the password");
 --- request
 GET /step
@@ -91,7 +89,8 @@ CxTest::redis($rp, "DEL", "$base:s");
 CxTest::redis($rp, "RPUSH", "$base:s", "planted");
 my $seen = CxTest::http_bulk($hp, 200, "/step", { Cookie => "cx_id=bad" });
 Test::More::is($seen->{200}, 200, "200 pages served");
-my @lines = grep { /refused/ } do { open my $in, '<', main::log_file(); <$in> };
+my @lines = grep { /refused/ }
+            do { open my $in, '<', CxTest::log_file(); <$in> };
 Test::More::is(scalar @lines, 1, "one line for 200 refused reads");
 Test::More::like($lines[0] // '', qr/refused: HGETALL t120a:\{[0-9a-f]{16}\}:s: WRONGTYPE/,
                  "it names the command and the key");
@@ -121,7 +120,7 @@ CxTest::redis($rp, "CONFIG", "SET", "maxmemory-policy", "noeviction");
 CxTest::redis($rp, "CONFIG", "SET", "maxmemory", "1");
 my $seen = CxTest::http_bulk($hp, 100, "/step", { Cookie => "cx_id=oom" });
 Test::More::is($seen->{200}, 100, "pages served");
-Test::More::is(CxTest::count_log(main::log_file(),
+Test::More::is(CxTest::count_log(CxTest::log_file(),
                                  qr/refused: HINCRBY t120b:\{[0-9a-f]{16}\}:s: OOM/),
                1, "the refused write is named once");
 my @k = CxTest::keys_of($rp, "t120b:");
@@ -150,13 +149,13 @@ CxTest::redis($rp, "CONFIG", "SET", "maxmemory", "0");
 CxTest::pause_redis($main::Redis);
 (undef, undef, my $b) = CxTest::http_get($hp, "/step", { Cookie => "cx_id=c" });
 Test::More::is($b, "step TIMEOUT\n", "a request waits cx_timeout at most");
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
                    qr/commands without a reply for \d+ ms, reconnecting/, 10),
                "the connection is dropped (max(10 x cx_timeout, 100ms))");
 CxTest::resume_redis($main::Redis);
 Test::More::is(CxTest::wait_status($hp, "/step", "c"), "MISS",
                "and opened again once Redis answers");
-Test::More::ok(CxTest::wait_for_log(main::log_file(), qr/answers again/, 10),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(), qr/answers again/, 10),
                "the recovery is told");
 --- request
 GET /next
@@ -183,12 +182,12 @@ for (1 .. 10) {
     CxTest::resume_redis($main::Redis);
     CxTest::http_get($hp, "/next", { Cookie => "cx_id=d" });
 }
-Test::More::ok(CxTest::wait_for_log(main::log_file(), qr/answers again/, 10),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(), qr/answers again/, 10),
                "the recovery is told once calm");
-Test::More::is(CxTest::count_log(main::log_file(),
+Test::More::is(CxTest::count_log(CxTest::log_file(),
                                  qr/serving pages without suggestions/), 1,
                "one error line for ten pauses");
-Test::More::is(CxTest::count_log(main::log_file(), qr/answers again/), 1,
+Test::More::is(CxTest::count_log(CxTest::log_file(), qr/answers again/), 1,
                "and one recovery line");
 --- request
 GET /step

@@ -17,9 +17,10 @@ our $Replica = CxTest::start_redis(undef, undef, "--replicaof", "127.0.0.1",
                                    $Primary->{port});
 
 # the sentinels learn of the replica from the primary: it is in sync first
-wait_until(sub { grep { /^master_link_status:up/ }
-                      CxTest::redis($Replica->{port}, "INFO", "replication") },
-           30) or die "the replica did not sync";
+CxTest::wait_until(sub {
+        grep { /^master_link_status:up/ }
+             CxTest::redis($Replica->{port}, "INFO", "replication") }, 30)
+    or die "the replica did not sync";
 
 our @Sentinels = map {
     CxTest::start_sentinel("cx270", $Primary->{port}, undef,
@@ -28,8 +29,8 @@ our @Sentinels = map {
 
 # each sentinel knows the replica, so that a failover has one to promote
 for my $s (@Sentinels) {
-    wait_until(sub { sentinel($s, "SENTINEL", "replicas", "cx270")
-                     =~ /\bslave\b/ }, 30)
+    CxTest::wait_until(sub { sentinel($s, "SENTINEL", "replicas", "cx270")
+                             =~ /\bslave\b/ }, 30)
         or die "sentinel $s->{port} does not know the replica";
 }
 
@@ -85,17 +86,6 @@ sub sentinel {
                                    "--no-auth-warning", @cmd);
 }
 
-# polls until the sub returns true; true if it did within $timeout s
-sub wait_until {
-    my ($sub, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $sub->();
-        sleep 0.02;
-    }
-    return $sub->();
-}
-
 # the replica has everything the primary wrote
 sub synced {
     my ($primary, $replica) = @_;
@@ -121,8 +111,6 @@ sub failover_ms {
     return sprintf "%.0f", 1000 * ($at{"+switch-master"}
                                    - $at{"+try-failover"});
 }
-
-sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
 
 # the primary as the sentinels name it now, and the other one
 sub primary {
@@ -267,12 +255,12 @@ __DATA__
     cx_rule_reverse 0;
 --- init
 my ($p) = main::primary();
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
     qr/\[notice\] .*cx: redis "cx270" primary is 127\.0\.0\.1:$p->{port}, by sentinel 127\.0\.0\.1:\d+/),
     "the worker connects to the primary a sentinel names");
 main::teach("a", "b");
-Test::More::ok(main::wait_until(sub {
-                   scalar(CxTest::customers($p->{port}, "t270:")) == 2 }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     scalar(CxTest::customers($p->{port}, "t270:")) == 2 }, 10),
                "both customers' steps are in the primary");
 --- request
 GET /cart
@@ -295,26 +283,26 @@ next=/checkout status=HIT
 my ($old, $new) = main::primary();
 my $hport = Test::Nginx::Socket::server_port();
 main::teach("c", "d");
-Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
                "suggestions before the failover");
 
 # the replica has all of it before the failover
-Test::More::ok(main::wait_until(sub { main::synced($old, $new) }, 30),
+Test::More::ok(CxTest::wait_until(sub { main::synced($old, $new) }, 30),
                "the replica caught up");
 
 my $load = CxTest::load($hport, "/cart", "load");
 Time::HiRes::sleep(0.3);
 
 my $start = Time::HiRes::time();
-Test::More::ok(main::wait_until(sub {
+Test::More::ok(CxTest::wait_until(sub {
     main::sentinel($main::Sentinels[0], "SENTINEL", "FAILOVER", "cx270")
     eq "OK" }, 30), "SENTINEL FAILOVER accepted");
 
 # the log read as it grows: it is long, with the load's debug lines
 my $switched = qr/cx: redis "cx270" primary is 127\.0\.0\.1:$new->{port}/;
-open my $log, '<', main::log_file() or die "error.log: $!";
+open my $log, '<', CxTest::log_file() or die "error.log: $!";
 my $seen_switch;
-my $back = main::wait_until(sub {
+my $back = CxTest::wait_until(sub {
     while (!$seen_switch && defined(my $line = <$log>)) {
         $seen_switch = 1 if $line =~ $switched;
     }
@@ -364,7 +352,7 @@ next=/checkout status=HIT
 --- init
 my $hport = Test::Nginx::Socket::server_port();
 my $down = qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: Connection refused, serving pages without suggestions/;
-Test::More::ok(CxTest::wait_for_log(main::log_file(), $down),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(), $down),
                "no sentinel named the primary: said once");
 my %seen;
 for my $i (1 .. 20) {
@@ -376,7 +364,7 @@ for my $i (1 .. 20) {
 }
 Test::More::is_deeply(\%seen, { 200 => 20, nothing => 20 },
                       "twenty pages served without suggestions");
-Test::More::is(CxTest::count_log(main::log_file(), qr/\[error\]/), 1,
+Test::More::is(CxTest::count_log(CxTest::log_file(), qr/\[error\]/), 1,
                "one error line for all the rounds asked");
 
 # a sentinel comes up where the first was named: found without a reload
@@ -384,8 +372,8 @@ my ($p) = main::primary();
 my ($none) = $ENV{TEST_NGINX_CX_NONE} =~ /:(\d+)/;
 my $s = CxTest::start_sentinel("cx270", $p->{port}, $none,
                                "requirepass sentpw");
-Test::More::ok(main::wait_until(sub { main::cart("late") =~ /status=HIT/ },
-                                30),
+Test::More::ok(CxTest::wait_until(sub { main::cart("late") =~ /status=HIT/ },
+                                  30),
                "suggestions once a sentinel answers");
 CxTest::stop_redis($s);
 --- request
@@ -409,7 +397,7 @@ next=/checkout status=HIT
     cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
-my $log = main::log_file();
+my $log = CxTest::log_file();
 Test::More::ok(CxTest::wait_for_log($log,
     qr/\[error\] .*cx: redis "cx270" is not the primary: slave, serving pages without suggestions/),
     "ROLE: the replica named is not used");
@@ -418,30 +406,32 @@ Test::More::is(main::cart("r1"), "next= status=ERROR\n",
 
 # the sentinel names the primary now: the worker asks again, on its own
 main::fake_answers($main::Primary2->{port});
-Test::More::ok(main::wait_until(sub { main::cart("r2") =~ /status=MISS/ }, 30),
+Test::More::ok(CxTest::wait_until(sub { main::cart("r2") =~ /status=MISS/ },
+                                  30),
                "the primary once the sentinel names it");
 main::teach("r3", "r4");
-Test::More::ok(main::wait_until(sub { main::cart("r5") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("r5") =~ /status=HIT/ }, 10),
                "suggestions from it");
 Test::More::ok(CxTest::wait_for_log($log, qr/\[notice\] .*"cx270" answers again/),
                "the episode ends");
 
 # the primary becomes a replica behind the sentinel's back, its replica
 # the primary, with all it had
-main::wait_until(sub { main::synced($main::Primary2, $main::Replica2) }, 30)
+CxTest::wait_until(sub { main::synced($main::Primary2, $main::Replica2) }, 30)
     or Test::More::diag("the replica did not catch up");
 main::fake_answers($main::Replica2->{port});
 CxTest::redis($main::Replica2->{port}, "REPLICAOF", "NO", "ONE");
 CxTest::redis($main::Primary2->{port}, "REPLICAOF", "127.0.0.1",
               $main::Replica2->{port});
 my $n = 0;
-Test::More::ok(main::wait_until(sub {
+Test::More::ok(CxTest::wait_until(sub {
     my %before = map { $_ => 1 } CxTest::customers($main::Replica2->{port},
                                                    "t274:");
     main::cart("w" . $n++);
-    main::wait_until(sub { grep { !$before{$_} }
-                           CxTest::customers($main::Replica2->{port}, "t274:") },
-                     0.5) }, 30),
+    CxTest::wait_until(sub {
+        grep { !$before{$_} }
+             CxTest::customers($main::Replica2->{port}, "t274:") }, 0.5) },
+    30),
     "steps go to the new primary after a READONLY");
 Test::More::ok(CxTest::count_log($log, qr/\[error\] .*cx: redis "cx270" refused: \S+ t274:\S+: READONLY /),
                "the READONLY is the episode's line");
@@ -465,7 +455,7 @@ next=/checkout status=HIT
     cx_prefix t270:;
     cx_rule_reverse 0;
 --- init
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
     qr/\[error\] .*cx: redis "cx270" no sentinel named the primary: 127\.0\.0\.1:\d+: AUTH: WRONGPASS invalid username-password pair/),
     "the sentinels' answer, once");
 --- request
@@ -488,7 +478,7 @@ wrong-secret
     cx_prefix t270:;
     cx_rule_reverse 0;
 --- init
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
     qr/\[error\] .*cx: redis "nosuch" no sentinel named the primary: 127\.0\.0\.1:\d+: does not know the name, serving pages without suggestions/),
     "said once");
 --- request
@@ -514,7 +504,7 @@ escaped, and no forged line starts in the log.
     cx_prefix t277:;
     cx_rule_reverse 0;
 --- init
-my $log = main::log_file();
+my $log = CxTest::log_file();
 Test::More::ok(CxTest::wait_for_log($log,
     qr/\[error\] .*named no address: evil\?\?2026\/11\/24 00:00:00 \[emerg\] 1#1: forged, serving pages without suggestions/),
     "the host named, escaped");

@@ -38,7 +38,7 @@ system("redis-cli --cluster create "
     or die "redis-cli --cluster create failed";
 
 # every node sees the whole cluster, every slot served
-wait_until(sub {
+CxTest::wait_until(sub {
     !grep { !(join("\n", CxTest::redis($_->{port}, "CLUSTER", "INFO"))
               =~ /cluster_state:ok.*cluster_known_nodes:6/s) } @Nodes
 }, 30) or die "the cluster did not come up";
@@ -72,17 +72,6 @@ _EOC_
 
     CxTest::quiet($block);
 });
-
-# polls until the sub returns true; true if it did within $timeout s
-sub wait_until {
-    my ($sub, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $sub->();
-        sleep 0.02;
-    }
-    return $sub->();
-}
 
 # the primaries as the cluster names them now: { port => node }
 sub primaries {
@@ -162,13 +151,11 @@ sub base_of {
     CxTest::http_get(Test::Nginx::Socket::server_port(), "/",
                      { Cookie => "cx_id=$id" });
     my @new;
-    wait_until(sub {
+    CxTest::wait_until(sub {
         @new = grep { !$before{$_} } keys %{ customers("t280:") };
         @new == 1 }, 10) or die "no single new customer for $id: @new";
     return $new[0];
 }
-
-sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
 
 # the cart's response for customer $id
 sub cart {
@@ -197,13 +184,13 @@ __DATA__
     cx_prefix t280:;
     cx_rule_reverse 0;
 --- init
-Test::More::ok(main::wait_until(sub { main::cart("probe") =~ /status=MISS/ },
-                                10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("probe") =~ /status=MISS/ },
+                                  10),
                "the slots are known: requests read the cluster");
 main::teach(map { "c$_" } 1 .. 30);
 my $c;
-Test::More::ok(main::wait_until(sub {
-                   $c = main::customers("t280:"); keys %$c == 31 }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     $c = main::customers("t280:"); keys %$c == 31 }, 10),
                "thirty customers' hashes and the probe's in the cluster")
     or Test::More::diag(scalar keys %$c);
 my %on;
@@ -233,7 +220,7 @@ next=/checkout status=HIT
     cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
-Test::More::ok(main::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("e") =~ /status=HIT/ }, 10),
                "suggestions before the failover");
 my %before = %{ main::customers("t280:") };
 my $old = main::owner("{cart}");
@@ -245,11 +232,11 @@ Time::HiRes::sleep(0.3);
 my $start = Time::HiRes::time();
 Test::More::is(CxTest::redis($new->{port}, "CLUSTER", "FAILOVER"), "OK",
                "CLUSTER FAILOVER accepted");
-Test::More::ok(main::wait_until(sub { main::role($new) eq "master"
-                                      && main::role($old) eq "slave" }, 30),
+Test::More::ok(CxTest::wait_until(sub { main::role($new) eq "master"
+                                        && main::role($old) eq "slave" }, 30),
                "the replica is the primary, the primary a replica");
 my $switched = Time::HiRes::time() - $start;
-my $back = main::wait_until(sub {
+my $back = CxTest::wait_until(sub {
     main::cart("probe2") =~ m{next=/checkout status=HIT} }, 60);
 my $took = Time::HiRes::time() - $start;
 Test::More::ok($back, "suggestions from the new primary");
@@ -271,7 +258,7 @@ Test::More::diag("load: $all requests, "
 my $after = main::customers("t280:");
 Test::More::is(scalar(grep { !$after->{$_} } keys %before), 0,
                "every customer of before is still there");
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
                                     qr/cx: redis \w+ \S+: MOVED to /, 1),
                "a MOVED was followed");
 --- request
@@ -303,8 +290,8 @@ my ($dst) = grep { $_ != $src } values %{ main::primaries() };
 my $src_id = CxTest::redis($src->{port}, "CLUSTER", "MYID");
 my $dst_id = CxTest::redis($dst->{port}, "CLUSTER", "MYID");
 CxTest::journeys($hport, ["m1", "/cart"]);
-Test::More::ok(main::wait_until(sub {
-                   (CxTest::steps($src->{port}, $base))[0] =~ /^cart / }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     (CxTest::steps($src->{port}, $base))[0] =~ /^cart / }, 10),
                "the customer's last step, cart, on the node of its slot");
 
 my $load = CxTest::load($hport, "/cart", "load3");
@@ -323,12 +310,12 @@ Test::More::is(CxTest::redis($src->{port}, "MIGRATE", "127.0.0.1",
 # the slot is the source's still: each command of the customer's is
 # answered ASK there, and sent to the new node behind ASKING
 CxTest::journeys($hport, ["m1", "/checkout"]);
-Test::More::ok(main::wait_until(sub {
-                   (main::asking($dst, "HGET", "$base:s", "r"))[0]
-                   =~ m{^checkout /checkout\|cart /cart} }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     (main::asking($dst, "HGET", "$base:s", "r"))[0]
+                     =~ m{^checkout /checkout\|cart /cart} }, 10),
                "the step after the migration written on the new node");
 Test::More::like(main::cart("m1"), qr/status=/, "the customer served");
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
                                     qr/cx: redis HGETALL \Q$base\E:s: ASK to /,
                                     1),
                "the customer's read followed an ASK");
@@ -339,10 +326,10 @@ for my $n ($dst, $src, grep { $_ != $src && $_ != $dst }
     CxTest::redis($n->{port}, "CLUSTER", "SETSLOT", $slot, "NODE", $dst_id);
 }
 CxTest::journeys($hport, ["m1", "/checkout"]);
-Test::More::ok(main::wait_until(sub {
-                   join("|", CxTest::steps($dst->{port}, $base))
-                   =~ m{^checkout /checkout\|cart /cart\|checkout /checkout\|}
-                   }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     join("|", CxTest::steps($dst->{port}, $base))
+                     =~ m{^checkout /checkout\|cart /cart\|checkout /checkout\|}
+                     }, 10),
                "the next step on the new node, the slot its own");
 
 Time::HiRes::sleep(0.3);
@@ -370,22 +357,22 @@ next=/checkout status=HIT
     cx_model_cache 1m valid=100ms customers=60s;
     cx_write_behind 100ms;
 --- init
-Test::More::ok(main::wait_until(sub { main::cart("w0") =~ /status=MISS/ },
-                                10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("w0") =~ /status=MISS/ },
+                                  10),
                "the slots are known");
 main::teach(map { "w$_" } 1 .. 6);
 my %rules;
-Test::More::ok(main::wait_until(sub {
+Test::More::ok(CxTest::wait_until(sub {
     %rules = ();
     for my $n (values %{ main::primaries() }) {
         $rules{$_} = $n for grep { /^t284:t:\{\w+\}:\d+$/ }
-                            CxTest::keys_of($n->{port}, "t284:t:");
+                              CxTest::keys_of($n->{port}, "t284:t:");
     }
     2 == grep { /\{(home|cart)\}/ } keys %rules }, 10),
                "the credits of home and cart written behind");
 Test::More::is(scalar(grep { main::owner($_) != $rules{$_} } keys %rules), 0,
                "each rule key on the primary of its step's slot");
-Test::More::ok(main::wait_until(sub { main::cart("w7") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("w7") =~ /status=HIT/ }, 10),
                "suggestions");
 --- request
 GET /cart
@@ -405,7 +392,7 @@ next=/checkout status=HIT
     cx_prefix t280:;
     cx_rule_reverse 0;
 --- init
-Test::More::ok(main::wait_until(sub { main::cart("s1") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("s1") =~ /status=HIT/ }, 10),
                "suggestions once the node that answers is asked");
 --- request
 GET /cart
@@ -428,7 +415,7 @@ next=/checkout status=HIT
     cx_rule_reverse 0;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
-Test::More::ok(main::wait_until(sub { main::cart("e4") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("e4") =~ /status=HIT/ }, 10),
                "suggestions before the primary is killed");
 my $old = main::owner("{cart}");
 my ($new) = grep { my $p = main::primary_of($_); $p && $p == $old } @main::Nodes;
@@ -440,16 +427,16 @@ Time::HiRes::sleep(0.3);
 
 my $start = Time::HiRes::time();
 kill 'KILL', $old->{pid};
-main::wait_until(sub { !CxTest::alive($old->{pid}) }, 10);
+CxTest::wait_until(sub { !CxTest::alive($old->{pid}) }, 10);
 delete $old->{pid};
 
-Test::More::ok(main::wait_until(sub { main::role($new) eq "master" }, 30),
+Test::More::ok(CxTest::wait_until(sub { main::role($new) eq "master" }, 30),
                "the replica took over");
-Test::More::ok(CxTest::wait_for_log(main::log_file(),
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
     qr/\[error\] .*cx: redis "[^"]+" connection lost: 127\.0\.0\.1:$old->{port}: .*, serving pages without suggestions/),
     "the episode's line names the node lost");
 my $switched = Time::HiRes::time() - $start;
-my $back = main::wait_until(sub {
+my $back = CxTest::wait_until(sub {
     main::cart("probe4") =~ m{next=/checkout status=HIT} }, 60);
 my $took = Time::HiRes::time() - $start;
 Test::More::ok($back, "suggestions from the new primary");

@@ -66,19 +66,6 @@ sub hashes {
     return scalar grep { /\}:s$/ } @k;
 }
 
-# polls until the sub returns true; true if it did within $timeout s
-sub wait_until {
-    my ($sub, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $sub->();
-        sleep 0.02;
-    }
-    return $sub->();
-}
-
-sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
-
 # the cart's suggestions, as customer $id sees them, and the status
 sub cart {
     my ($id) = @_;
@@ -194,8 +181,8 @@ __DATA__
 --- init
 main::answer("127.0.0.1");
 main::teach("a", "b");
-Test::More::ok(main::wait_until(sub {
-                   main::hashes("127.0.0.1", "t290:") == 2 }, 10),
+Test::More::ok(CxTest::wait_until(sub {
+                     main::hashes("127.0.0.1", "t290:") == 2 }, 10),
                "steps in the Redis on 127.0.0.1");
 Test::More::is(main::hashes("127.0.0.2", "t290:"), 0,
                "none on 127.0.0.2");
@@ -211,14 +198,14 @@ my $start = Time::HiRes::time();
 main::answer("127.0.0.2");
 CxTest::stop_redis($main::A);
 
-Test::More::ok(main::wait_until(sub {
-                   main::hashes("127.0.0.2", "t290:") > 0 }, 30),
+Test::More::ok(CxTest::wait_until(sub {
+                     main::hashes("127.0.0.2", "t290:") > 0 }, 30),
                "steps land in the Redis on 127.0.0.2");
 my $moved = Time::HiRes::time() - $start;
 
 main::teach("c", "d");
-Test::More::ok(main::wait_until(sub { main::cart("probe") =~ /status=HIT/ },
-                                10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("probe") =~ /status=HIT/ },
+                                  10),
                "suggestions from the Redis on 127.0.0.2");
 my $back = Time::HiRes::time() - $start;
 Test::More::diag(sprintf "steps in the new address %.0f ms after the "
@@ -234,8 +221,8 @@ Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
                "", "no request of the load failed");
 Test::More::diag("load: $all requests, "
                  . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen));
-Test::More::cmp_ok(CxTest::count_log(main::log_file(), qr/\[error\]/), '<=', 1,
-                   "the old Redis stopped: one error line at most");
+Test::More::cmp_ok(CxTest::count_log(CxTest::log_file(), qr/\[error\]/),
+                   '<=', 1, "the old Redis stopped: one error line at most");
 --- request
 GET /cart
 --- more_headers
@@ -262,9 +249,9 @@ next=/checkout status=HIT
     cx_rule_reverse 0;
 --- init
 main::answer("127.0.0.2");
-my $log = main::log_file();
+my $log = CxTest::log_file();
 main::teach("e", "f");
-Test::More::ok(main::wait_until(sub { main::cart("g") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("g") =~ /status=HIT/ }, 10),
                "suggestions before");
 
 main::answer("mute");
@@ -316,7 +303,7 @@ next=/checkout status=HIT
 --- init
 main::answer("127.0.0.1");
 main::teach("i", "j");
-Test::More::ok(main::wait_until(sub { main::cart("k") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("k") =~ /status=HIT/ }, 10),
                "suggestions from the address configured");
 --- request
 GET /cart
@@ -340,7 +327,7 @@ next=/checkout status=HIT
     cx_prefix t294:;
     cx_rule_reverse 0;
 --- init
-my $log = main::log_file();
+my $log = CxTest::log_file();
 Test::More::ok(CxTest::wait_for_log($log,
     qr/\[error\] .*cx: redis "late\.test:\d+" could not be resolved: Host not found, serving pages without suggestions/,
     15), "no address: the episode's line");
@@ -348,10 +335,10 @@ Test::More::is(main::cart("m"), "next= status=ERROR\n",
                "pages without suggestions meanwhile");
 
 main::answer("127.0.0.2", "late.test");
-Test::More::ok(main::wait_until(sub { main::cart("p") =~ /status=MISS/ }, 15),
+Test::More::ok(CxTest::wait_until(sub { main::cart("p") =~ /status=MISS/ }, 15),
                "Redis asked once the name resolves");
 main::teach("n", "o");
-Test::More::ok(main::wait_until(sub { main::cart("q") =~ /status=HIT/ }, 10),
+Test::More::ok(CxTest::wait_until(sub { main::cart("q") =~ /status=HIT/ }, 10),
                "suggestions");
 Test::More::is(CxTest::count_log($log, qr/\[error\]/), 1,
                "one error line");

@@ -405,6 +405,20 @@ sub wait_for_log {
     return 0;
 }
 
+# polls until the sub returns true; true if it did within $timeout s
+sub wait_until {
+    my ($sub, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $sub->();
+        sleep 0.02;
+    }
+    return $sub->();
+}
+
+# the error log of the test's nginx
+sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
+
 # the key bases "P{H}" of the customers under prefix with a step recorded
 # (their hash P{H}:s has their recent steps, "r")
 sub customers {
