@@ -24,20 +24,21 @@
 /*
  * A customer's entry of a kind: a SipHash of the shop's prefix and the
  * customer, one per request (ctx->cache_id), the kinds told apart by
- * their bits mixed in.
+ * their bits mixed in (a multiple of an odd number: each kind its own).
  */
 
+#define ngx_http_cx_kind_of(id, kind)  ((id) ^ ((kind) * 0x9e3779b97f4a7c15ULL))
+
+
 static uint64_t
-ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash,
-    u_char kind)
+ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
 {
     u_char  buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p;
 
     p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
     p = ngx_cpymem(p, &hash, sizeof(uint64_t));
 
-    return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf)
-           ^ (kind * 0x9e3779b97f4a7c15ULL);
+    return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf);
 }
 
 
@@ -46,10 +47,10 @@ ngx_http_cx_customer_of(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     u_char kind)
 {
     if (ctx->cache_id == 0) {
-        ctx->cache_id = ngx_http_cx_customer_id(cxscf, ctx->hash, 0);
+        ctx->cache_id = ngx_http_cx_customer_id(cxscf, ctx->hash);
     }
 
-    return ctx->cache_id ^ (kind * 0x9e3779b97f4a7c15ULL);
+    return ngx_http_cx_kind_of(ctx->cache_id, kind);
 }
 
 
@@ -253,7 +254,8 @@ void
 ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
 {
     if (ngx_http_cx_cache_enabled()) {
-        ngx_http_cx_cache_drop(ngx_http_cx_customer_id(cxscf, hash,
-                                                NGX_HTTP_CX_CACHE_CUSTOMER));
+        ngx_http_cx_cache_drop(ngx_http_cx_kind_of(
+                                   ngx_http_cx_customer_id(cxscf, hash),
+                                   NGX_HTTP_CX_CACHE_CUSTOMER));
     }
 }

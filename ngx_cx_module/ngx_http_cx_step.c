@@ -49,6 +49,8 @@ static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
     ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t kind);
 static ngx_int_t ngx_http_cx_step_label(ngx_conf_t *cf,
     ngx_http_cx_step_t *step, ngx_str_t *text);
+static ngx_http_cx_step_t *ngx_http_cx_exact(ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_ref_t *ref);
 static ngx_http_cx_step_t *ngx_http_cx_lookup(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *ref, u_char *path, int *captures, ngx_int_t *n);
 static ngx_int_t ngx_http_cx_check_uri(ngx_conf_t *cf, ngx_str_t *uri);
@@ -734,7 +736,6 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
     u_char                  path[NGX_HTTP_CX_URL_MAX];
     uint32_t                crc;
     ngx_int_t               n;
-    ngx_uint_t              i;
     ngx_http_cx_step_t     *step;
     ngx_http_cx_verdict_t  *v;
 
@@ -742,15 +743,11 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
         return NGX_DECLINED;
     }
 
-    step = clcf->steps->elts;
+    step = ngx_http_cx_exact(clcf, ref);
 
-    for (i = 0; i < clcf->steps->nelts; i++) {
-        if (step[i].regex == NULL
-            && ngx_http_cx_same(&step[i].name, &ref->name))
-        {
-            ref->url = step[i].url_tpl.parts[0].text;
-            return NGX_OK;
-        }
+    if (step) {
+        ref->url = step->url_tpl.parts[0].text;
+        return NGX_OK;
     }
 
     if (ref->name.len > NGX_HTTP_CX_NAME_MAX
@@ -835,6 +832,28 @@ ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
 }
 
 
+/* the exact step (not a regex step) of a suggestion's name, or NULL */
+
+static ngx_http_cx_step_t *
+ngx_http_cx_exact(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
+{
+    ngx_uint_t           i;
+    ngx_http_cx_step_t  *step;
+
+    step = clcf->steps->elts;
+
+    for (i = 0; i < clcf->steps->nelts; i++) {
+        if (step[i].regex == NULL
+            && ngx_http_cx_same(&step[i].name, &ref->name))
+        {
+            return &step[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * The step of a suggestion (see above), or NULL; for a regex step, its
  * match on the decoded path: path, captures and their number in n.
@@ -860,15 +879,13 @@ ngx_http_cx_lookup(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
         return NULL;
     }
 
-    step = clcf->steps->elts;
+    step = ngx_http_cx_exact(clcf, ref);
 
-    for (i = 0; i < clcf->steps->nelts; i++) {
-        if (step[i].regex == NULL
-            && ngx_http_cx_same(&step[i].name, &ref->name))
-        {
-            return &step[i];
-        }
+    if (step) {
+        return step;
     }
+
+    step = clcf->steps->elts;
 
     /* "/path", never "//host/path" */
 
