@@ -1,6 +1,7 @@
-"""What scripts/replay, scripts/simulate and scripts/bench share: setting
-up a fresh machine, free ports, and a redis-server and an nginx of their
-own on loopback, with the nginx the module was built for."""
+"""What scripts/replay, scripts/simulate, scripts/bench and scripts/cost
+share: setting up a fresh machine, free ports, a redis-server and an
+nginx of their own on loopback, with the nginx the module was built for,
+and the shop that bench and cost walk."""
 
 import os
 import signal
@@ -72,3 +73,44 @@ def stop(pidfile):
             os.kill(int(f.read()), signal.SIGTERM)
     except (OSError, ValueError):
         pass
+
+
+# the shop of scripts/bench and scripts/cost: its pages, steps and walk
+
+SHOP_PAGES = ["index", "search", "category", "cart", "shipping", "payment",
+              "confirm", "help", "item/1", "item/2", "item/3"]
+
+SHOP_STEPS = """
+        cx %(cx)s;
+        cx_cookie cx_id;
+        cx_step home      /;
+        cx_step search    /search;
+        cx_step category  /category;
+        cx_step item:$1   ~^/item/(\\d+)$;
+        cx_step cart      /cart;
+        cx_step shipping  /shipping;
+        cx_step payment   /payment;
+        cx_step confirm   /confirm;
+        cx_step help      /help;
+        cx_goal confirm;
+"""
+
+# what makes the module fast: "on" of scripts/bench, scripts/cost
+SHOP_FAST = """
+    cx_model_cache 64m valid=1s customers=60s;
+    cx_write_behind 100ms;
+"""
+
+# customers walk it, each one step further at each of their requests and
+# from a page of their own; a journey ends at the goal, the next begins
+SHOP_WALK = ["/", "/search", "/category", "/item/1", "/item/2", "/item/3",
+             "/cart", "/shipping", "/payment", "/confirm"]
+
+
+def shop_pages(html):
+    """The shop's static pages under html/."""
+    os.makedirs(os.path.join(html, "item"), exist_ok=True)
+    for p in SHOP_PAGES:
+        with open(os.path.join(html, p + ".html"), "w") as f:
+            f.write("<html><body><h1>%s</h1>%s</body></html>\n"
+                    % (p.replace("/", " "), "<p>shop</p>" * 40))
