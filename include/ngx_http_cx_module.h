@@ -41,6 +41,7 @@
                                    * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
 #define NGX_HTTP_CX_BLEND_TOP     32      /* and of each earlier step */
+#define NGX_HTTP_CX_JOURNEY_MAX   8       /* cx_journey_steps at most */
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_LOGIN_HOLD    "3600"  /* s, EX of a login's claim */
 #define NGX_HTTP_CX_LOGIN_PUSH    16      /* steps per RPUSH of a login */
@@ -297,6 +298,7 @@ typedef struct {
     ngx_http_complex_value_t   *cookie_if;      /* cx_cookie if=, consent */
     ngx_flag_t                  privacy;        /* cx_privacy_signals */
     ngx_array_t                *steps;          /* cx_step */
+    ngx_flag_t                  labelled;       /* a step with label= */
     ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */
     ngx_flag_t                  header;         /* cx_header */

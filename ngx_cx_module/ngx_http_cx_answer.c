@@ -32,6 +32,17 @@ static ngx_uint_t ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t nc);
 
 
+/*
+ * An answer's candidates, with room for the successors of the journey's
+ * earlier steps, and the members of one earlier step's entry: the
+ * worker's own, as an answer is made in one go, never across events
+ */
+static ngx_http_cx_cand_t  ngx_http_cx_cands[NGX_HTTP_CX_CANDIDATES
+    + (NGX_HTTP_CX_JOURNEY_MAX - 1) * NGX_HTTP_CX_BLEND_TOP];
+static ngx_str_t           ngx_http_cx_members[NGX_HTTP_CX_RULES];
+static double              ngx_http_cx_members_w[NGX_HTTP_CX_RULES];
+
+
 /* a JSON string's length, quotes included */
 #define ngx_http_cx_json_len(s)                                              \
     ((s)->len + 2 + ngx_http_cx_escape_json(NULL, (s)->data, (s)->len))
@@ -118,25 +129,13 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
                                  &journey[nj++]);
     }
 
-    /*
-     * room for the successors of the journey's earlier steps too, and for
-     * the members of their entries in cx_model_cache, one at a time
-     */
+    /* room for the successors of the journey's earlier steps too */
 
     steps = ngx_min(nj, cmcf->journey_steps);
     max = NGX_HTTP_CX_CANDIDATES
           + (steps > 1 ? (steps - 1) * NGX_HTTP_CX_BLEND_TOP : 0);
 
-    cands = ngx_palloc(ctx->request->pool,
-                       max * sizeof(ngx_http_cx_cand_t)
-                       + (steps > 1 ? NGX_HTTP_CX_RULES
-                                      * (sizeof(ngx_str_t) + sizeof(double))
-                                    : 0));
-    if (cands == NULL) {
-        ctx->status = NGX_HTTP_CX_ERROR;
-        return;
-    }
-
+    cands = ngx_http_cx_cands;
     nc = 0;
 
     /* the members were checked as they came in (ngx_http_cx_reply.c) */
@@ -370,10 +369,8 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    /* room for an entry's members, after the candidates' */
-
-    m = (ngx_str_t *) &cands[max];
-    w = (double *) (m + NGX_HTTP_CX_RULES);
+    m = ngx_http_cx_members;
+    w = ngx_http_cx_members_w;
 
     blended = 0;
     weight = 1;

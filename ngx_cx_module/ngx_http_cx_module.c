@@ -143,7 +143,8 @@ static ngx_http_cx_bounds_t  ngx_http_cx_distance_bounds = {
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_journey_steps_bounds = {
-    NGX_HTTP_CX_NUMBER, 1, 8, "a number between 1 and 8"
+    NGX_HTTP_CX_NUMBER, 1, NGX_HTTP_CX_JOURNEY_MAX,
+    "a number between 1 and 8"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_write_behind_bounds = {
@@ -796,6 +797,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      *     clcf->cookie_attrs = { 0, NULL };
      *     clcf->cookie_if = NULL;
      *     clcf->steps = NULL;
+ *     clcf->labelled = 0;
      *     clcf->goal = { { 0, NULL }, NULL, 0 };
      *     clcf->help = { { 0, NULL }, NULL, 0 };
      *     clcf->help_ref = { { 0, NULL }, { 0, NULL } };
@@ -859,6 +861,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->steps == NULL) {
         conf->steps = prev->steps;
+        conf->labelled = prev->labelled;
     }
 
     if (conf->cookie.data == NULL) {

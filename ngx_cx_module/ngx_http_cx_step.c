@@ -194,6 +194,7 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
+            clcf->labelled = 1;
             continue;
         }
 
@@ -810,7 +811,10 @@ ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
     ngx_int_t            n;
     ngx_http_cx_step_t  *step;
 
-    step = ngx_http_cx_lookup(clcf, ref, path, captures, &n);
+    /* without labels, no step to look for (nor a regex to run again) */
+
+    step = clcf->labelled ? ngx_http_cx_lookup(clcf, ref, path, captures, &n)
+                          : NULL;
 
     if (step && step->label.len) {
         ngx_memcpy(text, step->label.data, step->label.len);
