@@ -573,8 +573,10 @@ ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
 /* how a write's reply says it made its key: ngx_http_cx_redis_write() */
 #define NGX_HTTP_CX_MADE_LEN      1       /* a list's length, at most n */
 #define NGX_HTTP_CX_MADE_FIELDS   2       /* a hash's fields added, over n */
-ngx_int_t ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n,
-    ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv);
+#define NGX_HTTP_CX_MADE_SCORE    3       /* a score that is the increment */
+ngx_int_t ngx_http_cx_redis_write(ngx_http_cx_redis_cb_pt fn,
+    ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl, ngx_uint_t argc,
+    ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 ngx_int_t ngx_http_cx_redis_attach(struct redisAsyncContext *ac);

@@ -6,9 +6,19 @@
  * table by rule key and successor, and written every cx_write_behind, or
  * once the table holds its "credits=", as one pipelined write:
  *
- *   ZREMRANGEBYRANK Pt:{<name>}:E 0 -256    each key, before its credits
+ *   ZREMRANGEBYRANK Pt:{<name>}:E 0 -256    a key, before its credits
  *   ZINCRBY Pt:{<name>}:E <sum> <member>    each successor, summed
- *   EXPIRE Pt:{<name>}:E <ttl>              each key, its shop's cx_ttl
+ *   EXPIRE Pt:{<name>}:E <ttl>              a key, its shop's cx_ttl
+ *
+ * The worker remembers the keys it wrote (ngx_http_cx_rule_memo_t), so
+ * that a key it knows is trimmed every NGX_HTTP_CX_TRIM writes of its, or
+ * with more than NGX_HTTP_CX_TRIM_CREDITS successors (so that it holds
+ * at most 8 * 32 more than the 256 kept), not at each write; and renewed
+ * every cx_ttl/16, or when the reply to its first ZINCRBY says that the
+ * successor is new to it: then the key may be new too (it was deleted, or
+ * expired, and the ZINCRBY made it again), and its EXPIRE follows that
+ * reply.  A key the worker does not know is trimmed and renewed at each
+ * write.
  *
  * "cx_write_behind 0" writes at the end of the event loop's turn (a
  * posted event): what one turn recorded, summed, and no later.  The
@@ -32,6 +42,9 @@
 
 #define NGX_HTTP_CX_CREDIT_TICK   1000    /* ms, exiting noticed within */
 #define NGX_HTTP_CX_CREDIT_WAIT   1000    /* ms, for a write's answer */
+#define NGX_HTTP_CX_TRIM          8       /* a known key trimmed each */
+#define NGX_HTTP_CX_TRIM_CREDITS  32      /* or with more successors */
+#define NGX_HTTP_CX_RULE_MEMOS    1024    /* keys the worker remembers */
 
 
 /* a rule key: its successors credited, with the ttl of its shop */
@@ -41,9 +54,18 @@ typedef struct {
     ngx_rbtree_t                rbtree;         /* its successors */
     ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 credits;
-    size_t                      ttl_len;
-    u_char                      ttl[NGX_TIME_T_LEN];
+    ngx_uint_t                  n;              /* successors credited */
+    ngx_str_t                  *ttl;            /* its shop's, for EXPIRE */
+    time_t                      ttl_sec;
 } ngx_http_cx_credit_key_t;
+
+
+/* a rule key the worker wrote: a slot by its hash, the last one wins */
+typedef struct {
+    uint64_t                    hash;           /* 0: none */
+    time_t                      renewed;        /* its last EXPIRE */
+    ngx_uint_t                  writes;         /* since its last trim */
+} ngx_http_cx_rule_memo_t;
 
 
 /* a successor of a key and its credits, summed */
@@ -78,7 +100,8 @@ static void ngx_http_cx_credit_written(struct redisAsyncContext *ac,
 static void ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb);
 
 
-static ngx_http_cx_credits_t  ngx_http_cx_credits;
+static ngx_http_cx_credits_t    ngx_http_cx_credits;
+static ngx_http_cx_rule_memo_t  ngx_http_cx_rule_memos[NGX_HTTP_CX_RULE_MEMOS];
 
 
 ngx_int_t
@@ -222,6 +245,7 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
         ngx_rbtree_init(&ck->rbtree, &ck->sentinel,
                         ngx_str_rbtree_insert_value);
         ngx_queue_init(&ck->credits);
+        ck->n = 0;
 
         ngx_rbtree_insert(&tb->rbtree, &ck->sn.node);
         ngx_queue_insert_tail(&tb->keys, &ck->queue);
@@ -229,8 +253,8 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
 
     /* the ttl of the shop that credited it last, as each EXPIRE set it */
 
-    ck->ttl_len = ngx_min(cxscf->ttl_text.len, NGX_TIME_T_LEN);
-    ngx_memcpy(ck->ttl, cxscf->ttl_text.data, ck->ttl_len);
+    ck->ttl = &cxscf->ttl_text;
+    ck->ttl_sec = cxscf->ttl;
 
     hash = ngx_crc32_long(member->data, member->len);
 
@@ -254,6 +278,7 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
 
     ngx_rbtree_insert(&ck->rbtree, &cr->sn.node);
     ngx_queue_insert_tail(&ck->credits, &cr->queue);
+    ck->n++;
 
     if (tb->n++ == 0) {
         tb->start = ngx_current_msec;
@@ -288,12 +313,15 @@ void
 ngx_http_cx_credit_flush(void)
 {
     u_char                     w[NGX_INT64_LEN + 8];
+    time_t                     now;
+    uint64_t                   hash;
     ngx_int_t                  rc;
-    ngx_str_t                  weight, ttl;
-    ngx_uint_t                 dropped;
+    ngx_str_t                  argv[4];
+    ngx_uint_t                 dropped, renew, made, last;
     ngx_queue_t               *q, *c;
     ngx_http_cx_credit_t      *cr;
     ngx_http_cx_credits_t     *tb;
+    ngx_http_cx_rule_memo_t   *memo;
     ngx_http_cx_credit_key_t  *ck;
 
     tb = &ngx_http_cx_credits;
@@ -314,7 +342,7 @@ ngx_http_cx_credit_flush(void)
                    "cx: writing %ui rule credits", tb->n);
 
     dropped = 0;
-    weight.data = w;
+    now = ngx_time();
 
     for (q = ngx_queue_head(&tb->keys);
          q != ngx_queue_sentinel(&tb->keys);
@@ -322,10 +350,44 @@ ngx_http_cx_credit_flush(void)
     {
         ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
 
-        rc = ngx_http_cx_cmd(NULL, NULL, 4,
-                             ngx_http_cx_lit("ZREMRANGEBYRANK"), ck->sn.str,
-                             ngx_http_cx_lit("0"),
-                             ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+        hash = ((uint64_t) ck->sn.node.key << 32)
+               | ngx_hash_key(ck->sn.str.data, ck->sn.str.len) | 1;
+
+        memo = &ngx_http_cx_rule_memos[ck->sn.node.key
+                                       % NGX_HTTP_CX_RULE_MEMOS];
+
+        if (memo->hash != hash) {
+            memo->hash = hash;
+            memo->renewed = 0;
+            memo->writes = NGX_HTTP_CX_TRIM;
+        }
+
+        /* an exiting worker renews all it writes, and waits for it */
+
+        renew = (ngx_exiting || ngx_terminate || ngx_quit
+                 || now - memo->renewed
+                    >= ck->ttl_sec / NGX_HTTP_CX_RENEW);
+
+        rc = NGX_OK;
+
+        if (memo->writes++ >= NGX_HTTP_CX_TRIM
+            || ck->n > NGX_HTTP_CX_TRIM_CREDITS)
+        {
+            rc = ngx_http_cx_cmd(NULL, NULL, 4,
+                                 ngx_http_cx_lit("ZREMRANGEBYRANK"),
+                                 ck->sn.str, ngx_http_cx_lit("0"),
+                                 ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
+            memo->writes = 1;
+        }
+
+        /*
+         * The first successor's reply tells whether the key is new; the
+         * key's last command is answered to ngx_http_cx_credit_written()
+         */
+
+        made = renew ? 0 : NGX_HTTP_CX_MADE_SCORE;
+        argv[0] = ngx_http_cx_lit("ZINCRBY");
+        argv[1] = ck->sn.str;
 
         for (c = ngx_queue_head(&ck->credits);
              c != ngx_queue_sentinel(&ck->credits) && rc == NGX_OK;
@@ -338,28 +400,34 @@ ngx_http_cx_credit_flush(void)
              * sum below 2^45: "%.6f" of it reads back as the same double.
              */
 
-            weight.len = ngx_sprintf(w, "%.6f", cr->weight) - w;
+            argv[2].data = w;
+            argv[2].len = ngx_sprintf(w, "%.6f", cr->weight) - w;
+            argv[3] = cr->sn.str;
 
-            rc = ngx_http_cx_cmd(NULL, NULL, 4, ngx_http_cx_lit("ZINCRBY"),
-                                 ck->sn.str, weight, cr->sn.str);
+            last = (!renew
+                    && ngx_queue_next(c) == ngx_queue_sentinel(&ck->credits));
+
+            rc = ngx_http_cx_redis_write(last ? ngx_http_cx_credit_written
+                                              : NULL,
+                                         made, 0, ck->ttl, 4, argv);
+            made = 0;
+        }
+
+        if (rc == NGX_OK && renew) {
+            rc = ngx_http_cx_cmd(ngx_http_cx_credit_written, NULL, 3,
+                                 ngx_http_cx_lit("EXPIRE"), ck->sn.str,
+                                 *ck->ttl);
         }
 
         if (rc != NGX_OK) {
+            /* not known to be written: trimmed and renewed next time */
+            memo->hash = 0;
             dropped++;
             continue;
         }
 
-        /* the key's last command: its answer says the key is written */
-
-        ttl.data = ck->ttl;
-        ttl.len = ck->ttl_len;
-
-        rc = ngx_http_cx_cmd(ngx_http_cx_credit_written, NULL, 3,
-                             ngx_http_cx_lit("EXPIRE"), ck->sn.str, ttl);
-
-        if (rc != NGX_OK) {
-            dropped++;
-            continue;
+        if (renew) {
+            memo->renewed = now;
         }
 
         tb->unanswered++;

@@ -771,8 +771,8 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 
     va_end(args);
 
-    return ngx_http_cx_redis_write(renew ? 0 : made, n, &cxscf->ttl_text,
-                                   argc, argv);
+    return ngx_http_cx_redis_write(NULL, renew ? 0 : made, n,
+                                   &cxscf->ttl_text, argc, argv);
 }
 
 
@@ -967,8 +967,8 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
     n = (a - argv - 2) / 2;
 
-    rc |= ngx_http_cx_redis_write(renew ? 0 : NGX_HTTP_CX_MADE_FIELDS, n - 1,
-                                  &cxscf->ttl_text, a - argv, argv);
+    rc |= ngx_http_cx_redis_write(NULL, renew ? 0 : NGX_HTTP_CX_MADE_FIELDS,
+                                  n - 1, &cxscf->ttl_text, a - argv, argv);
 
     for (i = 0; after == NULL && i < nhabits; i++) {
         /* nothing known of the customer: counted blindly */

@@ -65,6 +65,7 @@ typedef struct {
     u_char                      moved;          /* redirected once */
     u_char                      read;           /* slot->reading */
     ngx_int_t                   made_n;
+    double                      made_w;         /* MADE_SCORE: argv[2] */
     u_char                     *again;          /* cluster: the command, */
     size_t                      again_len;      /* to follow a redirect */
 } ngx_http_cx_flight_t;
@@ -1390,11 +1391,12 @@ ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
  * behind the caller's back): its reply tells, as "made" says how, and
  * then "EXPIRE key ttl" follows.  A key too long to keep in flight gets
  * its EXPIRE at once.  made 0: a write whose EXPIRE the caller sends.
+ * fn, if any, is called with the reply.
  */
 
 ngx_int_t
-ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
-    ngx_uint_t argc, ngx_str_t *argv)
+ngx_http_cx_redis_write(ngx_http_cx_redis_cb_pt fn, ngx_uint_t made,
+    ngx_int_t n, ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv)
 {
     ngx_str_t              expire[3];
     ngx_http_cx_node_t    *nd;
@@ -1405,13 +1407,20 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
         return NGX_ERROR;
     }
 
-    f = ngx_http_cx_redis_queue(nd, NULL, NULL, argc, argv);
+    f = ngx_http_cx_redis_queue(nd, fn, NULL, argc, argv);
     if (f == NULL) {
         return NGX_ERROR;
     }
 
     if (made == 0) {
         return NGX_OK;
+    }
+
+    if (made == NGX_HTTP_CX_MADE_SCORE
+        && ngx_http_cx_score(argv[2].data, argv[2].len, &f->made_w)
+           != NGX_OK)
+    {
+        f->made_w = 0;
     }
 
     if (argv[1].len > sizeof(f->key)) {
@@ -1435,6 +1444,7 @@ ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
 static void
 ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
 {
+    double      score;
     ngx_str_t   argv[3];
     ngx_uint_t  made;
 
@@ -1444,6 +1454,19 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
         /* LPUSH: the list's length is what was pushed */
         made = (reply->type == REDIS_REPLY_INTEGER
                 && reply->integer <= f->made_n);
+        break;
+
+    case NGX_HTTP_CX_MADE_SCORE:
+        /*
+         * ZINCRBY: the score is the increment, the member is new (scores
+         * are positive), and so may the key be; a score that cannot be
+         * read counts so too
+         */
+        made = (reply->type != REDIS_REPLY_STRING
+                || ngx_http_cx_score((u_char *) reply->str, reply->len,
+                                     &score)
+                   != NGX_OK
+                || score <= f->made_w * (1 + 1e-9));
         break;
 
     default: /* NGX_HTTP_CX_MADE_FIELDS */

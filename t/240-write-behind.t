@@ -144,6 +144,18 @@ sub main::credited {
     return $score;
 }
 
+# the member's score in key, once it is score (10 s at most)
+sub main::until_score {
+    my ($port, $key, $member, $score) = @_;
+    my ($s, $deadline) = ("none", time + 10);
+    while (time < $deadline) {
+        $s = CxTest::redis($port, "ZSCORE", $key, $member) // "none";
+        last if $s eq $score;
+        sleep 0.02;
+    }
+    return $s;
+}
+
 # polls until a customer under the prefix holds n steps: the
 # log phase of the n-th step ran, and wrote what it does not hold back
 sub main::recorded {
@@ -439,3 +451,75 @@ GET /t
 ok
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 9: a rule the worker wrote is trimmed every 8 writes, renewed every cx_ttl/16
+The first write of the rule from home trims its set and sets its ttl.
+The test then gives it a longer ttl and 300 heavier successors.  The
+next seven writes of the worker, of a successor the rule holds, neither
+renew nor trim it (cx_ttl/16 is 10 s); the eighth trims it.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_prefix t240i:;
+    cx_ttl 160s;
+--- init
+my $r = $main::Redis->{port};
+my $k = "t240i:t:{home}:15000";
+main::worker();
+main::walk(["a", "/", "/search"]);
+Test::More::is(main::credited($r, "t240i:", "home", "search /search"), 0.5,
+               "the first write");
+Test::More::cmp_ok(CxTest::redis($r, "TTL", $k), "<=", 160, "its ttl set");
+CxTest::redis($r, "EXPIRE", $k, 1000);
+CxTest::redis($r, "ZADD", $k, map { (5, "item:i$_ /item/i$_") } 1 .. 300);
+my @scores;
+for my $n (2 .. 8) {
+    main::walk(["c$n", "/", "/search"]);
+    push @scores, main::until_score($r, $k, "search /search", $n / 2);
+}
+Test::More::is("@scores", "1 1.5 2 2.5 3 3.5 4",
+               "seven writes more, the successor kept");
+Test::More::cmp_ok(CxTest::redis($r, "TTL", $k), ">", 160,
+                   "seven writes later, not renewed");
+Test::More::is(CxTest::redis($r, "ZCARD", $k), 301, "nor trimmed");
+main::walk(["d", "/", "/search"]);
+my $deadline = time + 10;
+sleep 0.02 while CxTest::redis($r, "ZCARD", $k) > 256 && time < $deadline;
+Test::More::is(CxTest::redis($r, "ZCARD", $k), 256,
+               "the eighth write after the first trims it");
+--- request
+GET /t
+--- response_body
+ok
+
+
+
+=== TEST 10: a rule made again by a write gets its ttl from the reply
+The rule from home is written, then deleted (the shop's erasure): the
+next credit makes it again, within cx_ttl/16 of its renewal; the reply
+to its ZINCRBY (the score is the credit: the successor is new) is
+followed by its EXPIRE.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_prefix t240j:;
+    cx_ttl 160s;
+--- init
+my $r = $main::Redis->{port};
+my $k = "t240j:t:{home}:15000";
+main::worker();
+main::walk(["a", "/", "/search"]);
+Test::More::is(main::credited($r, "t240j:", "home", "search /search"), 0.5,
+               "the first write");
+CxTest::redis($r, "DEL", $k);
+main::walk(["b", "/", "/search"]);
+Test::More::is(main::credited($r, "t240j:", "home", "search /search"), 0.5,
+               "made again");
+my $deadline = time + 10;
+sleep 0.02 while CxTest::redis($r, "TTL", $k) < 0 && time < $deadline;
+my $ttl = CxTest::redis($r, "TTL", $k);
+Test::More::ok($ttl > 0 && $ttl <= 160, "with its ttl: $ttl");
+--- request
+GET /t
+--- response_body
+ok
