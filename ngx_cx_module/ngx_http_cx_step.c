@@ -813,6 +813,7 @@ ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
 
     /* without labels, no step to look for (nor a regex to run again) */
 
+    n = 0;
     step = clcf->labelled ? ngx_http_cx_lookup(clcf, ref, path, captures, &n)
                           : NULL;
 
