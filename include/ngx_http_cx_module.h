@@ -225,6 +225,20 @@ typedef struct {
 } ngx_http_cx_addr_t;
 
 
+/* cx_redis_tls_*: how a connection with TLS is made and checked */
+typedef struct {
+#if (NGX_SSL)
+    ngx_ssl_t                  *ssl;
+#endif
+    ngx_str_t                   name;           /* cx_redis_tls_name */
+    ngx_flag_t                  verify;         /* cx_redis_tls_verify */
+    ngx_uint_t                  verify_depth;   /* cx_redis_tls_verify_depth */
+    ngx_str_t                   trusted;        /* ..._trusted_certificate */
+    ngx_str_t                   certificate;    /* cx_redis_tls_certificate */
+    ngx_str_t                   certificate_key; /* ..._certificate_key */
+} ngx_http_cx_tls_t;
+
+
 typedef struct {
     ngx_str_t                   redis_name;     /* cx_redis, as written, */
                                                 /* or the master name */
@@ -241,6 +255,9 @@ typedef struct {
     ngx_array_t                *sentinels;      /* cx_redis_sentinel, */
                                                 /* ngx_http_cx_addr_t */
     ngx_str_t                   sentinel_password;
+    ngx_flag_t                  redis_tls;      /* its tls */
+    ngx_flag_t                  sentinel_tls;   /* its sentinel_tls */
+    ngx_http_cx_tls_t           tls;            /* cx_redis_tls_* */
     ngx_array_t                *cluster;        /* cx_redis_cluster's */
                                                 /* seeds, ngx_http_cx_addr_t */
     ngx_msec_t                  timeout;        /* cx_timeout */
@@ -324,10 +341,65 @@ typedef struct {
 
 typedef struct ngx_http_cx_ctx_s  ngx_http_cx_ctx_t;
 
-struct redisAsyncContext;
+typedef struct ngx_http_cx_conn_s  ngx_http_cx_conn_t;
 
-typedef void (*ngx_http_cx_redis_cb_pt)(struct redisAsyncContext *ac,
+/* a reply's callback: reply NULL when the connection went away */
+typedef void (*ngx_http_cx_redis_cb_pt)(ngx_http_cx_conn_t *cn,
     void *reply, void *privdata);
+typedef void (*ngx_http_cx_conn_handler_pt)(ngx_http_cx_conn_t *cn,
+    ngx_int_t rc);
+
+
+/* a wait for a reply: ngx_http_cx_conn.c */
+typedef struct {
+    ngx_http_cx_redis_cb_pt     fn;
+    void                       *data;
+} ngx_http_cx_wait_t;
+
+
+/*
+ * A connection to Redis, on nginx's own connection (plain or TLS):
+ * hiredis formats nothing and reads nothing here, its reader only
+ * parses what arrives.  ngx_http_cx_conn.c.
+ */
+struct ngx_http_cx_conn_s {
+    void                       *data;           /* its owner's */
+    ngx_http_cx_conn_handler_pt connected;      /* NGX_OK or NGX_ERROR */
+    ngx_http_cx_conn_handler_pt disconnected;   /* once connected */
+    ngx_http_cx_redis_cb_pt     push;           /* subscribed: messages */
+    void                       *push_data;
+    ngx_uint_t                  err;            /* errstr says what */
+    char                        errstr[256];
+
+    ngx_connection_t           *connection;
+    ngx_peer_connection_t       peer;
+    ngx_sockaddr_t              sockaddr;
+    u_char                      text[NGX_SOCKADDR_STRLEN + NGX_INT_T_LEN];
+    ngx_str_t                   name;           /* host:port */
+    ngx_str_t                   host;           /* its host */
+    ngx_log_t                   log;            /* nginx's lines caught */
+    ngx_log_t                  *base;
+    ngx_http_cx_tls_t          *tls;
+    void                      **session;        /* TLS, kept to reuse */
+    void                       *reader;         /* hiredis's redisReader */
+    ngx_event_t                 flush;
+
+    u_char                     *out;            /* commands to send */
+    size_t                      out_pos;
+    size_t                      out_last;
+    size_t                      out_size;
+
+    ngx_http_cx_wait_t         *wait;           /* a ring, FIFO */
+    ngx_uint_t                  nwait;          /* its size, a power of 2 */
+    ngx_uint_t                  head;
+    ngx_uint_t                  tail;
+
+    unsigned                    connecting:1;
+    unsigned                    up:1;           /* connected: TCP, TLS */
+    unsigned                    in_callback:1;
+    unsigned                    freeing:1;      /* once it returns */
+    unsigned                    disconnecting:1; /* once all answered */
+};
 
 
 /* one command batch in flight; outlives the request that sent it */
@@ -579,10 +651,21 @@ ngx_int_t ngx_http_cx_redis_write(ngx_http_cx_redis_cb_pt fn,
     ngx_str_t *argv);
 void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
-ngx_int_t ngx_http_cx_redis_attach(struct redisAsyncContext *ac);
 void ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
     ngx_http_cx_addr_t *by);
 void ngx_http_cx_redis_retry(const char *what, const char *detail);
+
+/* ngx_http_cx_conn.c */
+ngx_http_cx_conn_t *ngx_http_cx_conn_open(u_char *host, ngx_int_t port,
+    ngx_http_cx_tls_t *tls, void **session, ngx_log_t *log);
+ngx_int_t ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn,
+    ngx_http_cx_redis_cb_pt fn, void *data, u_char *buf, size_t len);
+ngx_int_t ngx_http_cx_conn_command(ngx_http_cx_conn_t *cn,
+    ngx_http_cx_redis_cb_pt fn, void *data, ngx_uint_t argc,
+    ngx_str_t *argv);
+void ngx_http_cx_conn_disconnect(ngx_http_cx_conn_t *cn);
+void ngx_http_cx_conn_free(ngx_http_cx_conn_t *cn);
+void ngx_http_cx_conn_forget(void **session);
 
 /* ngx_http_cx_sentinel.c */
 ngx_int_t ngx_http_cx_sentinel_init_process(ngx_cycle_t *cycle);

@@ -14,7 +14,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -22,13 +21,13 @@
 #define NGX_HTTP_CX_ARGS_MAX   32
 
 
-static void ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_customer_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_today_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_today_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_paths_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_batch_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
 static void ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply);
 
@@ -192,7 +191,7 @@ ngx_http_cx_cmd(ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot,
 
 
 static void
-ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_batch_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     ngx_http_cx_slot_t  *slot = privdata;
 
@@ -216,7 +215,7 @@ ngx_http_cx_batch_reply(redisAsyncContext *ac, void *data, void *privdata)
  */
 
 static void
-ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_customer_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -300,7 +299,7 @@ ngx_http_cx_customer_reply(redisAsyncContext *ac, void *data, void *privdata)
  */
 
 static void
-ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_today_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -338,7 +337,7 @@ ngx_http_cx_today_reply(redisAsyncContext *ac, void *data, void *privdata)
 /* their paths to the goal: the last of the customer's reads */
 
 static void
-ngx_http_cx_paths_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_paths_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -534,7 +533,7 @@ ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply)
     }
 
     /*
-     * Resume from the posted events queue, not from inside hiredis; ahead
+     * Resume from the posted events queue, not from inside a reply; ahead
      * of the flush of what the replies made us write, so that the
      * response goes first.
      */

@@ -95,7 +95,7 @@ typedef struct {
 static void ngx_http_cx_credit_cycle_cleanup(void *data);
 static void ngx_http_cx_credit_handler(ngx_event_t *ev);
 static void ngx_http_cx_credit_wait_handler(ngx_event_t *ev);
-static void ngx_http_cx_credit_written(struct redisAsyncContext *ac,
+static void ngx_http_cx_credit_written(ngx_http_cx_conn_t *ac,
     void *reply, void *privdata);
 static void ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb);
 
@@ -477,7 +477,7 @@ ngx_http_cx_credit_wait_handler(ngx_event_t *ev)
 
 
 static void
-ngx_http_cx_credit_written(struct redisAsyncContext *ac, void *reply,
+ngx_http_cx_credit_written(ngx_http_cx_conn_t *ac, void *reply,
     void *privdata)
 {
     ngx_http_cx_credits_t  *tb;

@@ -21,7 +21,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -29,7 +28,7 @@
 static ngx_int_t ngx_http_cx_forget_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cx_forget_del(ngx_http_cx_slot_t *slot,
     ngx_str_t *prefix, uint64_t hash);
-static void ngx_http_cx_forget_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_forget_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
 
 
@@ -197,7 +196,7 @@ ngx_http_cx_forget_del(ngx_http_cx_slot_t *slot, ngx_str_t *prefix,
 /* replies come in order: the last one answers the request */
 
 static void
-ngx_http_cx_forget_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_forget_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -232,7 +231,7 @@ ngx_http_cx_forget_reply(redisAsyncContext *ac, void *data, void *privdata)
         ngx_del_timer(&ctx->wake);
     }
 
-    /* answered from the posted events queue, not from inside hiredis */
+    /* answered from the posted events queue, not from inside a reply */
 
     ngx_post_event(&ctx->wake, &ngx_posted_events);
 }

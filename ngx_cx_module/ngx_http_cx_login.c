@@ -45,7 +45,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -60,15 +59,15 @@ static ngx_str_t  ngx_http_cx_login_fields[] = {
 };
 
 
-static void ngx_http_cx_login_claim(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_claim(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_visit(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_visit(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_seq(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_seq(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_paths(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_paths(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_login_done(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_login_done(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
 static void ngx_http_cx_login_put(ngx_http_cx_slot_t *slot);
 static ngx_uint_t ngx_http_cx_login_push(ngx_str_t *key, redisReply *reply,
@@ -122,7 +121,7 @@ ngx_http_cx_login(ngx_http_cx_ctx_t *ctx)
 /* the claim answered: "OK" if this request merges, nil if another did */
 
 static void
-ngx_http_cx_login_claim(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_claim(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -218,7 +217,7 @@ ngx_http_cx_login_put(ngx_http_cx_slot_t *slot)
 /* the visit's hash: its state, steps and transitions, kept for the login's */
 
 static void
-ngx_http_cx_login_visit(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_visit(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -264,7 +263,7 @@ ngx_http_cx_login_visit(redisAsyncContext *ac, void *data, void *privdata)
 /* the anonymous steps, newest first: after the login's, as older ones */
 
 static void
-ngx_http_cx_login_seq(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_seq(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -293,7 +292,7 @@ ngx_http_cx_login_seq(redisAsyncContext *ac, void *data, void *privdata)
 /* the anonymous paths to the goal, after the login's */
 
 static void
-ngx_http_cx_login_paths(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_paths(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -324,7 +323,7 @@ ngx_http_cx_login_paths(redisAsyncContext *ac, void *data, void *privdata)
  */
 
 static void
-ngx_http_cx_login_done(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_login_done(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;

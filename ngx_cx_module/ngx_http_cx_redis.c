@@ -2,18 +2,11 @@
 /*
  * Copyright (C) ngx_cx authors
  *
- * One hiredis async connection per worker, driven by nginx's event loop:
- * hiredis asks for read/write interest through the ev hooks below, nginx
- * calls back into redisAsyncHandleRead/Write.  hiredis 0.14 has no async
- * timeouts, so connect and request deadlines are nginx timers.
- *
- * Events are registered level-triggered: hiredis reads at most one buffer
- * per redisAsyncHandleRead() and keeps write interest until its output
- * buffer is empty, the model its own libevent/libev adapters assume.
- * Once connected, a request for write interest first becomes a posted
- * event: everything queued during one turn of the event loop goes out in
- * one write at its end, and only a full socket buffer costs an epoll
- * registration.
+ * One connection per worker to each Redis node, of the module's own
+ * (ngx_http_cx_conn.c: nginx's connection, plain or TLS, hiredis's reply
+ * parser); everything queued during one turn of the event loop goes out
+ * in one write at its end.  Connect and request deadlines are nginx
+ * timers.
  *
  * Every command goes through one callback of ours, with the command's
  * name and key kept in a queue of the commands in flight (replies come
@@ -35,7 +28,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -81,14 +73,14 @@ typedef struct {
 
 /* a connection to one Redis node, and what it has in flight */
 typedef struct {
-    redisAsyncContext          *ac;
+    ngx_http_cx_conn_t         *ac;
+    void                       *session;        /* TLS, to resume */
 
     u_char                      host[NGX_SOCKADDR_STRLEN + 1];
     ngx_int_t                   port;           /* 0: unix socket */
 
     ngx_event_t                 reconnect;
     ngx_event_t                 connect_timer;
-    ngx_event_t                 flush;
     ngx_event_t                 stall;          /* no reply in flight */
     ngx_msec_t                  backoff;
     ngx_msec_t                  last_reply;
@@ -103,7 +95,6 @@ typedef struct {
 
     unsigned                    connected:1;    /* TCP */
     unsigned                    ready:1;        /* AUTH, SELECT answered */
-    unsigned                    flushing:1;
     unsigned                    used:1;         /* cluster: slots, or asked */
 } ngx_http_cx_node_t;
 
@@ -162,14 +153,13 @@ static ngx_http_cx_flight_t *ngx_http_cx_redis_send(ngx_http_cx_node_t *nd,
     u_char *buf, size_t len);
 static void ngx_http_cx_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_cx_redis_connect_timeout(ngx_event_t *ev);
-static void ngx_http_cx_redis_flush_handler(ngx_event_t *ev);
-static void ngx_http_cx_redis_connected(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_cx_redis_disconnected(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_redis_connected(ngx_http_cx_conn_t *ac,
+    ngx_int_t status);
+static void ngx_http_cx_redis_disconnected(ngx_http_cx_conn_t *ac,
+    ngx_int_t status);
+static void ngx_http_cx_redis_setup_reply(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
-static void ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_redis_reply(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
 static void ngx_http_cx_redis_made(ngx_http_cx_flight_t *f,
     redisReply *reply);
@@ -190,19 +180,11 @@ static ngx_http_cx_node_t *ngx_http_cx_cluster_node(u_char *host, size_t len,
     ngx_int_t port);
 static void ngx_http_cx_cluster_ask(ngx_event_t *ev);
 static void ngx_http_cx_cluster_stale(void);
-static void ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_cluster_slots(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
 static ngx_int_t ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd,
     ngx_http_cx_flight_t *f, redisReply *reply);
 static ngx_int_t ngx_http_cx_numeric(u_char *host, size_t len);
-
-static void ngx_http_cx_redis_read_handler(ngx_event_t *ev);
-static void ngx_http_cx_redis_write_handler(ngx_event_t *ev);
-static void ngx_http_cx_redis_add_read(void *data);
-static void ngx_http_cx_redis_del_read(void *data);
-static void ngx_http_cx_redis_add_write(void *data);
-static void ngx_http_cx_redis_del_write(void *data);
-static void ngx_http_cx_redis_cleanup(void *data);
 
 
 static ngx_http_cx_redis_t  ngx_http_cx_redis;
@@ -353,10 +335,6 @@ ngx_http_cx_redis_node(ngx_http_cx_redis_t *rd, u_char *host, size_t len,
     nd->connect_timer.log = rd->log;
     nd->connect_timer.cancelable = 1;
 
-    nd->flush.handler = ngx_http_cx_redis_flush_handler;
-    nd->flush.data = nd;
-    nd->flush.log = rd->log;
-
     nd->stall.handler = ngx_http_cx_redis_stall_handler;
     nd->stall.data = nd;
     nd->stall.log = rd->log;
@@ -426,6 +404,7 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
     ngx_http_cx_sentinel_cleanup();
 
     for (i = 0; i < rd->nnodes; i++) {
+        ngx_http_cx_conn_forget(&rd->node[i]->session);
         ngx_free(rd->node[i]->flight);
         ngx_free(rd->node[i]);
     }
@@ -448,7 +427,7 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
 {
     u_char                    db[NGX_INT_T_LEN];
     ngx_str_t                 argv[3];
-    redisAsyncContext        *ac;
+    ngx_http_cx_conn_t       *ac;
     ngx_http_cx_redis_t      *rd;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -461,15 +440,12 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
 
     /*
      * The address is a numeric one, resolved at configuration time or
-     * checked when a sentinel named it: hiredis never asks a resolver.
+     * checked when a sentinel named it: no resolver is asked here.
      */
 
-    if (nd->port) {
-        ac = redisAsyncConnect((char *) nd->host, (int) nd->port);
-
-    } else {
-        ac = redisAsyncConnectUnix((char *) nd->host);
-    }
+    ac = ngx_http_cx_conn_open(nd->host, nd->port,
+                               cmcf->redis_tls ? &cmcf->tls : NULL,
+                               &nd->session, rd->log);
 
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rd->log, 0,
@@ -480,13 +456,7 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
 
     if (ac->err) {
         ngx_http_cx_redis_fault(nd, "connect failed", ac->errstr);
-        redisAsyncFree(ac);
-        ngx_http_cx_redis_schedule(nd);
-        return;
-    }
-
-    if (ngx_http_cx_redis_attach(ac) != NGX_OK) {
-        redisAsyncFree(ac);
+        ngx_http_cx_conn_free(ac);
         ngx_http_cx_redis_schedule(nd);
         return;
     }
@@ -509,8 +479,8 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
     nd->connected = 0;
     nd->ready = 0;
 
-    redisAsyncSetConnectCallback(ac, ngx_http_cx_redis_connected);
-    redisAsyncSetDisconnectCallback(ac, ngx_http_cx_redis_disconnected);
+    ac->connected = ngx_http_cx_redis_connected;
+    ac->disconnected = ngx_http_cx_redis_disconnected;
 
     /*
      * The connection is usable once its setup is answered: AUTH, SELECT,
@@ -558,11 +528,6 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
                                        NULL, 1, argv);
     }
 
-
-    /* write interest tells us when the non-blocking connect completes */
-
-    ngx_http_cx_redis_add_write(ac->ev.data);
-
     ngx_add_timer(&nd->connect_timer, cmcf->connect_timeout);
 }
 
@@ -570,14 +535,10 @@ ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd)
 static void
 ngx_http_cx_redis_close(ngx_http_cx_node_t *nd)
 {
-    redisAsyncContext  *ac;
+    ngx_http_cx_conn_t  *ac;
 
     if (nd->connect_timer.timer_set) {
         ngx_del_timer(&nd->connect_timer);
-    }
-
-    if (nd->flush.posted) {
-        ngx_delete_posted_event(&nd->flush);
     }
 
     if (nd->stall.timer_set) {
@@ -596,7 +557,7 @@ ngx_http_cx_redis_close(ngx_http_cx_node_t *nd)
     nd->connected = 0;
     nd->ready = 0;
 
-    redisAsyncFree(ac);
+    ngx_http_cx_conn_free(ac);
 }
 
 
@@ -901,24 +862,7 @@ ngx_http_cx_redis_connect_timeout(ngx_event_t *ev)
 
 
 static void
-ngx_http_cx_redis_flush_handler(ngx_event_t *ev)
-{
-    ngx_http_cx_node_t *nd = ev->data;
-
-    if (nd->ac == NULL) {
-        return;
-    }
-
-    /* a write that does not complete asks for a real write event */
-
-    nd->flushing = 1;
-    redisAsyncHandleWrite(nd->ac);
-    nd->flushing = 0;
-}
-
-
-static void
-ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
+ngx_http_cx_redis_connected(ngx_http_cx_conn_t *ac, ngx_int_t status)
 {
     ngx_http_cx_node_t  *nd = ac->data;
 
@@ -930,8 +874,8 @@ ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
         ngx_del_timer(&nd->connect_timer);
     }
 
-    if (status != REDIS_OK) {
-        /* hiredis frees the context after this callback returns */
+    if (status != NGX_OK) {
+        /* the connection is freed after this callback returns */
         ngx_http_cx_redis_fault(nd, "connect failed", ac->errstr);
         nd->ac = NULL;
         ngx_http_cx_redis_schedule(nd);
@@ -951,12 +895,12 @@ ngx_http_cx_redis_connected(const redisAsyncContext *ac, int status)
 
 
 static void
-ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
+ngx_http_cx_redis_disconnected(ngx_http_cx_conn_t *ac, ngx_int_t status)
 {
     ngx_http_cx_node_t  *nd = ac->data;
 
     if (nd == NULL || ac != nd->ac) {
-        /* our own redisAsyncFree(), nothing to do */
+        /* our own ngx_http_cx_conn_free(), nothing to do */
         return;
     }
 
@@ -976,7 +920,7 @@ ngx_http_cx_redis_disconnected(const redisAsyncContext *ac, int status)
 
 
 static void
-ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
+ngx_http_cx_redis_setup_reply(ngx_http_cx_conn_t *ac, void *r,
     void *privdata)
 {
     redisReply  *reply = r;
@@ -989,7 +933,7 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
 
     if (reply->type == REDIS_REPLY_ERROR) {
         /* logged by ngx_http_cx_redis_reply() */
-        redisAsyncDisconnect(ac);
+        ngx_http_cx_conn_disconnect(ac);
         return;
     }
 
@@ -1005,7 +949,7 @@ ngx_http_cx_redis_setup_reply(redisAsyncContext *ac, void *r,
                                   && reply->element[0]->type
                                      == REDIS_REPLY_STRING
                                   ? reply->element[0]->str : NULL);
-        redisAsyncDisconnect(ac);
+        ngx_http_cx_conn_disconnect(ac);
         return;
     }
 
@@ -1243,7 +1187,7 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
         return NULL;
     }
 
-    /* NUL-terminated: hiredis looks for the command name with strchr() */
+    /* NUL-terminated, as a copy kept to follow a redirect */
 
     len = ngx_http_cx_resp_len(argc, argv) + 1;
 
@@ -1314,7 +1258,6 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
 static ngx_http_cx_flight_t *
 ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
 {
-    int                    rc;
     ngx_uint_t             i, n;
     ngx_http_cx_flight_t  *f, *flight;
     ngx_http_cx_redis_t   *rd;
@@ -1351,12 +1294,12 @@ ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
         nd->nflight = n;
     }
 
-    /* the sequence number is all hiredis keeps for us */
+    /* the sequence number is all the connection keeps for us */
 
-    rc = redisAsyncFormattedCommand(nd->ac, ngx_http_cx_redis_reply,
-                                    (void *) (uintptr_t) nd->tail,
-                                    (char *) buf, len);
-    if (rc != REDIS_OK) {
+    if (ngx_http_cx_conn_send(nd->ac, ngx_http_cx_redis_reply,
+                              (void *) (uintptr_t) nd->tail, buf, len)
+        != NGX_OK)
+    {
         return NULL;
     }
 
@@ -1550,7 +1493,7 @@ ngx_http_cx_redis_renew(ngx_http_cx_node_t *nd)
 
 
 static void
-ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_cx_redis_reply(ngx_http_cx_conn_t *ac, void *r, void *privdata)
 {
     redisReply  *reply = r;
 
@@ -1611,7 +1554,7 @@ ngx_http_cx_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
             {
                 /* a replica now: ask the sentinels which is the primary */
                 nd->ready = 0;
-                redisAsyncDisconnect(ac);
+                ngx_http_cx_conn_disconnect(ac);
             }
 
         } else {
@@ -1891,7 +1834,7 @@ ngx_http_cx_cluster_stale(void)
  */
 
 static void
-ngx_http_cx_cluster_slots(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_cx_cluster_slots(ngx_http_cx_conn_t *ac, void *r, void *privdata)
 {
     redisReply  *reply = r;
 
@@ -2177,148 +2120,4 @@ ngx_http_cx_numeric(u_char *host, size_t len)
 #endif
 
     return NGX_ERROR;
-}
-
-
-/* the adapter: hiredis event hooks on an nginx connection */
-
-ngx_int_t
-ngx_http_cx_redis_attach(redisAsyncContext *ac)
-{
-    ngx_connection_t  *c;
-
-    c = ngx_get_connection(ac->c.fd, ngx_http_cx_redis.log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = ac;
-    c->read->handler = ngx_http_cx_redis_read_handler;
-    c->write->handler = ngx_http_cx_redis_write_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
-
-    ac->ev.data = c;
-    ac->ev.addRead = ngx_http_cx_redis_add_read;
-    ac->ev.delRead = ngx_http_cx_redis_del_read;
-    ac->ev.addWrite = ngx_http_cx_redis_add_write;
-    ac->ev.delWrite = ngx_http_cx_redis_del_write;
-    ac->ev.cleanup = ngx_http_cx_redis_cleanup;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_cx_redis_read_handler(ngx_event_t *ev)
-{
-    ngx_connection_t  *c = ev->data;
-
-    redisAsyncHandleRead(c->data);
-}
-
-
-static void
-ngx_http_cx_redis_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t  *c = ev->data;
-
-    redisAsyncHandleWrite(c->data);
-}
-
-
-static void
-ngx_http_cx_redis_add_read(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    if (!c->read->active) {
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "cx: adding redis read event failed");
-        }
-    }
-}
-
-
-static void
-ngx_http_cx_redis_del_read(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_http_cx_redis_add_write(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    redisAsyncContext   *ac;
-    ngx_http_cx_node_t  *nd;
-
-    ac = c->data;
-    nd = ac->data;      /* NULL: a sentinel's */
-
-    if (nd && ac == nd->ac && nd->connected && !nd->flushing
-        && !c->write->active)
-    {
-        if (!nd->flush.posted) {
-            ngx_post_event(&nd->flush, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "cx: adding redis write event failed");
-        }
-    }
-}
-
-
-static void
-ngx_http_cx_redis_del_write(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_http_cx_redis_cleanup(void *data)
-{
-    ngx_connection_t  *c = data;
-
-    if (c == NULL) {
-        return;
-    }
-
-    ngx_http_cx_redis_del_read(c);
-    ngx_http_cx_redis_del_write(c);
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    /* hiredis closes the socket itself */
-
-    c->fd = (ngx_socket_t) -1;
-    ngx_free_connection(c);
 }

@@ -18,8 +18,8 @@
  * a backoff of its own, with a question first: a switch may have been
  * missed meanwhile.
  *
- * Both are hiredis async connections on nginx's event loop, through the
- * adapter of ngx_http_cx_redis.c; their deadlines are nginx timers.
+ * Both are connections of ngx_http_cx_conn.c, with TLS when
+ * cx_redis_sentinel has sentinel_tls; their deadlines are nginx timers.
  */
 
 
@@ -28,7 +28,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -41,7 +40,7 @@
 
 /* a connection to one sentinel */
 typedef struct {
-    redisAsyncContext          *ac;
+    ngx_http_cx_conn_t         *ac;
     ngx_event_t                 timer;          /* connect, then answer */
     ngx_http_cx_addr_t         *addr;
 } ngx_http_cx_sentinel_conn_t;
@@ -66,28 +65,28 @@ typedef struct {
 
 
 static void ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn);
-static redisAsyncContext *ngx_http_cx_sentinel_connect(
+static ngx_http_cx_conn_t *ngx_http_cx_sentinel_connect(
     ngx_http_cx_sentinel_t *sn, ngx_http_cx_sentinel_conn_t *sc,
     ngx_http_cx_addr_t *addr);
 static void ngx_http_cx_sentinel_close(ngx_http_cx_sentinel_conn_t *sc);
 static void ngx_http_cx_sentinel_fault(ngx_http_cx_sentinel_t *sn,
     ngx_http_cx_addr_t *addr, const char *what, size_t len,
     const char *detail);
-static void ngx_http_cx_sentinel_answer(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_sentinel_answer(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
 static void ngx_http_cx_sentinel_subscribe(ngx_http_cx_sentinel_t *sn,
     ngx_http_cx_addr_t *addr);
-static void ngx_http_cx_sentinel_message(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_sentinel_message(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
-static void ngx_http_cx_sentinel_sub_auth(redisAsyncContext *ac, void *r,
+static void ngx_http_cx_sentinel_sub_auth(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
 static void ngx_http_cx_sentinel_lost(ngx_http_cx_sentinel_t *sn);
 static ngx_int_t ngx_http_cx_sentinel_address(u_char *host, size_t len,
     u_char *port, size_t port_len, ngx_int_t *n);
-static void ngx_http_cx_sentinel_connected(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_cx_sentinel_disconnected(const redisAsyncContext *ac,
-    int status);
+static void ngx_http_cx_sentinel_connected(ngx_http_cx_conn_t *ac,
+    ngx_int_t status);
+static void ngx_http_cx_sentinel_disconnected(ngx_http_cx_conn_t *ac,
+    ngx_int_t status);
 static void ngx_http_cx_sentinel_timeout(ngx_event_t *ev);
 static void ngx_http_cx_sentinel_resubscribe(ngx_event_t *ev);
 
@@ -193,15 +192,12 @@ ngx_http_cx_sentinel_ask(ngx_uint_t need)
 static void
 ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
 {
-    ngx_str_t            *name;
     ngx_uint_t            n;
-    const char           *argv[3];
-    size_t                lens[3];
-    redisAsyncContext    *ac;
+    ngx_str_t             argv[3];
+    ngx_http_cx_conn_t   *ac;
     ngx_http_cx_addr_t   *addr;
 
     n = sn->conf->sentinels->nelts;
-    name = &sn->conf->redis_name;
 
     while (sn->asked < n) {
         addr = sn->conf->sentinels->elts;
@@ -212,16 +208,13 @@ ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
             continue;
         }
 
-        argv[0] = "SENTINEL";
-        lens[0] = sizeof("SENTINEL") - 1;
-        argv[1] = "get-master-addr-by-name";
-        lens[1] = sizeof("get-master-addr-by-name") - 1;
-        argv[2] = (const char *) name->data;
-        lens[2] = name->len;
+        argv[0] = ngx_http_cx_lit("SENTINEL");
+        argv[1] = ngx_http_cx_lit("get-master-addr-by-name");
+        argv[2] = sn->conf->redis_name;
 
-        if (redisAsyncCommandArgv(ac, ngx_http_cx_sentinel_answer, NULL,
-                                  3, argv, lens)
-            != REDIS_OK)
+        if (ngx_http_cx_conn_command(ac, ngx_http_cx_sentinel_answer, NULL,
+                                     3, argv)
+            != NGX_OK)
         {
             ngx_http_cx_sentinel_close(&sn->ask);
             continue;
@@ -251,23 +244,19 @@ ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
 
 /* a connection to a sentinel, its AUTH queued: NULL, the fault noted */
 
-static redisAsyncContext *
+static ngx_http_cx_conn_t *
 ngx_http_cx_sentinel_connect(ngx_http_cx_sentinel_t *sn,
     ngx_http_cx_sentinel_conn_t *sc, ngx_http_cx_addr_t *addr)
 {
-    u_char              host[NGX_SOCKADDR_STRLEN + 1];
-    const char         *argv[2];
-    size_t              lens[2];
-    redisAsyncContext  *ac;
+    u_char               host[NGX_SOCKADDR_STRLEN + 1];
+    ngx_str_t            argv[2];
+    ngx_http_cx_conn_t  *ac;
 
     ngx_cpystrn(host, addr->host.data, addr->host.len + 1);
 
-    if (addr->port) {
-        ac = redisAsyncConnect((char *) host, (int) addr->port);
-
-    } else {
-        ac = redisAsyncConnectUnix((char *) host);
-    }
+    ac = ngx_http_cx_conn_open(host, addr->port,
+                               sn->conf->sentinel_tls ? &sn->conf->tls : NULL,
+                               NULL, sn->log);
 
     if (ac == NULL) {
         ngx_http_cx_sentinel_fault(sn, addr, "no memory", 0, NULL);
@@ -276,41 +265,30 @@ ngx_http_cx_sentinel_connect(ngx_http_cx_sentinel_t *sn,
 
     if (ac->err) {
         ngx_http_cx_sentinel_fault(sn, addr, ac->errstr, 0, NULL);
-        redisAsyncFree(ac);
-        return NULL;
-    }
-
-    if (ngx_http_cx_redis_attach(ac) != NGX_OK) {
-        redisAsyncFree(ac);
+        ngx_http_cx_conn_free(ac);
         return NULL;
     }
 
     sc->ac = ac;
     sc->addr = addr;
 
-    redisAsyncSetConnectCallback(ac, ngx_http_cx_sentinel_connected);
-    redisAsyncSetDisconnectCallback(ac, ngx_http_cx_sentinel_disconnected);
+    ac->connected = ngx_http_cx_sentinel_connected;
+    ac->disconnected = ngx_http_cx_sentinel_disconnected;
 
     if (sn->conf->sentinel_password.len) {
-        argv[0] = "AUTH";
-        lens[0] = sizeof("AUTH") - 1;
-        argv[1] = (const char *) sn->conf->sentinel_password.data;
-        lens[1] = sn->conf->sentinel_password.len;
+        argv[0] = ngx_http_cx_lit("AUTH");
+        argv[1] = sn->conf->sentinel_password;
 
-        if (redisAsyncCommandArgv(ac, sc == &sn->ask
-                                      ? ngx_http_cx_sentinel_answer
-                                      : ngx_http_cx_sentinel_sub_auth,
-                                  NGX_HTTP_CX_SENTINEL_AUTH, 2, argv, lens)
-            != REDIS_OK)
+        if (ngx_http_cx_conn_command(ac, sc == &sn->ask
+                                         ? ngx_http_cx_sentinel_answer
+                                         : ngx_http_cx_sentinel_sub_auth,
+                                     NGX_HTTP_CX_SENTINEL_AUTH, 2, argv)
+            != NGX_OK)
         {
             ngx_http_cx_sentinel_close(sc);
             return NULL;
         }
     }
-
-    /* write interest tells when the non-blocking connect completes */
-
-    ac->ev.addWrite(ac->ev.data);
 
     ngx_add_timer(&sc->timer, sn->conf->connect_timeout);
 
@@ -321,7 +299,7 @@ ngx_http_cx_sentinel_connect(ngx_http_cx_sentinel_t *sn,
 static void
 ngx_http_cx_sentinel_close(ngx_http_cx_sentinel_conn_t *sc)
 {
-    redisAsyncContext  *ac;
+    ngx_http_cx_conn_t  *ac;
 
     if (sc->timer.timer_set) {
         ngx_del_timer(&sc->timer);
@@ -337,7 +315,7 @@ ngx_http_cx_sentinel_close(ngx_http_cx_sentinel_conn_t *sc)
 
     sc->ac = NULL;
 
-    redisAsyncFree(ac);
+    ngx_http_cx_conn_free(ac);
 }
 
 
@@ -390,7 +368,7 @@ ngx_http_cx_sentinel_fault(ngx_http_cx_sentinel_t *sn,
 
 
 static void
-ngx_http_cx_sentinel_answer(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_cx_sentinel_answer(ngx_http_cx_conn_t *ac, void *r, void *privdata)
 {
     redisReply  *reply = r;
 
@@ -474,9 +452,8 @@ static void
 ngx_http_cx_sentinel_subscribe(ngx_http_cx_sentinel_t *sn,
     ngx_http_cx_addr_t *addr)
 {
-    const char         *argv[2];
-    size_t              lens[2];
-    redisAsyncContext  *ac;
+    ngx_str_t            argv[2];
+    ngx_http_cx_conn_t  *ac;
 
     if (sn->resubscribe.timer_set) {
         ngx_del_timer(&sn->resubscribe);
@@ -488,14 +465,16 @@ ngx_http_cx_sentinel_subscribe(ngx_http_cx_sentinel_t *sn,
         return;
     }
 
-    argv[0] = "SUBSCRIBE";
-    lens[0] = sizeof("SUBSCRIBE") - 1;
-    argv[1] = "+switch-master";
-    lens[1] = sizeof("+switch-master") - 1;
+    argv[0] = ngx_http_cx_lit("SUBSCRIBE");
+    argv[1] = ngx_http_cx_lit("+switch-master");
 
-    if (redisAsyncCommandArgv(ac, ngx_http_cx_sentinel_message, NULL, 2,
-                              argv, lens)
-        != REDIS_OK)
+    /* the messages that follow answer no command */
+
+    ac->push = ngx_http_cx_sentinel_message;
+
+    if (ngx_http_cx_conn_command(ac, ngx_http_cx_sentinel_message, NULL, 2,
+                                 argv)
+        != NGX_OK)
     {
         ngx_http_cx_sentinel_close(&sn->sub);
         ngx_http_cx_sentinel_lost(sn);
@@ -504,7 +483,7 @@ ngx_http_cx_sentinel_subscribe(ngx_http_cx_sentinel_t *sn,
 
 
 static void
-ngx_http_cx_sentinel_sub_auth(redisAsyncContext *ac, void *r,
+ngx_http_cx_sentinel_sub_auth(ngx_http_cx_conn_t *ac, void *r,
     void *privdata)
 {
     redisReply  *reply = r;
@@ -535,7 +514,7 @@ ngx_http_cx_sentinel_sub_auth(redisAsyncContext *ac, void *r,
  */
 
 static void
-ngx_http_cx_sentinel_message(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_cx_sentinel_message(ngx_http_cx_conn_t *ac, void *r, void *privdata)
 {
     redisReply  *reply = r;
 
@@ -646,8 +625,8 @@ ngx_http_cx_sentinel_resubscribe(ngx_event_t *ev)
 
 
 /*
- * An address a sentinel names, numeric: hiredis connects to it without
- * a resolver (a sentinel with "announce-hostnames yes" names hosts).
+ * An address a sentinel names, numeric: connected to without a
+ * resolver (a sentinel with "announce-hostnames yes" names hosts).
  */
 
 static ngx_int_t
@@ -682,13 +661,13 @@ ngx_http_cx_sentinel_address(u_char *host, size_t len, u_char *port,
 
 
 static void
-ngx_http_cx_sentinel_connected(const redisAsyncContext *ac, int status)
+ngx_http_cx_sentinel_connected(ngx_http_cx_conn_t *ac, ngx_int_t status)
 {
     ngx_http_cx_sentinel_t  *sn;
 
     sn = &ngx_http_cx_sentinel;
 
-    if (status == REDIS_OK) {
+    if (status == NGX_OK) {
         /* connected: as long again for the answer, or the subscription */
 
         if (ac == sn->ask.ac) {
@@ -701,7 +680,7 @@ ngx_http_cx_sentinel_connected(const redisAsyncContext *ac, int status)
         return;
     }
 
-    /* hiredis frees the context after this callback returns */
+    /* the connection is freed after this callback returns */
 
     if (ac == sn->ask.ac) {
         ngx_http_cx_sentinel_fault(sn, sn->ask.addr, ac->errstr, 0, NULL);
@@ -726,7 +705,7 @@ ngx_http_cx_sentinel_connected(const redisAsyncContext *ac, int status)
 
 
 static void
-ngx_http_cx_sentinel_disconnected(const redisAsyncContext *ac, int status)
+ngx_http_cx_sentinel_disconnected(ngx_http_cx_conn_t *ac, ngx_int_t status)
 {
     ngx_http_cx_sentinel_t  *sn;
 

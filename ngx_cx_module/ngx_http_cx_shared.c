@@ -18,7 +18,6 @@
 #include <math.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 #include <ngx_http_cx_module.h>
 
@@ -26,9 +25,9 @@
 static ngx_int_t ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx,
     uint64_t key, ngx_str_t *blob, ngx_str_t *id, int64_t *epoch,
     ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
-static void ngx_http_cx_past_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_past_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
-static void ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data,
+static void ngx_http_cx_rules_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
 static ngx_int_t ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply,
     ngx_uint_t room, ngx_str_t **mp, double **wp);
@@ -81,7 +80,7 @@ ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
 /* the previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH */
 
 static void
-ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_past_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
@@ -119,7 +118,7 @@ ngx_http_cx_past_reply(redisAsyncContext *ac, void *data, void *privdata)
  */
 
 static void
-ngx_http_cx_rules_reply(redisAsyncContext *ac, void *data, void *privdata)
+ngx_http_cx_rules_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 {
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
