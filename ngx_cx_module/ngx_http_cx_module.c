@@ -105,10 +105,20 @@ static ngx_int_t ngx_http_cx_parse_bounded(ngx_str_t *s,
 static char *ngx_http_cx_invalid_value(ngx_conf_t *cf, ngx_str_t *value,
     char *param, ngx_http_cx_bounds_t *bounds);
 static char *ngx_http_cx_duplicate_param(ngx_conf_t *cf, ngx_str_t *param);
+static ngx_int_t ngx_http_cx_redis_tls(ngx_conf_t *cf, ngx_flag_t *flag,
+    ngx_str_t *value);
+static char *ngx_http_cx_tls_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_cx_tls_init(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf);
 
 
 static ngx_conf_post_handler_pt  ngx_http_cx_secret_p = ngx_http_cx_secret;
 static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
+
+static ngx_conf_num_bounds_t  ngx_http_cx_depth_bounds = {
+    ngx_conf_check_num_bounds, 1, 100
+};
 
 static ngx_http_cx_bounds_t  ngx_http_cx_timeout_bounds = {
     NGX_HTTP_CX_MSEC, 1, 10000, "a time between 1ms and 10s"
@@ -204,6 +214,48 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       ngx_http_cx_redis_cluster,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("cx_redis_tls_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_tls_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.trusted),
+      NULL },
+
+    { ngx_string("cx_redis_tls_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_tls_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.certificate),
+      NULL },
+
+    { ngx_string("cx_redis_tls_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_tls_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.certificate_key),
+      NULL },
+
+    { ngx_string("cx_redis_tls_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.verify),
+      NULL },
+
+    { ngx_string("cx_redis_tls_verify_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.verify_depth),
+      &ngx_http_cx_depth_bounds },
+
+    { ngx_string("cx_redis_tls_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_cx_main_conf_t, tls.name),
       NULL },
 
     { ngx_string("cx_timeout"),
@@ -587,6 +639,13 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->sentinels = NULL;
      *     cmcf->cluster = NULL;
      *     cmcf->sentinel_password = { 0, NULL };
+     *     cmcf->redis_tls = 0;
+     *     cmcf->sentinel_tls = 0;
+     *     cmcf->tls.ssl = NULL;
+     *     cmcf->tls.name = { 0, NULL };
+     *     cmcf->tls.trusted = { 0, NULL };
+     *     cmcf->tls.certificate = { 0, NULL };
+     *     cmcf->tls.certificate_key = { 0, NULL };
      *     cmcf->builtin_keys = NULL;
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
@@ -597,6 +656,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      */
 
     cmcf->redis_db = NGX_CONF_UNSET;
+    cmcf->tls.verify = NGX_CONF_UNSET;
+    cmcf->tls.verify_depth = NGX_CONF_UNSET_UINT;
     cmcf->timeout = NGX_CONF_UNSET_MSEC;
     cmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     cmcf->history = NGX_CONF_UNSET_UINT;
@@ -673,6 +734,10 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         cmcf->resolver = clcf->resolver;
         cmcf->resolver_timeout = clcf->resolver_timeout == NGX_CONF_UNSET_MSEC
                                  ? 30000 : clcf->resolver_timeout;
+    }
+
+    if (ngx_http_cx_tls_init(cf, cmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     p = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
@@ -1081,7 +1146,8 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (rc == NGX_DECLINED) {
             return ngx_http_cx_redis_unknown(cf, &value[i],
                                              "\"user=\", \"password=\", "
-                                             "\"db=\" or \"resolve\"");
+                                             "\"db=\", \"tls\" or "
+                                             "\"resolve\"");
         }
     }
 
@@ -1228,8 +1294,19 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
+        if (ngx_strcmp(value[i].data, "sentinel_tls") == 0) {
+            if (ngx_http_cx_redis_tls(cf, &cmcf->sentinel_tls, &value[i])
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
 
+            continue;
+        }
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+            || ngx_strcmp(value[i].data, "tls") == 0)
+        {
             rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
 
             if (rc == NGX_ERROR) {
@@ -1239,8 +1316,9 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (rc == NGX_DECLINED) {
                 return ngx_http_cx_redis_unknown(cf, &value[i],
                                                  "\"user=\", \"password=\", "
-                                                 "\"db=\" or "
-                                                 "\"sentinel_password=\"");
+                                                 "\"db=\", \"tls\", "
+                                                 "\"sentinel_password=\" "
+                                                 "or \"sentinel_tls\"");
             }
 
             continue;
@@ -1329,8 +1407,9 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
-
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+            || ngx_strcmp(value[i].data, "tls") == 0)
+        {
             rc = ngx_http_cx_redis_param(cf, cmcf, &value[i]);
 
             if (rc == NGX_ERROR) {
@@ -1339,8 +1418,8 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (rc == NGX_DECLINED) {
                 return ngx_http_cx_redis_unknown(cf, &value[i],
-                                                 "\"user=\" or "
-                                                 "\"password=\"");
+                                                 "\"user=\", \"password=\" "
+                                                 "or \"tls\"");
             }
 
             continue;
@@ -1394,9 +1473,9 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * A parameter of the connection to Redis, of cx_redis or of
- * cx_redis_sentinel: NGX_DECLINED when it is none of user=, password=
- * and db=.
+ * A parameter of the connection to Redis, of cx_redis, cx_redis_sentinel
+ * or cx_redis_cluster: NGX_DECLINED when it is none of user=, password=,
+ * db= and tls.
  */
 
 static ngx_int_t
@@ -1407,6 +1486,10 @@ ngx_http_cx_redis_param(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
     ngx_uint_t   j;
 
     name = cf->args->elts;
+
+    if (ngx_strcmp(value->data, "tls") == 0) {
+        return ngx_http_cx_redis_tls(cf, &cmcf->redis_tls, value);
+    }
 
     if (ngx_strncmp(value->data, "user=", 5) == 0) {
         s.data = value->data + 5;
@@ -1485,6 +1568,214 @@ ngx_http_cx_redis_param(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
     }
 
     return NGX_DECLINED;
+}
+
+
+/* tls, or sentinel_tls: only with an nginx built with OpenSSL */
+
+static ngx_int_t
+ngx_http_cx_redis_tls(ngx_conf_t *cf, ngx_flag_t *flag, ngx_str_t *value)
+{
+#if !(NGX_SSL)
+    ngx_str_t  *name;
+#endif
+
+    if (*flag) {
+        (void) ngx_http_cx_duplicate_param(cf, value);
+        return NGX_ERROR;
+    }
+
+#if (NGX_SSL)
+    *flag = 1;
+
+    return NGX_OK;
+#else
+    name = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" in \"%V\" directive requires an nginx "
+                       "built with OpenSSL (--with-http_ssl_module)",
+                       value, &name[0]);
+    return NGX_ERROR;
+#endif
+}
+
+
+/*
+ * cx_redis_tls_trusted_certificate, _certificate, _certificate_key: a
+ * file that can be read, said here with the directive's line; what
+ * OpenSSL makes of it, at the end of the http block.
+ */
+
+static char *
+ngx_http_cx_tls_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t        *field, *value;
+    ngx_file_info_t   fi;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    *field = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, field, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(field->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_file_info_n " \"%s\" failed", field->data);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The TLS context of cx_redis ... tls and sentinel_tls, as
+ * proxy_ssl_* make theirs: verification on when
+ * cx_redis_tls_trusted_certificate is given, unless cx_redis_tls_verify
+ * says off; the name checked, cx_redis_tls_name or the host of cx_redis
+ * as written (an address, else: the node's).
+ */
+
+static ngx_int_t
+ngx_http_cx_tls_init(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
+{
+#if (NGX_SSL)
+    u_char              *p;
+    ngx_str_t            ciphers;
+    ngx_url_t            u;
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+#endif
+
+    ngx_conf_init_value(cmcf->tls.verify, cmcf->tls.trusted.len != 0);
+    ngx_conf_init_uint_value(cmcf->tls.verify_depth, 1);
+
+    if (!cmcf->redis_tls && !cmcf->sentinel_tls) {
+        return NGX_OK;
+    }
+
+#if (NGX_SSL)
+
+    if (cmcf->tls.name.len == 0 && cmcf->redis_host.data
+        && cmcf->redis_port)
+    {
+        /* cx_redis redis.example.com:6380 tls: that name */
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = cmcf->redis_name;
+        u.default_port = 6379;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) == NGX_OK
+            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE
+            && u.family != AF_INET6)
+        {
+            cmcf->tls.name = u.host;
+        }
+    }
+
+    if (cmcf->tls.name.len) {
+        /* NUL-terminated, for SNI */
+
+        p = ngx_pnalloc(cf->pool, cmcf->tls.name.len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn(p, cmcf->tls.name.data, cmcf->tls.name.len + 1);
+        cmcf->tls.name.data = p;
+    }
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ssl->log = cf->log;
+
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    cmcf->tls.ssl = ssl;
+
+    ngx_str_set(&ciphers, "DEFAULT");
+
+    if (ngx_ssl_ciphers(cf, ssl, &ciphers, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (cmcf->tls.certificate.len || cmcf->tls.certificate_key.len) {
+
+        if (cmcf->tls.certificate_key.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no \"cx_redis_tls_certificate_key\" is defined "
+                          "for certificate \"%V\"", &cmcf->tls.certificate);
+            return NGX_ERROR;
+        }
+
+        if (cmcf->tls.certificate.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no \"cx_redis_tls_certificate\" is defined "
+                          "for key \"%V\"", &cmcf->tls.certificate_key);
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_certificate(cf, ssl, &cmcf->tls.certificate,
+                                &cmcf->tls.certificate_key, NULL)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (cmcf->tls.verify) {
+        if (cmcf->tls.trusted.len == 0) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no cx_redis_tls_trusted_certificate for "
+                          "cx_redis_tls_verify");
+            return NGX_ERROR;
+        }
+
+        if (ngx_ssl_trusted_certificate(cf, ssl, &cmcf->tls.trusted,
+                                        cmcf->tls.verify_depth)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    /* a reconnect resumes the session of the connection before it */
+
+    if (ngx_ssl_client_session_cache(cf, ssl, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -1570,7 +1861,7 @@ ngx_http_cx_redis_url(ngx_conf_t *cf, ngx_str_t *url, in_port_t port,
 }
 
 
-/* an address as hiredis takes it: a numeric host and a port, or a path */
+/* an address as the module connects to it: numeric, and a port; a path */
 
 static char *
 ngx_http_cx_redis_addr(ngx_conf_t *cf, ngx_addr_t *addr, ngx_str_t *host,

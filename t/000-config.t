@@ -74,7 +74,7 @@ qr/\[emerg\] .*no "cx_redis" is defined for the "cx" directive in \S+nginx\.conf
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "user=", "password=", "db=" or "resolve"')
+main::emerg('invalid parameter "tls=..." in "cx_redis" directive, it must be "user=", "password=", "db=", "tls" or "resolve"')
 
 
 
@@ -1181,7 +1181,7 @@ hunter2
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "user=", "password=", "db=" or "resolve"')
+main::emerg('invalid parameter "Password=..." in "cx_redis" directive, it must be "user=", "password=", "db=", "tls" or "resolve"')
 --- no_error_log
 hunter2
 
@@ -1640,7 +1640,7 @@ main::emerg('invalid port in "127.0.0.1:99999" of the "cx_redis_sentinel" direct
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=" or "sentinel_password="')
+main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=" or "sentinel_tls"')
 
 
 
@@ -1650,7 +1650,7 @@ main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it mu
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Sentinel_password=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=" or "sentinel_password="')
+main::emerg('invalid parameter "Sentinel_password=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=" or "sentinel_tls"')
 --- no_error_log
 hunter2
 
@@ -1937,7 +1937,7 @@ main::emerg('invalid parameter "db=1" in "cx_redis_cluster" directive, a Redis C
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it must be "user=" or "password="')
+main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it must be "user=", "password=" or "tls"')
 
 
 
@@ -1947,7 +1947,7 @@ main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it mus
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Password=..." in "cx_redis_cluster" directive, it must be "user=" or "password="')
+main::emerg('invalid parameter "Password=..." in "cx_redis_cluster" directive, it must be "user=", "password=" or "tls"')
 --- no_error_log
 hunter2
 
