@@ -9,6 +9,7 @@ use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
 use File::Temp ();
+use IO::Socket::INET;
 
 our $Dir = File::Temp::tempdir("cx-tls-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 
@@ -60,9 +61,65 @@ sub tls_redis {
 our $Redis = tls_redis("no");
 our $Strict = tls_redis("yes");
 
+# a primary and a sentinel that watches it, both speaking TLS on their
+# TLS ports (the sentinel to the primary too: tls-replication)
+our $Primary = tls_redis("no");
+our $Sentinel = CxTest::start_sentinel("cx300", $Primary->{tport}, undef,
+    "tls-port " . (our $STport = CxTest::free_port()),
+    "tls-cert-file $Dir/server.crt", "tls-key-file $Dir/server.key",
+    "tls-ca-cert-file $Dir/ca.crt", "tls-auth-clients no",
+    "tls-replication yes");
+
+# a cluster of three primaries speaking TLS, its bus too (tls-cluster):
+# CLUSTER SLOTS names the TLS ports to a client on TLS
+sub bus_free {
+    my ($port) = @_;
+    return 0 if $port > 55535;
+    my $s = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+                                  LocalAddr => '127.0.0.1',
+                                  LocalPort => $port + 10000)
+        or return 0;
+    close $s;
+    return 1;
+}
+
+sub tls_port {
+    for (1 .. 100) {
+        my $port = CxTest::free_port();
+        return $port if bus_free($port);
+    }
+    die "no free port with a free cluster bus port";
+}
+
+our @Nodes = map {
+    my $tport = tls_port();
+    my $r = CxTest::start_redis(undef, undef, "--tls-port", $tport,
+                                "--tls-cert-file", "$Dir/server.crt",
+                                "--tls-key-file", "$Dir/server.key",
+                                "--tls-ca-cert-file", "$Dir/ca.crt",
+                                "--tls-auth-clients", "no",
+                                "--tls-cluster", "yes",
+                                "--tls-replication", "yes",
+                                "--cluster-enabled", "yes",
+                                "--cluster-config-file", "nodes.conf",
+                                "--cluster-node-timeout", "1000");
+    $r->{tport} = $tport;
+    $r;
+} 1 .. 3;
+
+sh("redis-cli", "--tls", "--cacert", "$Dir/ca.crt", "--cluster", "create",
+   (map { "127.0.0.1:$_->{tport}" } @Nodes), "--cluster-yes");
+
+CxTest::wait_until(sub {
+    !grep { !(join("\n", CxTest::redis($_->{port}, "CLUSTER", "INFO"))
+              =~ /cluster_state:ok.*cluster_known_nodes:3/s) } @Nodes
+}, 30) or die "the cluster did not come up";
+
 $ENV{TEST_NGINX_CX_TLS} = $Redis->{tport};
 $ENV{TEST_NGINX_CX_STRICT} = $Strict->{tport};
 $ENV{TEST_NGINX_CX_DIR} = $Dir;
+$ENV{TEST_NGINX_CX_SENTINEL} = $STport;
+$ENV{TEST_NGINX_CX_NODE} = $Nodes[0]->{tport};
 
 repeat_each(1);
 
@@ -373,7 +430,64 @@ next= status=MISS
 
 
 
-=== TEST 11: cx_redis_tls_verify on without a trusted certificate
+=== TEST 11: cx_redis_sentinel with tls and sentinel_tls: the sentinel asked over TLS, the primary it names spoken to over TLS
+--- http_config
+    cx_redis_sentinel cx300 127.0.0.1:$TEST_NGINX_CX_SENTINEL tls sentinel_tls;
+    cx_redis_tls_trusted_certificate $TEST_NGINX_CX_DIR/ca.crt;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k300-0123456789abcdef;
+    cx_prefix t311:;
+    cx_rule_reverse 0;
+--- init
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
+    qr/\[notice\] .*cx: redis "cx300" primary is 127\.0\.0\.1:$main::Primary->{tport}, by sentinel 127\.0\.0\.1:$main::STport/),
+    "the sentinel named the primary's TLS port");
+main::teach("a", "b");
+Test::More::ok(CxTest::wait_until(sub {
+                     scalar(CxTest::customers($main::Primary->{port}, "t311:"))
+                     == 2 }, 10),
+               "both customers' steps are in the primary");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 12: cx_redis_cluster with tls: the slots asked over TLS, each primary spoken to on its TLS port
+--- http_config
+    cx_redis_cluster 127.0.0.1:$TEST_NGINX_CX_NODE tls;
+    cx_redis_tls_trusted_certificate $TEST_NGINX_CX_DIR/ca.crt;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k300-0123456789abcdef;
+    cx_prefix t312:;
+    cx_rule_reverse 0;
+--- init
+Test::More::ok(CxTest::wait_until(sub { main::cart("x") =~ /status=MISS/ },
+                                  10),
+               "the cluster answers");
+main::teach("a", "b", "c", "d");
+Test::More::ok(CxTest::wait_until(sub {
+                     5 == grep { 1 } map { CxTest::customers($_->{port}, "t312:") }
+                                     @main::Nodes }, 10),
+               "the five customers' steps (x's too) are in the cluster");
+Test::More::ok((grep { scalar(() = CxTest::keys_of($_->{port}, "t312:")) }
+                @main::Nodes) > 1,
+               "on more than one primary");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+
+
+
+=== TEST 13: cx_redis_tls_verify on without a trusted certificate
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_TLS tls;
     cx_redis_tls_verify on;
@@ -386,7 +500,7 @@ no cx_redis_tls_trusted_certificate for cx_redis_tls_verify
 
 
 
-=== TEST 12: a trusted certificate file that is not there
+=== TEST 14: a trusted certificate file that is not there
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_TLS tls;
     cx_redis_tls_trusted_certificate $TEST_NGINX_CX_DIR/none.crt;
@@ -399,7 +513,7 @@ qr/\[emerg\] .*stat\(\) "[^"]*none\.crt" failed \(2: No such file or directory\)
 
 
 
-=== TEST 13: a client certificate without its key
+=== TEST 15: a client certificate without its key
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_TLS tls;
     cx_redis_tls_certificate $TEST_NGINX_CX_DIR/client.crt;
@@ -412,7 +526,7 @@ no "cx_redis_tls_certificate_key" is defined for certificate
 
 
 
-=== TEST 14: tls twice
+=== TEST 16: tls twice
 --- http_config
     cx_redis 127.0.0.1:$TEST_NGINX_CX_TLS tls tls;
     cx_secret k300-0123456789abcdef;
