@@ -116,8 +116,8 @@ static ngx_int_t ngx_http_cx_tls_init(ngx_conf_t *cf,
 static ngx_conf_post_handler_pt  ngx_http_cx_secret_p = ngx_http_cx_secret;
 static ngx_conf_post_handler_pt  ngx_http_cx_prefix_p = ngx_http_cx_prefix;
 
-static ngx_conf_num_bounds_t  ngx_http_cx_depth_bounds = {
-    ngx_conf_check_num_bounds, 1, 100
+static ngx_http_cx_bounds_t  ngx_http_cx_depth_bounds = {
+    NGX_HTTP_CX_NUMBER, 1, 100, "a number between 1 and 100"
 };
 
 static ngx_http_cx_bounds_t  ngx_http_cx_timeout_bounds = {
@@ -246,7 +246,7 @@ static ngx_command_t  ngx_http_cx_commands[] = {
 
     { ngx_string("cx_redis_tls_verify_depth"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_cx_set_bounded_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_cx_main_conf_t, tls.verify_depth),
       &ngx_http_cx_depth_bounds },

@@ -2120,3 +2120,85 @@ GET /t
 ok
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 201: cx_redis tls with its trusted certificate and a name starts
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT tls;
+    cx_redis_tls_trusted_certificate /etc/ssl/certs/ca-certificates.crt;
+    cx_redis_tls_verify_depth 2;
+    cx_redis_tls_name redis.example.com;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 202: cx_redis_sentinel sentinel_tls twice
+--- http_config
+    cx_redis_sentinel shop 127.0.0.1 sentinel_tls tls sentinel_tls;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "sentinel_tls" in "cx_redis_sentinel" directive')
+
+
+
+=== TEST 203: cx_redis_cluster tls twice
+--- http_config
+    cx_redis_cluster 127.0.0.1:7000 tls tls;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "tls" in "cx_redis_cluster" directive')
+
+
+
+=== TEST 204: cx_redis_tls_verify_depth 0
+--- http_config
+    cx_redis 127.0.0.1:6379 tls;
+    cx_redis_tls_verify_depth 0;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "0" in "cx_redis_tls_verify_depth" directive, it must be a number between 1 and 100')
+
+
+
+=== TEST 205: cx_redis_tls_certificate twice
+--- http_config
+    cx_redis 127.0.0.1:6379 tls;
+    cx_redis_tls_certificate /etc/ssl/certs/ca-certificates.crt;
+    cx_redis_tls_certificate /etc/ssl/certs/ca-certificates.crt;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_tls_certificate" directive is duplicate')
+
+
+
+=== TEST 206: cx_redis_tls_certificate_key that is not there
+--- http_config
+    cx_redis 127.0.0.1:6379 tls;
+    cx_redis_tls_certificate_key /nonexistent/cx.key;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('stat() "/nonexistent/cx.key" failed (2: No such file or directory)')
+
+
+
+=== TEST 207: cx_redis_tls_verify with a bad value
+--- http_config
+    cx_redis 127.0.0.1:6379 tls;
+    cx_redis_tls_verify maybe;
+--- config
+--- must_die
+--- error_log eval
+main::emerg('invalid value "maybe" in "cx_redis_tls_verify" directive, it must be "on" or "off"')
