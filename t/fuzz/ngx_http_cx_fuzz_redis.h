@@ -19,7 +19,6 @@
 
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 
 #define NGX_HTTP_CX_FUZZ_READS     32
