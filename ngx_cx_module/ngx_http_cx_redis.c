@@ -43,6 +43,10 @@
 #define NGX_HTTP_CX_MAP_EVERY     10000   /* ms, the cluster's slots asked */
 #define NGX_HTTP_CX_MAP_SOON      100     /* ms, asked again at the soonest */
 #define NGX_HTTP_CX_RESOLVE_EVERY 1000    /* ms, cx_redis ... resolve asked */
+#define NGX_HTTP_CX_AGAIN_FIRST   5       /* ms, TRYAGAIN: sent again, */
+#define NGX_HTTP_CX_AGAIN_MAX     200     /* doubling to this */
+#define NGX_HTTP_CX_AGAIN_WRITES  5000    /* ms, a write's, at most */
+#define NGX_HTTP_CX_AGAINS_MAX    1024    /* commands waiting at most */
 
 
 /* a command in flight */
@@ -60,7 +64,18 @@ typedef struct {
     double                      made_w;         /* MADE_SCORE: argv[2] */
     u_char                     *again;          /* cluster: the command, */
     size_t                      again_len;      /* to follow a redirect */
+    ngx_uint_t                  hslot;          /* its key's slot */
+    ngx_msec_t                  until;          /* TRYAGAIN: sent again */
+    ngx_uint_t                  tries;          /* until then */
 } ngx_http_cx_flight_t;
+
+
+/* a cluster's command refused TRYAGAIN, waiting to be sent again */
+typedef struct {
+    ngx_event_t                 ev;
+    ngx_queue_t                 queue;
+    ngx_http_cx_flight_t        f;
+} ngx_http_cx_again_t;
 
 
 /* a key a write may have made when its connection was lost */
@@ -129,6 +144,8 @@ typedef struct {
     ngx_http_cx_node_t         *asked;          /* that is in flight */
     ngx_msec_t                  asked_at;
     ngx_uint_t                  seed;           /* the next one to ask */
+    ngx_queue_t                 agains;         /* TRYAGAIN, to send again */
+    ngx_uint_t                  nagains;
 
     /* cx_redis ... resolve: the name asked again */
     ngx_event_t                 resolve;
@@ -184,6 +201,9 @@ static void ngx_http_cx_cluster_slots(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
 static ngx_int_t ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd,
     ngx_http_cx_flight_t *f, redisReply *reply);
+static ngx_int_t ngx_http_cx_cluster_again(ngx_http_cx_flight_t *f);
+static void ngx_http_cx_cluster_retry(ngx_event_t *ev);
+static void ngx_http_cx_cluster_give_up(ngx_http_cx_flight_t *f);
 static ngx_int_t ngx_http_cx_numeric(u_char *host, size_t len);
 
 
@@ -220,6 +240,8 @@ ngx_http_cx_redis_init_process(ngx_cycle_t *cycle)
     rd->conf = cmcf;
     rd->log = cycle->log;
     rd->cycle = cycle;
+
+    ngx_queue_init(&rd->agains);
 
     rd->slots = ngx_pcalloc(cycle->pool,
                             cmcf->max_pending * sizeof(ngx_http_cx_slot_t));
@@ -361,7 +383,9 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
     ngx_cycle_t *cycle = data;
 
     ngx_uint_t            i;
+    ngx_queue_t          *q;
     ngx_http_cx_node_t   *nd;
+    ngx_http_cx_again_t  *ag;
     ngx_http_cx_redis_t  *rd;
 
     rd = &ngx_http_cx_redis;
@@ -399,6 +423,23 @@ ngx_http_cx_redis_cycle_cleanup(void *data)
         }
 
         ngx_http_cx_redis_close(nd);
+    }
+
+    /* the commands to send again: answered NULL, as those in flight */
+
+    while (!ngx_queue_empty(&rd->agains)) {
+        q = ngx_queue_head(&rd->agains);
+        ag = ngx_queue_data(q, ngx_http_cx_again_t, queue);
+
+        ngx_queue_remove(q);
+        rd->nagains--;
+
+        if (ag->ev.timer_set) {
+            ngx_del_timer(&ag->ev);
+        }
+
+        ngx_http_cx_cluster_give_up(&ag->f);
+        ngx_free(ag);
     }
 
     ngx_http_cx_sentinel_cleanup();
@@ -1235,6 +1276,10 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
     f->again = p;
     f->again_len = last - rd->buf;
 
+    if (p && argc > 1) {
+        f->hslot = ngx_http_cx_keyslot(argv[1].data, argv[1].len);
+    }
+
     n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
     ngx_memcpy(f->cmd, argv[0].data, n);
     f->cmd[n] = '\0';
@@ -1312,6 +1357,9 @@ ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
     f->made = 0;
     f->moved = 0;
     f->read = 0;
+    f->hslot = 0;
+    f->until = 0;
+    f->tries = 0;
     f->cmd[0] = '\0';
 
     if (nd->head == nd->tail) {
@@ -1521,10 +1569,11 @@ ngx_http_cx_redis_reply(ngx_http_cx_conn_t *ac, void *r, void *privdata)
         nd->last_reply = ngx_current_msec;
     }
 
-    if (reply && reply->type == REDIS_REPLY_ERROR && f.again && !f.moved
+    if (reply && reply->type == REDIS_REPLY_ERROR && f.again
         && ngx_http_cx_cluster_follow(nd, &f, reply) == NGX_OK)
     {
-        /* sent to the node named: its reply is the command's */
+        /* sent to the node named, or again later: its reply is the
+         * command's */
         return;
     }
 
@@ -1994,6 +2043,8 @@ ngx_http_cx_cluster_slots(ngx_http_cx_conn_t *ac, void *r, void *privdata)
  * being migrated there.  The command is sent there once, behind ASKING
  * for an ASK; its reply goes to the command's callback then.  A second
  * redirect, or a node that is no numeric address, is an error reply.
+ * "TRYAGAIN": the command's keys are split between the two nodes of a
+ * slot being migrated; it is sent again a little later.
  */
 
 static ngx_int_t
@@ -2011,6 +2062,14 @@ ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
 
     p = (u_char *) reply->str;
     last = p + reply->len;
+
+    if (reply->len >= 8 && ngx_strncmp(p, "TRYAGAIN", 8) == 0) {
+        return ngx_http_cx_cluster_again(f);
+    }
+
+    if (f->moved) {
+        return NGX_DECLINED;
+    }
 
     if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
         ask = 0;
@@ -2093,6 +2152,126 @@ ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
     nf->moved = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * TRYAGAIN: a command of several keys (a customer's DEL) while its slot
+ * is migrated key by key, some of its keys moved and some not.  It is
+ * sent again after NGX_HTTP_CX_AGAIN_FIRST ms, doubling, to the node the
+ * map then names, for a read (a request waits for its reply) within
+ * cx_timeout, for a write within NGX_HTTP_CX_AGAIN_WRITES ms: after
+ * that, the TRYAGAIN is its reply, an error.
+ */
+
+static ngx_int_t
+ngx_http_cx_cluster_again(ngx_http_cx_flight_t *f)
+{
+    ngx_msec_t            delay;
+    ngx_msec_int_t        left;
+    ngx_http_cx_again_t  *ag;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    if (f->tries == 0) {
+        f->until = ngx_current_msec + (f->fn ? rd->conf->timeout
+                                             : NGX_HTTP_CX_AGAIN_WRITES);
+    }
+
+    left = (ngx_msec_int_t) (f->until - ngx_current_msec);
+
+    if (left <= 0 || rd->nagains == NGX_HTTP_CX_AGAINS_MAX
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
+        return NGX_DECLINED;
+    }
+
+    ag = ngx_calloc(sizeof(ngx_http_cx_again_t), rd->log);
+    if (ag == NULL) {
+        return NGX_DECLINED;
+    }
+
+    delay = NGX_HTTP_CX_AGAIN_FIRST << ngx_min(f->tries, 8);
+    delay = ngx_min(delay, NGX_HTTP_CX_AGAIN_MAX);
+    delay = ngx_min(delay, (ngx_msec_t) left);
+
+    ag->f = *f;
+    ag->f.tries++;
+
+    ag->ev.handler = ngx_http_cx_cluster_retry;
+    ag->ev.data = ag;
+    ag->ev.log = rd->log;
+    ag->ev.cancelable = 1;
+
+    ngx_add_timer(&ag->ev, delay);
+
+    ngx_queue_insert_tail(&rd->agains, &ag->queue);
+    rd->nagains++;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, rd->log, 0,
+                   "cx: redis %s %*s: TRYAGAIN, again in %M ms",
+                   f->cmd, (size_t) f->key_len, f->key, delay);
+
+    return NGX_OK;
+}
+
+
+/* a command refused TRYAGAIN, sent again to its slot's node */
+
+static void
+ngx_http_cx_cluster_retry(ngx_event_t *ev)
+{
+    ngx_http_cx_again_t *ag = ev->data;
+
+    ngx_uint_t             i;
+    ngx_http_cx_node_t    *nd;
+    ngx_http_cx_flight_t   f, *nf;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
+
+    f = ag->f;
+
+    ngx_queue_remove(&ag->queue);
+    rd->nagains--;
+    ngx_free(ag);
+
+    i = rd->map[f.hslot];
+    nd = i ? rd->node[i - 1] : NULL;
+
+    nf = (nd && nd->ac) ? ngx_http_cx_redis_send(nd, f.again, f.again_len)
+                        : NULL;
+
+    if (nf == NULL) {
+        /* the node down: as a command of a connection lost */
+        ngx_http_cx_cluster_give_up(&f);
+        return;
+    }
+
+    *nf = f;
+    nf->moved = 0;
+}
+
+
+/*
+ * A command to send again that will not be: its callback gets NULL, as
+ * when a connection is lost (TRYAGAIN ran nothing, so no EXPIRE is due).
+ * No callback of one, CLUSTER SLOTS's, reads the context.
+ */
+
+static void
+ngx_http_cx_cluster_give_up(ngx_http_cx_flight_t *f)
+{
+    ngx_free(f->again);
+
+    if (f->fn) {
+        if (f->slot) {
+            f->slot->reading = f->read;
+        }
+
+        f->fn(NULL, NULL, f->slot);
+    }
 }
 
 

@@ -8,6 +8,9 @@ use lib 't/cx';
 use CxTest;
 use Time::HiRes qw(sleep time);
 use IO::Socket::INET;
+use IO::Select;
+use File::Temp ();
+use POSIX ();
 
 # a free port whose cluster bus port (10000 above) is free too
 sub cluster_port {
@@ -146,15 +149,47 @@ sub asking {
 
 # the key base "P{H}" of a customer new to the cluster, after one step
 sub base_of {
-    my ($id) = @_;
-    my %before = %{ customers("t280:") };
+    my ($id, $prefix) = @_;
+    $prefix //= "t280:";
+    my %before = %{ customers($prefix) };
     CxTest::http_get(Test::Nginx::Socket::server_port(), "/",
                      { Cookie => "cx_id=$id" });
     my @new;
     CxTest::wait_until(sub {
-        @new = grep { !$before{$_} } keys %{ customers("t280:") };
+        @new = grep { !$before{$_} } keys %{ customers($prefix) };
         @new == 1 }, 10) or die "no single new customer for $id: @new";
     return $new[0];
+}
+
+# a slot's migration begun as redis-cli begins it: IMPORTING on the
+# node it goes to, MIGRATING on the one it leaves; the nodes' ids
+sub migrating {
+    my ($slot, $src, $dst) = @_;
+    my $src_id = CxTest::redis($src->{port}, "CLUSTER", "MYID");
+    my $dst_id = CxTest::redis($dst->{port}, "CLUSTER", "MYID");
+    CxTest::redis($dst->{port}, "CLUSTER", "SETSLOT", $slot, "IMPORTING",
+                  $src_id) eq "OK"
+        and CxTest::redis($src->{port}, "CLUSTER", "SETSLOT", $slot,
+                          "MIGRATING", $dst_id) eq "OK"
+        or die "SETSLOT $slot failed";
+    return ($src_id, $dst_id);
+}
+
+# keys migrated, then the slot the new node's on every primary
+sub migrate {
+    my ($src, $dst, @keys) = @_;
+    CxTest::redis($src->{port}, "MIGRATE", "127.0.0.1", $dst->{port}, "", 0,
+                  5000, "KEYS", @keys) eq "OK"
+        or die "MIGRATE @keys failed";
+}
+
+sub migrated {
+    my ($slot, $src, $dst, $dst_id) = @_;
+    for my $n ($dst, $src, grep { $_ != $src && $_ != $dst }
+                           values %{ primaries() }) {
+        CxTest::redis($n->{port}, "CLUSTER", "SETSLOT", $slot, "NODE",
+                      $dst_id);
+    }
 }
 
 # the cart's response for customer $id
@@ -169,6 +204,48 @@ sub cart {
 sub teach {
     CxTest::journeys(Test::Nginx::Socket::server_port(),
                      map { [$_, "/", "/cart", "/checkout"] } @_);
+}
+
+# a customer who keeps stepping, home, cart and checkout in turn, in a
+# child process until unwalk(): their requests' statuses, as unload()
+sub walk {
+    my ($port, $id) = @_;
+    my (undef, $file) = File::Temp::tempfile("cx-walk-XXXXXX", TMPDIR => 1,
+                                             UNLINK => 1);
+    my $parent = $$;
+
+    STDOUT->flush;
+    STDERR->flush;
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        my ($n, %seen) = (0);
+        my @uris = ("/", "/cart", "/checkout");
+        while (!-e "$file.stop" && getppid() == $parent) {
+            my ($status) = CxTest::http_get($port, $uris[$n++ % 3],
+                                            { Cookie => "cx_id=$id" });
+            $seen{$status || 0}++;
+        }
+        if (open my $out, '>', $file) {
+            print $out map { "$_ $seen{$_}\n" } sort keys %seen;
+            close $out;
+        }
+        POSIX::_exit(0);
+    }
+
+    return { pid => $pid, file => $file };
+}
+
+# the slots a primary serves, as it says: a sorted list
+sub slots_of {
+    my ($n) = @_;
+    for (CxTest::redis($n->{port}, "CLUSTER", "NODES")) {
+        my ($flags, @ranges) = (split / /)[2, 8 .. 16391];
+        next unless $flags =~ /\bmyself\b/;
+        return map { /^(\d+)(?:-(\d+))?$/ ? ($1 .. ($2 // $1)) : () }
+               grep { defined } @ranges;
+    }
+    return ();
 }
 
 run_tests();
@@ -466,3 +543,127 @@ Cookie: cx_id=new
 next=/checkout status=HIT
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 7: redis-cli --cluster reshard of the slot of a customer who keeps stepping, under load: no request fails, every step on the new node
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t287:;
+    cx_rule_reverse 0;
+    cx_history 10000;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(CxTest::wait_until(sub { main::cart("r0") =~ /status=MISS/ },
+                                  10),
+               "the slots are known");
+my %before = %{ main::customers("t287:") };
+CxTest::http_get($hport, "/", { Cookie => "cx_id=r1" });
+my $base;
+CxTest::wait_until(sub {
+    ($base) = grep { !$before{$_} } keys %{ main::customers("t287:") };
+    $base }, 10) or die "no key of r1";
+my $slot = CxTest::redis($main::Nodes[0]->{port}, "CLUSTER", "KEYSLOT",
+                         "$base:s");
+my $src = main::owner("$base:s");
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+my $src_id = CxTest::redis($src->{port}, "CLUSTER", "MYID");
+my $dst_id = CxTest::redis($dst->{port}, "CLUSTER", "MYID");
+
+# redis-cli moves the source's lowest slots: as many as reach the customer's
+my $n = grep { $_ <= $slot } main::slots_of($src);
+Test::More::diag("slot $slot of $base: $n slots of its node up to it");
+
+my $load = CxTest::load($hport, "/cart", "load7");
+my $walk = main::walk($hport, "r1");
+Time::HiRes::sleep(0.3);
+
+my $start = Time::HiRes::time();
+my $out = `redis-cli --cluster reshard 127.0.0.1:$src->{port} --cluster-from $src_id --cluster-to $dst_id --cluster-slots $n --cluster-yes 2>&1`;
+my $took = Time::HiRes::time() - $start;
+Test::More::is($?, 0, "redis-cli --cluster reshard of $n slots")
+    or Test::More::diag($out);
+Test::More::diag(sprintf "reshard of %d slots: %.0f ms", $n, 1000 * $took);
+
+Time::HiRes::sleep(0.3);
+my $walked = CxTest::unload($walk);
+my $seen = CxTest::unload($load);
+Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
+                         sort keys %$seen),
+               "", "no request of the load failed");
+Test::More::is(join(",", map { "$_=$walked->{$_}" } grep { $_ ne 200 }
+                         sort keys %$walked),
+               "", "no step of the customer failed");
+my $steps = 1 + ($walked->{200} // 0);
+my $have;
+Test::More::ok(CxTest::wait_until(sub {
+    $have = CxTest::redis($dst->{port}, "LLEN", "$base:seq"); $have == $steps
+    }, 10), "every step of the customer's on the new node: $steps")
+    or Test::More::diag("$have of $steps");
+Test::More::is(CxTest::redis($src->{port}, "CLUSTER", "COUNTKEYSINSLOT",
+                             $slot), 0, "none left on the old node");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body_like
+status=HIT
+
+
+
+=== TEST 8: TRYAGAIN: cx_forget's DEL of a customer's keys while their slot migrates, sent again until the migration ends; the keys deleted on the new node
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t288:;
+    cx_rule_reverse 0;
+--- config
+    location = /cx/forget { cx_forget; }
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(CxTest::wait_until(sub { main::cart("t0") =~ /status=MISS/ },
+                                  10),
+               "the slots are known");
+my $base = main::base_of("f1", "t288:");
+my $slot = CxTest::redis($main::Nodes[0]->{port}, "CLUSTER", "KEYSLOT",
+                         "$base:s");
+my $src = main::owner("$base:s");
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+my (undef, $dst_id) = main::migrating($slot, $src, $dst);
+
+# the DEL names five keys, one there: the source answers TRYAGAIN
+my $s = CxTest::connect_to($hport, 5) or die "connect: $!";
+print $s "POST /cx/forget HTTP/1.1\r\nHost: localhost\r\n"
+         . "Cookie: cx_id=f1\r\nContent-Length: 0\r\n"
+         . "Connection: close\r\n\r\n";
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
+                   qr/cx: redis DEL \Q$base\E:\w+: TRYAGAIN, again in \d+ ms/,
+                   10),
+               "the DEL refused TRYAGAIN, to be sent again");
+
+main::migrate($src, $dst, "$base:s");
+main::migrated($slot, $src, $dst, $dst_id);
+
+my ($resp, $buf) = ("", "");
+my $sel = IO::Select->new($s);
+while ($sel->can_read(10) && sysread($s, $buf, 4096)) {
+    $resp .= $buf;
+}
+close $s;
+Test::More::like($resp, qr{^HTTP/1\.1 200 .*\{"forgotten":1\}}s,
+                 "the customer forgotten, once the slot moved")
+    or Test::More::diag($resp);
+Test::More::is(CxTest::redis($dst->{port}, "EXISTS", "$base:s"), 0,
+               "their hash deleted on the new node");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next= status=MISS
+
