@@ -438,6 +438,7 @@ struct ngx_http_cx_slot_s {
     ngx_uint_t                  reading;        /* the read answered */
     ngx_uint_t                  gone;           /* reads answered NULL */
     ngx_uint_t                  hashed;         /* the customer's is in */
+    ngx_uint_t                  pathed;         /* their paths, before */
     ngx_http_cx_redis_cb_pt     read[NGX_HTTP_CX_READS];    /* handlers */
 };
 

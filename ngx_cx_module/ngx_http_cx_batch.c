@@ -133,6 +133,7 @@ ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot)
     slot->replies = 0;
     slot->gone = 0;
     slot->hashed = 0;
+    slot->pathed = 0;
     slot->past = NULL;
     slot->past_w = NULL;
     slot->npast = 0;
@@ -222,7 +223,8 @@ ngx_http_cx_customer_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX];
     ngx_str_t                extra[NGX_HTTP_CX_HABITS], *kept, key;
-    ngx_uint_t               bad, nextra;
+    ngx_str_t                paths[NGX_HTTP_CX_PATHS];
+    ngx_uint_t               bad, nextra, npaths;
     ngx_http_cx_ctx_t       *ctx;
     ngx_http_cx_customer_t  *cu;
 
@@ -235,6 +237,11 @@ ngx_http_cx_customer_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     cu = ctx->customer;
     slot->hashed = 1;
+
+    /* the paths, if they came first: kept apart, the hash is read anew */
+
+    npaths = slot->pathed ? cu->npaths : 0;
+    ngx_memcpy(paths, cu->paths, npaths * sizeof(ngx_str_t));
 
     bad = ngx_http_cx_reply_customer(reply, cu, extra, &nextra);
 
@@ -289,6 +296,13 @@ ngx_http_cx_customer_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     ctx->extra = ngx_http_cx_keep(ctx->request->pool, extra, nextra);
     ctx->nextra = ctx->extra ? nextra : 0;
+
+    if (slot->pathed) {
+        ngx_memcpy(cu->paths, paths, npaths * sizeof(ngx_str_t));
+        cu->npaths = npaths;
+
+        ngx_http_cx_use(ctx, cu);
+    }
 }
 
 
@@ -334,7 +348,12 @@ ngx_http_cx_today_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 }
 
 
-/* their paths to the goal: the last of the customer's reads */
+/*
+ * Their paths to the goal: the last of the customer's reads.  On a
+ * cluster it may come before the hash, when the slot is being migrated
+ * key by key: the hash was asked of the node it moved to (ASK), this
+ * list where it still was.  Kept, and used once the hash is in.
+ */
 
 static void
 ngx_http_cx_paths_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
@@ -355,12 +374,8 @@ ngx_http_cx_paths_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     cu = ctx->customer;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || !slot->hashed) {
-        /*
-         * Gone, refused, or, on a cluster, answered before the hash:
-         * its slot migrating, the hash was asked of the node it moved
-         * to (ASK) and this list where it still was.  Nothing known.
-         */
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* gone, or refused: nothing known */
         ctx->customer = NULL;
         return;
     }
@@ -381,6 +396,11 @@ ngx_http_cx_paths_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     ngx_memcpy(cu->paths, kept, n * sizeof(ngx_str_t));
     cu->npaths = n;
+
+    if (!slot->hashed) {
+        slot->pathed = 1;
+        return;
+    }
 
     ngx_http_cx_use(ctx, cu);
 }

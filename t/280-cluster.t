@@ -667,3 +667,51 @@ Cookie: cx_id=new
 --- response_body
 next= status=MISS
 
+
+
+=== TEST 9: a customer's hash migrated before their paths: the paths answer first, from the old node; the step read and recorded whole
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t289:;
+    cx_rule_reverse 0;
+    cx_goal checkout;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(CxTest::wait_until(sub { main::cart("u0") =~ /status=MISS/ },
+                                  10),
+               "the slots are known");
+my $base = main::base_of("h1", "t289:");
+CxTest::journeys($hport, ["h1", "/cart", "/checkout"]);
+my $slot = CxTest::redis($main::Nodes[0]->{port}, "CLUSTER", "KEYSLOT",
+                         "$base:s");
+my $src = main::owner("$base:s");
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+Test::More::ok(CxTest::wait_until(sub {
+    CxTest::redis($src->{port}, "LLEN", "$base:g") == 1
+    && (CxTest::steps($src->{port}, $base))[0] =~ /^checkout / }, 10),
+               "the customer's hash and path on the node of their slot");
+my (undef, $dst_id) = main::migrating($slot, $src, $dst);
+main::migrate($src, $dst, "$base:s");
+
+# their hash is asked of the new node (ASK), their paths answered first
+CxTest::journeys($hport, ["h1", "/", "/cart"]);
+Test::More::ok(CxTest::wait_until(sub {
+    join("|", main::asking($dst, "HGET", "$base:s", "r"))
+    =~ m{^cart /cart\|home /\|checkout /checkout\|cart /cart\|home /$} }, 10),
+               "both steps in the customer's recent steps, on the new node")
+    or Test::More::diag(main::asking($dst, "HGET", "$base:s", "r"));
+Test::More::is(CxTest::redis($src->{port}, "LLEN", "$base:g"), 1,
+               "their path still on the old node");
+
+main::migrate($src, $dst, "$base:g");
+main::migrated($slot, $src, $dst, $dst_id);
+Test::More::like(main::cart("h1"), qr{status=HIT}, "the customer served");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
