@@ -218,11 +218,12 @@ typedef struct {
 } ngx_http_cx_customer_t;
 
 
-/* an address resolved at configuration time */
+/* an address resolved at configuration time, or a name, in the workers */
 typedef struct {
     ngx_str_t                   host;           /* numeric, or a path */
     ngx_int_t                   port;           /* 0: unix socket */
-} ngx_http_cx_addr_t;
+    ngx_str_t                   name;           /* resolve: asked, host */
+} ngx_http_cx_addr_t;                           /* its last answer */
 
 
 /* cx_redis_tls_*: how a connection with TLS is made and checked */
@@ -248,6 +249,8 @@ typedef struct {
     ngx_str_t                   redis_password;
     ngx_int_t                   redis_db;
     ngx_str_t                   redis_resolve;  /* its resolve: the name */
+    ngx_str_t                   resolve_name;   /* any resolve: a name, */
+    ngx_str_t                   resolve_cmd;    /* its directive, where */
     u_char                     *resolve_file;
     ngx_uint_t                  resolve_line;
     ngx_resolver_t             *resolver;       /* http's resolver */
@@ -654,6 +657,10 @@ void ngx_http_cx_redis_episode(ngx_uint_t ok, const char *what,
     const char *detail);
 void ngx_http_cx_redis_primary(u_char *host, size_t len, ngx_int_t port,
     ngx_http_cx_addr_t *by);
+ngx_int_t ngx_http_cx_redis_ask_name(ngx_http_cx_addr_t *a,
+    ngx_resolver_handler_pt handler, ngx_resolver_ctx_t **resolving);
+ngx_int_t ngx_http_cx_redis_answered(ngx_resolver_ctx_t *ctx,
+    ngx_http_cx_addr_t *a);
 void ngx_http_cx_redis_retry(const char *what, const char *detail);
 
 /* ngx_http_cx_conn.c */

@@ -72,6 +72,11 @@ static ngx_int_t ngx_http_cx_redis_auth(ngx_conf_t *cf,
     ngx_http_cx_main_conf_t *cmcf);
 static ngx_int_t ngx_http_cx_redis_url(ngx_conf_t *cf, ngx_str_t *url,
     in_port_t port, ngx_url_t *u);
+static ngx_int_t ngx_http_cx_redis_resolve_param(ngx_conf_t *cf,
+    ngx_uint_t *resolve);
+static ngx_int_t ngx_http_cx_redis_hosts(ngx_conf_t *cf,
+    ngx_http_cx_main_conf_t *cmcf, ngx_str_t *value, in_port_t port,
+    ngx_uint_t resolve, ngx_array_t *hosts);
 static char *ngx_http_cx_redis_addr(ngx_conf_t *cf, ngx_addr_t *addr,
     ngx_str_t *host, ngx_int_t *port);
 static char *ngx_http_cx_model_cache(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -635,6 +640,9 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->redis_user = { 0, NULL };
      *     cmcf->redis_password = { 0, NULL };
      *     cmcf->redis_resolve = { 0, NULL };
+     *     cmcf->resolve_name = { 0, NULL };
+     *     cmcf->resolve_cmd = { 0, NULL };
+     *     cmcf->resolve_file = NULL;
      *     cmcf->resolver = NULL;
      *     cmcf->sentinels = NULL;
      *     cmcf->cluster = NULL;
@@ -716,7 +724,7 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (cmcf->redis_resolve.len) {
+    if (cmcf->resolve_file) {
         /* the http block's own resolver, as "resolver" set it there */
 
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -725,9 +733,9 @@ ngx_http_cx_init_main_conf(ngx_conf_t *cf, void *conf)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "no resolver defined to resolve \"%V\" of the "
-                          "\"cx_redis\" directive in %s:%ui",
-                          &cmcf->redis_resolve, cmcf->resolve_file,
-                          cmcf->resolve_line);
+                          "\"%V\" directive in %s:%ui",
+                          &cmcf->resolve_name, &cmcf->resolve_cmd,
+                          cmcf->resolve_file, cmcf->resolve_line);
             return NGX_CONF_ERROR;
         }
 
@@ -1191,6 +1199,8 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         cmcf->redis_resolve = u.host;
+        cmcf->resolve_name = u.host;
+        cmcf->resolve_cmd = value[0];
         cmcf->resolve_file = cf->conf_file->file.name.data;
         cmcf->resolve_line = cf->conf_file->line;
 
@@ -1213,11 +1223,12 @@ ngx_http_cx_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /*
  * cx_redis_sentinel master-name host[:port] ... [user=...] [password=...]
- *     [db=N] [sentinel_password=...]
+ *     [db=N] [sentinel_password=...] [resolve]
  *
  * The sentinels' addresses, each port 26379 when not given, and every
- * address a host name has; user=, password= and db= are the primary's,
- * as cx_redis takes them, sentinel_password= the sentinels' own.
+ * address a host name has (with resolve, the name, asked in the
+ * workers); user=, password= and db= are the primary's, as cx_redis
+ * takes them, sentinel_password= the sentinels' own.
  */
 
 static char *
@@ -1225,11 +1236,9 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_cx_main_conf_t *cmcf = conf;
 
-    ngx_int_t            rc;
-    ngx_str_t           *value, s;
-    ngx_url_t            u;
-    ngx_uint_t           i, j;
-    ngx_http_cx_addr_t  *a;
+    ngx_int_t    rc;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i, j, resolve;
 
     if (cmcf->sentinels) {
         return "is duplicate";
@@ -1271,7 +1280,15 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_cx_redis_resolve_param(cf, &resolve) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "resolve") == 0) {
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "sentinel_password=", 18) == 0) {
             if (cmcf->sentinel_password.data) {
@@ -1316,29 +1333,21 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (rc == NGX_DECLINED) {
                 return ngx_http_cx_redis_unknown(cf, &value[i],
                                                  "\"user=\", \"password=\", "
+                                                 "\"user=\", \"password=\", "
                                                  "\"db=\", \"tls\", "
-                                                 "\"sentinel_password=\" "
-                                                 "or \"sentinel_tls\"");
+                                                 "\"sentinel_password=\", "
+                                                 "\"sentinel_tls\" or "
+                                                 "\"resolve\"");
             }
 
             continue;
         }
 
-        if (ngx_http_cx_redis_url(cf, &value[i], 26379, &u) != NGX_OK) {
+        if (ngx_http_cx_redis_hosts(cf, cmcf, &value[i], 26379, resolve,
+                                    cmcf->sentinels)
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
-        }
-
-        for (j = 0; j < u.naddrs; j++) {
-            a = ngx_array_push(cmcf->sentinels);
-            if (a == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_http_cx_redis_addr(cf, &u.addrs[j], &a->host, &a->port)
-                != NGX_CONF_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
         }
     }
 
@@ -1347,6 +1356,10 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid number of arguments in "
                            "\"cx_redis_sentinel\" directive");
         return NGX_CONF_ERROR;
+    }
+
+    if (resolve && cmcf->resolve_file == NULL) {
+        return "requires a host name with \"resolve\"";
     }
 
     if (ngx_http_cx_redis_auth(cf, cmcf) != NGX_OK) {
@@ -1360,11 +1373,12 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * cx_redis_cluster host[:port] ... [user=...] [password=...]
+ * cx_redis_cluster host[:port] ... [user=...] [password=...] [resolve]
  *
  * The nodes a worker asks for the cluster's slots first, each port 6379
- * when not given, and every address a host name has; user= and
- * password= are every node's.  A cluster has database 0 only: no db=.
+ * when not given, and every address a host name has (with resolve, the
+ * name, asked in the workers); user= and password= are every node's.  A
+ * cluster has database 0 only: no db=.
  */
 
 static char *
@@ -1374,8 +1388,7 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_int_t            rc;
     ngx_str_t           *value;
-    ngx_url_t            u;
-    ngx_uint_t           i, j;
+    ngx_uint_t           i, j, n, resolve;
     ngx_http_cx_addr_t  *a;
 
     if (cmcf->cluster) {
@@ -1397,7 +1410,15 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_cx_redis_resolve_param(cf, &resolve) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "resolve") == 0) {
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1418,38 +1439,31 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (rc == NGX_DECLINED) {
                 return ngx_http_cx_redis_unknown(cf, &value[i],
-                                                 "\"user=\", \"password=\" "
-                                                 "or \"tls\"");
+                                                 "\"user=\", \"password=\", "
+                                                 "\"tls\" or \"resolve\"");
             }
 
             continue;
         }
 
-        if (ngx_http_cx_redis_url(cf, &value[i], 6379, &u) != NGX_OK) {
+        n = cmcf->cluster->nelts;
+
+        if (ngx_http_cx_redis_hosts(cf, cmcf, &value[i], 6379, resolve,
+                                    cmcf->cluster)
+            != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
 
-        for (j = 0; j < u.naddrs; j++) {
+        a = cmcf->cluster->elts;
 
-#if (NGX_HAVE_UNIX_DOMAIN)
-            if (u.addrs[j].sockaddr->sa_family == AF_UNIX) {
+        for (j = n; j < cmcf->cluster->nelts; j++) {
+            if (a[j].port == 0) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid address \"%V\" in "
                                    "\"cx_redis_cluster\" directive, the "
                                    "nodes of a Redis Cluster are reached "
                                    "over TCP", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-#endif
-
-            a = ngx_array_push(cmcf->cluster);
-            if (a == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_http_cx_redis_addr(cf, &u.addrs[j], &a->host, &a->port)
-                != NGX_CONF_OK)
-            {
                 return NGX_CONF_ERROR;
             }
         }
@@ -1460,6 +1474,10 @@ ngx_http_cx_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid number of arguments in "
                            "\"cx_redis_cluster\" directive");
         return NGX_CONF_ERROR;
+    }
+
+    if (resolve && cmcf->resolve_file == NULL) {
+        return "requires a host name with \"resolve\"";
     }
 
     if (ngx_http_cx_redis_auth(cf, cmcf) != NGX_OK) {
@@ -1819,6 +1837,125 @@ ngx_http_cx_redis_auth(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
                            "\"user=\" in \"%V\" directive requires "
                            "\"password=\"", &name[0]);
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * "resolve" among the parameters of cx_redis_sentinel or cx_redis_cluster,
+ * once at most
+ */
+
+static ngx_int_t
+ngx_http_cx_redis_resolve_param(ngx_conf_t *cf, ngx_uint_t *resolve)
+{
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+    *resolve = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "resolve") == 0) {
+            if (*resolve) {
+                (void) ngx_http_cx_duplicate_param(cf, &value[i]);
+                return NGX_ERROR;
+            }
+
+            *resolve = 1;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A host of cx_redis_sentinel or cx_redis_cluster, an entry of hosts for
+ * each of its addresses; with resolve, a host name is one entry, its
+ * name asked of the http block's resolver by each worker that needs it
+ * (ngx_http_cx_redis_ask_name()), never here, and an address is kept.
+ */
+
+static ngx_int_t
+ngx_http_cx_redis_hosts(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf,
+    ngx_str_t *value, in_port_t port, ngx_uint_t resolve, ngx_array_t *hosts)
+{
+    ngx_str_t           *name;
+    ngx_url_t            u;
+    ngx_uint_t           j;
+    ngx_http_cx_addr_t  *a;
+
+    name = cf->args->elts;
+
+    if (resolve) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = *value;
+        u.default_port = port;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+            if (u.err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s in \"%V\" of the \"%V\" directive",
+                                   u.err, &u.url, &name[0]);
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (u.family != AF_UNIX
+            && ngx_inet_addr(u.host.data, u.host.len) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+            && u.family != AF_INET6
+#endif
+           )
+        {
+            a = ngx_array_push(hosts);
+            if (a == NULL) {
+                return NGX_ERROR;
+            }
+
+            a->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN);
+            if (a->host.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            a->host.len = 0;
+            a->port = u.port;
+            a->name = u.host;
+
+            if (cmcf->resolve_file == NULL) {
+                cmcf->resolve_name = u.host;
+                cmcf->resolve_cmd = name[0];
+                cmcf->resolve_file = cf->conf_file->file.name.data;
+                cmcf->resolve_line = cf->conf_file->line;
+            }
+
+            return NGX_OK;
+        }
+    }
+
+    if (ngx_http_cx_redis_url(cf, value, port, &u) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (j = 0; j < u.naddrs; j++) {
+        a = ngx_array_push(hosts);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_null(&a->name);
+
+        if (ngx_http_cx_redis_addr(cf, &u.addrs[j], &a->host, &a->port)
+            != NGX_CONF_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;

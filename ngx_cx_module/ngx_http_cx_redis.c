@@ -196,6 +196,7 @@ static ngx_http_cx_node_t *ngx_http_cx_cluster_route(ngx_uint_t argc,
 static ngx_http_cx_node_t *ngx_http_cx_cluster_node(u_char *host, size_t len,
     ngx_int_t port);
 static void ngx_http_cx_cluster_ask(ngx_event_t *ev);
+static void ngx_http_cx_cluster_resolved(ngx_resolver_ctx_t *ctx);
 static void ngx_http_cx_cluster_stale(void);
 static void ngx_http_cx_cluster_slots(ngx_http_cx_conn_t *ac, void *r,
     void *privdata);
@@ -809,6 +810,76 @@ done:
 
     ngx_resolve_name_done(ctx);
     rd->resolving = NULL;
+}
+
+
+/*
+ * A host of cx_redis_sentinel or cx_redis_cluster ... resolve: its name
+ * asked of the http block's resolver.  *resolving is the question in
+ * flight, NULL again once handler has run, which may be before this
+ * returns (an answer in the resolver's cache).
+ */
+
+ngx_int_t
+ngx_http_cx_redis_ask_name(ngx_http_cx_addr_t *a,
+    ngx_resolver_handler_pt handler, ngx_resolver_ctx_t **resolving)
+{
+    ngx_resolver_ctx_t       *ctx;
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cx_redis.conf;
+
+    ctx = ngx_resolve_start(cmcf->resolver, NULL);
+
+    if (ctx == NULL || ctx == NGX_NO_RESOLVER) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_http_cx_redis.log, 0,
+                      "cx: redis \"%V\" could not start resolving",
+                      &a->name);
+        return NGX_ERROR;
+    }
+
+    ctx->name = a->name;
+    ctx->handler = handler;
+    ctx->data = a;
+    ctx->timeout = cmcf->resolver_timeout;
+    ctx->cancelable = 1;
+
+    *resolving = ctx;
+
+    if (ngx_resolve_name(ctx) != NGX_OK) {
+        /* ctx is freed */
+        *resolving = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the name's answer: its first address is the host's, NGX_OK; or none */
+
+ngx_int_t
+ngx_http_cx_redis_answered(ngx_resolver_ctx_t *ctx, ngx_http_cx_addr_t *a)
+{
+    size_t  len;
+
+    if (ctx->state != NGX_OK || ctx->naddrs == 0) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_http_cx_redis.log, 0,
+                       "cx: redis \"%V\" could not be resolved (%s), "
+                       "keeping \"%V\"", &a->name,
+                       ngx_resolver_strerror(ctx->state), &a->host);
+        return NGX_DECLINED;
+    }
+
+    len = ngx_sock_ntop(ctx->addrs[0].sockaddr, ctx->addrs[0].socklen,
+                        a->host.data, NGX_SOCKADDR_STRLEN, 0);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_http_cx_redis.log, 0,
+                   "cx: redis \"%V\" is %*s", &a->name, len, a->host.data);
+
+    a->host.len = len;
+
+    return NGX_OK;
 }
 
 
@@ -1838,10 +1909,63 @@ ngx_http_cx_cluster_ask(ngx_event_t *ev)
     seed = rd->conf->cluster->elts;
     seed = &seed[rd->seed++ % rd->conf->cluster->nelts];
 
+    rd->stale = 1;
+
+    if (seed->name.len) {
+        /* resolve: connected once the resolver names its address */
+
+        if (rd->resolving == NULL) {
+            (void) ngx_http_cx_redis_ask_name(seed,
+                                              ngx_http_cx_cluster_resolved,
+                                              &rd->resolving);
+        }
+
+        return;
+    }
+
     (void) ngx_http_cx_cluster_node(seed->host.data, seed->host.len,
                                     seed->port);
+}
 
-    rd->stale = 1;
+
+/*
+ * A seed's name answered: its first address connected (nginx's resolver
+ * rotates them), asked once ready.  A name that does not resolve keeps
+ * the address it had; one that never did is a fault, and the next seed
+ * is tried soon.
+ */
+
+static void
+ngx_http_cx_cluster_resolved(ngx_resolver_ctx_t *ctx)
+{
+    u_char                buf[NGX_SOCKADDR_STRLEN + NGX_INT_T_LEN + 64];
+    u_char               *p;
+    ngx_http_cx_addr_t   *seed;
+    ngx_http_cx_redis_t  *rd;
+
+    rd = &ngx_http_cx_redis;
+    seed = ctx->data;
+
+    if (ngx_http_cx_redis_answered(ctx, seed) != NGX_OK
+        && seed->host.len == 0)
+    {
+        p = ngx_snprintf(buf, sizeof(buf) - 1, "%V:%i: %s", &seed->name,
+                         seed->port, ngx_resolver_strerror(ctx->state));
+        *p = '\0';
+
+        ngx_resolve_name_done(ctx);
+        rd->resolving = NULL;
+
+        ngx_http_cx_redis_episode(0, "could not be resolved", (char *) buf);
+        ngx_http_cx_cluster_stale();
+        return;
+    }
+
+    ngx_resolve_name_done(ctx);
+    rd->resolving = NULL;
+
+    (void) ngx_http_cx_cluster_node(seed->host.data, seed->host.len,
+                                    seed->port);
 }
 
 

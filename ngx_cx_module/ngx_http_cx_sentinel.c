@@ -60,11 +60,16 @@ typedef struct {
     ngx_uint_t                  asked;          /* in this round */
     ngx_uint_t                  need;           /* no primary meanwhile */
 
+    ngx_resolver_ctx_t         *resolving;      /* resolve: a sentinel's */
+
     u_char                      error[NGX_SOCKADDR_STRLEN + 160];
 } ngx_http_cx_sentinel_t;
 
 
 static void ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn);
+static ngx_int_t ngx_http_cx_sentinel_question(ngx_http_cx_sentinel_t *sn,
+    ngx_http_cx_addr_t *addr);
+static void ngx_http_cx_sentinel_resolved(ngx_resolver_ctx_t *ctx);
 static ngx_http_cx_conn_t *ngx_http_cx_sentinel_connect(
     ngx_http_cx_sentinel_t *sn, ngx_http_cx_sentinel_conn_t *sc,
     ngx_http_cx_addr_t *addr);
@@ -153,6 +158,11 @@ ngx_http_cx_sentinel_cleanup(void)
         ngx_del_timer(&sn->resubscribe);
     }
 
+    if (sn->resolving) {
+        ngx_resolve_name_done(sn->resolving);
+        sn->resolving = NULL;
+    }
+
     ngx_http_cx_sentinel_close(&sn->ask);
     ngx_http_cx_sentinel_close(&sn->sub);
 
@@ -178,7 +188,7 @@ ngx_http_cx_sentinel_ask(ngx_uint_t need)
 
     sn->need |= need;
 
-    if (sn->ask.ac) {
+    if (sn->ask.ac || sn->resolving) {
         return;
     }
 
@@ -193,8 +203,6 @@ static void
 ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
 {
     ngx_uint_t            n;
-    ngx_str_t             argv[3];
-    ngx_http_cx_conn_t   *ac;
     ngx_http_cx_addr_t   *addr;
 
     n = sn->conf->sentinels->nelts;
@@ -203,24 +211,23 @@ ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
         addr = sn->conf->sentinels->elts;
         addr = &addr[(sn->first + sn->asked++) % n];
 
-        ac = ngx_http_cx_sentinel_connect(sn, &sn->ask, addr);
-        if (ac == NULL) {
+        if (addr->name.len) {
+            /* resolve: asked once the resolver names its address */
+
+            if (ngx_http_cx_redis_ask_name(addr,
+                                           ngx_http_cx_sentinel_resolved,
+                                           &sn->resolving)
+                == NGX_OK)
+            {
+                return;
+            }
+
             continue;
         }
 
-        argv[0] = ngx_http_cx_lit("SENTINEL");
-        argv[1] = ngx_http_cx_lit("get-master-addr-by-name");
-        argv[2] = sn->conf->redis_name;
-
-        if (ngx_http_cx_conn_command(ac, ngx_http_cx_sentinel_answer, NULL,
-                                     3, argv)
-            != NGX_OK)
-        {
-            ngx_http_cx_sentinel_close(&sn->ask);
-            continue;
+        if (ngx_http_cx_sentinel_question(sn, addr) == NGX_OK) {
+            return;
         }
-
-        return;
     }
 
     /* none named the primary */
@@ -239,6 +246,71 @@ ngx_http_cx_sentinel_next(ngx_http_cx_sentinel_t *sn)
         ngx_add_timer(&sn->resubscribe, sn->backoff);
         sn->backoff = ngx_min(sn->backoff * 2, NGX_HTTP_CX_SENTINEL_MAX);
     }
+}
+
+
+/*
+ * A sentinel's name answered (cx_redis_sentinel ... resolve): asked at
+ * its first address, or at the one it had if it no longer resolves; a
+ * name that never did is skipped, the round's fault.
+ */
+
+static void
+ngx_http_cx_sentinel_resolved(ngx_resolver_ctx_t *ctx)
+{
+    const char              *err;
+    ngx_http_cx_addr_t      *addr;
+    ngx_http_cx_sentinel_t  *sn;
+
+    sn = &ngx_http_cx_sentinel;
+    addr = ctx->data;
+
+    if (ngx_http_cx_redis_answered(ctx, addr) != NGX_OK
+        && addr->host.len == 0)
+    {
+        err = ngx_resolver_strerror(ctx->state);
+        ngx_http_cx_sentinel_fault(sn, addr, "could not be resolved",
+                                   ngx_strlen(err), err);
+    }
+
+    ngx_resolve_name_done(ctx);
+    sn->resolving = NULL;
+
+    if (addr->host.len && ngx_http_cx_sentinel_question(sn, addr) == NGX_OK) {
+        return;
+    }
+
+    ngx_http_cx_sentinel_next(sn);
+}
+
+
+/* "SENTINEL get-master-addr-by-name", asked of one: NGX_ERROR, skipped */
+
+static ngx_int_t
+ngx_http_cx_sentinel_question(ngx_http_cx_sentinel_t *sn,
+    ngx_http_cx_addr_t *addr)
+{
+    ngx_str_t            argv[3];
+    ngx_http_cx_conn_t  *ac;
+
+    ac = ngx_http_cx_sentinel_connect(sn, &sn->ask, addr);
+    if (ac == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = ngx_http_cx_lit("SENTINEL");
+    argv[1] = ngx_http_cx_lit("get-master-addr-by-name");
+    argv[2] = sn->conf->redis_name;
+
+    if (ngx_http_cx_conn_command(ac, ngx_http_cx_sentinel_answer, NULL,
+                                 3, argv)
+        != NGX_OK)
+    {
+        ngx_http_cx_sentinel_close(&sn->ask);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -350,7 +422,8 @@ ngx_http_cx_sentinel_fault(ngx_http_cx_sentinel_t *sn,
 
     last = sn->error + sizeof(sn->error) - 1;
 
-    p = ngx_snprintf(sn->error, last - sn->error, "%V:%i: %s", &addr->host,
+    p = ngx_snprintf(sn->error, last - sn->error, "%V:%i: %s",
+                     addr->name.len ? &addr->name : &addr->host,
                      addr->port, what);
 
     if (detail) {

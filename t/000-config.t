@@ -1640,7 +1640,7 @@ main::emerg('invalid port in "127.0.0.1:99999" of the "cx_redis_sentinel" direct
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=" or "sentinel_tls"')
+main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=", "sentinel_tls" or "resolve"')
 
 
 
@@ -1650,7 +1650,7 @@ main::emerg('invalid parameter "tls=..." in "cx_redis_sentinel" directive, it mu
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Sentinel_password=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=" or "sentinel_tls"')
+main::emerg('invalid parameter "Sentinel_password=..." in "cx_redis_sentinel" directive, it must be "user=", "password=", "db=", "tls", "sentinel_password=", "sentinel_tls" or "resolve"')
 --- no_error_log
 hunter2
 
@@ -1937,7 +1937,7 @@ main::emerg('invalid parameter "db=1" in "cx_redis_cluster" directive, a Redis C
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it must be "user=", "password=" or "tls"')
+main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it must be "user=", "password=", "tls" or "resolve"')
 
 
 
@@ -1947,7 +1947,7 @@ main::emerg('invalid parameter "tls=..." in "cx_redis_cluster" directive, it mus
 --- config
 --- must_die
 --- error_log eval
-main::emerg('invalid parameter "Password=..." in "cx_redis_cluster" directive, it must be "user=", "password=" or "tls"')
+main::emerg('invalid parameter "Password=..." in "cx_redis_cluster" directive, it must be "user=", "password=", "tls" or "resolve"')
 --- no_error_log
 hunter2
 
@@ -2202,3 +2202,95 @@ main::emerg('stat() "/nonexistent/cx.key" failed (2: No such file or directory)'
 --- must_die
 --- error_log eval
 main::emerg('invalid value "maybe" in "cx_redis_tls_verify" directive, it must be "on" or "off"')
+
+
+
+=== TEST 208: cx_redis_sentinel resolve without a resolver in http
+--- http_config
+    cx_redis_sentinel shop 127.0.0.1:26379 sentinel.test resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('no resolver defined to resolve "sentinel.test" of the "cx_redis_sentinel" directive')
+
+
+
+=== TEST 209: cx_redis_cluster resolve without a resolver in http
+--- http_config
+    cx_redis_cluster node.test:7000 resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('no resolver defined to resolve "node.test" of the "cx_redis_cluster" directive')
+
+
+
+=== TEST 210: cx_redis_sentinel resolve of addresses only
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis_sentinel shop 127.0.0.1:26379 127.0.0.1:26380 resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('"cx_redis_sentinel" directive requires a host name with "resolve"')
+
+
+
+=== TEST 211: cx_redis_cluster resolve, twice
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis_cluster resolve node.test:7000 resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('duplicate parameter "resolve" in "cx_redis_cluster" directive')
+
+
+
+=== TEST 212: cx_redis_cluster resolve of a unix socket
+--- http_config
+    resolver 127.0.0.1:53;
+    cx_redis_cluster node.test:7000 unix:/tmp/cx-none.sock resolve;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+main::emerg('invalid address "unix:/tmp/cx-none.sock" in "cx_redis_cluster" directive, the nodes of a Redis Cluster are reached over TCP')
+
+
+
+=== TEST 213: cx_redis_sentinel resolve with the http block's resolver starts, a name beside an address
+--- http_config
+    resolver 127.0.0.1:1 valid=1s;
+    resolver_timeout 1s;
+    cx_redis_sentinel shop sentinel.test:26379 127.0.0.1:1 resolve;
+--- config
+    cx on;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]
+
+
+
+=== TEST 214: cx_redis_cluster resolve with the http block's resolver starts
+--- http_config
+    resolver 127.0.0.1:1 valid=1s;
+    resolver_timeout 1s;
+    cx_redis_cluster node.test:7000 resolve password=secret;
+--- config
+    cx on;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[emerg]

@@ -2,7 +2,10 @@
 # resolver, the worker moved to the new address without a reload.  A DNS
 # server of this file's own (UDP, a free loopback port) answers A queries
 # for redis.test with the address the test writes, TTL 1; two Redis of
-# the file's own listen on one port, on 127.0.0.1 and on 127.0.0.2.
+# the file's own listen on one port, on 127.0.0.1 and on 127.0.0.2.  The
+# resolve of cx_redis_sentinel and cx_redis_cluster: a sentinel of the
+# file's own watching a third Redis, and a cluster of one node, which
+# serves every slot.
 
 use Test::Nginx::Socket;
 use lib 't/cx';
@@ -18,11 +21,37 @@ our $B = CxTest::start_redis($Port, undef, "--bind", "127.0.0.2");
 
 die "no redis on 127.0.0.2:$Port" unless r2("PING") eq "PONG";
 
+our $C = CxTest::start_redis();
+our $Sentinel = CxTest::start_sentinel("t295", $C->{port});
+
+# a node of a cluster of its own, whose bus port (10000 above) is free
+our $Node;
+for (1 .. 100) {
+    my $port = CxTest::free_port();
+    next if $port > 55535;
+    my $bus = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+                                    LocalAddr => '127.0.0.1',
+                                    LocalPort => $port + 10000)
+        or next;
+    close $bus;
+    $Node = CxTest::start_redis($port, undef, "--cluster-enabled", "yes",
+                                "--cluster-config-file", "nodes.conf");
+    last;
+}
+die "no cluster node" unless $Node;
+CxTest::redis($Node->{port}, "CLUSTER", "ADDSLOTSRANGE", 0, 16383) eq "OK"
+    or die "CLUSTER ADDSLOTSRANGE failed";
+CxTest::wait_until(sub {
+    join("\n", CxTest::redis($Node->{port}, "CLUSTER", "INFO"))
+    =~ /cluster_state:ok/ }, 10) or die "the cluster of one did not come up";
+
 our $Dns = fake_dns();
 answer("127.0.0.1");
 
 $ENV{TEST_NGINX_CX_DNS} = $Dns->{port};
 $ENV{TEST_NGINX_CX_PORT} = $Port;
+$ENV{TEST_NGINX_CX_SENTINEL} = $Sentinel->{port};
+$ENV{TEST_NGINX_CX_NODE} = $Node->{port};
 
 repeat_each(1);
 
@@ -350,5 +379,89 @@ Cookie: cx_id=new
 next=/checkout status=HIT
 --- error_log eval
 qr/\[notice\] .*cx: redis "late\.test:\d+" is 127\.0\.0\.2:\d+$/m
+--- no_error_log
+[warn]
+
+
+
+=== TEST 5: cx_redis_sentinel resolve: a sentinel's name unknown at start, pages without suggestions, one line; the name known: the sentinel asked, suggestions
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    resolver_timeout 200ms;
+    cx_redis_sentinel t295 sentinel.test:$TEST_NGINX_CX_SENTINEL resolve;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t295:;
+    cx_rule_reverse 0;
+--- init
+my $log = CxTest::log_file();
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[error\] .*cx: redis "t295" no sentinel named the primary: sentinel\.test:\d+: could not be resolved: Host not found, serving pages without suggestions/,
+    15), "the sentinel's name unknown: the episode's line, naming it");
+Test::More::is(main::cart("s1"), "next= status=ERROR\n",
+               "pages without suggestions meanwhile");
+
+main::answer("127.0.0.1", "sentinel.test");
+Test::More::ok(CxTest::wait_until(sub { main::cart("s2") =~ /status=MISS/ },
+                                  15),
+               "the primary asked of the sentinel once its name resolves");
+main::teach("s3", "s4");
+Test::More::ok(CxTest::wait_until(sub { main::cart("s5") =~ /status=HIT/ },
+                                  10),
+               "suggestions");
+Test::More::ok(scalar(grep { /^t295:/ }
+                      CxTest::keys_of($main::C->{port}, "t295:")),
+               "the steps in the primary the sentinel names");
+Test::More::is(CxTest::count_log($log, qr/\[error\]/), 1, "one error line");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
+--- error_log eval
+qr/\[notice\] .*cx: redis "t295" primary is 127\.0\.0\.1:\d+, by sentinel 127\.0\.0\.1:\d+/
+--- no_error_log
+[warn]
+
+
+
+=== TEST 6: cx_redis_cluster resolve: a seed's name unknown at start, pages without suggestions, one line; the name known: the cluster asked, suggestions
+--- http_config
+    resolver 127.0.0.1:$TEST_NGINX_CX_DNS valid=1s ipv6=off;
+    resolver_timeout 200ms;
+    cx_redis_cluster node.test:$TEST_NGINX_CX_NODE resolve;
+    cx_timeout 10s;
+    cx_connect_timeout 1s;
+    cx_secret k290-0123456789abcdef;
+    cx_prefix t296:;
+    cx_rule_reverse 0;
+--- init
+my $log = CxTest::log_file();
+Test::More::ok(CxTest::wait_for_log($log,
+    qr/\[error\] .*cx: redis "node\.test:\d+" could not be resolved: node\.test:\d+: Host not found, serving pages without suggestions/,
+    15), "the seed's name unknown: the episode's line, naming it");
+Test::More::is(main::cart("n1"), "next= status=ERROR\n",
+               "pages without suggestions meanwhile");
+
+main::answer("127.0.0.1", "node.test");
+Test::More::ok(CxTest::wait_until(sub { main::cart("n2") =~ /status=MISS/ },
+                                  15),
+               "the slots asked of the seed once its name resolves");
+main::teach("n3", "n4");
+Test::More::ok(CxTest::wait_until(sub { main::cart("n5") =~ /status=HIT/ },
+                                  10),
+               "suggestions");
+Test::More::ok(scalar(grep { /^t296:/ }
+                      CxTest::keys_of($main::Node->{port}, "t296:")),
+               "the steps in the cluster");
+Test::More::is(CxTest::count_log($log, qr/\[error\]/), 1, "one error line");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
 --- no_error_log
 [warn]
