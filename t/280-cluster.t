@@ -207,7 +207,7 @@ sub teach {
 }
 
 # a customer who keeps stepping, home, cart and checkout in turn, in a
-# child process until unwalk(): their requests' statuses, as unload()
+# child process until unwalk()
 sub walk {
     my ($port, $id) = @_;
     my (undef, $file) = File::Temp::tempfile("cx-walk-XXXXXX", TMPDIR => 1,
@@ -222,9 +222,10 @@ sub walk {
         my ($n, %seen) = (0);
         my @uris = ("/", "/cart", "/checkout");
         while (!-e "$file.stop" && getppid() == $parent) {
-            my ($status) = CxTest::http_get($port, $uris[$n++ % 3],
-                                            { Cookie => "cx_id=$id" });
+            my ($status, undef, $b) = CxTest::http_get(
+                $port, $uris[$n++ % 3], { Cookie => "cx_id=$id" });
             $seen{$status || 0}++;
+            $seen{"cx:$1"}++ if ($b // "") =~ /status=(\w+)/;
         }
         if (open my $out, '>', $file) {
             print $out map { "$_ $seen{$_}\n" } sort keys %seen;
@@ -234,6 +235,22 @@ sub walk {
     }
 
     return { pid => $pid, file => $file };
+}
+
+# stops a walk(): { status => count }, and each $cx_status as "cx:STATUS"
+sub unwalk {
+    my $w = shift;
+    open my $stop, '>', "$w->{file}.stop" or die "$w->{file}.stop: $!";
+    close $stop;
+    waitpid $w->{pid}, 0;
+    unlink "$w->{file}.stop";
+    my %seen;
+    open my $in, '<', $w->{file} or return \%seen;
+    while (<$in>) {
+        $seen{$1} = $2 if /^(\S+) (\d+)$/;
+    }
+    close $in;
+    return \%seen;
 }
 
 # the slots a primary serves, as it says: a sorted list
@@ -589,20 +606,30 @@ Test::More::is($?, 0, "redis-cli --cluster reshard of $n slots")
 Test::More::diag(sprintf "reshard of %d slots: %.0f ms", $n, 1000 * $took);
 
 Time::HiRes::sleep(0.3);
-my $walked = CxTest::unload($walk);
+my $walked = main::unwalk($walk);
 my $seen = CxTest::unload($load);
 Test::More::is(join(",", map { "$_=$seen->{$_}" } grep { $_ ne 200 }
                          sort keys %$seen),
                "", "no request of the load failed");
-Test::More::is(join(",", map { "$_=$walked->{$_}" } grep { $_ ne 200 }
-                         sort keys %$walked),
+Test::More::is(join(",", map { "$_=$walked->{$_}" }
+                         grep { !/^(200|cx:.*)$/ } sort keys %$walked),
                "", "no step of the customer failed");
 my $steps = 1 + ($walked->{200} // 0);
 my $have;
 Test::More::ok(CxTest::wait_until(sub {
     $have = CxTest::redis($dst->{port}, "LLEN", "$base:seq"); $have == $steps
-    }, 10), "every step of the customer's on the new node: $steps")
+    }, 10), "every step of the customer's on the new node")
     or Test::More::diag("$have of $steps");
+my $all = 0;
+$all += $_ for values %$seen;
+Test::More::diag("load: $all requests, "
+                 . join(", ", map { "$_: $seen->{$_}" } sort keys %$seen)
+                 . "; the customer: $steps steps, $have on the new node, "
+                 . join(", ", map { "$_: $walked->{$_}" } sort keys %$walked));
+Test::More::diag(join ", ", map {
+    CxTest::count_log(CxTest::log_file(),
+                      qr/cx: redis \w+ \Q$base\E:\w+: $_ to /) . " $_"
+    } "ASK", "MOVED");
 Test::More::is(CxTest::redis($src->{port}, "CLUSTER", "COUNTKEYSINSLOT",
                              $slot), 0, "none left on the old node");
 --- request
