@@ -435,6 +435,10 @@ struct ngx_http_cx_slot_s {
     ngx_str_t                  *past;           /* the previous epoch's */
     double                     *past_w;         /* rules, weights scaled */
     ngx_uint_t                  npast;
+    ngx_uint_t                  pasted;         /* those answered */
+    ngx_str_t                  *rules;          /* this epoch's, answered */
+    double                     *rules_w;        /* before them: kept */
+    ngx_uint_t                  nrules;
     ngx_uint_t                  batch;          /* its reads are counted: */
     ngx_uint_t                  reads;          /* sent */
     ngx_uint_t                  replies;        /* and answered */

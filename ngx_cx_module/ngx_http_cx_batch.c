@@ -137,6 +137,8 @@ ngx_http_cx_batch_init(ngx_http_cx_slot_t *slot)
     slot->past = NULL;
     slot->past_w = NULL;
     slot->npast = 0;
+    slot->pasted = 0;
+    slot->rules = NULL;
 }
 
 

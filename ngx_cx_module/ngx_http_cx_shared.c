@@ -31,6 +31,8 @@ static void ngx_http_cx_rules_reply(ngx_http_cx_conn_t *ac, void *data,
     void *privdata);
 static ngx_int_t ngx_http_cx_rules(ngx_pool_t *pool, redisReply *reply,
     ngx_uint_t room, ngx_str_t **mp, double **wp);
+static void ngx_http_cx_rules_use(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
+    ngx_str_t *m, double *w, ngx_uint_t n);
 static size_t ngx_http_cx_model_id(u_char *buf, ngx_str_t *prefix,
     u_char *name, size_t len);
 static void ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
@@ -58,11 +60,16 @@ ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
                                      slot->name_len, slot->epoch)
                 - cur;
 
-    (void) ngx_http_cx_cmd(ngx_http_cx_past_reply, slot, 5,
-                           ngx_http_cx_lit("ZREVRANGE"), prev_k,
-                           ngx_http_cx_lit("0"),
-                           ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
-                           ngx_http_cx_lit("WITHSCORES"));
+    if (ngx_http_cx_cmd(ngx_http_cx_past_reply, slot, 5,
+                        ngx_http_cx_lit("ZREVRANGE"), prev_k,
+                        ngx_http_cx_lit("0"),
+                        ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_STOP),
+                        ngx_http_cx_lit("WITHSCORES"))
+        != NGX_OK)
+    {
+        /* no answer to wait for */
+        slot->pasted = 1;
+    }
 
     (void) ngx_http_cx_cmd(ngx_http_cx_rules_reply, slot, 5,
                            ngx_http_cx_lit("ZREVRANGE"), cur_k,
@@ -77,7 +84,13 @@ ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
     ((slot)->ctx ? (slot)->ctx->request->pool : (slot)->pool)
 
 
-/* the previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH */
+/*
+ * The previous decay epoch's rules, weighed 2^-NGX_HTTP_CX_EPOCH.  On a
+ * cluster they may come after this epoch's, when the slot of the step's
+ * keys is being migrated key by key: these were asked of the node they
+ * moved to (ASK), this epoch's where they still were.  Those are kept
+ * until these are in (slot->rules).
+ */
 
 static void
 ngx_http_cx_past_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
@@ -91,23 +104,45 @@ ngx_http_cx_past_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
     ngx_pool_t  *pool;
 
     pool = ngx_http_cx_slot_pool(slot);
+    slot->pasted = 1;
 
-    if (pool == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+    if (pool == NULL) {
         return;
     }
 
-    n = ngx_http_cx_rules(pool, reply, 0, &m, &w);
-    if (n == NGX_ERROR) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY) {
+        n = ngx_http_cx_rules(pool, reply, 0, &m, &w);
+
+        if (n != NGX_ERROR) {
+            for (i = 0; i < n; i++) {
+                w[i] = ldexp(w[i], -NGX_HTTP_CX_EPOCH);
+            }
+
+            slot->past = ngx_http_cx_keep(pool, m, n);
+            slot->past_w = w;
+            slot->npast = slot->past ? n : 0;
+        }
+    }
+
+    if (slot->rules == NULL) {
         return;
     }
 
-    for (i = 0; i < n; i++) {
-        w[i] = ldexp(w[i], -NGX_HTTP_CX_EPOCH);
+    /* this epoch's, answered first, and these after them */
+
+    m = ngx_palloc(pool, (slot->nrules + slot->npast) * sizeof(ngx_str_t));
+    if (m == NULL) {
+        return;
     }
 
-    slot->past = ngx_http_cx_keep(pool, m, n);
-    slot->past_w = w;
-    slot->npast = slot->past ? n : 0;
+    ngx_memcpy(m, slot->rules, slot->nrules * sizeof(ngx_str_t));
+    ngx_memcpy(&m[slot->nrules], slot->past,
+               slot->npast * sizeof(ngx_str_t));
+    ngx_memcpy(&slot->rules_w[slot->nrules], slot->past_w,
+               slot->npast * sizeof(double));
+
+    ngx_http_cx_rules_use(slot, pool, m, slot->rules_w,
+                          slot->nrules + slot->npast);
 }
 
 
@@ -123,11 +158,10 @@ ngx_http_cx_rules_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
     redisReply          *reply = data;
     ngx_http_cx_slot_t  *slot = privdata;
 
-    double             *w;
-    ngx_int_t           n;
-    ngx_str_t          *m;
-    ngx_pool_t         *pool;
-    ngx_http_cx_ctx_t  *ctx;
+    double      *w;
+    ngx_int_t    n;
+    ngx_str_t   *m;
+    ngx_pool_t  *pool;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         /* logged and counted already */
@@ -152,11 +186,31 @@ ngx_http_cx_rules_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
         return;
     }
 
+    if (!slot->pasted) {
+        /* before the previous epoch's (a cluster's ASK): kept for them */
+        slot->rules = ngx_http_cx_keep(pool, m, n);
+        slot->rules_w = w;
+        slot->nrules = slot->rules ? n : 0;
+        return;
+    }
+
     if (slot->npast) {
         ngx_memcpy(&m[n], slot->past, slot->npast * sizeof(ngx_str_t));
         ngx_memcpy(&w[n], slot->past_w, slot->npast * sizeof(double));
         n += slot->npast;
     }
+
+    ngx_http_cx_rules_use(slot, pool, m, w, n);
+}
+
+
+/* the step's successors: for cx_model_cache, and for the request */
+
+static void
+ngx_http_cx_rules_use(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
+    ngx_str_t *m, double *w, ngx_uint_t n)
+{
+    ngx_http_cx_ctx_t  *ctx;
 
     if (slot->errors == 0) {
         ngx_http_cx_model_put(slot, pool, m, w, n);

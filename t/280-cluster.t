@@ -742,3 +742,51 @@ GET /cart
 Cookie: cx_id=new
 --- response_body
 next=/checkout status=HIT
+
+
+
+=== TEST 10: a step's previous epoch migrated before this epoch: its rules answered after this epoch's, through ASK; both in the answer
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t28a:;
+    cx_rule_reverse 0;
+--- init
+Test::More::ok(CxTest::wait_until(sub { main::cart("v0") =~ /status=MISS/ },
+                                  10),
+               "the slots are known");
+main::teach(map { "v$_" } 1 .. 3);
+my $src = main::owner("{cart}");
+my ($cur) = grep { /^t28a:t:\{cart\}:\d+$/ }
+            CxTest::keys_of($src->{port}, "t28a:t:{cart}:");
+my ($epoch) = ($cur // "") =~ /:(\d+)$/ or die "no rules of cart";
+my $past = "t28a:t:{cart}:" . ($epoch - 1);
+CxTest::redis($src->{port}, "ZADD", $past, 1000, "home /");
+CxTest::redis($src->{port}, "EXPIRE", $past, 3600);
+Test::More::is(main::cart("v4"), "next=/checkout / status=HIT\n",
+               "the previous epoch's rules after this one's");
+
+my $slot = CxTest::redis($src->{port}, "CLUSTER", "KEYSLOT", $cur);
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+my (undef, $dst_id) = main::migrating($slot, $src, $dst);
+main::migrate($src, $dst, $past);
+Test::More::is(main::cart("v5"), "next=/checkout / status=HIT\n",
+               "both epochs' rules, the previous one's from the new node");
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
+                   qr/cx: redis ZREVRANGE \Q$past\E: ASK to /, 1),
+               "the previous epoch's read followed an ASK");
+
+main::migrate($src, $dst, CxTest::redis($src->{port}, "CLUSTER",
+                                        "GETKEYSINSLOT", $slot, 1000));
+main::migrated($slot, $src, $dst, $dst_id);
+Test::More::is(main::cart("v6"), "next=/checkout / status=HIT\n",
+               "both from the new node, the slot its own");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout / status=HIT
+
