@@ -790,3 +790,49 @@ Cookie: cx_id=new
 --- response_body
 next=/checkout / status=HIT
 
+
+
+=== TEST 11: TRYAGAIN of a write: a login's DEL of the visit it takes over while the visit's slot migrates, sent again until the migration ends; the visit's keys deleted on the new node
+--- http_config
+    cx_redis_cluster $TEST_NGINX_CX_SEEDS;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k280-0123456789abcdef;
+    cx_prefix t28b:;
+    cx_rule_reverse 0;
+--- config
+    cx_id $http_x_customer_id;
+    cx_cookie cx_id;
+--- init
+my $hport = Test::Nginx::Socket::server_port();
+Test::More::ok(CxTest::wait_until(sub { main::cart("x0") =~ /status=MISS/ },
+                                  10),
+               "the slots are known");
+my $visit = main::base_of("xv", "t28b:");
+my $slot = CxTest::redis($main::Nodes[0]->{port}, "CLUSTER", "KEYSLOT",
+                         "$visit:s");
+my $src = main::owner("$visit:s");
+my ($dst) = grep { $_ != $src } values %{ main::primaries() };
+my (undef, $dst_id) = main::migrating($slot, $src, $dst);
+
+# the login takes the visit over: its DEL names four keys, one there
+CxTest::http_get($hport, "/cart",
+                 { Cookie => "cx_id=xv", "X-Customer-Id" => "xl" });
+Test::More::ok(CxTest::wait_for_log(CxTest::log_file(),
+                   qr/cx: redis DEL \Q$visit\E:\w+: TRYAGAIN, again in \d+ ms/,
+                   10),
+               "the visit's DEL refused TRYAGAIN, to be sent again");
+
+main::migrate($src, $dst, CxTest::redis($src->{port}, "CLUSTER",
+                                        "GETKEYSINSLOT", $slot, 100));
+main::migrated($slot, $src, $dst, $dst_id);
+Test::More::ok(CxTest::wait_until(sub {
+                   CxTest::redis($dst->{port}, "EXISTS", "$visit:s") == 0 },
+                                  10),
+               "the visit's hash deleted on the new node");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next= status=MISS
