@@ -2283,9 +2283,9 @@ ngx_http_cx_cluster_follow(ngx_http_cx_node_t *nd, ngx_http_cx_flight_t *f,
  * TRYAGAIN: a command of several keys (a customer's DEL) while its slot
  * is migrated key by key, some of its keys moved and some not.  It is
  * sent again after NGX_HTTP_CX_AGAIN_FIRST ms, doubling, to the node the
- * map then names, for a read (a request waits for its reply) within
- * cx_timeout, for a write within NGX_HTTP_CX_AGAIN_WRITES ms: after
- * that, the TRYAGAIN is its reply, an error.
+ * map then names, for a request's (it waits for the reply, in its slot)
+ * within cx_timeout, for a write within NGX_HTTP_CX_AGAIN_WRITES ms:
+ * after that, the TRYAGAIN is its reply, an error.
  */
 
 static ngx_int_t
@@ -2299,8 +2299,8 @@ ngx_http_cx_cluster_again(ngx_http_cx_flight_t *f)
     rd = &ngx_http_cx_redis;
 
     if (f->tries == 0) {
-        f->until = ngx_current_msec + (f->fn ? rd->conf->timeout
-                                             : NGX_HTTP_CX_AGAIN_WRITES);
+        f->until = ngx_current_msec + (f->slot ? rd->conf->timeout
+                                               : NGX_HTTP_CX_AGAIN_WRITES);
     }
 
     left = (ngx_msec_int_t) (f->until - ngx_current_msec);
