@@ -218,12 +218,15 @@ typedef struct {
 } ngx_http_cx_customer_t;
 
 
-/* an address resolved at configuration time, or a name, in the workers */
+/*
+ * An address resolved at configuration time; with resolve, a host name
+ * asked in the workers, host its last answer (empty until one came)
+ */
 typedef struct {
     ngx_str_t                   host;           /* numeric, or a path */
     ngx_int_t                   port;           /* 0: unix socket */
-    ngx_str_t                   name;           /* resolve: asked, host */
-} ngx_http_cx_addr_t;                           /* its last answer */
+    ngx_str_t                   name;           /* resolve: the name */
+} ngx_http_cx_addr_t;
 
 
 /* cx_redis_tls_*: how a connection with TLS is made and checked */
