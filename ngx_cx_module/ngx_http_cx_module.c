@@ -1333,7 +1333,6 @@ ngx_http_cx_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (rc == NGX_DECLINED) {
                 return ngx_http_cx_redis_unknown(cf, &value[i],
                                                  "\"user=\", \"password=\", "
-                                                 "\"user=\", \"password=\", "
                                                  "\"db=\", \"tls\", "
                                                  "\"sentinel_password=\", "
                                                  "\"sentinel_tls\" or "
