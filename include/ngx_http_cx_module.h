@@ -332,6 +332,7 @@ typedef struct {
     ngx_str_t                   text_next;      /* cx_inject_text */
     ngx_str_t                   text_shortcut;
     ngx_uint_t                  demote;         /* cx_demote, in 1/1000 */
+    ngx_uint_t                  revisit;        /* cx_revisit, in 1/1000 */
     ngx_uint_t                  returning;      /* cx_levels */
     ngx_uint_t                  expert;
     ngx_msec_t                  hurried;        /* cx_pace */
@@ -777,7 +778,7 @@ ngx_uint_t ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs,
     double weight);
 ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
-    double personal, double demote, ngx_str_t *current,
+    double personal, double demote, double revisit, ngx_str_t *current,
     ngx_http_cx_ref_t *journey, ngx_uint_t njourney);
 
 /* ngx_http_cx_cache.c: entries in the cx_model_cache zone, all workers' */

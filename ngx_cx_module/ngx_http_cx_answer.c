@@ -30,14 +30,19 @@ static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
 static ngx_uint_t ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_cand_t *cands, ngx_uint_t nc);
+static ngx_uint_t ngx_http_cx_revisits(ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
+    ngx_http_cx_ref_t *journey, ngx_uint_t nj);
 
 
 /*
- * An answer's candidates, with room for the successors of the journey's
- * earlier steps, and the members of one earlier step's entry: the
- * worker's own, as an answer is made in one go, never across events
+ * An answer's candidates, with room for the journey's earlier steps
+ * (cx_revisit) and their successors, and the members of one earlier
+ * step's entry: the worker's own, as an answer is made in one go, never
+ * across events
  */
 static ngx_http_cx_cand_t  ngx_http_cx_cands[NGX_HTTP_CX_CANDIDATES
+    + NGX_HTTP_CX_RECENT
     + (NGX_HTTP_CX_JOURNEY_MAX - 1) * NGX_HTTP_CX_BLEND_TOP];
 static ngx_str_t           ngx_http_cx_members[NGX_HTTP_CX_RULES];
 static double              ngx_http_cx_members_w[NGX_HTTP_CX_RULES];
@@ -129,10 +134,10 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
                                  &journey[nj++]);
     }
 
-    /* room for the successors of the journey's earlier steps too */
+    /* room for the journey's earlier steps, and their successors too */
 
     steps = ngx_min(nj, cmcf->journey_steps);
-    max = NGX_HTTP_CX_CANDIDATES
+    max = NGX_HTTP_CX_CANDIDATES + (clcf->revisit ? nj - 1 : 0)
           + (steps > 1 ? (steps - 1) * NGX_HTTP_CX_BLEND_TOP : 0);
 
     cands = ngx_http_cx_cands;
@@ -163,6 +168,10 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         }
     }
 
+    if (clcf->revisit) {
+        nc = ngx_http_cx_revisits(clcf, cands, nc, max, journey, nj);
+    }
+
     if (steps > 1) {
         nc = ngx_http_cx_earlier(ctx, clcf, cands, nc, max, journey, steps);
     }
@@ -173,7 +182,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     nc = ngx_http_cx_rank(cands, nc,
                           ngx_http_cx_personal_weight[ctx->level],
-                          (double) clcf->demote / 1000, &ctx->step.name,
+                          (double) clcf->demote / 1000,
+                          (double) clcf->revisit / 1000, &ctx->step.name,
                           journey + 1, nj - 1);
 
     /* going in circles: the help step first */
@@ -339,6 +349,33 @@ ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
 
         nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
                                w / (double) (i + 1), 0);
+    }
+
+    return nc;
+}
+
+
+/*
+ * The journey's earlier steps as candidates (cx_revisit), those no rule
+ * made one at no weight of their own: ngx_http_cx_rank() adds what they
+ * gain for having been taken.  Customers go back to what they saw.
+ */
+
+static ngx_uint_t
+ngx_http_cx_revisits(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
+    ngx_uint_t nc, ngx_uint_t max, ngx_http_cx_ref_t *journey, ngx_uint_t nj)
+{
+    ngx_uint_t         i;
+    ngx_http_cx_ref_t  ref;
+
+    for (i = 1; i < nj; i++) {
+        ref = journey[i];
+
+        if (!ngx_http_cx_same(&ref.name, &journey[0].name)
+            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
+        {
+            nc = ngx_http_cx_merge(cands, nc, max, &ref, 0, 0);
+        }
     }
 
     return nc;

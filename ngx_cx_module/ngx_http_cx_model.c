@@ -1656,17 +1656,19 @@ ngx_http_cx_before(ngx_http_cx_cand_t *a, ngx_http_cx_cand_t *b)
 
 /*
  * Scores the candidates, best first: the shared and the personal weights,
- * each relative to its best, blended by "personal" (0: shared only); steps
+ * each relative to its best, blended by "personal" (0: shared only); the
+ * journey's earlier steps gain "revisit" times the best score, the step
+ * before this one, half as much each step further back; then steps
  * already taken in this journey count "demote" times as much.  Drops the
  * current step.
  */
 
 ngx_uint_t
 ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
-    double demote, ngx_str_t *current, ngx_http_cx_ref_t *journey,
-    ngx_uint_t njourney)
+    double demote, double revisit, ngx_str_t *current,
+    ngx_http_cx_ref_t *journey, ngx_uint_t njourney)
 {
-    double              max_s, max_p, s, p;
+    double              max_s, max_p, s, p, top;
     ngx_uint_t          i, j, k;
     ngx_http_cx_cand_t  c;
 
@@ -1693,7 +1695,45 @@ ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n, double personal,
         cands[i].score = s + p;
         cands[i].reason = p > s ? NGX_HTTP_CX_REASON_PERSONAL
                                 : NGX_HTTP_CX_REASON_POPULAR;
+    }
 
+    if (revisit > 0) {
+        top = 0;
+
+        for (i = 0; i < n; i++) {
+            top = ngx_max(top, cands[i].score);
+        }
+
+        revisit *= (top > 0) ? top : 1;
+
+        for (j = 0; j < njourney; j++) {
+            if (ngx_http_cx_same(&journey[j].name, current)) {
+                continue;
+            }
+
+            for (k = 0; k < j; k++) {
+                if (ngx_http_cx_same(&journey[k].name, &journey[j].name)) {
+                    break;
+                }
+            }
+
+            if (k < j) {
+                /* the same step again: counted once, where it was last */
+                continue;
+            }
+
+            for (i = 0; i < n; i++) {
+                if (ngx_http_cx_same(&journey[j].name, &cands[i].ref.name)) {
+                    cands[i].score += revisit;
+                    break;
+                }
+            }
+
+            revisit /= 2;
+        }
+    }
+
+    for (i = 0; demote != 1 && i < n; i++) {
         for (j = 0; j < njourney; j++) {
             if (ngx_http_cx_same(&journey[j].name, &cands[i].ref.name)) {
                 cands[i].score *= demote;

@@ -432,6 +432,13 @@ static ngx_command_t  ngx_http_cx_commands[] = {
       offsetof(ngx_http_cx_loc_conf_t, demote),
       NULL },
 
+    { ngx_string("cx_revisit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cx_set_factor_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cx_loc_conf_t, revisit),
+      NULL },
+
     { ngx_string("cx_holdout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_cx_holdout,
@@ -892,6 +899,7 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     clcf->item_template = NGX_CONF_UNSET_PTR;
     clcf->skip = NGX_CONF_UNSET_PTR;
     clcf->demote = NGX_CONF_UNSET_UINT;
+    clcf->revisit = NGX_CONF_UNSET_UINT;
     clcf->holdout = NGX_CONF_UNSET_UINT;
     clcf->returning = NGX_CONF_UNSET_UINT;
     clcf->expert = NGX_CONF_UNSET_UINT;
@@ -946,6 +954,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_uint_value(conf->demote, prev->demote, 1000);
+    ngx_conf_merge_uint_value(conf->revisit, prev->revisit, 400);
     ngx_conf_merge_uint_value(conf->holdout, prev->holdout, 0);
     ngx_conf_merge_uint_value(conf->returning, prev->returning,
                               NGX_HTTP_CX_RETURNING);

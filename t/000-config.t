@@ -798,6 +798,7 @@ main::emerg('invalid value "" in "cx_inject_template" directive, it must not be 
     cx_step item:$1 ~^/item/(\d+)$ /item/$1?ref=cx;
     cx_step page "/my page" /my%20page;
     cx_demote 0.125;
+    cx_revisit 1;
     cx_levels returning=1 expert=1;
     cx_pace hurried=0 relaxed=1ms;
     cx_suggest 20;
@@ -2294,3 +2295,22 @@ GET /t
 ok
 --- no_error_log
 [emerg]
+
+
+
+=== TEST 215: cx_revisit above 1
+--- config
+    cx_revisit 1.5;
+--- must_die
+--- error_log eval
+main::emerg('invalid value "1.5" in "cx_revisit" directive, it must be a number from 0 to 1 with at most three decimals')
+
+
+
+=== TEST 216: cx_revisit twice
+--- config
+    cx_revisit 0.5;
+    cx_revisit 0;
+--- must_die
+--- error_log eval
+main::emerg('"cx_revisit" directive is duplicate')

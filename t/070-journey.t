@@ -40,6 +40,7 @@ add_block_preprocessor(sub {
     cx_secret k7-0123456789abcdef;
     cx_prefix t070:;
     cx_rule_reverse 0;
+    cx_revisit 0;
 _EOC_
 
     my $pace = $block->pace // "hurried=0 relaxed=1h";

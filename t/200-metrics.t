@@ -38,6 +38,7 @@ add_block_preprocessor(sub {
     cx_secret k200-0123456789abcdef;
     cx_prefix t200:;
     cx_rule_reverse 0;
+    cx_revisit 0;
 _EOC_
     }
 

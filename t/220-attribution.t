@@ -49,6 +49,7 @@ add_block_preprocessor(sub {
     cx_secret k220-0123456789abcdef;
     cx_prefix t220:;
     cx_rule_reverse 0;
+    cx_revisit 0;
 _EOC_
     $block->set_value("http_config",
                       $block->http_config . ($block->other // ""));

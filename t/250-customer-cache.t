@@ -237,6 +237,9 @@ A customer walks three journeys to the goal (hits after the first
 request), then the same page is asked twice without being a step
 (a prefetch): from the copy, and once it has expired, from Redis.
 The answers, level, shortcut and suggestions included, are the same.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_revisit 0;
 --- init
 my ($t, $n) = (1000, 0);
 for my $j (1 .. 3) {

@@ -3,7 +3,9 @@
 # step's (cx_journey_steps, each step back half as much), those of the
 # earlier steps from cx_model_cache alone; and a step credits the
 # journey's earlier steps as its successors too (cx_rule_reverse, 0.5
-# by default).
+# by default); and the journey's earlier steps gain 0.4 of the best
+# score, the step before, half as much each step back (cx_revisit, 0.4
+# by default).  Blocks about the blend and the credits pin cx_revisit 0.
 #
 # Requests carry their time in X-CX-Time (cx_time), from T0, the start of
 # a decay epoch (cx_half_life 1h, epochs of 32 h): the rules seeded are
@@ -154,6 +156,9 @@ GET /block
 item:4: 0.9 plus a quarter of item:1's heaviest, 1.15 against item:3's 1;
 item:9, item:8's, a half; then item:8 and item:1 themselves, at this
 step's own reverse credits, 1/2 and 1/4 of 0.25.
+--- http_config
+    cx_model_cache 1m;
+    cx_revisit 0;
 --- init
 main::seed();
 Test::More::is(main::walk("c1", "/item/1", "/item/8", "/item/2"),
@@ -170,6 +175,7 @@ GET /block
 --- http_config
     cx_model_cache 1m;
     cx_journey_steps 2;
+    cx_revisit 0;
 --- init
 main::seed();
 Test::More::is(main::walk("c1", "/item/1", "/item/8", "/item/2"),
@@ -304,6 +310,9 @@ GET /block
 After item:1, item:2's rules gain item:1 at 0.5 (cx_rule_reverse) times
 1/2 (no goal yet): 0.25, between item:4's 0.3 and item:3's 0.2, before
 the credit is written.
+--- http_config
+    cx_model_cache 1m;
+    cx_revisit 0;
 --- init
 main::rules("item:2", 0.2, "item:3 /item/3", 0.3, "item:4 /item/4");
 Test::More::is(main::walk("c1", "/item/1", "/item/2"),
@@ -330,3 +339,70 @@ Test::More::ok(defined main::score("item:11", "item:16 /item/16"),
 GET /block
 --- response_body chomp
 11
+
+
+
+=== TEST 12: cx_revisit is 0.4 by default: the step before gains 0.4 of the best
+After item:1, item:2's rules hold item:3 at 10, item:4 at 3 and item:1
+at 0.25, this step's own reverse credit: item:1 0.425 of the best,
+before item:4's 0.3.
+--- init
+main::rules("item:2", 10, "item:3 /item/3", 3, "item:4 /item/4");
+Test::More::is(main::walk("c1", "/item/1", "/item/2"),
+               "/item/3 /item/1 /item/4", "item:1 second");
+--- request
+GET /block
+--- response_body chomp
+12
+
+
+
+=== TEST 13: the journey's steps no rule suggests, each step back half
+Rules in strict order: no rule of item:2 holds item:1 or item:5, yet the
+step before gains 0.4, the one before it 0.2, around item:4's 0.3.
+--- http_config
+    cx_model_cache 1m;
+    cx_rule_reverse 0;
+--- init
+main::rules("item:2", 10, "item:3 /item/3", 3, "item:4 /item/4");
+Test::More::is(main::walk("c1", "/item/5", "/item/1", "/item/2"),
+               "/item/3 /item/1 /item/4 /item/5",
+               "item:1 and item:5 suggested");
+--- request
+GET /block
+--- response_body chomp
+13
+
+
+
+=== TEST 14: cx_revisit 0: the rules alone
+--- http_config
+    cx_model_cache 1m;
+    cx_rule_reverse 0;
+    cx_revisit 0;
+--- init
+main::rules("item:2", 10, "item:3 /item/3", 3, "item:4 /item/4");
+Test::More::is(main::walk("c1", "/item/5", "/item/1", "/item/2"),
+               "/item/3 /item/4", "no step of the journey");
+--- request
+GET /block
+--- response_body chomp
+14
+
+
+
+=== TEST 15: cx_demote counts the gain too
+With cx_demote 0.5, item:1 0.2 and item:5 0.1, after item:4's 0.3.
+--- http_config
+    cx_model_cache 1m;
+    cx_rule_reverse 0;
+    cx_demote 0.5;
+--- init
+main::rules("item:2", 10, "item:3 /item/3", 3, "item:4 /item/4");
+Test::More::is(main::walk("c1", "/item/5", "/item/1", "/item/2"),
+               "/item/3 /item/4 /item/1 /item/5",
+               "item:4 before the steps taken");
+--- request
+GET /block
+--- response_body chomp
+15

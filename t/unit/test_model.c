@@ -785,7 +785,7 @@ test_rank(void)
     ok(n == 3 && c[1].shared == 2 && c[1].personal == 5,
        "merge adds to the same url");
 
-    n = ngx_http_cx_rank(c, 3, 0, 0.25, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, 3, 0, 0.25, 0, &cur, NULL, 0);
     ok(n == 2 && c[0].ref.url.len == 4 && c[0].reason == 0,
        "new customer: the popular step first, the current one dropped");
 
@@ -797,12 +797,12 @@ test_rank(void)
     ngx_str_set(&ref.url, "/mine");
     n = ngx_http_cx_merge(c, n, 8, &ref, 2, 5);
 
-    n = ngx_http_cx_rank(c, n, 0.75, 0.25, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, n, 0.75, 0.25, 0, &cur, NULL, 0);
     ok(n == 2 && c[0].ref.url.len == 5 && c[0].reason == 1,
        "expert: the own habit first, as personal");
 
     journey[0].name = c[0].ref.name;
-    n = ngx_http_cx_rank(c, n, 0.75, 0.25, &cur, journey, 1);
+    n = ngx_http_cx_rank(c, n, 0.75, 0.25, 0, &cur, journey, 1);
     ok(n == 2 && c[0].ref.url.len == 4,
        "a step taken in this journey is demoted");
 }
@@ -832,7 +832,7 @@ test_blend(void)
     ok(n == 2 && c[0].shared == 1 && c[1].shared == 0.9,
        "blend: weights relative to the heaviest");
 
-    n = ngx_http_cx_rank(c, n, 0, 1, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, n, 0, 1, 0, &cur, NULL, 0);
     ok(n == 2 && c[0].ref.url.len == 2 && c[0].ref.url.data[1] == 'x',
        "blend: the step's own heaviest first");
 
@@ -843,7 +843,7 @@ test_blend(void)
     ok(n == 3 && fabs(c[1].shared - 1.4) < 1e-12 && c[2].shared == 0.25,
        "blend: the earlier step's successors added at its weight");
 
-    n = ngx_http_cx_rank(c, n, 0, 1, &cur, NULL, 0);
+    n = ngx_http_cx_rank(c, n, 0, 1, 0, &cur, NULL, 0);
     ok(n == 3 && c[0].ref.url.data[1] == 'y' && c[1].ref.url.data[1] == 'x'
        && c[2].ref.url.data[1] == 'z',
        "blend: the journey's successor first, then the step's own");
@@ -855,6 +855,48 @@ test_blend(void)
 
     n = ngx_http_cx_blend(c, 0, 3, earlier, zero, 1, 0.5);
     ok(n == 0, "blend: a list of no weight adds nothing");
+}
+
+
+static void
+test_revisit(void)
+{
+    ngx_str_t           cur = ngx_string("b");
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   ref, journey[4];
+    ngx_http_cx_cand_t  c[4];
+
+    /* x 10, y 4 and z, a step of the journey no rule suggests */
+
+    ngx_str_set(&ref.name, "x");
+    ngx_str_set(&ref.url, "/x");
+    n = ngx_http_cx_merge(c, 0, 4, &ref, 10, 0);
+    ngx_str_set(&ref.name, "y");
+    ngx_str_set(&ref.url, "/y");
+    n = ngx_http_cx_merge(c, n, 4, &ref, 4, 0);
+    journey[0] = ref;
+    journey[3] = ref;
+    journey[1].name = cur;
+    ngx_str_set(&ref.name, "z");
+    ngx_str_set(&ref.url, "/z");
+    n = ngx_http_cx_merge(c, n, 4, &ref, 0, 0);
+    journey[2] = ref;
+
+    /* y, the step before, 0.4 + 0.5; the current one not counted; z
+     * 0.25; y again counted where it was last */
+
+    n = ngx_http_cx_rank(c, n, 0, 1, 0.5, &cur, journey, 4);
+    ok(n == 3 && c[0].ref.name.data[0] == 'x'
+       && c[1].ref.name.data[0] == 'y' && fabs(c[1].score - 0.9) < 1e-12
+       && c[2].ref.name.data[0] == 'z' && fabs(c[2].score - 0.25) < 1e-12,
+       "revisit: the journey's steps gain half the best, a quarter");
+
+    n = ngx_http_cx_rank(c, n, 0, 0, 0.5, &cur, journey, 4);
+    ok(n == 1 && c[0].ref.name.data[0] == 'x',
+       "revisit: demoted to nothing, the steps taken are dropped");
+
+    n = ngx_http_cx_rank(c, n, 0, 1, 0, &cur, journey, 4);
+    ok(n == 1, "revisit: 0 adds nothing");
 }
 
 
@@ -1667,6 +1709,7 @@ main(void)
     test_shortcut();
     test_rank();
     test_blend();
+    test_revisit();
     test_reply();
     test_steps_long();
     test_pack();
