@@ -704,6 +704,7 @@ next= status=MISS
     cx_secret k280-0123456789abcdef;
     cx_prefix t289:;
     cx_rule_reverse 0;
+--- config
     cx_goal checkout;
 --- init
 my $hport = Test::Nginx::Socket::server_port();
