@@ -976,14 +976,19 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->shortcut_steps = prev->shortcut_steps;
     }
 
-    if (conf->goal.name.data
+    /*
+     * The steps named are checked where steps are declared: a server
+     * without any (another site, cx off) inherits them unused
+     */
+
+    if (conf->steps && conf->goal.name.data
         && ngx_http_cx_check_named(cf, conf, "cx_goal", &conf->goal, NULL)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    if (conf->help.name.data
+    if (conf->steps && conf->help.name.data
         && ngx_http_cx_check_named(cf, conf, "cx_help", &conf->help,
                                    &conf->help_ref)
            != NGX_OK)
@@ -991,7 +996,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->shortcut_steps) {
+    if (conf->steps && conf->shortcut_steps) {
         conf->shortcuts = ngx_array_create(cf->pool,
                                            conf->shortcut_steps->nelts,
                                            sizeof(ngx_str_t));

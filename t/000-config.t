@@ -2314,3 +2314,28 @@ main::emerg('invalid value "1.5" in "cx_revisit" directive, it must be a number 
 --- must_die
 --- error_log eval
 main::emerg('"cx_revisit" directive is duplicate')
+
+
+
+=== TEST 217: cx_goal, cx_help and cx_shortcut in http, the steps in one server, another server without steps starts
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_secret k-0123456789abcdef;
+    cx_goal checkout;
+    cx_help help;
+    cx_shortcut checkout;
+    server {
+        listen $TEST_NGINX_SERVER_PORT;
+        server_name other.example.com;
+        location / { return 200 "other\n"; }
+    }
+--- config
+    cx on;
+    cx_step home /;
+    cx_step help /help;
+    cx_step checkout /checkout;
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
