@@ -966,7 +966,7 @@ ngx_http_cx_conn_check_name(ngx_connection_t *c, ngx_str_t *name)
     u_char  addr[NGX_SOCKADDR_STRLEN + 1];
     X509   *cert;
 
-    if (name->len == 0 || name->len > NGX_SOCKADDR_STRLEN) {
+    if (name->len == 0) {
         return NGX_ERROR;
     }
 
@@ -974,6 +974,12 @@ ngx_http_cx_conn_check_name(ngx_connection_t *c, ngx_str_t *name)
         && ngx_strlchr(name->data, name->data + name->len, ':') == NULL)
     {
         return ngx_ssl_check_host(c, name);
+    }
+
+    /* an address: NUL-terminated for OpenSSL (a name may be longer) */
+
+    if (name->len > NGX_SOCKADDR_STRLEN) {
+        return NGX_ERROR;
     }
 
     ngx_cpystrn(addr, name->data, name->len + 1);

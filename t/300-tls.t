@@ -42,7 +42,9 @@ sub cert {
 
 ca("ca");
 ca("other");
-cert("ca", "server", "redis.test", "DNS:redis.test,IP:127.0.0.1");
+# a name longer than an address can be (132 bytes; DNS allows 253)
+our $Long = ("a" x 60) . "." . ("b" x 60) . ".redis.test";
+cert("ca", "server", "redis.test", "DNS:redis.test,IP:127.0.0.1,DNS:$Long");
 cert("ca", "client", "cx client");
 
 # a Redis with a TLS port, clients' certificates asked for or not
@@ -118,6 +120,7 @@ CxTest::wait_until(sub {
 $ENV{TEST_NGINX_CX_TLS} = $Redis->{tport};
 $ENV{TEST_NGINX_CX_STRICT} = $Strict->{tport};
 $ENV{TEST_NGINX_CX_DIR} = $Dir;
+$ENV{TEST_NGINX_CX_LONG} = $Long;
 $ENV{TEST_NGINX_CX_SENTINEL} = $STport;
 $ENV{TEST_NGINX_CX_NODE} = $Nodes[0]->{tport};
 
@@ -535,3 +538,24 @@ no "cx_redis_tls_certificate_key" is defined for certificate
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*duplicate.*"tls".*"cx_redis" directive in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 17: a name of 132 bytes, as the certificate has it: checked as any name
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_TLS tls;
+    cx_redis_tls_trusted_certificate $TEST_NGINX_CX_DIR/ca.crt;
+    cx_redis_tls_name $TEST_NGINX_CX_LONG;
+    cx_timeout 10s;
+    cx_connect_timeout 2s;
+    cx_secret k300-0123456789abcdef;
+    cx_prefix t317:;
+    cx_rule_reverse 0;
+--- init
+main::teach("a", "b");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=new
+--- response_body
+next=/checkout status=HIT
