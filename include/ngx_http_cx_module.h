@@ -389,6 +389,7 @@ struct ngx_http_cx_conn_s {
     ngx_http_cx_tls_t          *tls;
     void                      **session;        /* TLS, kept to reuse */
     void                       *reader;         /* hiredis's redisReader */
+    ngx_uint_t                  elements;       /* of the reply being read */
     ngx_event_t                 flush;
 
     u_char                     *out;            /* commands to send */

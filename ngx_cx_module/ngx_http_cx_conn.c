@@ -38,6 +38,7 @@
 
 #define NGX_HTTP_CX_CONN_WAITS    64      /* waits, first */
 #define NGX_HTTP_CX_CONN_OUT      4096    /* output, first */
+#define NGX_HTTP_CX_CONN_ELEMENTS 4194304 /* a reply's, at most */
 
 
 static void ngx_http_cx_conn_read_handler(ngx_event_t *rev);
@@ -56,6 +57,7 @@ static ngx_int_t ngx_http_cx_conn_addr(ngx_http_cx_conn_t *cn, u_char *host,
     ngx_int_t port);
 static void ngx_http_cx_conn_writer(ngx_log_t *log, ngx_uint_t level,
     u_char *buf, size_t len);
+static void *ngx_http_cx_conn_array(const redisReadTask *task, int elements);
 #if (NGX_SSL)
 static void ngx_http_cx_conn_tls(ngx_http_cx_conn_t *cn);
 static void ngx_http_cx_conn_handshaked(ngx_connection_t *c);
@@ -68,6 +70,11 @@ static void ngx_http_cx_conn_alert(ngx_http_cx_conn_t *cn);
 
 /* what a read takes at once: the reader copies it, a worker's one */
 static u_char  ngx_http_cx_conn_buf[16384];
+
+/* hiredis's reply functions, but for arrays: ngx_http_cx_conn_array() */
+static redisReplyObjectFunctions  ngx_http_cx_conn_fn;
+static void *(*ngx_http_cx_conn_create_array)(const redisReadTask *task,
+    int elements);
 
 
 /*
@@ -83,6 +90,7 @@ ngx_http_cx_conn_open(u_char *host, ngx_int_t port, ngx_http_cx_tls_t *tls,
     ngx_int_t               rc;
     ngx_connection_t       *c;
     ngx_http_cx_conn_t     *cn;
+    redisReader            *reader;
     ngx_peer_connection_t  *pc;
 
     cn = ngx_calloc(sizeof(ngx_http_cx_conn_t), log);
@@ -97,6 +105,17 @@ ngx_http_cx_conn_open(u_char *host, ngx_int_t port, ngx_http_cx_tls_t *tls,
     if (cn->reader == NULL || cn->wait == NULL) {
         goto failed;
     }
+
+    reader = cn->reader;
+
+    if (ngx_http_cx_conn_create_array == NULL) {
+        ngx_http_cx_conn_fn = *reader->fn;
+        ngx_http_cx_conn_create_array = reader->fn->createArray;
+        ngx_http_cx_conn_fn.createArray = ngx_http_cx_conn_array;
+    }
+
+    reader->fn = &ngx_http_cx_conn_fn;
+    reader->privdata = cn;
 
     cn->nwait = NGX_HTTP_CX_CONN_WAITS;
     cn->tls = tls;
@@ -528,6 +547,8 @@ ngx_http_cx_conn_replies(ngx_http_cx_conn_t *cn)
             return NGX_OK;
         }
 
+        cn->elements = 0;
+
         if (cn->head != cn->tail) {
             w = cn->wait[cn->head++ & (cn->nwait - 1)];
 
@@ -554,6 +575,36 @@ ngx_http_cx_conn_replies(ngx_http_cx_conn_t *cn)
             return NGX_DONE;
         }
     }
+}
+
+
+/*
+ * An array of the reply being read, as its header says: no more than
+ * NGX_HTTP_CX_CONN_ELEMENTS elements in all the reply's arrays, more
+ * than any reply to the module's commands has (CLUSTER SLOTS of 16384
+ * ranges).  hiredis 0.14 allocates the elements the header names before
+ * they arrive and frees them one by one: "*2147483647" from a peer took
+ * 16 GB and seconds of the worker.
+ */
+
+static void *
+ngx_http_cx_conn_array(const redisReadTask *task, int elements)
+{
+    ngx_http_cx_conn_t  *cn = task->privdata;
+
+    if (elements > 0) {
+        if ((ngx_uint_t) elements > NGX_HTTP_CX_CONN_ELEMENTS - cn->elements)
+        {
+            ngx_snprintf((u_char *) cn->errstr, sizeof(cn->errstr) - 1,
+                         "a reply of more than %d elements%Z",
+                         NGX_HTTP_CX_CONN_ELEMENTS);
+            return NULL;
+        }
+
+        cn->elements += elements;
+    }
+
+    return ngx_http_cx_conn_create_array(task, elements);
 }
 
 
