@@ -1790,6 +1790,16 @@ ngx_http_cx_tls_init(ngx_conf_t *cf, ngx_http_cx_main_conf_t *cmcf)
             return NGX_ERROR;
         }
 
+        if (cmcf->redis_tls && cmcf->redis_host.data
+            && cmcf->redis_port == 0 && cmcf->tls.name.len == 0)
+        {
+            /* a unix socket has no address to check the certificate of */
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "no cx_redis_tls_name for \"tls\" on \"%V\"",
+                          &cmcf->redis_name);
+            return NGX_ERROR;
+        }
+
         if (ngx_ssl_trusted_certificate(cf, ssl, &cmcf->tls.trusted,
                                         cmcf->tls.verify_depth)
             != NGX_OK)

@@ -559,3 +559,16 @@ GET /cart
 Cookie: cx_id=new
 --- response_body
 next=/checkout status=HIT
+
+
+
+=== TEST 18: tls on a unix socket, verified, and no cx_redis_tls_name: no name to check
+--- http_config
+    cx_redis unix:$TEST_NGINX_CX_DIR/redis.sock tls;
+    cx_redis_tls_trusted_certificate $TEST_NGINX_CX_DIR/ca.crt;
+    cx_secret k300-0123456789abcdef;
+--- config
+    cx on;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*no cx_redis_tls_name for "tls" on "unix:\S+redis\.sock"/
