@@ -892,6 +892,14 @@ ngx_http_cx_conn_tls(ngx_http_cx_conn_t *cn)
 
     c->sendfile = 0;
 
+    /*
+     * A write that waits is retried with what the output holds then:
+     * the same bytes, and more, but maybe moved (the output grown, or
+     * what was sent before dropped); OpenSSL takes that only so.
+     */
+
+    SSL_set_mode(c->ssl->connection, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
     if (cn->tls->name.len
         && ngx_inet_addr(cn->tls->name.data, cn->tls->name.len)
            == INADDR_NONE
