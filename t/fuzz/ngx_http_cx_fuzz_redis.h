@@ -91,10 +91,10 @@ ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
 /* a write that may make its key: formatted and checked as the others */
 
 ngx_int_t
-ngx_http_cx_redis_write(ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl,
-    ngx_uint_t argc, ngx_str_t *argv)
+ngx_http_cx_redis_write(ngx_http_cx_redis_cb_pt fn, ngx_uint_t made,
+    ngx_int_t n, ngx_str_t *ttl, ngx_uint_t argc, ngx_str_t *argv)
 {
-    return ngx_http_cx_redis_command(NULL, NULL, argc, argv);
+    return ngx_http_cx_redis_command(fn, NULL, argc, argv);
 }
 
 
