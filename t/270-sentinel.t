@@ -121,19 +121,10 @@ sub primary {
                                      : ($Replica, $Primary);
 }
 
-# the cart's suggestions, as customer $id sees them
-sub cart {
-    my ($id) = @_;
-    my (undef, undef, $b) = CxTest::http_get(
-        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
-    return $b;
-}
-
-# two customers new to the shop teach home -> cart -> checkout
-sub teach {
-    CxTest::journeys(Test::Nginx::Socket::server_port(),
-                     map { [$_, "/", "/cart", "/checkout"] } @_);
-}
+# the cart's response for customer $id (CxTest::cart), and customers new
+# to the shop teaching home -> cart -> checkout (CxTest::teach)
+sub cart { CxTest::cart(Test::Nginx::Socket::server_port(), @_) }
+sub teach { CxTest::teach(Test::Nginx::Socket::server_port(), @_) }
 
 # A sentinel of the file's own, for what a real one does not do on
 # demand: whatever it is asked of a master, it names 127.0.0.1 and the

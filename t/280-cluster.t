@@ -192,19 +192,10 @@ sub migrated {
     }
 }
 
-# the cart's response for customer $id
-sub cart {
-    my ($id) = @_;
-    my (undef, undef, $b) = CxTest::http_get(
-        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
-    return $b // "";
-}
-
-# customers new to the shop teach home -> cart -> checkout
-sub teach {
-    CxTest::journeys(Test::Nginx::Socket::server_port(),
-                     map { [$_, "/", "/cart", "/checkout"] } @_);
-}
+# the cart's response for customer $id (CxTest::cart), and customers new
+# to the shop teaching home -> cart -> checkout (CxTest::teach)
+sub cart { CxTest::cart(Test::Nginx::Socket::server_port(), @_) }
+sub teach { CxTest::teach(Test::Nginx::Socket::server_port(), @_) }
 
 # a customer who keeps stepping, home, cart and checkout in turn, in a
 # child process until unwalk()

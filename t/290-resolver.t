@@ -95,19 +95,10 @@ sub hashes {
     return scalar grep { /\}:s$/ } @k;
 }
 
-# the cart's suggestions, as customer $id sees them, and the status
-sub cart {
-    my ($id) = @_;
-    my ($status, undef, $b) = CxTest::http_get(
-        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
-    return wantarray ? ($b, $status) : $b;
-}
-
-# customers new to the shop teach home -> cart -> checkout
-sub teach {
-    CxTest::journeys(Test::Nginx::Socket::server_port(),
-                     map { [$_, "/", "/cart", "/checkout"] } @_);
-}
+# the cart's response for customer $id (CxTest::cart), and customers new
+# to the shop teaching home -> cart -> checkout (CxTest::teach)
+sub cart { CxTest::cart(Test::Nginx::Socket::server_port(), @_) }
+sub teach { CxTest::teach(Test::Nginx::Socket::server_port(), @_) }
 
 # The DNS server: a child process on a free UDP loopback port.  It reads
 # $Dns->{dir}/answer at each query: an IPv4 address is the A record of

@@ -146,18 +146,11 @@ _EOC_
     CxTest::quiet($block);
 });
 
-# two customers new to the shop teach home -> cart -> checkout
-sub teach {
-    CxTest::journeys(Test::Nginx::Socket::server_port(),
-                     map { [$_, "/", "/cart", "/checkout"] } @_);
-}
+# the cart's response for customer $id (CxTest::cart), and customers new
+# to the shop teaching home -> cart -> checkout (CxTest::teach)
+sub cart { CxTest::cart(Test::Nginx::Socket::server_port(), @_) }
+sub teach { CxTest::teach(Test::Nginx::Socket::server_port(), @_) }
 
-sub cart {
-    my ($id) = @_;
-    my (undef, undef, $b) = CxTest::http_get(
-        Test::Nginx::Socket::server_port(), "/cart", { Cookie => "cx_id=$id" });
-    return $b // '';
-}
 
 run_tests();
 

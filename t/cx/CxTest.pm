@@ -369,6 +369,21 @@ sub wait_status {
 }
 
 # walks customers through steps, one GET each; dies if one fails
+# GET /cart as customer id: the body ("" when none), and in list context
+# the status too
+sub cart {
+    my ($port, $id) = @_;
+    my ($status, undef, $b) = http_get($port, "/cart",
+                                       { Cookie => "cx_id=$id" });
+    return wantarray ? ($b // "", $status) : $b // "";
+}
+
+# customers new to the shop, each walking home -> cart -> checkout
+sub teach {
+    my ($port, @ids) = @_;
+    journeys($port, map { [$_, "/", "/cart", "/checkout"] } @ids);
+}
+
 sub journeys {
     my ($port, @journeys) = @_;
     for my $j (@journeys) {
