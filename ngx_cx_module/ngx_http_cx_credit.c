@@ -37,6 +37,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <xxhash.h>
+
 #include <ngx_http_cx_module.h>
 
 
@@ -226,7 +228,12 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
         }
     }
 
-    hash = ngx_crc32_long(key->data, key->len);
+    /*
+     * XXH3, where crc32 took a table lookup a byte: a step's credits hash
+     * ten strings.  32 bits, as ngx_str_rbtree_lookup() compares them.
+     */
+
+    hash = (uint32_t) XXH3_64bits(key->data, key->len);
 
     ck = (ngx_http_cx_credit_key_t *) ngx_str_rbtree_lookup(&tb->rbtree, key,
                                                             hash);
@@ -256,7 +263,7 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
     ck->ttl = &cxscf->ttl_text;
     ck->ttl_sec = cxscf->ttl;
 
-    hash = ngx_crc32_long(member->data, member->len);
+    hash = (uint32_t) XXH3_64bits(member->data, member->len);
 
     cr = (ngx_http_cx_credit_t *) ngx_str_rbtree_lookup(&ck->rbtree, member,
                                                         hash);
