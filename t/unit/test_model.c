@@ -147,6 +147,70 @@ test_resp(void)
 }
 
 
+/* numbers as printf() writes them: each length, its edges, both signs */
+
+static void
+test_digits(void)
+{
+    char        want[32];
+    u_char      buf[32], *p;
+    int64_t     s;
+    uint64_t    n, x;
+    ngx_uint_t  i, k, bad;
+
+    bad = 0;
+    n = 1;
+
+    for (i = 0; i < 20; i++) {
+        for (k = 0; k < 3; k++) {
+            /* 10^i - 1, 10^i, 10^i + 1 */
+            x = n - 1 + k;
+
+            buf[20] = '#';
+            p = ngx_http_cx_digits(buf, x);
+            snprintf(want, sizeof(want), "%llu", (unsigned long long) x);
+
+            if ((size_t) (p - buf) != strlen(want)
+                || memcmp(buf, want, p - buf) != 0
+                || buf[20] != '#')
+            {
+                printf("# %s written as \"%.*s\"\n", want, (int) (p - buf),
+                       buf);
+                bad++;
+            }
+        }
+
+        n *= 10;
+    }
+
+    /* a 64-bit LCG: numbers of every length, every pair of digits */
+
+    for (i = 0, x = 1; i < 100000; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        n = x >> (i % 64);
+        s = (i & 1) ? (int64_t) n : -(int64_t) (n >> 1);
+
+        p = ngx_http_cx_digits(buf, n);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long) n);
+        bad += (size_t) (p - buf) != strlen(want)
+               || memcmp(buf, want, p - buf) != 0;
+
+        p = ngx_http_cx_int(buf, s);
+        snprintf(want, sizeof(want), "%lld", (long long) s);
+        bad += (size_t) (p - buf) != strlen(want)
+               || memcmp(buf, want, p - buf) != 0;
+    }
+
+    p = ngx_http_cx_digits(buf, 18446744073709551615ULL);
+    is_str(buf, p - buf, "18446744073709551615", "the largest uint64");
+
+    p = ngx_http_cx_int(buf, (int64_t) (-9223372036854775807LL - 1));
+    is_str(buf, p - buf, "-9223372036854775808", "the smallest int64");
+
+    ok(bad == 0, "numbers written as printf() writes them");
+}
+
+
 static void
 test_literals(void)
 {
@@ -1693,6 +1757,7 @@ main(void)
     test_hash();
     test_keys();
     test_resp();
+    test_digits();
     test_literals();
     test_chars();
     test_text();
