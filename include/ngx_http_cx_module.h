@@ -826,6 +826,8 @@ size_t ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu);
 u_char *ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu);
 ngx_int_t ngx_http_cx_customer_unpack(u_char *p, size_t len,
     ngx_http_cx_customer_t *cu);
+void ngx_http_cx_customer_copy(ngx_http_cx_customer_t *dst,
+    ngx_http_cx_customer_t *src);
 void ngx_http_cx_customer_step(ngx_http_cx_customer_t *cu,
     ngx_http_cx_state_t *st, ngx_str_t *steps, ngx_uint_t nsteps,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path,

@@ -439,6 +439,28 @@ ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
 
 
 /*
+ * A copy of the customer's state and of the entries they hold, not of
+ * the struct's room for more (2 kB, most of it unused): a step's record
+ * copies the customer it then steps.  The strings are referenced.
+ */
+
+void
+ngx_http_cx_customer_copy(ngx_http_cx_customer_t *dst,
+    ngx_http_cx_customer_t *src)
+{
+    dst->state = src->state;
+    dst->nrecent = src->nrecent;
+    dst->nhabits = src->nhabits;
+    dst->npaths = src->npaths;
+
+    ngx_memcpy(dst->recent, src->recent, src->nrecent * sizeof(ngx_str_t));
+    ngx_memcpy(dst->habits, src->habits, src->nhabits * sizeof(ngx_str_t));
+    ngx_memcpy(dst->habits_w, src->habits_w, src->nhabits * sizeof(double));
+    ngx_memcpy(dst->paths, src->paths, src->npaths * sizeof(ngx_str_t));
+}
+
+
+/*
  * What a recorded step does to the customer, as Redis does it: the steps
  * (newest first) pushed and the sequence cut to "history", each
  * transition counted once more after the set is cut to its heaviest

@@ -515,7 +515,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
             return;
         }
 
-        *after = *ctx->customer;
+        ngx_http_cx_customer_copy(after, ctx->customer);
 
         ngx_http_cx_customer_step(after, &st, ctx->walked ? steps : &steps[1],
                                   ctx->walked ? 2 : 1, habits, nhabits, &path,
@@ -545,7 +545,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     after->state = st;
-    *ctx->customer = *after;
+    ctx->customer = after;
 
     ngx_http_cx_customer_put(ctx);
 }
