@@ -338,12 +338,17 @@ ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
 
         if (ngx_http_cx_same(&ctx->journey[i], &ctx->member)
             || (ctx->walked && ngx_http_cx_same(&ctx->journey[i],
-                                                &ctx->viewed))
-            || ngx_http_cx_member_parse(ctx->journey[i].data,
-                                        ctx->journey[i].len, &ref)
-               != NGX_OK
-            || ngx_http_cx_declared(clcf, &ref) != NGX_OK)
+                                                &ctx->viewed)))
         {
+            continue;
+        }
+
+        /* the journey was checked as it came in */
+
+        ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
+                                 &ref);
+
+        if (ngx_http_cx_declared(clcf, &ref) != NGX_OK) {
             continue;
         }
 

@@ -267,9 +267,10 @@ ngx_http_cx_walk(ngx_http_cx_ctx_t *ctx, ngx_http_cx_state_t *read,
 
     ctx->followed = NGX_HTTP_CX_FOLLOW_NONE;
 
-    if (went_on && (read->noffer || read->shortcut)
-        && ngx_http_cx_member_parse(first->data, first->len, &ref) == NGX_OK)
-    {
+    if (went_on && (read->noffer || read->shortcut)) {
+        /* a step classified here, or the one the Referer names */
+        ngx_http_cx_member_split(first->data, first->len, &ref);
+
         ctx->offered = (read->noffer != 0);
         ctx->offered_shortcut = (read->shortcut != 0);
         ctx->followed = ngx_http_cx_followed(read, &ref.url);
@@ -646,9 +647,10 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     rkey.data = rb;
     rkey.len = 0;
 
-    if (cmcf->reverse
-        && ngx_http_cx_member_parse(member->data, member->len, &ref) == NGX_OK)
-    {
+    if (cmcf->reverse) {
+        /* the step classified here, or the one the Referer names */
+        ngx_http_cx_member_split(member->data, member->len, &ref);
+
         rkey.len = ngx_http_cx_step_key(rb, &cxscf->prefix, ref.name.data,
                                         ref.name.len, ctx->epoch)
                    - rb;
