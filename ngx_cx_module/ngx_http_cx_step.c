@@ -11,6 +11,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <xxhash.h>
+
 #include <ngx_http_cx_module.h>
 
 
@@ -735,7 +737,7 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
 {
     int                     captures[NGX_HTTP_CX_CAPTURES];
     u_char                  path[NGX_HTTP_CX_URL_MAX];
-    uint32_t                crc;
+    uint64_t                hash;
     ngx_int_t               n;
     ngx_http_cx_step_t     *step;
     ngx_http_cx_verdict_t  *v;
@@ -757,12 +759,12 @@ ngx_http_cx_declared(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
         return NGX_DECLINED;
     }
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, ref->name.data, ref->name.len);
-    ngx_crc32_update(&crc, ref->url.data, ref->url.len);
-    ngx_crc32_final(crc);
+    /* XXH3, where crc32 took a table lookup a byte */
 
-    v = &ngx_http_cx_verdicts[crc % NGX_HTTP_CX_VERDICTS];
+    hash = XXH3_64bits_withSeed(ref->url.data, ref->url.len,
+                                XXH3_64bits(ref->name.data, ref->name.len));
+
+    v = &ngx_http_cx_verdicts[hash % NGX_HTTP_CX_VERDICTS];
 
     if (v->steps == clcf->steps
         && v->name_len == ref->name.len
