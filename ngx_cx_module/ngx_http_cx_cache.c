@@ -33,12 +33,15 @@
 
 #include <sys/random.h>
 
+#include <xxhash.h>
+
 #include <ngx_http_cx_module.h>
 
 
 #define NGX_HTTP_CX_CACHE_PART   8      /* an entry's share of the zone */
 #define NGX_HTTP_CX_CLAIM_MIN    1000   /* ms, the least a claim holds */
 #define NGX_HTTP_CX_CACHE_BUCKET 1024   /* bytes of the zone per bucket */
+#define NGX_HTTP_CX_KEY_MEMOS    64     /* model keys a worker keeps */
 
 
 typedef struct ngx_http_cx_cache_node_s  ngx_http_cx_cache_node_t;
@@ -71,6 +74,22 @@ typedef struct {
 } ngx_http_cx_cache_t;
 
 
+/*
+ * A model entry's key, as ngx_http_cx_cache_key() made it, kept per
+ * worker by its bytes and the zone's keys: the same few steps' entries
+ * are looked up with every request, and each SipHash of their "prefix
+ * name" cost more than finding it again.  A slot by a hash of the bytes,
+ * the last one wins.
+ */
+
+typedef struct {
+    uint64_t                    k[2];           /* the zone's, kind mixed */
+    uint64_t                    key;
+    size_t                      len;            /* 0: none */
+    u_char                      id[NGX_HTTP_CX_MODEL_ID_MAX];
+} ngx_http_cx_key_memo_t;
+
+
 static ngx_int_t ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_http_cx_cache_t *ngx_http_cx_cache_zone(void);
@@ -84,6 +103,8 @@ static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
 
 
 static ngx_str_t  ngx_http_cx_cache_name = ngx_string("cx_model_cache");
+
+static ngx_http_cx_key_memo_t  ngx_http_cx_key_memos[NGX_HTTP_CX_KEY_MEMOS];
 
 
 /* postconfiguration: the zone, when cx_model_cache is set and cx used */
@@ -245,8 +266,9 @@ ngx_http_cx_cache_enabled(void)
 uint64_t
 ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len)
 {
-    uint64_t              k[2];
-    ngx_http_cx_cache_t  *cache;
+    uint64_t                 k[2];
+    ngx_http_cx_cache_t     *cache;
+    ngx_http_cx_key_memo_t  *memo;
 
     cache = ngx_http_cx_cache_zone();
     if (cache == NULL) {
@@ -258,7 +280,27 @@ ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len)
     k[0] = cache->sh->hash_key[0] ^ kind;
     k[1] = cache->sh->hash_key[1];
 
-    return ngx_http_cx_siphash(k, p, len);
+    if (kind != NGX_HTTP_CX_CACHE_MODEL || len > NGX_HTTP_CX_MODEL_ID_MAX) {
+        /* a customer's: one a request, seldom the same */
+        return ngx_http_cx_siphash(k, p, len);
+    }
+
+    memo = &ngx_http_cx_key_memos[XXH3_64bits(p, len)
+                                  % NGX_HTTP_CX_KEY_MEMOS];
+
+    if (memo->len == len && memo->k[0] == k[0] && memo->k[1] == k[1]
+        && ngx_memcmp(memo->id, p, len) == 0)
+    {
+        return memo->key;
+    }
+
+    memo->key = ngx_http_cx_siphash(k, p, len);
+    memo->k[0] = k[0];
+    memo->k[1] = k[1];
+    memo->len = len;
+    ngx_memcpy(memo->id, p, len);
+
+    return memo->key;
 }
 
 
