@@ -106,6 +106,17 @@ static ngx_str_t  ngx_http_cx_cache_name = ngx_string("cx_model_cache");
 
 static ngx_http_cx_key_memo_t  ngx_http_cx_key_memos[NGX_HTTP_CX_KEY_MEMOS];
 
+/*
+ * The zone of the cycle that last asked, found once: a request asks for
+ * it ten times and more (its conf behind the cycle's, then the zone's).
+ * Forgotten with each configuration read, before its cycle is the
+ * current one, so that a cycle made where a freed one was is never
+ * taken for it.
+ */
+
+static ngx_cycle_t          *ngx_http_cx_cache_cycle;
+static ngx_http_cx_cache_t  *ngx_http_cx_cache_current;
+
 
 /* postconfiguration: the zone, when cx_model_cache is set and cx used */
 
@@ -115,6 +126,9 @@ ngx_http_cx_cache_init(ngx_conf_t *cf)
     ngx_shm_zone_t           *shm_zone;
     ngx_http_cx_cache_t      *cache;
     ngx_http_cx_main_conf_t  *cxmcf;
+
+    ngx_http_cx_cache_cycle = NULL;
+    ngx_http_cx_cache_current = NULL;
 
     cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
 
@@ -241,6 +255,10 @@ ngx_http_cx_cache_zone(void)
     ngx_http_cx_cache_t      *cache;
     ngx_http_cx_main_conf_t  *cxmcf;
 
+    if (ngx_http_cx_cache_cycle == ngx_cycle) {
+        return ngx_http_cx_cache_current;
+    }
+
     cxmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                 ngx_http_cx_module);
 
@@ -250,7 +268,15 @@ ngx_http_cx_cache_zone(void)
 
     cache = cxmcf->cache_zone->data;
 
-    return cache->sh ? cache : NULL;
+    if (cache->sh == NULL) {
+        /* not yet made: asked again */
+        return NULL;
+    }
+
+    ngx_http_cx_cache_cycle = (ngx_cycle_t *) ngx_cycle;
+    ngx_http_cx_cache_current = cache;
+
+    return cache;
 }
 
 
