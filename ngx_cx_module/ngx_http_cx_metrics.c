@@ -131,6 +131,17 @@ static char  *ngx_http_cx_metrics_status_names[] = {
     "hit", "miss", "timeout", "error", "bypass"
 };
 
+/*
+ * The zone of the cycle that last asked, found once: a request counts
+ * seven things (its conf behind the cycle's, then the zone's).  Forgotten
+ * with each configuration read, before its cycle is the current one, so
+ * that a cycle made where a freed one was is never taken for it.
+ */
+
+static ngx_cycle_t                *ngx_http_cx_metrics_cycle;
+static ngx_http_cx_metrics_ctx_t  *ngx_http_cx_metrics_current;
+
+
 static char  *ngx_http_cx_metrics_variants[] = { "treatment", "holdout" };
 
 /* NGX_HTTP_CX_M_MODEL_HIT, _STALE, _MISS */
@@ -224,6 +235,9 @@ ngx_http_cx_metrics_init(ngx_conf_t *cf)
     ngx_shm_zone_t             *shm_zone;
     ngx_http_cx_main_conf_t    *cxmcf;
     ngx_http_cx_metrics_ctx_t  *mctx;
+
+    ngx_http_cx_metrics_cycle = NULL;
+    ngx_http_cx_metrics_current = NULL;
 
     cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
 
@@ -379,6 +393,10 @@ ngx_http_cx_metrics_get(void)
     ngx_http_cx_main_conf_t    *cxmcf;
     ngx_http_cx_metrics_ctx_t  *mctx;
 
+    if (ngx_http_cx_metrics_cycle == ngx_cycle) {
+        return ngx_http_cx_metrics_current;
+    }
+
     cxmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                 ngx_http_cx_module);
 
@@ -388,7 +406,15 @@ ngx_http_cx_metrics_get(void)
 
     mctx = cxmcf->metrics_zone->data;
 
-    return mctx->sh ? mctx : NULL;
+    if (mctx->sh == NULL) {
+        /* not yet made: asked again */
+        return NULL;
+    }
+
+    ngx_http_cx_metrics_cycle = (ngx_cycle_t *) ngx_cycle;
+    ngx_http_cx_metrics_current = mctx;
+
+    return mctx;
 }
 
 
