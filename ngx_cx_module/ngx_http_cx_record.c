@@ -337,7 +337,10 @@ ngx_http_cx_habit(ngx_http_cx_ctx_t *ctx, ngx_str_t *from, ngx_str_t *habit,
 {
     ngx_str_t  to;
 
+    /* "from " and this step's member, or another: told by the length */
+
     if (from->len
+        && habit->len == from->len + 1 + ctx->member.len
         && ngx_http_cx_habit_to(habit, from->data, from->len, &to) == NGX_OK
         && ngx_http_cx_same(&to, &ctx->member))
     {
