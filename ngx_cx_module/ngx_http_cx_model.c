@@ -184,19 +184,27 @@ u_char *
 ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
     const char *suffix)
 {
-    ngx_int_t  i;
+    size_t      len;
+    ngx_int_t   i;
+    ngx_uint_t  b;
 
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = '{';
 
-    for (i = 60; i >= 0; i -= 4) {
-        *p++ = ngx_http_cx_hex[(hash >> i) & 0xf];
+    /* a byte a turn; the suffix's length once (ngx_cpymem() takes it twice) */
+
+    for (i = 56; i >= 0; i -= 8) {
+        b = (hash >> i) & 0xff;
+        *p++ = ngx_http_cx_hex[b >> 4];
+        *p++ = ngx_http_cx_hex[b & 0xf];
     }
 
     *p++ = '}';
     *p++ = ':';
 
-    return ngx_cpymem(p, suffix, ngx_strlen(suffix));
+    len = ngx_strlen(suffix);
+
+    return ngx_cpymem(p, suffix, len);
 }
 
 
