@@ -58,6 +58,9 @@ static ngx_int_t ngx_http_cx_conn_addr(ngx_http_cx_conn_t *cn, u_char *host,
 static void ngx_http_cx_conn_writer(ngx_log_t *log, ngx_uint_t level,
     u_char *buf, size_t len);
 static void *ngx_http_cx_conn_array(const redisReadTask *task, int elements);
+static void *ngx_http_cx_conn_integer(const redisReadTask *task,
+    long long value);
+static void ngx_http_cx_conn_free_reply(void *reply);
 #if (NGX_SSL)
 static void ngx_http_cx_conn_tls(ngx_http_cx_conn_t *cn);
 static void ngx_http_cx_conn_handshaked(ngx_connection_t *c);
@@ -71,10 +74,19 @@ static void ngx_http_cx_conn_alert(ngx_http_cx_conn_t *cn);
 /* what a read takes at once: the reader copies it, a worker's one */
 static u_char  ngx_http_cx_conn_buf[16384];
 
-/* hiredis's reply functions, but for arrays: ngx_http_cx_conn_array() */
+/*
+ * hiredis's reply functions, but for arrays (ngx_http_cx_conn_array())
+ * and a reply that is one integer (ngx_http_cx_conn_integer())
+ */
 static redisReplyObjectFunctions  ngx_http_cx_conn_fn;
 static void *(*ngx_http_cx_conn_create_array)(const redisReadTask *task,
     int elements);
+static void *(*ngx_http_cx_conn_create_integer)(const redisReadTask *task,
+    long long value);
+
+/* the worker's reply of one integer, and whether it is out */
+static redisReply  ngx_http_cx_conn_integer_reply;
+static ngx_uint_t  ngx_http_cx_conn_integer_out;
 
 
 /*
@@ -111,7 +123,10 @@ ngx_http_cx_conn_open(u_char *host, ngx_int_t port, ngx_http_cx_tls_t *tls,
     if (ngx_http_cx_conn_create_array == NULL) {
         ngx_http_cx_conn_fn = *reader->fn;
         ngx_http_cx_conn_create_array = reader->fn->createArray;
+        ngx_http_cx_conn_create_integer = reader->fn->createInteger;
         ngx_http_cx_conn_fn.createArray = ngx_http_cx_conn_array;
+        ngx_http_cx_conn_fn.createInteger = ngx_http_cx_conn_integer;
+        ngx_http_cx_conn_fn.freeObject = ngx_http_cx_conn_free_reply;
     }
 
     reader->fn = &ngx_http_cx_conn_fn;
@@ -557,7 +572,7 @@ ngx_http_cx_conn_replies(ngx_http_cx_conn_t *cn)
             w.data = cn->push_data;
 
         } else {
-            freeReplyObject(reply);
+            ngx_http_cx_conn_free_reply(reply);
             ngx_http_cx_conn_error(cn, "a reply to no command");
             return NGX_DONE;
         }
@@ -568,7 +583,7 @@ ngx_http_cx_conn_replies(ngx_http_cx_conn_t *cn)
             cn->in_callback = 0;
         }
 
-        freeReplyObject(reply);
+        ngx_http_cx_conn_free_reply(reply);
 
         if (cn->freeing || (cn->disconnecting && cn->head == cn->tail)) {
             ngx_http_cx_conn_close(cn);
@@ -605,6 +620,46 @@ ngx_http_cx_conn_array(const redisReadTask *task, int elements)
     }
 
     return ngx_http_cx_conn_create_array(task, elements);
+}
+
+
+/*
+ * A reply that is one integer, the commonest (HSET, ZINCRBY, EXPIRE):
+ * the worker's, not a calloc() and a free() each.  An element of an
+ * array is hiredis's own, freed with its array, as is an integer read
+ * while the worker's is out (a callback that reads another connection).
+ */
+
+static void *
+ngx_http_cx_conn_integer(const redisReadTask *task, long long value)
+{
+    redisReply  *reply;
+
+    if (task->parent || ngx_http_cx_conn_integer_out) {
+        return ngx_http_cx_conn_create_integer(task, value);
+    }
+
+    reply = &ngx_http_cx_conn_integer_reply;
+
+    ngx_memzero(reply, sizeof(redisReply));
+    reply->type = REDIS_REPLY_INTEGER;
+    reply->integer = value;
+
+    ngx_http_cx_conn_integer_out = 1;
+
+    return reply;
+}
+
+
+static void
+ngx_http_cx_conn_free_reply(void *reply)
+{
+    if (reply == &ngx_http_cx_conn_integer_reply) {
+        ngx_http_cx_conn_integer_out = 0;
+        return;
+    }
+
+    freeReplyObject(reply);
 }
 
 
