@@ -64,6 +64,16 @@ static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
     ngx_uint_t i, ngx_str_t *member, ngx_uint_t distance);
 
 
+/*
+ * The customer as a step leaves them, while it is recorded: the worker's
+ * (2 kB, most of it room for more entries, that the request's pool would
+ * hold to its end); what it holds is copied back once Redis has it.  One
+ * step at a time: nothing a record sends resumes a request at once (a
+ * reply's wait is posted, ngx_http_cx_batch.c).
+ */
+static ngx_http_cx_customer_t  ngx_http_cx_stepped;
+
+
 /* request headers of speculative loads, whatever their value */
 static ngx_str_t  ngx_http_cx_purpose[] = {
     ngx_string("Sec-Purpose"),      /* prefetch, prefetch;prerender */
@@ -514,10 +524,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     after = NULL;
 
     if (ctx->customer) {
-        after = ngx_palloc(r->pool, sizeof(ngx_http_cx_customer_t));
-        if (after == NULL) {
-            return;
-        }
+        after = &ngx_http_cx_stepped;
 
         ngx_http_cx_customer_copy(after, ctx->customer);
 
@@ -549,7 +556,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     after->state = st;
-    ctx->customer = after;
+    ngx_http_cx_customer_copy(ctx->customer, after);
 
     ngx_http_cx_customer_put(ctx);
 }
