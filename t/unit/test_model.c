@@ -1476,6 +1476,137 @@ test_customer(void)
 
 
 /*
+ * ngx_http_cx_same(), which tells strings of one length apart by their
+ * last byte before comparing them whole: a difference anywhere counts.
+ */
+
+static void
+test_same(void)
+{
+    ngx_str_t  a, b, e1, e2;
+
+    ngx_str_set(&a, "item:1 /item/1");
+    ngx_str_set(&b, "item:1 /item/1");
+    ok(ngx_http_cx_same(&a, &b), "same: equal bytes");
+
+    ngx_str_set(&b, "item:1 /item/2");
+    ok(!ngx_http_cx_same(&a, &b), "same: the last byte differs");
+
+    ngx_str_set(&b, "jtem:1 /item/1");
+    ok(!ngx_http_cx_same(&a, &b), "same: the first byte differs, not the last");
+
+    ngx_str_set(&b, "item:1 /itex/1");
+    ok(!ngx_http_cx_same(&a, &b), "same: a middle byte differs, not the last");
+
+    ngx_str_set(&b, "item:1 /item/1 ");
+    ok(!ngx_http_cx_same(&a, &b), "same: another length");
+
+    ngx_str_null(&e1);
+    e2.len = 0;
+    e2.data = (u_char *) "x";
+    ok(ngx_http_cx_same(&e1, &e2) && !ngx_http_cx_same(&e1, &a),
+       "same: empty strings, whatever their data");
+}
+
+
+/*
+ * ngx_http_cx_customer_copy() into a worker's scratch that holds another
+ * customer's entries (ngx_http_cx_record.c): the copy, stepped, is what
+ * the whole struct stepped is, and the scratch's old entries never show.
+ */
+
+static void
+test_customer_copy(void)
+{
+    ngx_str_t                steps[1], habits[1], path, other;
+    ngx_uint_t               i, same;
+    ngx_http_cx_state_t      st;
+    ngx_http_cx_customer_t   a, whole, scratch;
+
+    ngx_memzero(&a, sizeof(a));
+
+    a.state.ts = 1700000000123LL;
+    a.state.goals = 1;
+
+    ngx_str_set(&a.recent[0], "cart /cart");
+    ngx_str_set(&a.recent[1], "home /");
+    a.nrecent = 2;
+
+    ngx_str_set(&a.habits[0], "home cart /cart");
+    a.habits_w[0] = 3;
+    a.nhabits = 1;
+
+    ngx_str_set(&a.paths[0], "home /|cart /cart");
+    a.npaths = 1;
+
+    /* the scratch as another, fuller customer left it */
+
+    ngx_str_set(&other, "other /other");
+
+    for (i = 0; i < NGX_HTTP_CX_RECENT; i++) {
+        scratch.recent[i] = other;
+    }
+
+    for (i = 0; i < NGX_HTTP_CX_HABITS; i++) {
+        scratch.habits[i] = other;
+        scratch.habits_w[i] = 1000;
+    }
+
+    for (i = 0; i < NGX_HTTP_CX_PATHS; i++) {
+        scratch.paths[i] = other;
+    }
+
+    scratch.nrecent = NGX_HTTP_CX_RECENT;
+    scratch.nhabits = NGX_HTTP_CX_HABITS;
+    scratch.npaths = NGX_HTTP_CX_PATHS;
+
+    whole = a;
+    ngx_http_cx_customer_copy(&scratch, &a);
+
+    st = a.state;
+    st.jlen = 2;
+
+    ngx_str_set(&steps[0], "pay /pay");
+    ngx_str_set(&habits[0], "cart pay /pay");
+    ngx_str_set(&path, "cart /cart|pay /pay");
+
+    ngx_http_cx_customer_step(&whole, &st, steps, 1, habits, 1, &path, 50);
+    ngx_http_cx_customer_step(&scratch, &st, steps, 1, habits, 1, &path, 50);
+
+    same = whole.state.jlen == scratch.state.jlen
+           && whole.nrecent == scratch.nrecent
+           && whole.nhabits == scratch.nhabits
+           && whole.npaths == scratch.npaths;
+
+    for (i = 0; same && i < whole.nrecent; i++) {
+        same = ngx_http_cx_same(&whole.recent[i], &scratch.recent[i]);
+    }
+
+    for (i = 0; same && i < whole.nhabits; i++) {
+        same = ngx_http_cx_same(&whole.habits[i], &scratch.habits[i])
+               && whole.habits_w[i] == scratch.habits_w[i];
+    }
+
+    for (i = 0; same && i < whole.npaths; i++) {
+        same = ngx_http_cx_same(&whole.paths[i], &scratch.paths[i]);
+    }
+
+    ok(same && scratch.nrecent == 3 && scratch.nhabits == 2
+       && scratch.habits_w[1] == 1 && scratch.npaths == 2,
+       "customer_copy: a used scratch, stepped, is the customer stepped");
+
+    /* and copied back over a customer with more entries than it has */
+
+    ngx_http_cx_customer_copy(&a, &scratch);
+
+    ok(a.nrecent == 3 && ngx_http_cx_same(&a.recent[0], &steps[0])
+       && a.nhabits == 2 && a.npaths == 2
+       && ngx_http_cx_same(&a.paths[0], &path),
+       "customer_copy: copied back with its counts");
+}
+
+
+/*
  * ngx_http_cx_keyslot() against what CLUSTER KEYSLOT of redis-server
  * 7.0.15 answered for each key: hash tags and their edge cases, keys of
  * the module's schema, random bytes.
@@ -1779,6 +1910,8 @@ main(void)
     test_steps_long();
     test_pack();
     test_customer();
+    test_same();
+    test_customer_copy();
     test_keyslot();
 
     printf("1..%d\n", tests);
