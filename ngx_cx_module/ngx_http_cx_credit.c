@@ -62,11 +62,15 @@ typedef struct {
 } ngx_http_cx_credit_key_t;
 
 
-/* a rule key the worker wrote: a slot by its hash, the last one wins */
+/*
+ * A rule key the worker wrote: a slot by its hash, the last one wins,
+ * known by its bytes (keys hashed alike are steps a client names)
+ */
 typedef struct {
-    uint64_t                    hash;           /* 0: none */
+    size_t                      len;            /* 0: none */
     time_t                      renewed;        /* its last EXPIRE */
     ngx_uint_t                  writes;         /* since its last trim */
+    u_char                      key[NGX_HTTP_CX_KEY_MAX];
 } ngx_http_cx_rule_memo_t;
 
 
@@ -217,6 +221,11 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
     ngx_http_cx_credits_t     *tb;
     ngx_http_cx_credit_key_t  *ck;
 
+    if (key->len > NGX_HTTP_CX_KEY_MAX) {
+        /* a step's key is no longer: the memo keeps it whole */
+        return NGX_ERROR;
+    }
+
     tb = &ngx_http_cx_credits;
 
     if (tb->cycle != ngx_cycle) {
@@ -321,7 +330,6 @@ ngx_http_cx_credit_flush(void)
 {
     u_char                     w[NGX_INT64_LEN + 8];
     time_t                     now;
-    uint64_t                   hash;
     ngx_int_t                  rc;
     ngx_str_t                  argv[4];
     ngx_uint_t                 dropped, renew, made, last;
@@ -357,14 +365,14 @@ ngx_http_cx_credit_flush(void)
     {
         ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
 
-        hash = ((uint64_t) ck->sn.node.key << 32)
-               | ngx_hash_key(ck->sn.str.data, ck->sn.str.len) | 1;
-
         memo = &ngx_http_cx_rule_memos[ck->sn.node.key
                                        % NGX_HTTP_CX_RULE_MEMOS];
 
-        if (memo->hash != hash) {
-            memo->hash = hash;
+        if (memo->len != ck->sn.str.len
+            || ngx_memcmp(memo->key, ck->sn.str.data, ck->sn.str.len) != 0)
+        {
+            memo->len = ck->sn.str.len;
+            ngx_memcpy(memo->key, ck->sn.str.data, ck->sn.str.len);
             memo->renewed = 0;
             memo->writes = NGX_HTTP_CX_TRIM;
         }
@@ -428,7 +436,7 @@ ngx_http_cx_credit_flush(void)
 
         if (rc != NGX_OK) {
             /* not known to be written: trimmed and renewed next time */
-            memo->hash = 0;
+            memo->len = 0;
             dropped++;
             continue;
         }

@@ -523,3 +523,39 @@ Test::More::ok($ttl > 0 && $ttl <= 160, "with its ttl: $ttl");
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 11: a rule's renewal is its own, whatever its hash
+Two rules whose keys ngx_http_cx_credit_flush() hashed alike (the same
+ngx_hash_key(), "Aa" weighing as "BB", and XXH3 alike where that hash
+has no bit set, and the same memo slot): each is renewed when first
+written, the second while the first's renewal is not cx_ttl/16 old.
+The second exists before, with a longer ttl and its successor: its
+ZINCRBY's reply does not show it new (keys of 47 bytes at most, kept in
+flight for that reply).
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_prefix t240k:;
+    cx_ttl 160s;
+--- init
+my $r = $main::Redis->{port};
+my ($a, $b) = ("BBBBBBBBBBAaAaBBAaAaBBBBBB", "BBAaBBAaAaAaBBBBBBAaBBAaBB");
+my $k = "t240k:t:{item:$b}:15000";
+main::worker();
+CxTest::redis($r, "ZADD", $k, 5, "search /search");
+CxTest::redis($r, "EXPIRE", $k, 1000);
+main::walk(["a", "/item/$a", "/search"]);
+Test::More::is(main::credited($r, "t240k:", "item:$a", "search /search"),
+               0.5, "the first rule written");
+main::walk(["b", "/item/$b", "/search"]);
+Test::More::is(main::until_score($r, $k, "search /search", 5.5), 5.5,
+               "the second rule written");
+my $deadline = time + 10;
+sleep 0.02 while CxTest::redis($r, "TTL", $k) > 160 && time < $deadline;
+my $ttl = CxTest::redis($r, "TTL", $k);
+Test::More::ok($ttl > 0 && $ttl <= 160, "and renewed: its ttl $ttl");
+--- request
+GET /t
+--- response_body
+ok
