@@ -597,6 +597,7 @@ ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
 ngx_uint_t ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx);
 ngx_uint_t ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n);
 void ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash);
+void ngx_http_cx_customer_remade(u_char *key, size_t len);
 
 /* a command's argument: a literal, or bytes with their length */
 #define ngx_http_cx_lit(s)     ((ngx_str_t) ngx_string(s))
@@ -666,6 +667,9 @@ ngx_int_t ngx_http_cx_redis_command(ngx_http_cx_redis_cb_pt fn,
 #define NGX_HTTP_CX_MADE_LEN      1       /* a list's length, at most n */
 #define NGX_HTTP_CX_MADE_FIELDS   2       /* a hash's fields added, over n */
 #define NGX_HTTP_CX_MADE_SCORE    3       /* a score that is the increment */
+#define NGX_HTTP_CX_MADE_STATE    4       /* FIELDS, of the edge's copy */
+/* a key a write follows to its reply, at most (ngx_http_cx_redis_write()) */
+#define NGX_HTTP_CX_FOLLOW_MAX    47
 ngx_int_t ngx_http_cx_redis_write(ngx_http_cx_redis_cb_pt fn,
     ngx_uint_t made, ngx_int_t n, ngx_str_t *ttl, ngx_uint_t argc,
     ngx_str_t *argv);

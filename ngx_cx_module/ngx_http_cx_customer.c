@@ -248,6 +248,64 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 }
 
 
+/*
+ * Redis made the customer's hash (P{H}:s) again, from a step of the
+ * edge's copy that wrote only what it changed: the key was deleted or
+ * evicted behind the copy, and Redis has what that step wrote alone.
+ * The copy is dropped, so that the edge's next step reads what Redis has.
+ */
+
+void
+ngx_http_cx_customer_remade(u_char *key, size_t len)
+{
+    u_char      buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p, c;
+    size_t      n;
+    uint64_t    hash;
+    ngx_uint_t  i;
+
+    /* "{", 16 hex digits, "}:s" */
+
+    if (len < 21 || len - 20 > NGX_HTTP_CX_PREFIX_MAX
+        || !ngx_http_cx_cache_enabled())
+    {
+        return;
+    }
+
+    n = len - 20;
+    p = key + n;
+
+    if (p[0] != '{' || p[17] != '}' || p[18] != ':' || p[19] != 's') {
+        return;
+    }
+
+    hash = 0;
+
+    for (i = 1; i <= 16; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            c -= 'a' - 10;
+
+        } else {
+            return;
+        }
+
+        hash = (hash << 4) | c;
+    }
+
+    p = ngx_cpymem(buf, key, n);
+    p = ngx_cpymem(p, &hash, sizeof(uint64_t));
+
+    ngx_http_cx_cache_drop(ngx_http_cx_kind_of(
+                               ngx_http_cx_cache_key(
+                                   NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf),
+                               NGX_HTTP_CX_CACHE_CUSTOMER));
+}
+
+
 /* Redis changed the customer behind the copy: a login's merge, cx_forget */
 
 void

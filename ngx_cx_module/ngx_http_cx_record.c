@@ -816,7 +816,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_int_t                rc;
     ngx_str_t                key, count, *a;
     ngx_str_t                argv[2 + 2 * (NGX_HTTP_CX_STATE_ALL + 3)];
-    ngx_uint_t               i, j, n, nsteps, had_paths, renew;
+    ngx_uint_t               i, j, n, nsteps, had_paths, renew, part;
     ngx_http_cx_state_t     *was;
     ngx_http_cx_customer_t  *cu;
 
@@ -882,12 +882,19 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     }
 
     /*
-     * The state: the fields that changed since Redis was read by this
-     * very request, all of them when it was not (a customer new to
-     * Redis, a state with a field not ours, the edge's copy)
+     * The state: the fields that changed since Redis was read, by this
+     * very request or for the edge's copy, which its steps kept as Redis
+     * has it; all of them for a customer new to Redis, a state with a
+     * field not ours, and a write from the copy that renews the keys'
+     * TTLs, or whose reply cannot tell that it made the hash again (a key
+     * too long to follow: then the hash is made whole again)
      */
 
-    was = (!ctx->cached && cu && cu->state.ts && !cu->state.unsure)
+    part = ctx->cached && !renew
+           && cxscf->prefix.len + 20 <= NGX_HTTP_CX_FOLLOW_MAX;
+
+    was = (cu && cu->state.ts && !cu->state.unsure
+           && (!ctx->cached || part))
           ? &cu->state : NULL;
 
     a = argv;
@@ -919,8 +926,8 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         ngx_http_cx_field(&a, &p, "learned", st->learned, -1);
     }
 
-    *a++ = ngx_http_cx_lit("u");
-    *a++ = st->used ? ngx_http_cx_lit("1") : ngx_http_cx_lit("0");
+    ngx_http_cx_field(&a, &p, "u", st->used ? 1 : 0,
+                      was ? (int64_t) (was->used ? 1 : 0) : -1);
     *a++ = ngx_http_cx_lit("o");
     *a++ = ctx->offer.len ? ctx->offer : ngx_http_cx_lit("");
 
@@ -975,11 +982,13 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                   - kb;
     key = argv[1];
 
-    /* made again if every field is new: a hash that lives has "ts" */
+    /* made again if every field is new: a hash that lives has "o", "r" */
 
     n = (a - argv - 2) / 2;
 
-    rc |= ngx_http_cx_redis_write(NULL, renew ? 0 : NGX_HTTP_CX_MADE_FIELDS,
+    rc |= ngx_http_cx_redis_write(NULL, renew ? 0
+                                        : was ? NGX_HTTP_CX_MADE_STATE
+                                        : NGX_HTTP_CX_MADE_FIELDS,
                                   n - 1, &cxscf->ttl_text, a - argv, argv);
 
     for (i = 0; after == NULL && i < nhabits; i++) {

@@ -55,7 +55,7 @@ typedef struct {
     ngx_http_cx_slot_t         *slot;
     ngx_str_t                  *ttl;            /* made: its EXPIRE */
     u_char                      cmd[16];
-    u_char                      key[47];
+    u_char                      key[NGX_HTTP_CX_FOLLOW_MAX];
     u_char                      key_len;
     u_char                      made;           /* NGX_HTTP_CX_MADE_* */
     u_char                      moved;          /* redirected once */
@@ -81,7 +81,7 @@ typedef struct {
 /* a key a write may have made when its connection was lost */
 typedef struct {
     ngx_str_t                  *ttl;
-    u_char                      key[47];
+    u_char                      key[NGX_HTTP_CX_FOLLOW_MAX];
     u_char                      key_len;
 } ngx_http_cx_lost_t;
 
@@ -1531,7 +1531,7 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
                 || score <= f->made_w * (1 + 1e-9));
         break;
 
-    default: /* NGX_HTTP_CX_MADE_FIELDS */
+    default: /* NGX_HTTP_CX_MADE_FIELDS, NGX_HTTP_CX_MADE_STATE */
         /* HSET: more fields added than could be new to a hash that lives */
         made = (reply->type == REDIS_REPLY_INTEGER
                 && reply->integer > f->made_n);
@@ -1552,6 +1552,10 @@ ngx_http_cx_redis_made(ngx_http_cx_flight_t *f, redisReply *reply)
     argv[2] = *f->ttl;
 
     (void) ngx_http_cx_redis_command(NULL, NULL, 3, argv);
+
+    if (f->made == NGX_HTTP_CX_MADE_STATE) {
+        ngx_http_cx_customer_remade(f->key, f->key_len);
+    }
 }
 
 

@@ -611,3 +611,64 @@ POST /item/5
 X-CX-Time: 1728000000000
 --- response_headers
 X-Json: {"status":"MISS","next":[]}
+
+
+
+=== TEST 16: a step from the copy writes what it changed, not what it kept
+The copy keeps the customer as Redis has them; a step from it writes
+only the fields it changes.  A field changed in Redis meanwhile (here
+the goals, as another edge's step would) is left as it is.
+--- init
+my $rp = $main::Redis->{port};
+main::get($_, 500) for "/item/1", "/cart";
+main::get("/", 1000, "c16");
+main::settled("c16", 1);
+main::get("/item/1", 2000, "c16");
+main::settled("c16", 2);
+my $k = main::key("c16", "s");
+CxTest::redis($rp, "HINCRBY", $k, "goals", 7);
+my $read = main::calls()->{hgetall} // 0;
+main::get("/cart", 3000, "c16");
+main::settled("c16", 3);
+Test::More::is((main::calls()->{hgetall} // 0) - $read, 0,
+               "the step from the copy");
+my %s = CxTest::redis($rp, "HGETALL", $k);
+Test::More::is("$s{goals} $s{jlen}", "7 3",
+               "the goals kept, the journey stepped");
+--- request
+GET /block
+--- response_body chomp
+16
+
+
+
+=== TEST 17: a hash deleted behind the copy: the copy is dropped
+A step from the copy whose hash Redis no longer has makes it again with
+what that step wrote alone, and gives it its TTL: the copy, which knows
+more, is dropped, and the next step reads what Redis has.
+--- init
+my $rp = $main::Redis->{port};
+main::get($_, 500) for "/item/1", "/cart";
+main::get("/", 1000, "c17");
+main::settled("c17", 1);
+main::get("/item/1", 2000, "c17");
+main::settled("c17", 2);
+my $k = main::key("c17", "s");
+CxTest::redis($rp, "DEL", $k);
+main::get("/cart", 3000, "c17");
+main::settled("c17", 3);
+my ($ttl, $deadline) = (-2, Time::HiRes::time() + 10);
+while (($ttl = CxTest::redis($rp, "TTL", $k)) <= 0
+       && Time::HiRes::time() < $deadline)
+{
+    Time::HiRes::sleep(0.01);
+}
+Test::More::cmp_ok($ttl, ">", 0, "the hash made again has its TTL");
+my $read = main::calls()->{hgetall} // 0;
+main::get("/buy", 4000, "c17");
+Test::More::is((main::calls()->{hgetall} // 0) - $read, 1,
+               "the next step reads Redis");
+--- request
+GET /block
+--- response_body chomp
+17
