@@ -801,8 +801,9 @@ typedef struct {
 
 #define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
 #define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
-#define NGX_HTTP_CX_CACHE_TODAY     'b'     /* a customer's steps today */
-#define NGX_HTTP_CX_CACHE_UNSENT    'u'     /* of them, not yet in Redis */
+#define NGX_HTTP_CX_CACHE_COUNTS    'b'     /* a customer's steps today */
+#define NGX_HTTP_CX_COUNT_TODAY     1       /* their counts: all of them, */
+#define NGX_HTTP_CX_COUNT_UNSENT    2       /* those not yet in Redis */
 
 ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);
 uint64_t ngx_http_cx_cache_key(u_char kind, u_char *p, size_t len);
@@ -819,9 +820,9 @@ ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now);
 #define NGX_HTTP_CX_CACHE_ANY  ((uint64_t) -1)  /* a put whatever is there */
 ngx_int_t ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta, uint64_t expect);
-uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day,
+uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
     uint32_t floor, uint32_t n);
-uint32_t ngx_http_cx_cache_take(uint64_t key, uint32_t day);
+uint32_t ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i);
 void ngx_http_cx_cache_drop(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);
 

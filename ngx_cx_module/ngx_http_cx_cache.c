@@ -604,16 +604,17 @@ ngx_http_cx_cache_claim(uint64_t key, int64_t now)
 
 
 /*
- * A count of the day that never goes down, in an entry of its own: the
- * larger of it and floor, plus n (a new day starts it from floor + n).
- * 0 if the zone has no room for it.
+ * Counts of the day that never go down, in an entry of their own (a
+ * customer's, NGX_HTTP_CX_COUNT_TODAY and NGX_HTTP_CX_COUNT_UNSENT, one
+ * lookup for both): count i the larger of it and floor, plus n; a new
+ * day starts each from 0.  0 if the zone has no room for them.
  */
 
 uint32_t
-ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
-    uint32_t n)
+ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
+    uint32_t floor, uint32_t n)
 {
-    uint32_t                   v[2];
+    uint32_t                   v[3];
     ngx_uint_t                 evicted;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
@@ -642,6 +643,7 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
         cn->len = sizeof(v);
         v[0] = day;
         v[1] = 0;
+        v[2] = 0;
         ngx_memcpy(cn->data, v, sizeof(v));
 
     } else {
@@ -656,13 +658,14 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
         if (v[0] != day) {
             v[0] = day;
             v[1] = 0;
+            v[2] = 0;
         }
 
-        v[1] = ngx_max(v[1], floor) + n;
+        v[i] = ngx_max(v[i], floor) + n;
         ngx_memcpy(cn->data, v, sizeof(v));
 
     } else {
-        v[1] = 0;
+        v[i] = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -671,19 +674,19 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, uint32_t floor,
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_EVICTIONS, evicted);
     }
 
-    return v[1];
+    return v[i];
 }
 
 
 /*
- * A count of ngx_http_cx_cache_count() taken: its value today, and 0
+ * Count i of ngx_http_cx_cache_count() taken: its value today, and 0
  * left in its place.
  */
 
 uint32_t
-ngx_http_cx_cache_take(uint64_t key, uint32_t day)
+ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i)
 {
-    uint32_t                   v[2], n;
+    uint32_t                   v[3], n;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
 
@@ -702,11 +705,15 @@ ngx_http_cx_cache_take(uint64_t key, uint32_t day)
         ngx_memcpy(v, cn->data, sizeof(v));
 
         if (v[0] == day) {
-            n = v[1];
+            n = v[i];
+
+        } else {
+            v[0] = day;
+            v[1] = 0;
+            v[2] = 0;
         }
 
-        v[0] = day;
-        v[1] = 0;
+        v[i] = 0;
         ngx_memcpy(cn->data, v, sizeof(v));
     }
 

@@ -189,8 +189,9 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
     n = ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_TODAY),
+                                                  NGX_HTTP_CX_CACHE_COUNTS),
                                 (uint32_t) ngx_http_cx_day(ctx->now),
+                                NGX_HTTP_CX_COUNT_TODAY,
                                 (uint32_t) floor, (uint32_t) count);
 
     return n ? n : floor + count;
@@ -220,8 +221,9 @@ ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
     return ngx_http_cx_cache_take(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_UNSENT),
-                                  (uint32_t) ngx_http_cx_day(ctx->now));
+                                                  NGX_HTTP_CX_CACHE_COUNTS),
+                                  (uint32_t) ngx_http_cx_day(ctx->now),
+                                  NGX_HTTP_CX_COUNT_UNSENT);
 }
 
 
@@ -242,9 +244,9 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
     return ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_UNSENT),
-                                   (uint32_t) ngx_http_cx_day(ctx->now), 0,
-                                   (uint32_t) n);
+                                                  NGX_HTTP_CX_CACHE_COUNTS),
+                                   (uint32_t) ngx_http_cx_day(ctx->now),
+                                   NGX_HTTP_CX_COUNT_UNSENT, 0, (uint32_t) n);
 }
 
 
