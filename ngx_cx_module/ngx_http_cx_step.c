@@ -18,6 +18,7 @@
 
 #define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
 #define NGX_HTTP_CX_VERDICTS  64    /* kept per worker */
+#define NGX_HTTP_CX_CLASSES   128   /* kept per worker, two a set */
 
 
 /* what a template makes */
@@ -47,6 +48,33 @@ typedef struct {
 } ngx_http_cx_verdict_t;
 
 
+/*
+ * What ngx_http_cx_classify() found of a uri: a shop's pages come back
+ * with every customer, and a regex step listed before a page's own step
+ * runs on it too.  Kept per worker by the steps asked and the uri's
+ * bytes, compared whole, in sets of two, the one used longer ago giving
+ * way (with a slot a uri, two of scripts/cost's ten pages shared one and
+ * missed it in turns); a uri that a regex failed on (not one it did not
+ * match) is not kept; forgotten with each configuration read, as the
+ * verdicts.
+ */
+
+typedef struct {
+    ngx_array_t                *steps;
+    ngx_uint_t                  used;           /* a tick, when */
+    ngx_http_cx_step_t         *step;           /* NULL: not a step */
+    size_t                      uri_len;
+    size_t                      name_len;
+    size_t                      member_len;
+    u_char                      uri[NGX_HTTP_CX_URL_MAX];
+    u_char                      member[NGX_HTTP_CX_MEMBER_MAX];
+} ngx_http_cx_class_t;
+
+
+static ngx_int_t ngx_http_cx_class_of(ngx_http_request_t *r,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *uri, u_char *member,
+    size_t *name_len, size_t *member_len, ngx_http_cx_step_t **declared,
+    ngx_uint_t *failed);
 static ngx_int_t ngx_http_cx_tpl_compile(ngx_conf_t *cf, ngx_str_t *src,
     ngx_http_cx_tpl_t *tpl, ngx_int_t captures, ngx_uint_t kind);
 static ngx_int_t ngx_http_cx_step_label(ngx_conf_t *cf,
@@ -63,6 +91,8 @@ static ngx_int_t ngx_http_cx_match(ngx_http_cx_step_t *step, ngx_str_t *s,
 
 
 static ngx_http_cx_verdict_t  ngx_http_cx_verdicts[NGX_HTTP_CX_VERDICTS];
+static ngx_http_cx_class_t    ngx_http_cx_classes[NGX_HTTP_CX_CLASSES];
+static ngx_uint_t             ngx_http_cx_class_tick;
 
 
 static char  *ngx_http_cx_tpl_kinds[] = { "name", "url", "label" };
@@ -628,13 +658,101 @@ ngx_http_cx_check_named(ngx_conf_t *cf, ngx_http_cx_loc_conf_t *clcf,
 /*
  * Finds the step of a uri and writes "name url" into member, and, if
  * declared is not NULL, the cx_step it matched there.  Regexes run with
- * captures of our own, so the location's $1.. stay untouched.
+ * captures of our own, so the location's $1.. stay untouched.  What a
+ * uri of at most NGX_HTTP_CX_URL_MAX was found to be is kept per worker
+ * (ngx_http_cx_class_t): found again, it is copied, no regex run.
  */
 
 ngx_int_t
 ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     ngx_str_t *uri, u_char *member, size_t *name_len, size_t *member_len,
     ngx_http_cx_step_t **declared)
+{
+    uint64_t              hash;
+    ngx_int_t             rc;
+    ngx_uint_t            failed, k;
+    ngx_http_cx_class_t  *c;
+    ngx_http_cx_step_t   *step;
+
+    if (uri->len > NGX_HTTP_CX_URL_MAX) {
+        return ngx_http_cx_class_of(r, clcf, uri, member, name_len,
+                                    member_len, declared, &failed);
+    }
+
+    hash = XXH3_64bits_withSeed(uri->data, uri->len,
+                                (uint64_t) (uintptr_t) clcf->steps);
+
+    c = &ngx_http_cx_classes[hash % (NGX_HTTP_CX_CLASSES / 2) * 2];
+
+    for (k = 0; k < 2; k++) {
+
+        if (c[k].steps != clcf->steps
+            || c[k].uri_len != uri->len
+            || ngx_memcmp(c[k].uri, uri->data, uri->len) != 0)
+        {
+            continue;
+        }
+
+        c[k].used = ++ngx_http_cx_class_tick;
+
+        if (c[k].step == NULL) {
+            return NGX_DECLINED;
+        }
+
+        ngx_memcpy(member, c[k].member, c[k].member_len);
+        *name_len = c[k].name_len;
+        *member_len = c[k].member_len;
+
+        if (declared) {
+            *declared = c[k].step;
+        }
+
+        return NGX_OK;
+    }
+
+    /* the set's one used longer ago gives way */
+
+    c = (c[0].used <= c[1].used) ? &c[0] : &c[1];
+
+    step = NULL;
+    failed = 0;
+
+    rc = ngx_http_cx_class_of(r, clcf, uri, member, name_len, member_len,
+                              &step, &failed);
+
+    if (failed) {
+        return rc;
+    }
+
+    c->steps = clcf->steps;
+    c->used = ++ngx_http_cx_class_tick;
+    c->uri_len = uri->len;
+    ngx_memcpy(c->uri, uri->data, uri->len);
+
+    if (rc != NGX_OK) {
+        c->step = NULL;
+        return rc;
+    }
+
+    c->step = step;
+    c->name_len = *name_len;
+    c->member_len = *member_len;
+    ngx_memcpy(c->member, member, *member_len);
+
+    if (declared) {
+        *declared = step;
+    }
+
+    return NGX_OK;
+}
+
+
+/* ngx_http_cx_classify() of a uri not kept; "failed": a regex failed */
+
+static ngx_int_t
+ngx_http_cx_class_of(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *uri, u_char *member, size_t *name_len, size_t *member_len,
+    ngx_http_cx_step_t **declared, ngx_uint_t *failed)
 {
     int                      captures[NGX_HTTP_CX_CAPTURES];
     u_char                  *p;
@@ -671,6 +789,7 @@ ngx_http_cx_classify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           ngx_regex_exec_n " failed: %i on \"%V\" using "
                           "\"%V\"", n, uri, &step[i].uri);
+            *failed = 1;
             continue;
         }
 
@@ -793,6 +912,7 @@ void
 ngx_http_cx_declared_reset(void)
 {
     ngx_memzero(ngx_http_cx_verdicts, sizeof(ngx_http_cx_verdicts));
+    ngx_memzero(ngx_http_cx_classes, sizeof(ngx_http_cx_classes));
 }
 
 
