@@ -26,6 +26,8 @@
 
 static void ngx_http_cx_id_cookie(ngx_str_t *value, ngx_str_t *name);
 static ngx_uint_t ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b);
+static void ngx_http_cx_cookie_of(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_cx_issue(ngx_http_request_t *r,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ctx_t *ctx, ngx_str_t *id);
 
@@ -152,6 +154,31 @@ ngx_http_cx_same_cookie(ngx_str_t *a, ngx_str_t *b)
 
 
 /*
+ * The value of the cookie name, as "$cookie_name" has it (the first one,
+ * the name in any case), or empty; read in the request's headers, where
+ * a complex value ran its script, looked the variable up and copied it.
+ */
+
+static void
+ngx_http_cx_cookie_of(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+#if (nginx_version >= 1023000)
+    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                          value)
+        == NULL)
+#else
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                          value)
+        == NGX_DECLINED)
+#endif
+    {
+        ngx_str_null(value);
+    }
+}
+
+
+/*
  * The customer's id, in "id": the first cx_id source with an id, else the
  * cookie; "login" tells which, for the hash.  A cookie id that a login
  * wins over, and that is not the same id, is the anonymous customer to
@@ -200,7 +227,12 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
                 continue;
             }
 
-            if (ngx_http_complex_value(r, &src[i].value, id) != NGX_OK) {
+            if (src[i].cookie.len) {
+                ngx_http_cx_cookie_of(r, &src[i].cookie, id);
+
+            } else if (ngx_http_complex_value(r, &src[i].value, id)
+                       != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
@@ -216,9 +248,8 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
     }
 
     if (clcf->id_cookie && (consent || (flags & NGX_HTTP_CX_ID_ANY))) {
-        if (ngx_http_complex_value(r, clcf->id_cookie, &cookie) != NGX_OK) {
-            return NGX_ERROR;
-        }
+        /* clcf->id_cookie is "$cookie_NAME" (ngx_http_cx_merge_loc_conf) */
+        ngx_http_cx_cookie_of(r, &clcf->id_cookie_name, &cookie);
 
         if (cookie.len > 0 && cookie.len <= NGX_HTTP_CX_ID_MAX) {
 

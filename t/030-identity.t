@@ -219,3 +219,46 @@ GET /p/7
 Cookie: cx_id=c10
 --- response_body
 [page:7]
+
+
+
+=== TEST 11: the id cookie is read as "$cookie_cx_id" reads it
+The first cookie of its name, the name in any case, is the customer of
+"cx_id=c11" alone, and so is the cookie of a cx_id source; a cookie whose
+name only holds "cx_id" is no id cookie: a new id is issued.
+--- config
+    cx on;
+    cx_id $http_x_customer $cookie_sid;
+    cx_cookie cx_id;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step item:$1 ~^/item/(\d+)$;
+    location / { return 200 "$cx_status\n"; }
+--- init
+my ($p, $h) = ($ENV{TEST_NGINX_REDIS_PORT},
+               Test::Nginx::Socket::server_port());
+CxTest::clear($p, "t030:");
+my $c = CxTest::customer_key($p, "t030:", $h, "c11", "/");
+my $s = CxTest::customer_key($p, "t030:", $h, "other", "/");
+CxTest::http_get($h, $_->[0], { Cookie => $_->[1] })
+    for ["/cart", "CX_ID=c11"],
+        ["/item/1", "a=1; cx_id=c11; cx_id=other"],
+        ["/item/2", "xcx_id=other; cx_idx=other;  cx_id=c11"],
+        ["/item/3", "cx_id=c11; SID=s11"],
+        ["/item/4", "sid=s11; cx_id=c11"];
+my @want = ("item:2 /item/2", "item:1 /item/1", "cart /cart", "home /");
+CxTest::wait_until(sub { CxTest::steps($p, $c) >= 4 }, 10);
+Test::More::is(join(", ", CxTest::steps($p, $c)), join(", ", @want),
+               "the first cookie of its name, in any case");
+Test::More::is(join(", ", CxTest::steps($p, $s)), "home /",
+               "never the second one");
+Test::More::is(scalar(CxTest::customers($p, "t030:")), 3,
+               "and a source's cookie is a customer of its own");
+--- request
+GET /
+--- more_headers
+Cookie: xcx_id=1; cx_idx=2; cx_id_=3
+--- response_headers_like
+Set-Cookie: cx_id=[0-9a-f]{32}; .*
+--- response_body_like
+^(MISS|HIT)$
