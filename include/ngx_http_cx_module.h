@@ -636,8 +636,10 @@ void ngx_http_cx_record_response(ngx_http_request_t *r);
 /* ngx_http_cx_credit.c: rule credits summed per worker, written behind */
 ngx_int_t ngx_http_cx_credit_init_process(ngx_cycle_t *cycle);
 void ngx_http_cx_credit_exit_process(ngx_cycle_t *cycle);
+uint32_t ngx_http_cx_credit_hash(ngx_str_t *s);
 ngx_int_t ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf,
-    ngx_str_t *key, ngx_str_t *member, double weight);
+    ngx_str_t *key, uint32_t key_hash, ngx_str_t *member,
+    uint32_t member_hash, double weight);
 void ngx_http_cx_credit_flush(void);
 
 /* ngx_http_cx_step.c */

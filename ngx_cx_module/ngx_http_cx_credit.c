@@ -49,17 +49,21 @@
 #define NGX_HTTP_CX_RULE_MEMOS    1024    /* keys the worker remembers */
 
 
+typedef struct ngx_http_cx_credit_key_s  ngx_http_cx_credit_key_t;
+typedef struct ngx_http_cx_credit_s      ngx_http_cx_credit_t;
+
+
 /* a rule key: its successors credited, with the ttl of its shop */
-typedef struct {
-    ngx_str_node_t              sn;             /* the key, copied */
+struct ngx_http_cx_credit_key_s {
+    ngx_str_t                   str;            /* the key, copied */
+    uint32_t                    hash;           /* credit_hash() */
+    ngx_http_cx_credit_key_t   *next;           /* in its bucket */
     ngx_queue_t                 queue;          /* the table's keys */
-    ngx_rbtree_t                rbtree;         /* its successors */
-    ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 credits;
     ngx_uint_t                  n;              /* successors credited */
     ngx_str_t                  *ttl;            /* its shop's, for EXPIRE */
     time_t                      ttl_sec;
-} ngx_http_cx_credit_key_t;
+};
 
 
 /*
@@ -75,18 +79,30 @@ typedef struct {
 
 
 /* a successor of a key and its credits, summed */
-typedef struct {
-    ngx_str_node_t              sn;             /* "name url", copied */
+struct ngx_http_cx_credit_s {
+    ngx_str_t                   str;            /* "name url", copied */
+    uint32_t                    hash;           /* credit_hash() */
+    ngx_http_cx_credit_key_t   *key;
+    ngx_http_cx_credit_t       *next;           /* in its bucket */
     ngx_queue_t                 queue;
     double                      weight;
-} ngx_http_cx_credit_t;
+};
 
+
+/*
+ * The table: the keys and the successors, each found by its hash in
+ * buckets of a power of two, at least "credits=" of them (a successor's
+ * bucket by its key's hash too), where a red-black tree of the keys and
+ * one of each key's successors took a walk down each tree.  The buckets
+ * are the cycle's; a write empties those it used.
+ */
 
 typedef struct {
     ngx_cycle_t                *cycle;
     ngx_pool_t                 *pool;           /* the copies; reset */
-    ngx_rbtree_t                rbtree;         /* the keys */
-    ngx_rbtree_node_t           sentinel;
+    ngx_http_cx_credit_key_t  **kbuckets;
+    ngx_http_cx_credit_t      **cbuckets;
+    ngx_uint_t                  mask;           /* buckets - 1 */
     ngx_queue_t                 keys;
     ngx_uint_t                  n;              /* credits held */
     ngx_uint_t                  max;            /* cx_write_behind credits= */
@@ -106,6 +122,10 @@ static void ngx_http_cx_credit_written(ngx_http_cx_conn_t *ac,
 static void ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb);
 
 
+#define ngx_http_cx_credit_bucket(tb, kh, mh)                                 \
+    (((mh) ^ ((kh) * 0x9e3779b1U)) & (tb)->mask)
+
+
 static ngx_http_cx_credits_t    ngx_http_cx_credits;
 static ngx_http_cx_rule_memo_t  ngx_http_cx_rule_memos[NGX_HTTP_CX_RULE_MEMOS];
 
@@ -113,6 +133,7 @@ static ngx_http_cx_rule_memo_t  ngx_http_cx_rule_memos[NGX_HTTP_CX_RULE_MEMOS];
 ngx_int_t
 ngx_http_cx_credit_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                buckets;
     ngx_pool_cleanup_t       *cln;
     ngx_http_cx_credits_t    *tb;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -134,6 +155,20 @@ ngx_http_cx_credit_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_memzero(tb, sizeof(ngx_http_cx_credits_t));
+
+    for (buckets = 64; buckets < cmcf->credits; buckets <<= 1) {
+        /* void */
+    }
+
+    tb->kbuckets = ngx_pcalloc(cycle->pool,
+                               buckets * sizeof(ngx_http_cx_credit_key_t *));
+    tb->cbuckets = ngx_pcalloc(cycle->pool,
+                               buckets * sizeof(ngx_http_cx_credit_t *));
+    if (tb->kbuckets == NULL || tb->cbuckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    tb->mask = buckets - 1;
 
     tb->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
     if (tb->pool == NULL) {
@@ -164,6 +199,7 @@ ngx_http_cx_credit_init_process(ngx_cycle_t *cycle)
     tb->wait.data = tb;
     tb->wait.log = cycle->log;
 
+    ngx_queue_init(&tb->keys);
     ngx_http_cx_credit_reset(tb);
 
     return NGX_OK;
@@ -207,19 +243,34 @@ ngx_http_cx_credit_cycle_cleanup(void *data)
 
 
 /*
- * Adds a credit of weight to member in the rule key: summed with the
- * credits the table holds for them, else copied into it.  The first
- * credit held starts the interval; a full table is written at once.
+ * A key's or a member's hash in the table: XXH3, where crc32 took a table
+ * lookup a byte; 32 bits, its buckets' and the memos' index.  A step's
+ * credits name the step and its reverse key up to five times each: the
+ * caller hashes each string once.
+ */
+
+uint32_t
+ngx_http_cx_credit_hash(ngx_str_t *s)
+{
+    return (uint32_t) XXH3_64bits(s->data, s->len);
+}
+
+
+/*
+ * Adds a credit of weight to member in the rule key, each with its
+ * ngx_http_cx_credit_hash(): summed with the credits the table holds for
+ * them, else copied into it.  The first credit held starts the interval;
+ * a full table is written at once.
  */
 
 ngx_int_t
 ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
-    ngx_str_t *member, double weight)
+    uint32_t key_hash, ngx_str_t *member, uint32_t member_hash,
+    double weight)
 {
-    uint32_t                   hash;
-    ngx_http_cx_credit_t      *cr;
+    ngx_http_cx_credit_t      *cr, **cb;
     ngx_http_cx_credits_t     *tb;
-    ngx_http_cx_credit_key_t  *ck;
+    ngx_http_cx_credit_key_t  *ck, **kb;
 
     if (key->len > NGX_HTTP_CX_KEY_MAX) {
         /* a step's key is no longer: the memo keeps it whole */
@@ -237,15 +288,17 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
         }
     }
 
-    /*
-     * XXH3, where crc32 took a table lookup a byte: a step's credits hash
-     * ten strings.  32 bits, as ngx_str_rbtree_lookup() compares them.
-     */
+    kb = &tb->kbuckets[key_hash & tb->mask];
 
-    hash = (uint32_t) XXH3_64bits(key->data, key->len);
+    for (ck = *kb; ck; ck = ck->next) {
+        if (ck->hash == key_hash
+            && ck->str.len == key->len
+            && ngx_memcmp(ck->str.data, key->data, key->len) == 0)
+        {
+            break;
+        }
+    }
 
-    ck = (ngx_http_cx_credit_key_t *) ngx_str_rbtree_lookup(&tb->rbtree, key,
-                                                            hash);
     if (ck == NULL) {
         ck = ngx_palloc(tb->pool, sizeof(ngx_http_cx_credit_key_t)
                                   + key->len);
@@ -253,17 +306,16 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
             return NGX_ERROR;
         }
 
-        ck->sn.node.key = hash;
-        ck->sn.str.len = key->len;
-        ck->sn.str.data = (u_char *) (ck + 1);
-        ngx_memcpy(ck->sn.str.data, key->data, key->len);
+        ck->hash = key_hash;
+        ck->str.len = key->len;
+        ck->str.data = (u_char *) (ck + 1);
+        ngx_memcpy(ck->str.data, key->data, key->len);
 
-        ngx_rbtree_init(&ck->rbtree, &ck->sentinel,
-                        ngx_str_rbtree_insert_value);
         ngx_queue_init(&ck->credits);
         ck->n = 0;
 
-        ngx_rbtree_insert(&tb->rbtree, &ck->sn.node);
+        ck->next = *kb;
+        *kb = ck;
         ngx_queue_insert_tail(&tb->keys, &ck->queue);
     }
 
@@ -272,13 +324,17 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
     ck->ttl = &cxscf->ttl_text;
     ck->ttl_sec = cxscf->ttl;
 
-    hash = (uint32_t) XXH3_64bits(member->data, member->len);
+    cb = &tb->cbuckets[ngx_http_cx_credit_bucket(tb, key_hash, member_hash)];
 
-    cr = (ngx_http_cx_credit_t *) ngx_str_rbtree_lookup(&ck->rbtree, member,
-                                                        hash);
-    if (cr) {
-        cr->weight += weight;
-        return NGX_OK;
+    for (cr = *cb; cr; cr = cr->next) {
+        if (cr->key == ck
+            && cr->hash == member_hash
+            && cr->str.len == member->len
+            && ngx_memcmp(cr->str.data, member->data, member->len) == 0)
+        {
+            cr->weight += weight;
+            return NGX_OK;
+        }
     }
 
     cr = ngx_palloc(tb->pool, sizeof(ngx_http_cx_credit_t) + member->len);
@@ -286,13 +342,15 @@ ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
         return NGX_ERROR;
     }
 
-    cr->sn.node.key = hash;
-    cr->sn.str.len = member->len;
-    cr->sn.str.data = (u_char *) (cr + 1);
-    ngx_memcpy(cr->sn.str.data, member->data, member->len);
+    cr->hash = member_hash;
+    cr->key = ck;
+    cr->str.len = member->len;
+    cr->str.data = (u_char *) (cr + 1);
+    ngx_memcpy(cr->str.data, member->data, member->len);
     cr->weight = weight;
 
-    ngx_rbtree_insert(&ck->rbtree, &cr->sn.node);
+    cr->next = *cb;
+    *cb = cr;
     ngx_queue_insert_tail(&ck->credits, &cr->queue);
     ck->n++;
 
@@ -365,14 +423,14 @@ ngx_http_cx_credit_flush(void)
     {
         ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
 
-        memo = &ngx_http_cx_rule_memos[ck->sn.node.key
+        memo = &ngx_http_cx_rule_memos[ck->hash
                                        % NGX_HTTP_CX_RULE_MEMOS];
 
-        if (memo->len != ck->sn.str.len
-            || ngx_memcmp(memo->key, ck->sn.str.data, ck->sn.str.len) != 0)
+        if (memo->len != ck->str.len
+            || ngx_memcmp(memo->key, ck->str.data, ck->str.len) != 0)
         {
-            memo->len = ck->sn.str.len;
-            ngx_memcpy(memo->key, ck->sn.str.data, ck->sn.str.len);
+            memo->len = ck->str.len;
+            ngx_memcpy(memo->key, ck->str.data, ck->str.len);
             memo->renewed = 0;
             memo->writes = NGX_HTTP_CX_TRIM;
         }
@@ -390,7 +448,7 @@ ngx_http_cx_credit_flush(void)
         {
             rc = ngx_http_cx_cmd(NULL, NULL, 4,
                                  ngx_http_cx_lit("ZREMRANGEBYRANK"),
-                                 ck->sn.str, ngx_http_cx_lit("0"),
+                                 ck->str, ngx_http_cx_lit("0"),
                                  ngx_http_cx_lit(NGX_HTTP_CX_FANOUT_ROOM));
             memo->writes = 1;
         }
@@ -402,7 +460,7 @@ ngx_http_cx_credit_flush(void)
 
         made = renew ? 0 : NGX_HTTP_CX_MADE_SCORE;
         argv[0] = ngx_http_cx_lit("ZINCRBY");
-        argv[1] = ck->sn.str;
+        argv[1] = ck->str;
 
         for (c = ngx_queue_head(&ck->credits);
              c != ngx_queue_sentinel(&ck->credits) && rc == NGX_OK;
@@ -417,7 +475,7 @@ ngx_http_cx_credit_flush(void)
 
             argv[2].data = w;
             argv[2].len = ngx_sprintf(w, "%.6f", cr->weight) - w;
-            argv[3] = cr->sn.str;
+            argv[3] = cr->str;
 
             last = (!renew
                     && ngx_queue_next(c) == ngx_queue_sentinel(&ck->credits));
@@ -430,7 +488,7 @@ ngx_http_cx_credit_flush(void)
 
         if (rc == NGX_OK && renew) {
             rc = ngx_http_cx_cmd(ngx_http_cx_credit_written, NULL, 3,
-                                 ngx_http_cx_lit("EXPIRE"), ck->sn.str,
+                                 ngx_http_cx_lit("EXPIRE"), ck->str,
                                  *ck->ttl);
         }
 
@@ -509,12 +567,36 @@ ngx_http_cx_credit_written(ngx_http_cx_conn_t *ac, void *reply,
 }
 
 
+/* the table emptied: the buckets it used, then the copies */
+
 static void
 ngx_http_cx_credit_reset(ngx_http_cx_credits_t *tb)
 {
+    ngx_queue_t               *q, *c;
+    ngx_http_cx_credit_t      *cr;
+    ngx_http_cx_credit_key_t  *ck;
+
+    for (q = ngx_queue_head(&tb->keys);
+         q != ngx_queue_sentinel(&tb->keys);
+         q = ngx_queue_next(q))
+    {
+        ck = ngx_queue_data(q, ngx_http_cx_credit_key_t, queue);
+
+        tb->kbuckets[ck->hash & tb->mask] = NULL;
+
+        for (c = ngx_queue_head(&ck->credits);
+             c != ngx_queue_sentinel(&ck->credits);
+             c = ngx_queue_next(c))
+        {
+            cr = ngx_queue_data(c, ngx_http_cx_credit_t, queue);
+
+            tb->cbuckets[ngx_http_cx_credit_bucket(tb, ck->hash, cr->hash)]
+                = NULL;
+        }
+    }
+
     ngx_reset_pool(tb->pool);
 
-    ngx_rbtree_init(&tb->rbtree, &tb->sentinel, ngx_str_rbtree_insert_value);
     ngx_queue_init(&tb->keys);
 
     tb->n = 0;

@@ -646,8 +646,9 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_uint_t n, double factor, ngx_str_t *habit)
 {
     u_char             kb[NGX_HTTP_CX_KEY_MAX], rb[NGX_HTTP_CX_KEY_MAX], *p;
+    uint32_t           member_hash, rkey_hash;
     ngx_str_t          key, rkey;
-    ngx_uint_t         i;
+    ngx_uint_t         i, hashed;
     ngx_http_cx_ref_t  ref;
 
     ngx_str_null(habit);
@@ -665,6 +666,12 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                         ref.name.len, ctx->epoch)
                    - rb;
     }
+
+    /* member and rkey hashed once, for all the steps they are credited */
+
+    hashed = 0;
+    member_hash = 0;
+    rkey_hash = 0;
 
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
@@ -691,12 +698,21 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                                            ref.name.len, ctx->epoch)
                       - kb;
 
-            (void) ngx_http_cx_credit_add(cxscf, &key, member,
+            if (!hashed) {
+                hashed = 1;
+                member_hash = ngx_http_cx_credit_hash(member);
+                rkey_hash = rkey.len ? ngx_http_cx_credit_hash(&rkey) : 0;
+            }
+
+            (void) ngx_http_cx_credit_add(cxscf, &key,
+                                          ngx_http_cx_credit_hash(&key),
+                                          member, member_hash,
                                           ctx->weight * factor
                                           / (double) (i + 1));
 
             if (rkey.len) {
-                (void) ngx_http_cx_credit_add(cxscf, &rkey, &m[i],
+                (void) ngx_http_cx_credit_add(cxscf, &rkey, rkey_hash, &m[i],
+                                              ngx_http_cx_credit_hash(&m[i]),
                                               ctx->weight * factor
                                               * cmcf->reverse / 1000
                                               / (double) (i + 1));

@@ -559,3 +559,36 @@ Test::More::ok($ttl > 0 && $ttl <= 160, "and renewed: its ttl $ttl");
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 12: eighty rules with one successor in one interval: each its own sum
+Eighty rules, item:1 to item:80 to the search, credited once each, then
+each again: the table (credits=81, in 128 buckets, which keys and
+successors share) finds each rule and holds its sum apart, and a last
+rule fills it: each of the eighty written by one ZINCRBY of 1.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_prefix t240l:;
+    cx_write_behind 1h credits=81;
+--- init
+my $r = $main::Redis->{port};
+main::worker();
+my $m = main::monitor($r);
+main::walk(map { ["a$_", "/item/$_", "/search"] } 1 .. 80);
+main::walk(map { ["b$_", "/item/$_", "/search"] } 1 .. 80);
+main::walk(["x", "/cart", "/checkout"]);
+my @cmds = grep { $_->[0] eq "ZINCRBY" }
+           main::monitored($m, "t240l:t:{", qr/"EXPIRE" "t240l:t:\{cart\}/);
+Test::More::is(join(" ", map { $_->[1] =~ /\{item:(\d+)\}/ ? $1 : "-" }
+                         @cmds[0 .. 79]),
+               join(" ", 1 .. 80), "one ZINCRBY a rule, in their order");
+Test::More::is(join(" ", map { "@$_" }
+                         grep { $_->[2] ne "1.000000"
+                                || $_->[3] ne "search /search" }
+                         @cmds[0 .. 79]),
+               "", "each the sum of its two credits");
+--- request
+GET /t
+--- response_body
+ok
