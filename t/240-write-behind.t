@@ -592,3 +592,40 @@ Test::More::is(join(" ", map { "@$_" }
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 13: a table filled and written four times: no bucket outlives its write
+Four intervals, each eighty rules item:k to the search credited twice
+(k from 20r+1 to 20r+80 in round r, a key of a round before among them)
+and filled by a rule of its own: each write empties the buckets it used
+(128, which the keys and successors share), so no walk of the next
+interval meets a copy of the reset pool.  Each rule's score is the
+number of rounds that credited it.
+--- http_config
+    cx_redis 127.0.0.1:$TEST_NGINX_CX_REDIS_PORT;
+    cx_prefix t240m:;
+    cx_write_behind 1h credits=81;
+--- init
+my $r = $main::Redis->{port};
+main::worker();
+for my $round (0 .. 3) {
+    my @k = 20 * $round + 1 .. 20 * $round + 80;
+    main::walk(map { ["r${round}a$_", "/item/$_", "/search"] } @k);
+    main::walk(map { ["r${round}b$_", "/item/$_", "/search"] } @k);
+    main::walk(["r${round}x", "/cart", "/checkout"]);
+}
+Test::More::is(main::until_score($r, "t240m:t:{cart}:15000",
+                                 "checkout /checkout", "2"),
+               "2", "four fills, four writes");
+my (@got, @want);
+for my $k (1 .. 140) {
+    push @got, "$k:" . main::score($r, "t240m:", "item:$k", "search /search");
+    my $n = grep { $k > 20 * $_ && $k <= 20 * $_ + 80 } 0 .. 3;
+    push @want, "$k:$n";
+}
+Test::More::is("@got", "@want", "each rule the rounds that credited it");
+--- request
+GET /t
+--- response_body
+ok
