@@ -262,3 +262,60 @@ Cookie: xcx_id=1; cx_idx=2; cx_id_=3
 Set-Cookie: cx_id=[0-9a-f]{32}; .*
 --- response_body_like
 ^(MISS|HIT)$
+
+
+
+=== TEST 12: the id cookie is the customer "$cookie_cx_id" names, in any form
+Cookie headers as a client may send them (two of them, spaces around
+"=", a comma, an empty value first, a value past the 256 bytes of an id)
+are read by nginx's own $cookie_cx_id first; a step sent with the same
+headers is that customer's, and gets no new cookie, or, when that
+value is empty or too long, a new id in a cookie.
+--- config
+    cx on;
+    cx_cookie cx_id;
+    cx_step home /;
+    cx_step item:$1 ~^/item/(\d+)$;
+    location / { return 200 "$cx_status\n"; }
+    location = /echo {
+        cx off;
+        return 200 "[$cookie_cx_id]";
+    }
+--- init
+my ($p, $h) = ($ENV{TEST_NGINX_REDIS_PORT},
+               Test::Nginx::Socket::server_port());
+CxTest::clear($p, "t030:");
+my $long = "L" x 300;
+my @forms = ({ Cookie => "a=1", cookie => "cx_id=d1" },
+             { Cookie => "cx_id=d2", cookie => "cx_id=other" },
+             { Cookie => "b=2;cx_id = d3;c=3" },
+             { Cookie => "cx_id=d4,cx_id=other" },
+             { Cookie => "Cx_Id=d5", cookie => "cx_id=other" },
+             { Cookie => "cx_id=; cx_id=other" },
+             { Cookie => "cx_id=$long; cx_id=other" },
+             { Cookie => "x=1", cookie => "cx_id=$long" });
+my (@got, @want);
+for my $k (0 .. $#forms) {
+    my (undef, undef, $v) = CxTest::http_get($h, "/echo", $forms[$k]);
+    $v =~ s/^\[(.*)\]$/$1/s;
+    my $known = length $v > 0 && length $v <= 256;
+    my $c = $known ? CxTest::customer_key($p, "t030:", $h, $v, "/") : undef;
+    my (undef, $hd) = CxTest::http_get($h, "/item/$k", $forms[$k]);
+    my $issued = defined $hd->{"set-cookie"} ? "new id" : "no new id";
+    if ($known) {
+        CxTest::wait_until(sub { CxTest::steps($p, $c) >= 2 }, 10);
+        push @got, "$k: $issued, " . join(", ", CxTest::steps($p, $c));
+        push @want, "$k: no new id, item:$k /item/$k, home /";
+    } else {
+        push @got, "$k: $issued";
+        push @want, "$k: new id";
+    }
+}
+Test::More::is(join("\n", @got), join("\n", @want),
+               "each form the customer of nginx's own \$cookie_cx_id");
+--- request
+GET /echo
+--- more_headers
+Cookie: cx_id=e12
+--- response_body chomp
+[e12]
