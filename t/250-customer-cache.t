@@ -207,9 +207,11 @@ each step is still written.
 main::get($_, 500) for "/item/1", "/cart";      # the rules, kept
 my ($c0, $m0) = (main::calls(), main::metrics());
 main::get("/", 1000, "c1");
+main::settled("c1", 1);
 my ($c1, $m1) = (main::calls(), main::metrics());
 my ($b2) = main::get("/item/1", 2000, "c1");
 my ($b3) = main::get("/cart", 3000, "c1");
+main::settled("c1", 3);
 my ($c2, $m2) = (main::calls(), main::metrics());
 Test::More::is(join(" ", map { CxTest::ran($c0, $c1, $_) }
                          qw(hgetall lrange zrevrange)), "1 1 2",
