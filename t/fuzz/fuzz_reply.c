@@ -41,9 +41,17 @@ ngx_http_cx_redis_acquire(ngx_log_t *log, ngx_uint_t *status)
 
 /* the fake of ngx_http_cx_credit.c: each credit written as its write would */
 
+uint32_t
+ngx_http_cx_credit_hash(ngx_str_t *s)
+{
+    return ngx_crc32_short(s->data, s->len);
+}
+
+
 ngx_int_t
 ngx_http_cx_credit_add(ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *key,
-    ngx_str_t *member, double weight)
+    uint32_t key_hash, ngx_str_t *member, uint32_t member_hash,
+    double weight)
 {
     u_char     w[NGX_INT64_LEN + 8];
     ngx_str_t  s;
