@@ -310,8 +310,8 @@ typedef struct {
 typedef struct {
     ngx_flag_t                  enable;         /* cx */
     ngx_array_t                *ids;            /* cx_id, ngx_http_cx_id_t */
-    ngx_http_complex_value_t   *id_cookie;      /* $cookie_NAME, the last */
-    ngx_str_t                   id_cookie_name; /* its NAME */
+    ngx_str_t                   id_cookie_name; /* the last source, */
+                                                /* $cookie_NAME: NAME */
     ngx_http_complex_value_t   *time;           /* cx_time */
     ngx_str_t                   cookie;         /* cx_cookie */
     time_t                      cookie_max_age;

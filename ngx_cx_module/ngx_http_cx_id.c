@@ -247,8 +247,8 @@ ngx_http_cx_identify(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         }
     }
 
-    if (clcf->id_cookie && (consent || (flags & NGX_HTTP_CX_ID_ANY))) {
-        /* clcf->id_cookie is "$cookie_NAME" (ngx_http_cx_merge_loc_conf) */
+    if (clcf->id_cookie_name.len && (consent || (flags & NGX_HTTP_CX_ID_ANY)))
+    {
         ngx_http_cx_cookie_of(r, &clcf->id_cookie_name, &cookie);
 
         if (cookie.len > 0 && cookie.len <= NGX_HTTP_CX_ID_MAX) {

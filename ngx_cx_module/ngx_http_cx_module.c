@@ -869,7 +869,6 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     clcf->id_cookie = NULL;
      *     clcf->id_cookie_name = { 0, NULL };
      *     clcf->cookie = { 0, NULL };
      *     clcf->cookie_secure = 0;
@@ -918,11 +917,10 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_cx_loc_conf_t *conf = child;
 
     u_char                            *p;
-    ngx_str_t                          name, source, *name_p;
+    ngx_str_t                         *name_p;
     ngx_uint_t                         i;
     ngx_http_cx_named_t               *named;
     ngx_http_cx_srv_conf_t            *cxscf;
-    ngx_http_compile_complex_value_t   ccv;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_ptr_value(conf->ids, prev->ids, NULL);
@@ -1027,37 +1025,11 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         /* the customer id cookie: the last id source, the only by default */
 
         if (conf->cookie.len) {
-            name = conf->cookie;
+            conf->id_cookie_name = conf->cookie;
 
         } else {
-            ngx_str_set(&name, "cx_id");
+            ngx_str_set(&conf->id_cookie_name, "cx_id");
         }
-
-        p = ngx_pnalloc(cf->pool, sizeof("$cookie_") - 1 + name.len);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-        source.data = p;
-        source.len = ngx_sprintf(p, "$cookie_%V", &name) - p;
-
-        ccv.cf = cf;
-        ccv.value = &source;
-
-        ccv.complex_value = ngx_palloc(cf->pool,
-                                       sizeof(ngx_http_complex_value_t));
-        if (ccv.complex_value == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        conf->id_cookie = ccv.complex_value;
-        conf->id_cookie_name = name;
     }
 
     if (conf->cookie.len && conf->cookie_attrs.data == NULL) {
