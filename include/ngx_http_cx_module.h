@@ -720,6 +720,8 @@ uint64_t ngx_http_cx_hash_id(uint64_t *keys, ngx_uint_t login, u_char *id,
 uint64_t ngx_http_cx_siphash(uint64_t *key, u_char *p, size_t len);
 u_char *ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix,
     uint64_t hash, const char *suffix);
+ngx_int_t ngx_http_cx_customer_of_key(ngx_str_t *key, const char *suffix,
+    ngx_str_t *prefix, uint64_t *hash);
 ngx_uint_t ngx_http_cx_habit_ok(ngx_str_t *habit);
 u_char *ngx_http_cx_habit_field(u_char *p, ngx_str_t *habit);
 ngx_uint_t ngx_http_cx_among(ngx_str_t *s, ngx_str_t *m, ngx_uint_t n);

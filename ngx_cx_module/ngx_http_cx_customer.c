@@ -30,12 +30,15 @@
 #define ngx_http_cx_kind_of(id, kind)  ((id) ^ ((kind) * 0x9e3779b97f4a7c15ULL))
 
 
+static void ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash);
+
+
 static uint64_t
-ngx_http_cx_customer_id(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
+ngx_http_cx_customer_id(ngx_str_t *prefix, uint64_t hash)
 {
     u_char  buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p;
 
-    p = ngx_cpymem(buf, cxscf->prefix.data, cxscf->prefix.len);
+    p = ngx_cpymem(buf, prefix->data, prefix->len);
     p = ngx_cpymem(p, &hash, sizeof(uint64_t));
 
     return ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf);
@@ -47,7 +50,7 @@ ngx_http_cx_customer_of(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
     u_char kind)
 {
     if (ctx->cache_id == 0) {
-        ctx->cache_id = ngx_http_cx_customer_id(cxscf, ctx->hash);
+        ctx->cache_id = ngx_http_cx_customer_id(&cxscf->prefix, ctx->hash);
     }
 
     return ngx_http_cx_kind_of(ctx->cache_id, kind);
@@ -260,51 +263,17 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 void
 ngx_http_cx_customer_remade(u_char *key, size_t len)
 {
-    u_char      buf[NGX_HTTP_CX_PREFIX_MAX + sizeof(uint64_t)], *p, c;
-    size_t      n;
-    uint64_t    hash;
-    ngx_uint_t  i;
+    uint64_t   hash;
+    ngx_str_t  k, prefix;
 
-    /* "{", 16 hex digits, "}:s" */
+    k.data = key;
+    k.len = len;
 
-    if (len < 21 || len - 20 > NGX_HTTP_CX_PREFIX_MAX
-        || !ngx_http_cx_cache_enabled())
+    if (ngx_http_cx_customer_of_key(&k, "s", &prefix, &hash) == NGX_OK
+        && prefix.len <= NGX_HTTP_CX_PREFIX_MAX)
     {
-        return;
+        ngx_http_cx_copy_drop(&prefix, hash);
     }
-
-    n = len - 20;
-    p = key + n;
-
-    if (p[0] != '{' || p[17] != '}' || p[18] != ':' || p[19] != 's') {
-        return;
-    }
-
-    hash = 0;
-
-    for (i = 1; i <= 16; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            c -= '0';
-
-        } else if (c >= 'a' && c <= 'f') {
-            c -= 'a' - 10;
-
-        } else {
-            return;
-        }
-
-        hash = (hash << 4) | c;
-    }
-
-    p = ngx_cpymem(buf, key, n);
-    p = ngx_cpymem(p, &hash, sizeof(uint64_t));
-
-    ngx_http_cx_cache_drop(ngx_http_cx_kind_of(
-                               ngx_http_cx_cache_key(
-                                   NGX_HTTP_CX_CACHE_CUSTOMER, buf, p - buf),
-                               NGX_HTTP_CX_CACHE_CUSTOMER));
 }
 
 
@@ -313,9 +282,16 @@ ngx_http_cx_customer_remade(u_char *key, size_t len)
 void
 ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
 {
+    ngx_http_cx_copy_drop(&cxscf->prefix, hash);
+}
+
+
+static void
+ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash)
+{
     if (ngx_http_cx_cache_enabled()) {
         ngx_http_cx_cache_drop(ngx_http_cx_kind_of(
-                                   ngx_http_cx_customer_id(cxscf, hash),
+                                   ngx_http_cx_customer_id(prefix, hash),
                                    NGX_HTTP_CX_CACHE_CUSTOMER));
     }
 }

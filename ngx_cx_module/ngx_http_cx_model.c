@@ -38,7 +38,8 @@
 static u_char ngx_http_cx_hex_value(u_char c);
 static ngx_uint_t ngx_http_cx_prefix_is(u_char *p, u_char *last, char *s);
 static u_char *ngx_http_cx_hex32(u_char *p, uint32_t v);
-static uint32_t ngx_http_cx_parse_hex32(u_char *p);
+static ngx_int_t ngx_http_cx_parse_hex(u_char *p, ngx_uint_t n,
+    uint64_t *v);
 
 
 static u_char  ngx_http_cx_hex[] = "0123456789abcdef";
@@ -205,6 +206,43 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
     len = ngx_strlen(suffix);
 
     return ngx_cpymem(p, suffix, len);
+}
+
+
+/*
+ * The prefix (in the key) and the customer of a key that
+ * ngx_http_cx_customer_key() made with suffix; NGX_ERROR if it is not one.
+ */
+
+ngx_int_t
+ngx_http_cx_customer_of_key(ngx_str_t *key, const char *suffix,
+    ngx_str_t *prefix, uint64_t *hash)
+{
+    u_char  *p;
+    size_t   n, len;
+
+    /* "{", 16 hex digits, "}:", the suffix */
+
+    len = ngx_strlen(suffix);
+
+    if (key->len < 1 + 19 + len) {
+        return NGX_ERROR;
+    }
+
+    n = key->len - 19 - len;
+    p = key->data + n;
+
+    if (p[0] != '{' || p[17] != '}' || p[18] != ':'
+        || ngx_memcmp(p + 19, suffix, len) != 0
+        || ngx_http_cx_parse_hex(p + 1, 16, hash) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    prefix->data = key->data;
+    prefix->len = n;
+
+    return NGX_OK;
 }
 
 
@@ -1348,29 +1386,28 @@ ngx_http_cx_hex32(u_char *p, uint32_t v)
 }
 
 
-/* 8 lowercase hex digits, not all 0: as ngx_http_cx_hex32() writes */
+/* n lowercase hex digits, as ngx_http_cx_hex writes them, into v */
 
-static uint32_t
-ngx_http_cx_parse_hex32(u_char *p)
+static ngx_int_t
+ngx_http_cx_parse_hex(u_char *p, ngx_uint_t n, uint64_t *v)
 {
-    uint32_t    v;
     ngx_uint_t  i;
 
-    v = 0;
+    *v = 0;
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < n; i++) {
         if (p[i] >= '0' && p[i] <= '9') {
-            v = (v << 4) | (p[i] - '0');
+            *v = (*v << 4) | (p[i] - '0');
 
         } else if (p[i] >= 'a' && p[i] <= 'f') {
-            v = (v << 4) | (p[i] - 'a' + 10);
+            *v = (*v << 4) | (p[i] - 'a' + 10);
 
         } else {
-            return 0;
+            return NGX_ERROR;
         }
     }
 
-    return v;
+    return NGX_OK;
 }
 
 
@@ -1381,7 +1418,7 @@ ngx_http_cx_offer_parse(u_char *p, size_t len, ngx_http_cx_state_t *st)
 {
     u_char      *colon;
     size_t       n;
-    uint32_t     v;
+    uint64_t     v;
     ngx_uint_t   i;
 
     st->noffer = 0;
@@ -1396,22 +1433,22 @@ ngx_http_cx_offer_parse(u_char *p, size_t len, ngx_http_cx_state_t *st)
         return NGX_ERROR;
     }
 
+    /* each url 8 digits, as ngx_http_cx_hex32() writes, not all 0 */
+
     for (i = 0; i < n / 8; i++) {
-        v = ngx_http_cx_parse_hex32(p + 8 * i);
-        if (v == 0) {
+        if (ngx_http_cx_parse_hex(p + 8 * i, 8, &v) != NGX_OK || v == 0) {
             return NGX_ERROR;
         }
 
-        st->offer[i] = v;
+        st->offer[i] = (uint32_t) v;
     }
 
     if (colon) {
-        v = ngx_http_cx_parse_hex32(colon + 1);
-        if (v == 0) {
+        if (ngx_http_cx_parse_hex(colon + 1, 8, &v) != NGX_OK || v == 0) {
             return NGX_ERROR;
         }
 
-        st->shortcut = v;
+        st->shortcut = (uint32_t) v;
     }
 
     st->noffer = n / 8;

@@ -93,7 +93,8 @@ static void
 test_keys(void)
 {
     u_char     buf[NGX_HTTP_CX_KEY_MAX], *p;
-    ngx_str_t  habit, to;
+    uint64_t   hash;
+    ngx_str_t  habit, to, key, pre, other;
 
     p = ngx_http_cx_customer_key(buf, &prefix, 0x0123456789abcdefULL, "seq");
     is_str(buf, p - buf, "cx:{0123456789abcdef}:seq",
@@ -121,6 +122,33 @@ test_keys(void)
 
     p = ngx_http_cx_hex_id(buf, (u_char *) "\x00\xff\x10", 3);
     is_str(buf, p - buf, "00ff10", "hex id");
+
+    p = ngx_http_cx_customer_key(buf, &prefix, 0xfedcba9876543210ULL, "s");
+    key.data = buf;
+    key.len = p - buf;
+    ok(ngx_http_cx_customer_of_key(&key, "s", &pre, &hash) == NGX_OK
+       && hash == 0xfedcba9876543210ULL && pre.data == buf && pre.len == 3,
+       "a customer's key read back: its prefix and hash");
+
+    ngx_str_set(&key, "cx:{fedcba9876543210}:seq");
+    ngx_str_set(&other, "cx:{fedcba9876543210}:g");
+    ok(ngx_http_cx_customer_of_key(&key, "s", &pre, &hash) == NGX_ERROR
+       && ngx_http_cx_customer_of_key(&other, "s", &pre, &hash) == NGX_ERROR
+       && ngx_http_cx_customer_of_key(&key, "seq", &pre, &hash) == NGX_OK
+       && hash == 0xfedcba9876543210ULL,
+       "a customer's key read back with its own suffix only");
+
+    ngx_str_set(&key, "cx:{FEDCBA9876543210}:s");
+    ngx_str_set(&other, "{fedcba9876543210}:s");
+    ok(ngx_http_cx_customer_of_key(&key, "s", &pre, &hash) == NGX_ERROR
+       && ngx_http_cx_customer_of_key(&other, "s", &pre, &hash) == NGX_ERROR,
+       "a key not made so: upper-case digits, no prefix");
+
+    ngx_str_set(&key, "cx:{fedcba987654321}:s");
+    ngx_str_set(&other, "cx:[fedcba9876543210]:s");
+    ok(ngx_http_cx_customer_of_key(&key, "s", &pre, &hash) == NGX_ERROR
+       && ngx_http_cx_customer_of_key(&other, "s", &pre, &hash) == NGX_ERROR,
+       "a key not made so: 15 digits, no braces");
 }
 
 
