@@ -805,8 +805,7 @@ typedef struct {
 
 #define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
 #define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
-#define NGX_HTTP_CX_CACHE_COUNTS    'b'     /* a customer's steps today */
-#define NGX_HTTP_CX_COUNT_TODAY     1       /* their counts: all of them, */
+#define NGX_HTTP_CX_COUNT_TODAY     1       /* a customer's steps today, */
 #define NGX_HTTP_CX_COUNT_UNSENT    2       /* those not yet in Redis */
 
 ngx_int_t ngx_http_cx_cache_init(ngx_conf_t *cf);

@@ -52,8 +52,9 @@ struct ngx_http_cx_cache_node_s {
     uint64_t                    key;
     ngx_http_cx_meta_t          meta;
     int64_t                     claimed;        /* ms; 0: no refresh out */
-    size_t                      len;
+    size_t                      len;            /* 0: its counts alone */
     size_t                      room;           /* for data, allocated */
+    uint32_t                    count[3];       /* a day, and its counts */
     u_char                      data[1];
 };
 
@@ -99,6 +100,8 @@ static ngx_http_cx_cache_node_t *ngx_http_cx_cache_alloc(
     ngx_http_cx_cache_t *cache, uint64_t key, size_t len,
     ngx_uint_t *evicted);
 static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn);
+static void ngx_http_cx_cache_void(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
 
 
@@ -383,6 +386,12 @@ ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
 
     cn = ngx_http_cx_cache_lookup(cache, key);
 
+    if (cn && cn->len == 0) {
+        /* its counts alone: the version a put is to replace */
+        *meta = cn->meta;
+        cn = NULL;
+    }
+
     p = cn ? ngx_pnalloc(pool, cn->len) : NULL;
 
     if (p == NULL) {
@@ -479,6 +488,7 @@ ngx_int_t
 ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     ngx_http_cx_meta_t *meta, uint64_t expect)
 {
+    uint32_t                   count[3];
     ngx_int_t                  rc;
     ngx_uint_t                 evicted;
     ngx_http_cx_cache_t       *cache;
@@ -505,7 +515,7 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
          */
 
         if (old) {
-            ngx_http_cx_cache_free(cache, old);
+            ngx_http_cx_cache_void(cache, old);
         }
 
         rc = NGX_DECLINED;
@@ -525,7 +535,10 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
         goto store;
     }
 
+    ngx_memzero(count, sizeof(count));
+
     if (old) {
+        ngx_memcpy(count, old->count, sizeof(count));
         ngx_http_cx_cache_free(cache, old);
     }
 
@@ -536,6 +549,8 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
         rc = NGX_DECLINED;
         goto done;
     }
+
+    ngx_memcpy(cn->count, count, sizeof(count));
 
 store:
 
@@ -604,17 +619,18 @@ ngx_http_cx_cache_claim(uint64_t key, int64_t now)
 
 
 /*
- * Counts of the day that never go down, in an entry of their own (a
- * customer's, NGX_HTTP_CX_COUNT_TODAY and NGX_HTTP_CX_COUNT_UNSENT, one
- * lookup for both): count i the larger of it and floor, plus n; a new
- * day starts each from 0.  0 if the zone has no room for them.
+ * Counts of the day that never go down, kept with an entry (a
+ * customer's copy: NGX_HTTP_CX_COUNT_TODAY and NGX_HTTP_CX_COUNT_UNSENT),
+ * and alone where it has none or was dropped
+ * (ngx_http_cx_cache_void()): count i the larger of it and floor, plus
+ * n; a new day starts each from 0.  0 if the zone has no room for them.
  */
 
 uint32_t
 ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
     uint32_t floor, uint32_t n)
 {
-    uint32_t                   v[3];
+    uint32_t                   v;
     ngx_uint_t                 evicted;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
@@ -631,7 +647,7 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
     cn = ngx_http_cx_cache_lookup(cache, key);
 
     if (cn == NULL) {
-        cn = ngx_http_cx_cache_alloc(cache, key, sizeof(v), &evicted);
+        cn = ngx_http_cx_cache_alloc(cache, key, 0, &evicted);
 
         if (cn == NULL) {
             ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -640,11 +656,8 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
 
         ngx_memzero(&cn->meta, sizeof(ngx_http_cx_meta_t));
         cn->claimed = 0;
-        cn->len = sizeof(v);
-        v[0] = day;
-        v[1] = 0;
-        v[2] = 0;
-        ngx_memcpy(cn->data, v, sizeof(v));
+        cn->len = 0;
+        ngx_memzero(cn->count, sizeof(cn->count));
 
     } else {
         ngx_queue_remove(&cn->queue);
@@ -652,21 +665,14 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
 
     ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
-    if (cn->len == sizeof(v)) {
-        ngx_memcpy(v, cn->data, sizeof(v));
-
-        if (v[0] != day) {
-            v[0] = day;
-            v[1] = 0;
-            v[2] = 0;
-        }
-
-        v[i] = ngx_max(v[i], floor) + n;
-        ngx_memcpy(cn->data, v, sizeof(v));
-
-    } else {
-        v[i] = 0;
+    if (cn->count[0] != day) {
+        cn->count[0] = day;
+        cn->count[1] = 0;
+        cn->count[2] = 0;
     }
+
+    v = ngx_max(cn->count[i], floor) + n;
+    cn->count[i] = v;
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -674,7 +680,7 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_EVICTIONS, evicted);
     }
 
-    return v[i];
+    return v;
 }
 
 
@@ -686,7 +692,7 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
 uint32_t
 ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i)
 {
-    uint32_t                   v[3], n;
+    uint32_t                   n;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
 
@@ -701,20 +707,17 @@ ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i)
 
     cn = ngx_http_cx_cache_lookup(cache, key);
 
-    if (cn && cn->len == sizeof(v)) {
-        ngx_memcpy(v, cn->data, sizeof(v));
-
-        if (v[0] == day) {
-            n = v[i];
+    if (cn) {
+        if (cn->count[0] == day) {
+            n = cn->count[i];
 
         } else {
-            v[0] = day;
-            v[1] = 0;
-            v[2] = 0;
+            cn->count[0] = day;
+            cn->count[1] = 0;
+            cn->count[2] = 0;
         }
 
-        v[i] = 0;
-        ngx_memcpy(cn->data, v, sizeof(v));
+        cn->count[i] = 0;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -722,6 +725,8 @@ ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i)
     return n;
 }
 
+
+/* key's entry no longer trusted: what it holds, and not its counts */
 
 void
 ngx_http_cx_cache_drop(uint64_t key)
@@ -738,8 +743,29 @@ ngx_http_cx_cache_drop(uint64_t key)
 
     cn = ngx_http_cx_cache_lookup(cache, key);
     if (cn) {
-        ngx_http_cx_cache_free(cache, cn);
+        ngx_http_cx_cache_void(cache, cn);
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * An entry's data dropped: the entry freed, or, if it counts something
+ * today, kept for its counts alone, of a version that no put of what
+ * was read before matches.  Under the mutex.
+ */
+
+static void
+ngx_http_cx_cache_void(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn)
+{
+    if (cn->count[1] == 0 && cn->count[2] == 0) {
+        ngx_http_cx_cache_free(cache, cn);
+        return;
+    }
+
+    cn->len = 0;
+    cn->meta.stored = 0;
+    cn->meta.version++;
 }

@@ -21,15 +21,6 @@
 #include <ngx_http_cx_module.h>
 
 
-/*
- * A customer's entry of a kind: a SipHash of the shop's prefix and the
- * customer, one per request (ctx->cache_id), the kinds told apart by
- * their bits mixed in (a multiple of an odd number: each kind its own).
- */
-
-#define ngx_http_cx_kind_of(id, kind)  ((id) ^ ((kind) * 0x9e3779b97f4a7c15ULL))
-
-
 static void ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash);
 
 
@@ -45,15 +36,20 @@ ngx_http_cx_customer_id(ngx_str_t *prefix, uint64_t hash)
 }
 
 
+/*
+ * The customer's entry: a SipHash of the shop's prefix and the customer,
+ * once a request; their copy and their counts of the day
+ * (ngx_http_cx_cache_count()) are one entry, found once.
+ */
+
 static uint64_t
-ngx_http_cx_customer_of(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
-    u_char kind)
+ngx_http_cx_customer_of(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
 {
     if (ctx->cache_id == 0) {
         ctx->cache_id = ngx_http_cx_customer_id(&cxscf->prefix, ctx->hash);
     }
 
-    return ngx_http_cx_kind_of(ctx->cache_id, kind);
+    return ctx->cache_id;
 }
 
 
@@ -80,8 +76,7 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 
     ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
 
-    if (ngx_http_cx_cache_get(ngx_http_cx_customer_of(ctx, cxscf,
-                                                 NGX_HTTP_CX_CACHE_CUSTOMER),
+    if (ngx_http_cx_cache_get(ngx_http_cx_customer_of(ctx, cxscf),
                               ctx->request->pool, &blob, &meta)
         != NGX_OK
         || now - meta.stored > (int64_t) cmcf->customer_valid)
@@ -154,8 +149,7 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
      * Redis.
      */
 
-    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_CUSTOMER),
+    if (ngx_http_cx_cache_swap(ngx_http_cx_customer_of(ctx, cxscf),
                                p, len, &meta, ctx->version)
         == NGX_OK)
     {
@@ -168,9 +162,10 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
 
 
 /*
- * The customer's steps today, this request's count added, in an entry of
- * the zone that only ever grows (ngx_http_cx_cache_count()): requests of
- * one customer on every worker of the edge count one after the other,
+ * The customer's steps today, this request's count added, kept with
+ * their copy and through its drops (ngx_http_cx_cache_count()), a count
+ * that only ever grows: requests of one customer on every worker of the
+ * edge count one after the other,
  * whether their copy answers or a read of Redis (floor: Redis's count
  * before this request, or the copy's).  Without the zone, floor + count.
  */
@@ -191,8 +186,7 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    n = ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_COUNTS),
+    n = ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf),
                                 (uint32_t) ngx_http_cx_day(ctx->now),
                                 NGX_HTTP_CX_COUNT_TODAY,
                                 (uint32_t) floor, (uint32_t) count);
@@ -206,7 +200,7 @@ ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
  * (ngx_http_cx_customer_unsend()): each is taken once, by the next read
  * of Redis, which adds them to its HINCRBY, or by the step that makes
  * them NGX_HTTP_CX_UNSENT: what the zone may lose of a customer's count,
- * when it evicts their entries, stays under that.
+ * when it evicts their entry, stays under that.
  */
 
 ngx_uint_t
@@ -223,8 +217,7 @@ ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx)
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    return ngx_http_cx_cache_take(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_COUNTS),
+    return ngx_http_cx_cache_take(ngx_http_cx_customer_of(ctx, cxscf),
                                   (uint32_t) ngx_http_cx_day(ctx->now),
                                   NGX_HTTP_CX_COUNT_UNSENT);
 }
@@ -246,8 +239,7 @@ ngx_http_cx_customer_unsend(ngx_http_cx_ctx_t *ctx, ngx_uint_t n)
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    return ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf,
-                                                  NGX_HTTP_CX_CACHE_COUNTS),
+    return ngx_http_cx_cache_count(ngx_http_cx_customer_of(ctx, cxscf),
                                    (uint32_t) ngx_http_cx_day(ctx->now),
                                    NGX_HTTP_CX_COUNT_UNSENT, 0, (uint32_t) n);
 }
@@ -290,8 +282,6 @@ static void
 ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash)
 {
     if (ngx_http_cx_cache_enabled()) {
-        ngx_http_cx_cache_drop(ngx_http_cx_kind_of(
-                                   ngx_http_cx_customer_id(prefix, hash),
-                                   NGX_HTTP_CX_CACHE_CUSTOMER));
+        ngx_http_cx_cache_drop(ngx_http_cx_customer_id(prefix, hash));
     }
 }

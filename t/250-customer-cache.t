@@ -15,12 +15,20 @@
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
+use IO::Select ();
+use IO::Socket::INET ();
 use JSON::PP ();
 use Time::HiRes ();
 
 our $Redis = CxTest::start_redis();
 
 $ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
+
+# an upstream the test answers itself, when it chooses (TEST 18)
+our $Held = IO::Socket::INET->new(Listen => 8, ReuseAddr => 1,
+                                  LocalAddr => '127.0.0.1', LocalPort => 0)
+    or die "held upstream: $!";
+$ENV{TEST_NGINX_CX_HELD_PORT} = $Held->sockport;
 
 our $T0 = 15000 * 32 * 3600 * 1000;
 
@@ -674,3 +682,55 @@ Test::More::is((main::calls()->{hgetall} // 0) - $read, 1,
 GET /block
 --- response_body chomp
 17
+
+
+
+=== TEST 18: a step in flight when cx_forget drops the copy puts none back
+A step whose request read the copy, held at its upstream while cx_forget
+drops the copy, does not put its own back when its response comes: the
+customer's next request, of a step whose successors are in the zone,
+reads Redis (paused here: it times out) instead of being answered at
+once from what was forgotten.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_timeout 3s;
+--- config
+    location = /cart {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CX_HELD_PORT;
+    }
+--- init
+main::get("/", 1000, "c18");
+main::settled("c18", 1);
+main::get("/item/1", 2000, "c18");
+main::settled("c18", 2);
+my $c = CxTest::connect_to(main::port(), 10) or die "connect";
+print $c "GET /cart HTTP/1.1\r\nHost: localhost\r\nCookie: cx_id=c18\r\n"
+         . "X-CX-Time: " . ($main::T0 + 3000) . "\r\n"
+         . "Connection: close\r\n\r\n";
+IO::Select->new($main::Held)->can_read(30) or die "no request upstream";
+my $u = $main::Held->accept or die "accept: $!";
+my ($req, $in) = ("", IO::Select->new($u));
+while ($req !~ /\r\n\r\n/ && $in->can_read(10)) {
+    sysread($u, $req, 4096, length $req) or last;
+}
+my ($s) = CxTest::http_request(main::port(), "POST", "/forget",
+                               { Cookie => "cx_id=c18",
+                                 "X-CX-Time" => $main::T0 + 3500 });
+Test::More::is($s, 200, "forgotten while the step waits");
+CxTest::pause_redis($main::Redis);
+print $u "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+         . "Content-Length: 3\r\nConnection: close\r\n\r\nok\n";
+close $u;
+my $r = do { local $/; <$c> };
+close $c;
+my ($b) = main::get("/item/1", 4000, "c18");
+CxTest::resume_redis($main::Redis);
+Test::More::like($r // "", qr{^HTTP/1\.1 200 }, "the held step answered");
+Test::More::like($b, qr/^status=TIMEOUT /,
+                 "no copy: the next request waits for Redis: $b");
+--- request
+GET /block
+--- response_body chomp
+18
+--- error_log
+did not answer within cx_timeout
