@@ -42,6 +42,7 @@
 #define NGX_HTTP_CX_CLAIM_MIN    1000   /* ms, the least a claim holds */
 #define NGX_HTTP_CX_CACHE_BUCKET 1024   /* bytes of the zone per bucket */
 #define NGX_HTTP_CX_KEY_MEMOS    64     /* model keys a worker keeps */
+#define NGX_HTTP_CX_CACHE_MOVE   1000   /* ms an entry stays in its place */
 
 
 typedef struct ngx_http_cx_cache_node_s  ngx_http_cx_cache_node_t;
@@ -52,6 +53,7 @@ struct ngx_http_cx_cache_node_s {
     uint64_t                    key;
     ngx_http_cx_meta_t          meta;
     int64_t                     claimed;        /* ms; 0: no refresh out */
+    ngx_msec_t                  used;           /* moved up in the queue */
     size_t                      len;            /* 0: its counts alone */
     size_t                      room;           /* for data, allocated */
     uint32_t                    count[3];       /* a day, and its counts */
@@ -102,6 +104,8 @@ static ngx_http_cx_cache_node_t *ngx_http_cx_cache_alloc(
 static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
 static void ngx_http_cx_cache_void(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn);
+static void ngx_http_cx_cache_used(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
 
 
@@ -404,12 +408,36 @@ ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
     blob->len = cn->len;
     *meta = cn->meta;
 
-    ngx_queue_remove(&cn->queue);
-    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+    ngx_http_cx_cache_used(cache, cn);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/*
+ * An entry used: first in the queue, where the least recently used are
+ * last, unless it was moved there within NGX_HTTP_CX_CACHE_MOVE (a
+ * second of the workers' shared monotonic clock).  Each move writes its
+ * neighbours, two other entries seldom in the CPU's caches, and the
+ * entries of a customer's request are used four times and more: the
+ * order is the least recently used to within that second, and an entry
+ * in use is never last for longer.  Under the mutex.
+ */
+
+static void
+ngx_http_cx_cache_used(ngx_http_cx_cache_t *cache,
+    ngx_http_cx_cache_node_t *cn)
+{
+    if (ngx_current_msec - cn->used < NGX_HTTP_CX_CACHE_MOVE) {
+        return;
+    }
+
+    cn->used = ngx_current_msec;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 }
 
 
@@ -531,7 +559,7 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
         /* in the entry's own room, as most updates of one are */
 
         cn = old;
-        ngx_queue_remove(&cn->queue);
+        ngx_http_cx_cache_used(cache, cn);
         goto store;
     }
 
@@ -551,6 +579,8 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     }
 
     ngx_memcpy(cn->count, count, sizeof(count));
+    cn->used = ngx_current_msec;
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
 store:
 
@@ -558,8 +588,6 @@ store:
     cn->claimed = 0;
     cn->len = len;
     ngx_memcpy(cn->data, data, len);
-
-    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
 done:
 
@@ -658,12 +686,12 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
         cn->claimed = 0;
         cn->len = 0;
         ngx_memzero(cn->count, sizeof(cn->count));
+        cn->used = ngx_current_msec;
+        ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
     } else {
-        ngx_queue_remove(&cn->queue);
+        ngx_http_cx_cache_used(cache, cn);
     }
-
-    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
     if (cn->count[0] != day) {
         cn->count[0] = day;

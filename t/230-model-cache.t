@@ -517,3 +517,41 @@ GET /q/item/5
 X-CX-Time: 1728000000000
 --- response_body
 status=HIT next=/q/item/3
+
+
+
+=== TEST 12: an entry in use is kept while the least recently used make room
+Entries moved up when used, at most once a second: an entry used a
+second after it was stored is kept while a zone's worth of new entries
+less two make room, and the ones stored before it and not used since go.
+The zone (8 pages) holds C entries of these steps, counted from the
+evictions; C / 2 are stored after A, then A is used, then C - 2 more:
+A is still there, stale once valid= is over (not a miss), its first
+follower is gone.
+--- http_config
+    cx_model_cache 32k valid=1s;
+--- init
+CxTest::redis($main::Redis->{port}, "EVAL",
+    "for i = 100, 999 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
+    . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
+    . " end end", 0, "t230b12:t:{item:");
+my $m0 = main::metrics();
+main::get("/item/$_", 1000) for 100 .. 399;
+my $m1 = main::metrics();
+my $c = 300 - CxTest::moved($m0, $m1, "evictions");
+Test::More::cmp_ok($c, ">=", 20, "the zone holds $c entries");
+main::get("/item/$_", 1000) for 400 .. 400 + int($c / 2);
+Time::HiRes::sleep(1.1);
+main::get("/item/400", 1000);
+main::get("/item/$_", 1000) for 500 .. 500 + $c - 3;
+my $m2 = main::metrics();
+main::get("/item/400", 2500);
+my $m3 = main::metrics();
+main::get("/item/401", 2500);
+my $m4 = main::metrics();
+Test::More::is(CxTest::moved($m2, $m3, "stale"), 1, "the one in use kept");
+Test::More::is(CxTest::moved($m3, $m4, "miss"), 1, "the one after it gone");
+--- request
+GET /block
+--- response_body chomp
+12
