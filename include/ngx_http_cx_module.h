@@ -585,6 +585,8 @@ ngx_int_t ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t *np);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
+/* the worker's memo of the zone's entries forgotten */
+void ngx_http_cx_memo_reset(void);
 
 void ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu);
 

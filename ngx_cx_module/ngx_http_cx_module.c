@@ -589,6 +589,7 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
     cxmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
 
     ngx_http_cx_declared_reset();
+    ngx_http_cx_memo_reset();
 
     if (cxmcf->on_file) {
 
@@ -1087,6 +1088,8 @@ ngx_http_cx_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_cx_credit_exit_process(cycle);
     ngx_http_cx_redis_exit_process(cycle);
+
+    ngx_http_cx_memo_reset();
 }
 
 

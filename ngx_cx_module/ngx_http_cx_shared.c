@@ -7,7 +7,10 @@
  * (ngx_http_cx_cache.c), whose entry a reply refreshes.  A stale entry
  * is served as it is while one refresh, for all workers, reads it again
  * in the background.  Entries follow the request's time (cx_time), so a
- * replayed log sees them as stale as a live shop would.
+ * replayed log sees them as stale as a live shop would.  Each worker
+ * keeps the fresh entries it read of the zone, unpacked, in a memo of
+ * its own (ngx_http_cx_memo_t), so that a step asked again within valid=
+ * touches the zone not at all.
  */
 
 
@@ -19,9 +22,67 @@
 
 #include <hiredis/hiredis.h>
 
+#include <xxhash.h>
+
 #include <ngx_http_cx_module.h>
 
 
+#define NGX_HTTP_CX_MEMOS       64      /* model entries a worker keeps */
+#define NGX_HTTP_CX_MEMO_MAX    16384   /* bytes of an entry, at most */
+
+/* the two slots of the memo where an entry may be, i 0 or 1 */
+#define ngx_http_cx_memo_slot(hash, i)                                        \
+    (((hash) >> (32 * (i))) & (NGX_HTTP_CX_MEMOS - 1))
+
+
+/*
+ * A model entry as this worker read it fresh from cx_model_cache,
+ * unpacked: served as the zone's would be while it is fresh, within
+ * valid= of when it was stored and in the request's decay epoch, and in
+ * the meantime whatever another worker stores in the zone (the staleness
+ * the zone itself promises); this worker's own store of the step forgets
+ * it.  Made once and never changed, and freed with its last reference:
+ * the memo's, and that of each request given it (a cleanup of its pool),
+ * so that a request waiting for Redis keeps its successors whatever the
+ * memo keeps meanwhile.  Found by a hash of what it is for ("prefix
+ * name"), not by the zone's key, which costs a SipHash or a lookup of
+ * its own: in one of two slots that the hash picks.  An entry replaces
+ * another only once asked twice in a row with both slots taken, so that
+ * the steps of a large catalog, each seldom asked, do not copy their
+ * entries in turns.
+ *
+ * The zone's least recently used order no longer sees the hits that the
+ * memo serves: a worker reads an entry it holds of the zone again once
+ * it is no longer fresh, at least once every valid=.  A hot entry is
+ * evicted only by a zone that turns over within valid=; then the one
+ * request per worker that finds it gone reads its rules in its batch,
+ * where the stale entry would have been served and refreshed in the
+ * background: a read per worker and valid=, for the lock, the copy and
+ * the unpack spared to every other request of the step meanwhile.
+ */
+
+typedef struct {
+    ngx_uint_t                  refs;
+    uint64_t                    hash;           /* XXH3 of the id */
+    int64_t                     stored;         /* ms, the zone's meta */
+    int64_t                     epoch;
+    ngx_str_t                  *m;              /* into the entry's blob */
+    double                     *w;
+    ngx_uint_t                  n;
+    size_t                      id_len;
+    u_char                      id[NGX_HTTP_CX_MODEL_ID_MAX];
+} ngx_http_cx_memo_t;
+
+
+static ngx_http_cx_memo_t **ngx_http_cx_memo_find(uint64_t hash,
+    ngx_str_t *id);
+static ngx_http_cx_memo_t *ngx_http_cx_memo_get(ngx_http_cx_ctx_t *ctx,
+    uint64_t hash, ngx_str_t *id, int64_t within);
+static void ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id,
+    ngx_str_t *blob, int64_t stored, int64_t epoch, ngx_str_t *m, double *w,
+    ngx_uint_t n);
+static void ngx_http_cx_memo_forget(ngx_str_t *id);
+static void ngx_http_cx_memo_unref(void *data);
 static ngx_int_t ngx_http_cx_model_unpack(ngx_http_cx_ctx_t *ctx,
     uint64_t key, ngx_str_t *blob, ngx_str_t *id, int64_t *epoch,
     ngx_str_t *m, double *w, ngx_uint_t max, ngx_uint_t *n);
@@ -37,6 +98,10 @@ static size_t ngx_http_cx_model_id(u_char *buf, ngx_str_t *prefix,
     u_char *name, size_t len);
 static void ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
     ngx_str_t *m, double *w, ngx_uint_t n);
+
+
+static ngx_http_cx_memo_t  *ngx_http_cx_memos[NGX_HTTP_CX_MEMOS];
+static uint64_t             ngx_http_cx_memo_seen[NGX_HTTP_CX_MEMOS];
 
 
 /*
@@ -320,9 +385,10 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
     double                   *w;
     int64_t                   epoch, valid, age;
-    uint64_t                  key;
+    uint64_t                  key, hash;
     ngx_str_t                 id, blob, *m;
     ngx_uint_t                n, max;
+    ngx_http_cx_memo_t       *memo;
     ngx_http_cx_meta_t        meta;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -330,9 +396,25 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
         return NGX_DECLINED;
     }
 
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    valid = (int64_t) cmcf->cache_valid;
+
     id.data = buf;
     id.len = ngx_http_cx_model_id(buf, &cxscf->prefix, ctx->step.name.data,
                                   ctx->step.name.len);
+    hash = XXH3_64bits(id.data, id.len);
+
+    memo = ngx_http_cx_memo_get(ctx, hash, &id, valid);
+
+    if (memo) {
+        ctx->shared = memo->m;
+        ctx->shared_w = memo->w;
+        ctx->nshared = memo->n;
+
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_HIT, 1);
+        return NGX_OK;
+    }
+
     key = ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_MODEL, id.data, id.len);
 
     if (ngx_http_cx_cache_get(key, ctx->request->pool, &blob, &meta)
@@ -343,8 +425,6 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
 
     /* either way: clocks of workers a little apart, or cx_time */
 
-    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
-    valid = (int64_t) cmcf->cache_valid;
     age = ngx_abs(ctx->now - meta.stored);
 
     if (age > 2 * valid) {
@@ -376,6 +456,8 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
     ctx->nshared = n;
 
     if (epoch == ctx->epoch && age <= valid) {
+        ngx_http_cx_memo_add(hash, &id, &blob, meta.stored, epoch, m, w, n);
+
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_HIT, 1);
         return NGX_OK;
     }
@@ -407,10 +489,11 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t *np)
 {
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
-    int64_t                   epoch;
-    uint64_t                  key;
+    int64_t                   epoch, valid, age, half_life;
+    uint64_t                  key, hash;
     ngx_str_t                 id, blob;
     ngx_uint_t                n;
+    ngx_http_cx_memo_t       *memo;
     ngx_http_cx_meta_t        meta;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -418,9 +501,29 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
+    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    valid = (int64_t) cmcf->cache_valid;
+    half_life = (int64_t) cmcf->half_life;
+
     id.data = buf;
     id.len = ngx_http_cx_model_id(buf, &cxscf->prefix, name->data,
                                   name->len);
+    hash = XXH3_64bits(id.data, id.len);
+
+    memo = ngx_http_cx_memo_get(ctx, hash, &id, ngx_min(valid, half_life));
+
+    if (memo) {
+        n = ngx_min(memo->n, NGX_HTTP_CX_BLEND_TOP);
+
+        /* the caller's to change; the members stay the memo's */
+
+        ngx_memcpy(m, memo->m, n * sizeof(ngx_str_t));
+        ngx_memcpy(w, memo->w, n * sizeof(double));
+        *np = n;
+
+        return NGX_OK;
+    }
+
     key = ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_MODEL, id.data, id.len);
 
     if (ngx_http_cx_cache_get(key, ctx->request->pool, &blob, &meta)
@@ -429,9 +532,9 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
+    age = ngx_abs(ctx->now - meta.stored);
 
-    if (ngx_abs(ctx->now - meta.stored) > (int64_t) cmcf->half_life) {
+    if (age > half_life) {
         return NGX_DECLINED;
     }
 
@@ -440,6 +543,10 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         != NGX_OK)
     {
         return NGX_DECLINED;
+    }
+
+    if (epoch == ctx->epoch && age <= valid) {
+        ngx_http_cx_memo_add(hash, &id, &blob, meta.stored, epoch, m, w, n);
     }
 
     *np = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
@@ -563,7 +670,200 @@ ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
     meta.stored = slot->now;
     meta.version = 0;
 
+    /* what this worker kept of the step is no longer what the zone has */
+
+    ngx_http_cx_memo_forget(&id);
+
     (void) ngx_http_cx_cache_put(ngx_http_cx_cache_key(
                                      NGX_HTTP_CX_CACHE_MODEL, id.data, id.len),
                                  p, len, &meta);
+}
+
+
+/* where the memo keeps id, whose hash is hash: NULL, nowhere */
+
+static ngx_http_cx_memo_t **
+ngx_http_cx_memo_find(uint64_t hash, ngx_str_t *id)
+{
+    ngx_uint_t           i;
+    ngx_http_cx_memo_t  *memo;
+
+    for (i = 0; i < 2; i++) {
+        memo = ngx_http_cx_memos[ngx_http_cx_memo_slot(hash, i)];
+
+        if (memo && memo->hash == hash && memo->id_len == id->len
+            && ngx_memcmp(memo->id, id->data, id->len) == 0)
+        {
+            return &ngx_http_cx_memos[ngx_http_cx_memo_slot(hash, i)];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The memo's entry of id for the request, fresh: stored within "within"
+ * of the request's time, in its epoch; held until the request is done.
+ * NULL: none, or not fresh, which the zone tells.
+ */
+
+static ngx_http_cx_memo_t *
+ngx_http_cx_memo_get(ngx_http_cx_ctx_t *ctx, uint64_t hash, ngx_str_t *id,
+    int64_t within)
+{
+    ngx_pool_cleanup_t   *cln;
+    ngx_http_cx_memo_t   *memo, **mp;
+
+    mp = ngx_http_cx_memo_find(hash, id);
+    if (mp == NULL) {
+        return NULL;
+    }
+
+    memo = *mp;
+
+    if (memo->epoch != ctx->epoch
+        || ngx_abs(ctx->now - memo->stored) > within)
+    {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(ctx->request->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_cx_memo_unref;
+    cln->data = memo;
+    memo->refs++;
+
+    return memo;
+}
+
+
+/*
+ * A fresh entry of the zone, as blob and as unpacked from it (m[] into
+ * blob), kept by the memo: in place of the step's own, else in a free
+ * slot of its two, else in the first if it was the one asked last there;
+ * not one over NGX_HTTP_CX_MEMO_MAX bytes.
+ */
+
+static void
+ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
+    int64_t stored, int64_t epoch, ngx_str_t *m, double *w, ngx_uint_t n)
+{
+    u_char               *p;
+    ngx_uint_t            i, first;
+    ngx_http_cx_memo_t   *memo, **mp;
+
+    if (blob->len > NGX_HTTP_CX_MEMO_MAX) {
+        return;
+    }
+
+    first = ngx_http_cx_memo_slot(hash, 0);
+
+    mp = ngx_http_cx_memo_find(hash, id);
+
+    if (mp == NULL) {
+        if (ngx_http_cx_memos[first] == NULL) {
+            mp = &ngx_http_cx_memos[first];
+
+        } else if (ngx_http_cx_memos[ngx_http_cx_memo_slot(hash, 1)] == NULL) {
+            mp = &ngx_http_cx_memos[ngx_http_cx_memo_slot(hash, 1)];
+
+        } else if (ngx_http_cx_memo_seen[first] == hash) {
+            mp = &ngx_http_cx_memos[first];
+
+        } else {
+            /* others' slots: this one's if asked again first */
+            ngx_http_cx_memo_seen[first] = hash;
+            return;
+        }
+    }
+
+    memo = ngx_alloc(sizeof(ngx_http_cx_memo_t)
+                     + n * (sizeof(ngx_str_t) + sizeof(double)) + blob->len,
+                     ngx_cycle->log);
+    if (memo == NULL) {
+        return;
+    }
+
+    memo->refs = 1;
+    memo->hash = hash;
+    memo->stored = stored;
+    memo->epoch = epoch;
+    memo->m = (ngx_str_t *) (memo + 1);
+    memo->w = (double *) (memo->m + n);
+    memo->n = n;
+    memo->id_len = id->len;
+    ngx_memcpy(memo->id, id->data, id->len);
+
+    p = ngx_cpymem((u_char *) (memo->w + n), blob->data, blob->len)
+        - blob->len;
+
+    for (i = 0; i < n; i++) {
+        memo->m[i].data = p + (m[i].data - blob->data);
+        memo->m[i].len = m[i].len;
+        memo->w[i] = w[i];
+    }
+
+    if (*mp) {
+        ngx_http_cx_memo_unref(*mp);
+    }
+
+    *mp = memo;
+    ngx_http_cx_memo_seen[first] = 0;
+}
+
+
+static void
+ngx_http_cx_memo_forget(ngx_str_t *id)
+{
+    ngx_http_cx_memo_t  *memo, **mp;
+
+    mp = ngx_http_cx_memo_find(XXH3_64bits(id->data, id->len), id);
+
+    if (mp) {
+        memo = *mp;
+        *mp = NULL;
+        ngx_http_cx_memo_unref(memo);
+    }
+}
+
+
+/* a request done with an entry, or the memo */
+
+static void
+ngx_http_cx_memo_unref(void *data)
+{
+    ngx_http_cx_memo_t  *memo = data;
+
+    if (--memo->refs == 0) {
+        ngx_free(memo);
+    }
+}
+
+
+/*
+ * Every entry forgotten: a configuration read anew (its zone may be
+ * another, its keys others), a worker's exit.  Requests given one keep
+ * it until they are done.
+ */
+
+void
+ngx_http_cx_memo_reset(void)
+{
+    ngx_uint_t           i;
+    ngx_http_cx_memo_t  *memo;
+
+    for (i = 0; i < NGX_HTTP_CX_MEMOS; i++) {
+        memo = ngx_http_cx_memos[i];
+
+        if (memo) {
+            ngx_http_cx_memos[i] = NULL;
+            ngx_http_cx_memo_unref(memo);
+        }
+    }
+
+    ngx_memzero(ngx_http_cx_memo_seen, sizeof(ngx_http_cx_memo_seen));
 }
