@@ -148,6 +148,21 @@ sub main::until_next {
     return 0;
 }
 
+# GET uri at T0 + ms on the connection s, kept alive: the body
+sub main::keep {
+    my ($s, $uri, $ms) = @_;
+    print $s "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+             . "X-CX-Time: " . ($main::T0 + $ms) . "\r\n\r\n";
+    my $resp = '';
+    until ($resp =~ /\r\n\r\n/
+           && length($') >= ($resp =~ /Content-Length: (\d+)/i)[0])
+    {
+        sysread($s, $resp, 65536, length $resp) or die "read: $!";
+    }
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    return $body;
+}
+
 # the worker processes of the master, by /proc
 sub main::children {
     my $root = Test::Nginx::Socket::server_root();
@@ -520,7 +535,66 @@ status=HIT next=/q/item/3
 
 
 
-=== TEST 12: an entry in use is kept while the least recently used make room
+=== TEST 12: a worker's own copy of an entry is fresh no longer than the zone's: past valid= of its storing, the step is refreshed
+On one connection, so one worker: the entry read at 1000 is found in the
+zone at 1100, then kept by the worker and served from its copy at 1500.
+At 2100, 1100 ms after it was stored, it is stale as the zone's would be:
+served as it is, and refreshed; the refreshed successors follow.
+--- init
+main::rules("home", 0, 5, "item:1 /item/1");
+my $s = CxTest::connect_to(main::port(), 10) or die "connect";
+my @got = map { CxTest::next_of(main::keep($s, "/", $_)) } 1000, 1100, 1500;
+main::rules("home", 0, 9, "item:3 /item/3");
+my $m0 = main::metrics();
+push @got, CxTest::next_of(main::keep($s, "/", 2100));
+my $new = 0;
+for (1 .. 500) {
+    $new = 1, last
+        if CxTest::next_of(main::keep($s, "/", 2200)) eq "/item/3 /item/1";
+    Time::HiRes::sleep(0.02);
+}
+close $s;
+my $m1 = main::metrics();
+Test::More::is(join(",", @got), "/item/1,/item/1,/item/1,/item/1",
+               "read, then kept; stale at 2100, served as it is");
+Test::More::ok($new, "then the refreshed successors");
+Test::More::cmp_ok(CxTest::moved($m0, $m1, "stale"), '>=', 1,
+                   "the worker's copy not served past valid=: stale");
+Test::More::is(CxTest::moved($m0, $m1, "refreshes"), 1, "and refreshed");
+--- request
+GET /
+--- more_headers
+X-CX-Time: 1728000002300
+--- response_body
+status=HIT next=/item/3 /item/1
+
+
+
+=== TEST 13: what a worker stores of a step replaces its own copy at once
+The worker keeps the entry stored at 1000; at 3500 (a replay's time, or
+another customer's cx_time) the step is read again in the batch and
+stored.  Asked at 1600 then, the worker serves what it stored, stale as
+the zone has it, not its copy of 1000, fresh as that would be.
+--- init
+main::rules("home", 0, 5, "item:1 /item/1");
+my $s = CxTest::connect_to(main::port(), 10) or die "connect";
+my @got = map { CxTest::next_of(main::keep($s, "/", $_)) } 1000, 1100, 1200;
+main::rules("home", 0, 9, "item:3 /item/3");
+push @got, map { CxTest::next_of(main::keep($s, "/", $_)) } 3500, 1600;
+close $s;
+Test::More::is(join(",", @got),
+               "/item/1,/item/1,/item/1,/item/3 /item/1,/item/3 /item/1",
+               "kept, read again at 3500, and that served at 1600");
+--- request
+GET /
+--- more_headers
+X-CX-Time: 1728000001700
+--- response_body
+status=HIT next=/item/3 /item/1
+
+
+
+=== TEST 14: an entry in use is kept while the least recently used make room
 Entries moved up when used, at most once a second: an entry used a
 second after it was stored is kept while a zone's worth of new entries
 less two make room, and the ones stored before it and not used since go.
@@ -534,7 +608,7 @@ follower is gone.
 CxTest::redis($main::Redis->{port}, "EVAL",
     "for i = 100, 999 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
     . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
-    . " end end", 0, "t230b12:t:{item:");
+    . " end end", 0, "t230b14:t:{item:");
 my $m0 = main::metrics();
 main::get("/item/$_", 1000) for 100 .. 399;
 my $m1 = main::metrics();
@@ -554,4 +628,4 @@ Test::More::is(CxTest::moved($m3, $m4, "miss"), 1, "the one after it gone");
 --- request
 GET /block
 --- response_body chomp
-12
+14
