@@ -807,6 +807,7 @@ typedef struct {
 
 #define NGX_HTTP_CX_CACHE_MODEL     'm'     /* a step's successors */
 #define NGX_HTTP_CX_CACHE_CUSTOMER  'c'     /* ngx_http_cx_customer.c */
+#define NGX_HTTP_CX_CACHE_MOVE      1000    /* ms an entry stays in place */
 #define NGX_HTTP_CX_COUNT_TODAY     1       /* a customer's steps today, */
 #define NGX_HTTP_CX_COUNT_UNSENT    2       /* those not yet in Redis */
 
@@ -829,6 +830,7 @@ uint32_t ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
     uint32_t floor, uint32_t n);
 uint32_t ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i);
 void ngx_http_cx_cache_drop(uint64_t key);
+void ngx_http_cx_cache_touch(uint64_t key);
 ngx_uint_t ngx_http_cx_cache_enabled(void);
 
 /* ngx_http_cx_pack.c: a model's cache entry, pure functions */

@@ -42,7 +42,6 @@
 #define NGX_HTTP_CX_CLAIM_MIN    1000   /* ms, the least a claim holds */
 #define NGX_HTTP_CX_CACHE_BUCKET 1024   /* bytes of the zone per bucket */
 #define NGX_HTTP_CX_KEY_MEMOS    64     /* model keys a worker keeps */
-#define NGX_HTTP_CX_CACHE_MOVE   1000   /* ms an entry stays in its place */
 
 
 typedef struct ngx_http_cx_cache_node_s  ngx_http_cx_cache_node_t;
@@ -413,6 +412,30 @@ ngx_http_cx_cache_get(uint64_t key, ngx_pool_t *pool, ngx_str_t *blob,
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/* key's entry used from a worker's own copy of it (ngx_http_cx_shared.c) */
+
+void
+ngx_http_cx_cache_touch(uint64_t key)
+{
+    ngx_http_cx_cache_t       *cache;
+    ngx_http_cx_cache_node_t  *cn;
+
+    cache = ngx_http_cx_cache_zone();
+    if (cache == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_http_cx_cache_lookup(cache, key);
+    if (cn) {
+        ngx_http_cx_cache_used(cache, cn);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
 }
 
 

@@ -10,7 +10,7 @@
  * replayed log sees them as stale as a live shop would.  Each worker
  * keeps the fresh entries it read of the zone, unpacked, in a memo of
  * its own (ngx_http_cx_memo_t), so that a step asked again within valid=
- * touches the zone not at all.
+ * takes nothing from the zone but a touch a second.
  */
 
 
@@ -51,14 +51,10 @@
  * the steps of a large catalog, each seldom asked, do not copy their
  * entries in turns.
  *
- * The zone's least recently used order no longer sees the hits that the
- * memo serves: a worker reads an entry it holds of the zone again once
- * it is no longer fresh, at least once every valid=.  A hot entry is
- * evicted only by a zone that turns over within valid=; then the one
- * request per worker that finds it gone reads its rules in its batch,
- * where the stale entry would have been served and refreshed in the
- * background: a read per worker and valid=, for the lock, the copy and
- * the unpack spared to every other request of the step meanwhile.
+ * A hit of the memo uses the zone's entry too, once a second
+ * (NGX_HTTP_CX_CACHE_MOVE, ngx_http_cx_cache_touch()), as often as the
+ * zone's least recently used order is kept: an entry a worker serves
+ * from its memo is no likelier to make room than one it reads.
  */
 
 typedef struct {
@@ -66,6 +62,7 @@ typedef struct {
     uint64_t                    hash;           /* XXH3 of the id */
     int64_t                     stored;         /* ms, the zone's meta */
     int64_t                     epoch;
+    ngx_msec_t                  used;           /* the zone's entry, last */
     ngx_str_t                  *m;              /* into the entry's blob */
     double                     *w;
     ngx_uint_t                  n;
@@ -728,6 +725,12 @@ ngx_http_cx_memo_get(ngx_http_cx_ctx_t *ctx, uint64_t hash, ngx_str_t *id,
         return NULL;
     }
 
+    if (ngx_current_msec - memo->used >= NGX_HTTP_CX_CACHE_MOVE) {
+        memo->used = ngx_current_msec;
+        ngx_http_cx_cache_touch(ngx_http_cx_cache_key(NGX_HTTP_CX_CACHE_MODEL,
+                                                      id->data, id->len));
+    }
+
     cln = ngx_pool_cleanup_add(ctx->request->pool, 0);
     if (cln == NULL) {
         return NULL;
@@ -792,6 +795,7 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     memo->hash = hash;
     memo->stored = stored;
     memo->epoch = epoch;
+    memo->used = ngx_current_msec;
     memo->m = (ngx_str_t *) (memo + 1);
     memo->w = (double *) (memo->m + n);
     memo->n = n;

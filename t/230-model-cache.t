@@ -629,3 +629,44 @@ Test::More::is(CxTest::moved($m3, $m4, "miss"), 1, "the one after it gone");
 GET /block
 --- response_body chomp
 14
+
+
+
+=== TEST 15: an entry a worker serves from its own copy is kept as one it reads
+TEST 14 on one connection, so one worker: the entry, read of the zone
+once stored, is kept by the worker, and the use of it a second later is
+served from the worker's copy, which tells the zone it was used.
+--- http_config
+    cx_model_cache 32k valid=1s;
+--- init
+CxTest::redis($main::Redis->{port}, "EVAL",
+    "for i = 100, 999 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
+    . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
+    . " end end", 0, "t230b15:t:{item:");
+my $s = CxTest::connect_to(main::port(), 10) or die "connect";
+my $m0 = main::metrics();
+main::keep($s, "/item/$_", 1000) for 100 .. 399;
+my $m1 = main::metrics();
+my $c = 300 - CxTest::moved($m0, $m1, "evictions");
+main::keep($s, "/item/400", 1000) for 1 .. 2;
+main::keep($s, "/item/$_", 1000) for 401 .. 400 + int($c / 2);
+Time::HiRes::sleep(1.1);
+my $m2 = main::metrics();
+main::keep($s, "/item/400", 1000);
+my $m3 = main::metrics();
+main::keep($s, "/item/$_", 1000) for 500 .. 500 + $c - 3;
+my $m4 = main::metrics();
+main::keep($s, "/item/400", 2500);
+my $m5 = main::metrics();
+main::keep($s, "/item/401", 2500);
+my $m6 = main::metrics();
+close $s;
+Test::More::cmp_ok($c, ">=", 20, "the zone holds $c entries");
+Test::More::is(join(" ", map { CxTest::moved($m2, $m3, $_) } qw(hit miss)),
+               "1 0", "the use a second later a hit");
+Test::More::is(CxTest::moved($m4, $m5, "stale"), 1, "the one in use kept");
+Test::More::is(CxTest::moved($m5, $m6, "miss"), 1, "the one after it gone");
+--- request
+GET /block
+--- response_body chomp
+15
