@@ -141,6 +141,8 @@ typedef struct {
     ngx_str_t                   label;      /* label=, without captures */
     ngx_http_cx_tpl_t           label_tpl;  /* label= with captures */
     ngx_uint_t                  metric;     /* its name's, step_names */
+    ngx_uint_t                  next;       /* an exact step's: the next */
+                                            /* of its bucket, index + 1 */
 } ngx_http_cx_step_t;
 
 
@@ -321,6 +323,8 @@ typedef struct {
     ngx_http_complex_value_t   *cookie_if;      /* cx_cookie if=, consent */
     ngx_flag_t                  privacy;        /* cx_privacy_signals */
     ngx_array_t                *steps;          /* cx_step */
+    ngx_uint_t                 *exact;          /* their exact ones by */
+                                                /* name, index + 1 */
     ngx_flag_t                  labelled;       /* a step with label= */
     ngx_http_cx_named_t         goal;           /* cx_goal */
     ngx_uint_t                  suggest;        /* cx_suggest */

@@ -877,7 +877,8 @@ ngx_http_cx_create_loc_conf(ngx_conf_t *cf)
      *     clcf->cookie_attrs = { 0, NULL };
      *     clcf->cookie_if = NULL;
      *     clcf->steps = NULL;
- *     clcf->labelled = 0;
+     *     clcf->exact = NULL;
+     *     clcf->labelled = 0;
      *     clcf->goal = { { 0, NULL }, NULL, 0 };
      *     clcf->help = { { 0, NULL }, NULL, 0 };
      *     clcf->help_ref = { { 0, NULL }, { 0, NULL } };
@@ -941,6 +942,7 @@ ngx_http_cx_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->steps == NULL) {
         conf->steps = prev->steps;
+        conf->exact = prev->exact;
         conf->labelled = prev->labelled;
     }
 

@@ -19,6 +19,18 @@
 #define NGX_HTTP_CX_CAPTURES  30    /* $0..$9 */
 #define NGX_HTTP_CX_VERDICTS  64    /* kept per worker */
 #define NGX_HTTP_CX_CLASSES   128   /* kept per worker, two a set */
+#define NGX_HTTP_CX_EXACT     64    /* buckets of a location's exact steps */
+
+
+/*
+ * The bucket of an exact step's name (not empty): its length and three of
+ * its bytes, where the names of a shop differ ("cart", "checkout",
+ * "item-12"); names alike there share a bucket, and are compared whole.
+ */
+
+#define ngx_http_cx_exact_bucket(s)                                          \
+    ((((s)->len * 31 + (s)->data[0]) * 31 + (s)->data[(s)->len / 2]) * 31   \
+     + (s)->data[(s)->len - 1]) % NGX_HTTP_CX_EXACT
 
 
 /* what a template makes */
@@ -107,7 +119,7 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char               errstr[NGX_MAX_CONF_ERRSTR];
     ngx_str_t           *value, *url, label;
-    ngx_uint_t           i;
+    ngx_uint_t           i, k;
     ngx_regex_compile_t  rc;
     ngx_http_cx_step_t  *step;
 
@@ -254,6 +266,25 @@ ngx_http_cx_step(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         return NGX_CONF_ERROR;
     }
+
+    if (step->regex) {
+        return NGX_CONF_OK;
+    }
+
+    /* an exact step, found by its name (ngx_http_cx_exact()) */
+
+    if (clcf->exact == NULL) {
+        clcf->exact = ngx_pcalloc(cf->pool,
+                                  NGX_HTTP_CX_EXACT * sizeof(ngx_uint_t));
+        if (clcf->exact == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    k = ngx_http_cx_exact_bucket(&step->name);
+
+    step->next = clcf->exact[k];
+    clcf->exact[k] = clcf->steps->nelts;
 
     return NGX_CONF_OK;
 }
@@ -959,7 +990,10 @@ ngx_http_cx_label(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref,
 }
 
 
-/* the exact step (not a regex step) of a suggestion's name, or NULL */
+/*
+ * The exact step (not a regex step) of a suggestion's name, or NULL: from
+ * the bucket of its name, as ngx_http_cx_step() put them there.
+ */
 
 static ngx_http_cx_step_t *
 ngx_http_cx_exact(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
@@ -967,13 +1001,18 @@ ngx_http_cx_exact(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_ref_t *ref)
     ngx_uint_t           i;
     ngx_http_cx_step_t  *step;
 
+    if (clcf->exact == NULL || ref->name.len == 0) {
+        return NULL;
+    }
+
     step = clcf->steps->elts;
 
-    for (i = 0; i < clcf->steps->nelts; i++) {
-        if (step[i].regex == NULL
-            && ngx_http_cx_same(&step[i].name, &ref->name))
-        {
-            return &step[i];
+    for (i = clcf->exact[ngx_http_cx_exact_bucket(&ref->name)];
+         i;
+         i = step[i - 1].next)
+    {
+        if (ngx_http_cx_same(&step[i - 1].name, &ref->name)) {
+            return &step[i - 1];
         }
     }
 

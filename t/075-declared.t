@@ -1,0 +1,112 @@
+# Only declared steps are suggested, each with the url its cx_step gives
+# it: a suggestion read back from Redis is found among the location's
+# exact steps by its name (ngx_http_cx_exact(), a table of their names),
+# else among its regex steps.  Names that differ only in length, or only
+# in a byte the table does not look at, are steps of their own; an exact
+# step is found before a regex step that makes the same name; a location
+# with steps of its own does not see the server's, one without them
+# inherits them.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+
+repeat_each(2);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+$ENV{TEST_NGINX_REDIS_PORT} ||= 6379;
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_');
+    cx_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k075-0123456789abcdef;
+    cx_prefix t075:;
+    cx_rule_reverse 0;
+    cx_revisit 0;
+_EOC_
+
+    my $out = $block->out // 'next=$cx_next';
+
+    # "cat-a-x" and "cat-b-x" share length, first, middle and last byte
+    $block->set_value("config", <<_EOC_);
+    cx on;
+    cx_suggest 10;
+    cx_pace hurried=0 relaxed=1h;
+    cx_step home /;
+    cx_step cart /cart;
+    cx_step cart2 /cart-two;
+    cx_step cat-a-x /a label=A;
+    cx_step cat-b-x /b label=B;
+    cx_step item:\$1 ~^/item/(\\d+)\$;
+    cx_step item:0 /item/zero;
+    location / { return 200 "$out\\n"; }
+    location /own/ {
+        cx_step home /own/;
+        cx_step basket /own/basket;
+        return 200 "$out\\n";
+    }
+_EOC_
+
+    # home's successors as Redis holds them, heaviest first, urls stale
+    # or the step's own; the shop's and those of no step
+    $block->set_value("init", <<'_EOC_' . ($block->init // ''));
+my $p = $ENV{TEST_NGINX_REDIS_PORT};
+CxTest::clear($p, "t075:");
+CxTest::journeys(Test::Nginx::Socket::server_port(),
+                 ["teacher", "/", "/cart"]);
+my $key;
+CxTest::wait_until(sub { ($key) = CxTest::keys_of($p, "t075:t:{home}:");
+                         defined $key }, 10)
+    or die "no rules of home";
+my $w = 1e30;
+for my $m ("cart2 /x", "cart /y", "cat-a-x /z", "cat-b-x /w",
+           "item:0 /item/0", "item:7 /item/7", "basket /own/basket",
+           "cat-c-x /c", "car /car", "cart22 /cart-two", "home2 /own/")
+{
+    CxTest::redis($p, "ZINCRBY", $key, $w, $m);
+    $w /= 2;
+}
+_EOC_
+
+    CxTest::quiet($block);
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the server's steps, each by its own name
+--- request
+GET /
+--- more_headers
+Cookie: cx_id=first
+--- response_body
+next=/cart-two /cart /a /b /item/zero /item/7
+
+
+
+=== TEST 2: found by name, the label too
+--- out: $cx_next_json
+--- request
+GET /
+--- more_headers
+Cookie: cx_id=second
+--- response_body_like
+^\{"status":"HIT","step":"home",.*"next":\[\{"step":"cart2","url":"/cart-two","label":"cart2",[^\]]*\},\{"step":"cart","url":"/cart","label":"cart",[^\]]*\},\{"step":"cat-a-x","url":"/a","label":"A",[^\]]*\},\{"step":"cat-b-x","url":"/b","label":"B",[^\]]*\},\{"step":"item:0","url":"/item/zero","label":"item:0",[^\]]*\},\{"step":"item:7","url":"/item/7","label":"item:7",[^\]]*\}\]\}$
+
+
+
+=== TEST 3: a location with steps of its own, not the server's
+--- request
+GET /own/
+--- more_headers
+Cookie: cx_id=third
+--- response_body
+next=/own/basket
