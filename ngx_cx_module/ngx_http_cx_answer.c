@@ -18,6 +18,9 @@
 
 
 static ngx_int_t ngx_http_cx_json(ngx_http_cx_ctx_t *ctx);
+static ngx_uint_t ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf,
+    ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
+    ngx_http_cx_ref_t *ref, double shared, double personal);
 static ngx_int_t ngx_http_cx_list(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_http_cx_ref_t *shortcut);
@@ -148,10 +151,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     for (i = 0; i < n; i++) {
         ngx_http_cx_member_split(shared[i].data, shared[i].len, &ref);
 
-        if (ngx_http_cx_declared(clcf, &ref) == NGX_OK) {
-            nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
-                                   weights[i], 0);
-        }
+        nc = ngx_http_cx_candidate(clcf, cands, nc, NGX_HTTP_CX_CANDIDATES,
+                                   &ref, weights[i], 0);
     }
 
     if (cmcf->reverse && ctx->learn) {
@@ -162,10 +163,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         ngx_http_cx_member_split(ctx->personal[i].data, ctx->personal[i].len,
                                  &ref);
 
-        if (ngx_http_cx_declared(clcf, &ref) == NGX_OK) {
-            nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
-                                   0, ctx->personal_w[i]);
-        }
+        nc = ngx_http_cx_candidate(clcf, cands, nc, NGX_HTTP_CX_CANDIDATES,
+                                   &ref, 0, ctx->personal_w[i]);
     }
 
     if (clcf->revisit) {
@@ -314,6 +313,62 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
 
 /*
+ * A suggestion added to the candidates if it is a declared step, with the
+ * url its cx_step gives it (ngx_http_cx_merge(): to the candidate of the
+ * url, or a candidate of its own).  One with the name and url of a
+ * candidate is that candidate's step, as it was found to be, not looked
+ * up again: the journey's steps, a habit, a rule's successor are mostly
+ * candidates already.
+ */
+
+static ngx_uint_t
+ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
+    ngx_uint_t nc, ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared,
+    double personal)
+{
+    ngx_str_t   url;
+    ngx_uint_t  i;
+
+    for (i = 0; i < nc; i++) {
+        if (ngx_http_cx_same(&cands[i].ref.url, &ref->url)) {
+            break;
+        }
+    }
+
+    if (i < nc && ngx_http_cx_same(&cands[i].ref.name, &ref->name)) {
+        cands[i].shared += shared;
+        cands[i].personal += personal;
+        return nc;
+    }
+
+    url = ref->url;
+
+    if (ngx_http_cx_declared(clcf, ref) != NGX_OK) {
+        return nc;
+    }
+
+    if (i < nc || ref->url.data != url.data || ref->url.len != url.len) {
+        /* another name's url; or the configured url, not the one read */
+        return ngx_http_cx_merge(cands, nc, max, ref, shared, personal);
+    }
+
+    /* no candidate has its url: one of its own, as ngx_http_cx_merge() */
+
+    if (nc == max) {
+        return nc;
+    }
+
+    ngx_memzero(&cands[nc], sizeof(ngx_http_cx_cand_t));
+
+    cands[nc].ref = *ref;
+    cands[nc].shared = shared;
+    cands[nc].personal = personal;
+
+    return nc + 1;
+}
+
+
+/*
  * This step's own reverse credits (cx_rule_reverse), added to its
  * successors as read: the step before at distance d gains factor times
  * 1/d, as the credits this step writes after its response give it, so
@@ -348,12 +403,8 @@ ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
         ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
                                  &ref);
 
-        if (ngx_http_cx_declared(clcf, &ref) != NGX_OK) {
-            continue;
-        }
-
-        nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES, &ref,
-                               w / (double) (i + 1), 0);
+        nc = ngx_http_cx_candidate(clcf, cands, nc, NGX_HTTP_CX_CANDIDATES,
+                                   &ref, w / (double) (i + 1), 0);
     }
 
     return nc;
@@ -376,10 +427,8 @@ ngx_http_cx_revisits(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
     for (i = 1; i < nj; i++) {
         ref = journey[i];
 
-        if (!ngx_http_cx_same(&ref.name, &journey[0].name)
-            && ngx_http_cx_declared(clcf, &ref) == NGX_OK)
-        {
-            nc = ngx_http_cx_merge(cands, nc, max, &ref, 0, 0);
+        if (!ngx_http_cx_same(&ref.name, &journey[0].name)) {
+            nc = ngx_http_cx_candidate(clcf, cands, nc, max, &ref, 0, 0);
         }
     }
 

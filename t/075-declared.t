@@ -110,3 +110,25 @@ GET /own/
 Cookie: cx_id=third
 --- response_body
 next=/own/basket
+
+
+
+=== TEST 4: a suggestion read back with a stale url is its step's, with the
+candidate of the url its step gives it; another name's at that url is not
+--- out: $cx_next_json
+--- init
+my $p = $ENV{TEST_NGINX_REDIS_PORT};
+CxTest::journeys(Test::Nginx::Socket::server_port(),
+                 ["teacher", "/cart", "/a"]);
+my $key;
+CxTest::wait_until(sub { ($key) = CxTest::keys_of($p, "t075:t:{cart}:");
+                         defined $key }, 10)
+    or die "no rules of cart";
+CxTest::redis($p, "ZADD", $key, 4, "cat-a-x /a", 3, "cart2 /cart-two",
+              2, "cat-a-x /stale", 1, "ghost /a");
+--- request
+GET /cart
+--- more_headers
+Cookie: cx_id=fourth
+--- response_body_like
+^\{"status":"HIT","step":"cart",.*"next":\[\{"step":"cat-a-x","url":"/a","label":"A","score":1\.0000,"reason":"popular"\},\{"step":"cart2","url":"/cart-two","label":"cart2","score":0\.5000,"reason":"popular"\}\]\}$
