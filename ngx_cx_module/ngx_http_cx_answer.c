@@ -32,7 +32,7 @@ static ngx_int_t ngx_http_cx_offer(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_http_cx_ref_t *shortcut);
 static ngx_uint_t ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_main_conf_t *cmcf,
-    ngx_http_cx_cand_t *cands, ngx_uint_t nc);
+    ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_http_cx_ref_t *journey);
 static ngx_uint_t ngx_http_cx_revisits(ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
     ngx_http_cx_ref_t *journey, ngx_uint_t nj);
@@ -156,7 +156,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     }
 
     if (cmcf->reverse && ctx->learn) {
-        nc = ngx_http_cx_reversed(ctx, clcf, cmcf, cands, nc);
+        nc = ngx_http_cx_reversed(ctx, clcf, cmcf, cands, nc, journey + 1);
     }
 
     for (i = 0; i < ctx->npersonal; i++) {
@@ -376,11 +376,14 @@ ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
  * went out before them).  No read, at most cx_rule_distance candidates;
  * the learning budget, decided as the step is recorded, is not asked, nor
  * whether the journey taught the rule already (then it is counted twice).
+ * The journey's steps as ngx_http_cx_answer() split them, ctx->journey's
+ * (cx_rule_distance is less than NGX_HTTP_CX_RECENT).
  */
 
 static ngx_uint_t
 ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
-    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_cand_t *cands, ngx_uint_t nc)
+    ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_cand_t *cands, ngx_uint_t nc,
+    ngx_http_cx_ref_t *journey)
 {
     double             w;
     ngx_uint_t         i;
@@ -398,10 +401,7 @@ ngx_http_cx_reversed(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        /* the journey was checked as it came in */
-
-        ngx_http_cx_member_split(ctx->journey[i].data, ctx->journey[i].len,
-                                 &ref);
+        ref = journey[i];
 
         nc = ngx_http_cx_candidate(clcf, cands, nc, NGX_HTTP_CX_CANDIDATES,
                                    &ref, w / (double) (i + 1), 0);
