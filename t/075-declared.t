@@ -34,7 +34,8 @@ _EOC_
 
     my $out = $block->out // 'next=$cx_next';
 
-    # "cat-a-x" and "cat-b-x" share length, first, middle and last byte
+    # "cat-a-x" and "cat-b-x" share length, first, middle and last byte,
+    # as "p121" and "p221" do
     $block->set_value("config", <<_EOC_);
     cx on;
     cx_suggest 10;
@@ -46,6 +47,8 @@ _EOC_
     cx_step cat-b-x /b label=B;
     cx_step item:\$1 ~^/item/(\\d+)\$;
     cx_step item:0 /item/zero;
+    cx_step p121 /p/121;
+    cx_step p221 /p/221;
     location / { return 200 "$out\\n"; }
     location /own/ {
         cx_step home /own/;
@@ -117,10 +120,10 @@ next=/own/basket
 candidate of the url its step gives it; another name's at that url is not
 --- out: $cx_next_json
 --- init
-my $p = $ENV{TEST_NGINX_REDIS_PORT};
+# after the init above: $p its Redis port, $key the rules of home
 CxTest::journeys(Test::Nginx::Socket::server_port(),
                  ["teacher", "/cart", "/a"]);
-my $key;
+undef $key;
 CxTest::wait_until(sub { ($key) = CxTest::keys_of($p, "t075:t:{cart}:");
                          defined $key }, 10)
     or die "no rules of cart";
@@ -132,3 +135,24 @@ GET /cart
 Cookie: cx_id=fourth
 --- response_body_like
 ^\{"status":"HIT","step":"cart",.*"next":\[\{"step":"cat-a-x","url":"/a","label":"A","score":1\.0000,"reason":"popular"\},\{"step":"cart2","url":"/cart-two","label":"cart2","score":0\.5000,"reason":"popular"\}\]\}$
+
+
+
+=== TEST 5: a stale url is its step's candidate, added before another's
+--- out: $cx_next_json
+--- init
+# after the init above: $p its Redis port, $key the rules of home
+CxTest::journeys(Test::Nginx::Socket::server_port(),
+                 ["teacher", "/cart-two", "/p/121"]);
+undef $key;
+CxTest::wait_until(sub { ($key) = CxTest::keys_of($p, "t075:t:{cart2}:");
+                         defined $key }, 10)
+    or die "no rules of cart2";
+CxTest::redis($p, "ZADD", $key, 8, "p121 /p/121", 4, "p221 /p/221",
+              2, "p121 /stale");
+--- request
+GET /cart-two
+--- more_headers
+Cookie: cx_id=fifth
+--- response_body_like
+^\{"status":"HIT","step":"cart2",.*"next":\[\{"step":"p121","url":"/p/121","label":"p121","score":1\.0000,"reason":"popular"\},\{"step":"p221","url":"/p/221","label":"p221","score":0\.4000,"reason":"popular"\}\]\}$
