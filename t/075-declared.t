@@ -156,3 +156,24 @@ GET /cart-two
 Cookie: cx_id=fifth
 --- response_body_like
 ^\{"status":"HIT","step":"cart2",.*"next":\[\{"step":"p121","url":"/p/121","label":"p121","score":1\.0000,"reason":"popular"\},\{"step":"p221","url":"/p/221","label":"p221","score":0\.4000,"reason":"popular"\}\]\}$
+
+
+
+=== TEST 6: a regex step's suggestion and another name at its url
+--- out: $cx_next_json
+--- init
+# after the init above: $p its Redis port, $key the rules of home
+CxTest::journeys(Test::Nginx::Socket::server_port(),
+                 ["teacher", "/a", "/item/7"]);
+undef $key;
+CxTest::wait_until(sub { ($key) = CxTest::keys_of($p, "t075:t:{cat-a-x}:");
+                         defined $key }, 10)
+    or die "no rules of cat-a-x";
+CxTest::redis($p, "ZADD", $key, 4, "item:7 /item/7", 4, "item:8 /item/7",
+              2, "cart /cart");
+--- request
+GET /a
+--- more_headers
+Cookie: cx_id=sixth
+--- response_body_like
+^\{"status":"HIT","step":"cat-a-x",.*"next":\[\{"step":"item:7","url":"/item/7","label":"item:7","score":1\.0000,"reason":"popular"\},\{"step":"cart","url":"/cart","label":"cart","score":0\.5000,"reason":"popular"\}\]\}$
