@@ -65,6 +65,7 @@ typedef struct {
     uint64_t                    mask;           /* buckets - 1 */
     ngx_queue_t                 queue;          /* most recent first */
     uint64_t                    hash_key[2];
+    uint64_t                    version;        /* the last one given */
 } ngx_http_cx_cache_sh_t;
 
 
@@ -102,6 +103,8 @@ static ngx_http_cx_cache_node_t *ngx_http_cx_cache_alloc(
     ngx_uint_t *evicted);
 static void ngx_http_cx_cache_free(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
+static ngx_http_cx_cache_node_t *ngx_http_cx_cache_blank(
+    ngx_http_cx_cache_t *cache, uint64_t key, ngx_uint_t *evicted);
 static void ngx_http_cx_cache_void(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn);
 static void ngx_http_cx_cache_used(ngx_http_cx_cache_t *cache,
@@ -224,6 +227,7 @@ ngx_http_cx_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     cache->sh->mask = n - 1;
+    cache->sh->version = 0;
 
     ngx_queue_init(&cache->sh->queue);
 
@@ -532,7 +536,7 @@ ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
 
 /*
  * A put if the entry is still the version the caller read (0: none), then
- * of the next version, in meta; else the entry is dropped.
+ * of the zone's next version, in meta; else the entry is dropped.
  */
 
 ngx_int_t
@@ -574,7 +578,8 @@ ngx_http_cx_cache_swap(uint64_t key, u_char *data, size_t len,
     }
 
     if (expect != NGX_HTTP_CX_CACHE_ANY) {
-        meta->version = expect + 1;
+        /* the zone's next: never one that an entry made room had */
+        meta->version = ++cache->sh->version;
     }
 
     if (old && len <= old->room && len >= old->room / 2) {
@@ -698,19 +703,12 @@ ngx_http_cx_cache_count(uint64_t key, uint32_t day, ngx_uint_t i,
     cn = ngx_http_cx_cache_lookup(cache, key);
 
     if (cn == NULL) {
-        cn = ngx_http_cx_cache_alloc(cache, key, 0, &evicted);
+        cn = ngx_http_cx_cache_blank(cache, key, &evicted);
 
         if (cn == NULL) {
             ngx_shmtx_unlock(&cache->shpool->mutex);
             return 0;
         }
-
-        ngx_memzero(&cn->meta, sizeof(ngx_http_cx_meta_t));
-        cn->claimed = 0;
-        cn->len = 0;
-        ngx_memzero(cn->count, sizeof(cn->count));
-        cn->used = ngx_current_msec;
-        ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
 
     } else {
         ngx_http_cx_cache_used(cache, cn);
@@ -777,11 +775,17 @@ ngx_http_cx_cache_take(uint64_t key, uint32_t day, ngx_uint_t i)
 }
 
 
-/* key's entry no longer trusted: what it holds, and not its counts */
+/*
+ * key's entry no longer trusted: what it holds, and not its counts.
+ * Where there is none, a read of Redis begun before may put what it read
+ * once the caller's change is made (cx_forget drops the copy before its
+ * DEL): an entry is made, of counts alone, for that put not to match.
+ */
 
 void
 ngx_http_cx_cache_drop(uint64_t key)
 {
+    ngx_uint_t                 evicted;
     ngx_http_cx_cache_t       *cache;
     ngx_http_cx_cache_node_t  *cn;
 
@@ -790,33 +794,68 @@ ngx_http_cx_cache_drop(uint64_t key)
         return;
     }
 
+    evicted = 0;
+
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     cn = ngx_http_cx_cache_lookup(cache, key);
+
+    if (cn == NULL) {
+        cn = ngx_http_cx_cache_blank(cache, key, &evicted);
+    }
+
     if (cn) {
         ngx_http_cx_cache_void(cache, cn);
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    if (evicted) {
+        ngx_http_cx_metric_cache(NGX_HTTP_CX_M_EVICTIONS, evicted);
+    }
 }
 
 
 /*
- * An entry's data dropped: the entry freed, or, if it counts something
- * today, kept for its counts alone, of a version that no put of what
- * was read before matches.  Under the mutex.
+ * An entry of key with no data and no counts, of version 0 (that of none
+ * at all), first in the queue: NULL if even an empty zone has no room for
+ * it.  Under the mutex.
+ */
+
+static ngx_http_cx_cache_node_t *
+ngx_http_cx_cache_blank(ngx_http_cx_cache_t *cache, uint64_t key,
+    ngx_uint_t *evicted)
+{
+    ngx_http_cx_cache_node_t  *cn;
+
+    cn = ngx_http_cx_cache_alloc(cache, key, 0, evicted);
+    if (cn == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&cn->meta, sizeof(ngx_http_cx_meta_t));
+    cn->claimed = 0;
+    cn->len = 0;
+    ngx_memzero(cn->count, sizeof(cn->count));
+    cn->used = ngx_current_msec;
+    ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+    return cn;
+}
+
+
+/*
+ * An entry's data dropped: the entry kept for its counts alone, of a
+ * version of the zone's that no put of what was read before matches
+ * (freed, the entry would take a put of one that read none).  Under the
+ * mutex.
  */
 
 static void
 ngx_http_cx_cache_void(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn)
 {
-    if (cn->count[1] == 0 && cn->count[2] == 0) {
-        ngx_http_cx_cache_free(cache, cn);
-        return;
-    }
-
     cn->len = 0;
     cn->meta.stored = 0;
-    cn->meta.version++;
+    cn->meta.version = ++cache->sh->version;
 }

@@ -734,3 +734,55 @@ GET /block
 18
 --- error_log
 did not answer within cx_timeout
+
+
+
+=== TEST 19: a read of Redis in flight when cx_forget finds no copy puts none back
+The customer's copy has made room (a small zone filled with steps'
+entries), so the edge has nothing of them.  A request of theirs (a
+prefetch: it writes nothing) reads Redis, paused, and cx_forget comes
+meanwhile: its DEL waits behind that read.  The read's answer is what
+was forgotten and must not become the edge's copy: the customer's next
+request, of the step whose successors the read kept in the zone, reads
+Redis (paused again: it times out) instead of being answered at once
+(from the copy put back, with the forgotten journey's steps).
+--- http_config
+    cx_model_cache 32k valid=1h customers=60s;
+    cx_timeout 3s;
+--- init
+main::get("/", 1000, "c19");
+main::settled("c19", 1);
+main::get("/item/1", 2000, "c19");
+main::settled("c19", 2);
+main::get("/item/$_", 2500) for 100 .. 400;
+my $m0 = main::metrics();
+CxTest::pause_redis($main::Redis);
+my $c = CxTest::connect_to(main::port(), 10) or die "connect";
+print $c "GET /item/2 HTTP/1.1\r\nHost: localhost\r\nCookie: cx_id=c19\r\n"
+         . "X-CX-Time: " . ($main::T0 + 3000) . "\r\n"
+         . "Sec-Purpose: prefetch\r\nConnection: close\r\n\r\n";
+Time::HiRes::sleep(0.3);
+my $f = CxTest::connect_to(main::port(), 10) or die "connect";
+print $f "POST /forget HTTP/1.1\r\nHost: localhost\r\nCookie: cx_id=c19\r\n"
+         . "X-CX-Time: " . ($main::T0 + 3100) . "\r\n"
+         . "Content-Length: 0\r\nConnection: close\r\n\r\n";
+Time::HiRes::sleep(0.3);
+CxTest::resume_redis($main::Redis);
+my ($r, $g) = map { local $/; my $x = <$_>; close $_; $x } $c, $f;
+my $m1 = main::metrics();
+CxTest::pause_redis($main::Redis);
+my ($b) = main::get("/item/2", 4000, "c19");
+CxTest::resume_redis($main::Redis);
+Test::More::is($m1->{customer_cache}{miss} - $m0->{customer_cache}{miss}, 1,
+               "the edge had no copy: the prefetch read Redis");
+Test::More::like($r // "", qr{^HTTP/1\.1 200 }, "the prefetch answered");
+Test::More::like($g // "", qr{^HTTP/1\.1 200 .*"forgotten":[1-9]}s,
+                 "forgotten while the read waits");
+Test::More::like($b, qr/^status=TIMEOUT /,
+                 "no copy: the next request waits for Redis: $b");
+--- request
+GET /block
+--- response_body chomp
+19
+--- error_log
+did not answer within cx_timeout
