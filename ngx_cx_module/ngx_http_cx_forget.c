@@ -147,6 +147,12 @@ ngx_http_cx_forget_handler(ngx_http_request_t *r)
     slot->errors = 0;
     slot->count = 0;
 
+    /* the customers whose copies the last reply drops again */
+
+    slot->shop = cxscf;
+    slot->hash = hash[0];
+    slot->anon = hash[n - 1];
+
     while (n--) {
 
         /* and the edge's copy (ngx_http_cx_customer.c) */
@@ -215,6 +221,18 @@ ngx_http_cx_forget_reply(ngx_http_cx_conn_t *ac, void *data, void *privdata)
 
     if (--slot->count) {
         return;
+    }
+
+    /*
+     * Dropped again now that Redis has done the DEL: a read of another
+     * connection that came before it may have put what it read, over
+     * the drop made before the DEL was sent.
+     */
+
+    ngx_http_cx_customer_drop(slot->shop, slot->hash);
+
+    if (slot->anon != slot->hash) {
+        ngx_http_cx_customer_drop(slot->shop, slot->anon);
     }
 
     ngx_http_cx_redis_release(slot);

@@ -786,3 +786,64 @@ GET /block
 19
 --- error_log
 did not answer within cx_timeout
+
+
+
+=== TEST 20: a read of Redis that cx_forget's DEL comes after puts no copy back
+cx_forget drops the copy before its DEL is sent; a request of the
+customer on another worker (another connection to Redis) that comes
+in between reads Redis before the DEL is done (Redis holds writes
+here: CLIENT PAUSE WRITE), and its answer is what is being forgotten:
+it must not be the edge's copy once cx_forget has answered.  The next
+request reads Redis (paused: it times out) instead of being answered at
+once from the forgotten journey.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_timeout 3s;
+--- config
+    location = /pid { cx off; return 200 $pid; }
+--- init
+main::get("/", 1000, "c20");
+main::settled("c20", 1);
+main::get("/item/1", 2000, "c20");
+main::settled("c20", 2);
+# two connections kept alive, each to a worker of its own
+my (%by, @two);
+for (1 .. 50) {
+    my $s = CxTest::connect_to(main::port(), 10) or die "connect";
+    print $s "GET /pid HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    my $resp = '';
+    sysread($s, $resp, 4096, length $resp) until $resp =~ /\r\n\r\n(\d+)$/;
+    $by{$1} //= $s;
+    last if (@two = values %by) == 2;
+}
+die "one worker answered" unless @two == 2;
+my ($a, $f) = @two;
+CxTest::redis($main::Redis->{port}, "CLIENT", "PAUSE", 10000, "WRITE");
+print $f "POST /forget HTTP/1.1\r\nHost: localhost\r\nCookie: cx_id=c20\r\n"
+         . "X-CX-Time: " . ($main::T0 + 3000) . "\r\n"
+         . "Content-Length: 0\r\nConnection: close\r\n\r\n";
+Time::HiRes::sleep(0.3);
+print $a "GET /item/2 HTTP/1.1\r\nHost: localhost\r\nCookie: cx_id=c20\r\n"
+         . "X-CX-Time: " . ($main::T0 + 3100) . "\r\n"
+         . "Sec-Purpose: prefetch\r\nConnection: close\r\n\r\n";
+my $r = do { local $/; <$a> };
+close $a;
+CxTest::redis($main::Redis->{port}, "CLIENT", "UNPAUSE");
+my $g = do { local $/; <$f> };
+close $f;
+CxTest::pause_redis($main::Redis);
+my ($b) = main::get("/item/2", 4000, "c20");
+CxTest::resume_redis($main::Redis);
+Test::More::like($r // "", qr{^HTTP/1\.1 200 .*next=\S}s,
+                 "the read before the DEL answered with what it found");
+Test::More::like($g // "", qr{^HTTP/1\.1 200 .*"forgotten":[1-9]}s,
+                 "forgotten");
+Test::More::like($b, qr/^status=TIMEOUT /,
+                 "no copy: the next request waits for Redis: $b");
+--- request
+GET /block
+--- response_body chomp
+20
+--- error_log
+did not answer within cx_timeout
