@@ -278,10 +278,20 @@ ngx_http_cx_customer_drop(ngx_http_cx_srv_conf_t *cxscf, uint64_t hash)
 }
 
 
+/*
+ * Without customers= no customer has a copy, nor counts: nothing to drop,
+ * and no entry of counts alone made for a read in flight
+ * (ngx_http_cx_cache_drop()) to find.
+ */
+
 static void
 ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash)
 {
-    if (ngx_http_cx_cache_enabled()) {
+    ngx_http_cx_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_cx_module);
+
+    if (cmcf && cmcf->customer_valid && ngx_http_cx_cache_enabled()) {
         ngx_http_cx_cache_drop(ngx_http_cx_customer_id(prefix, hash));
     }
 }

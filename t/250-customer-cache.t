@@ -847,3 +847,28 @@ GET /block
 20
 --- error_log
 did not answer within cx_timeout
+
+
+
+=== TEST 21: without customers=, cx_forget keeps nothing in the zone
+No customer has a copy at the edge, nor counts in the zone: 300
+customers forgotten make no room in a zone of 8 pages, where the
+steps' entries stay.
+--- http_config
+    cx_model_cache 32k valid=1h;
+--- init
+main::get($_, 500) for "/item/1", "/cart";
+my $m0 = main::metrics();
+for my $i (1 .. 300) {
+    my ($s) = CxTest::http_request(main::port(), "POST", "/forget",
+                                   { Cookie => "cx_id=f21x$i",
+                                     "X-CX-Time" => $main::T0 + 1000 });
+    die "forget: $s" unless $s == 200;
+}
+my $m1 = main::metrics();
+Test::More::is(CxTest::moved($m0, $m1, "evictions"), 0,
+               "nothing made room");
+--- request
+GET /block
+--- response_body chomp
+21
