@@ -450,14 +450,19 @@ ngx_http_cx_cache_touch(uint64_t key)
  * neighbours, two other entries seldom in the CPU's caches, and the
  * entries of a customer's request are used four times and more: the
  * order is the least recently used to within that second, and an entry
- * in use is never last for longer.  Under the mutex.
+ * in use is never last for longer.  Each worker's clock is the time of
+ * its own last event: one a little behind the worker that moved the
+ * entry finds it moved later than its own now, not a lifetime ago (as
+ * the unsigned difference has it), and leaves it.  Under the mutex.
  */
 
 static void
 ngx_http_cx_cache_used(ngx_http_cx_cache_t *cache,
     ngx_http_cx_cache_node_t *cn)
 {
-    if (ngx_current_msec - cn->used < NGX_HTTP_CX_CACHE_MOVE) {
+    if ((ngx_msec_int_t) (ngx_current_msec - cn->used)
+        < NGX_HTTP_CX_CACHE_MOVE)
+    {
         return;
     }
 
