@@ -115,6 +115,7 @@ ngx_int_t ngx_http_cx_cache_put(uint64_t key, u_char *data, size_t len,
 }
 ngx_uint_t ngx_http_cx_cache_claim(uint64_t key, int64_t now) { return 1; }
 void ngx_http_cx_cache_drop(uint64_t key) {}
+void ngx_http_cx_cache_touch(uint64_t key) {}
 
 
 /* cx_step name uri [url] [label=...], through the directive's handler */
