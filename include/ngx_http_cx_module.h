@@ -796,6 +796,8 @@ ngx_int_t ngx_http_cx_shortcut(ngx_str_t *paths, ngx_uint_t npaths,
     ngx_http_cx_ref_t *out);
 ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
+ngx_uint_t ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
 ngx_uint_t ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs,
     double weight);

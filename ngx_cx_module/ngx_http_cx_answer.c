@@ -352,19 +352,9 @@ ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
         return ngx_http_cx_merge(cands, nc, max, ref, shared, personal);
     }
 
-    /* no candidate has its url: one of its own, as ngx_http_cx_merge() */
+    /* no candidate has its url: one of its own */
 
-    if (nc == max) {
-        return nc;
-    }
-
-    ngx_memzero(&cands[nc], sizeof(ngx_http_cx_cand_t));
-
-    cands[nc].ref = *ref;
-    cands[nc].shared = shared;
-    cands[nc].personal = personal;
-
-    return nc + 1;
+    return ngx_http_cx_cand_add(cands, nc, max, ref, shared, personal);
 }
 
 

@@ -1691,6 +1691,16 @@ ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
         }
     }
 
+    return ngx_http_cx_cand_add(cands, n, max, ref, shared, personal);
+}
+
+
+/* adds a candidate of its own, if there is room for it */
+
+ngx_uint_t
+ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
+    ngx_http_cx_ref_t *ref, double shared, double personal)
+{
     if (n == max) {
         return n;
     }
