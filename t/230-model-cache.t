@@ -115,6 +115,17 @@ sub main::rules {
                   "t230b$main::Block:t:{$name}:" . (15000 + $epoch), @pairs);
 }
 
+# everyone's rules of item:i for each i from first to last (epoch 0),
+# in one script: item:i+1 to item:i+5, the nearest heaviest
+sub main::items {
+    my ($first, $last) = @_;
+    CxTest::redis($main::Redis->{port}, "EVAL",
+        "for i = $first, $last do for k = 1, 5 do"
+        . " redis.call('ZADD', ARGV[1] .. i .. '}:15000', 10 - k,"
+        . " 'item:' .. (i + k) .. ' /item/' .. (i + k)) end end",
+        0, "t230b$main::Block:t:{item:");
+}
+
 # n GETs of uri at T0 + ms on as many connections at once: the bodies
 sub main::parallel {
     my ($n, $uri, $ms) = @_;
@@ -274,10 +285,7 @@ status=HIT next=/item/3 /item/1 /item/2
 --- http_config
     cx_model_cache 32k;
 --- init
-CxTest::redis($main::Redis->{port}, "EVAL",
-    "for i = 1, 300 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
-    . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
-    . " end end", 0, "t230b4:t:{item:");
+main::items(1, 300);
 sub main::want { my $i = shift; join " ", map { "/item/" . ($i + $_) } 1 .. 5 }
 my ($c0, $m0) = (main::calls(), main::metrics());
 my @bad;
@@ -605,10 +613,7 @@ follower is gone.
 --- http_config
     cx_model_cache 32k valid=1s;
 --- init
-CxTest::redis($main::Redis->{port}, "EVAL",
-    "for i = 100, 999 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
-    . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
-    . " end end", 0, "t230b14:t:{item:");
+main::items(100, 999);
 my $m0 = main::metrics();
 main::get("/item/$_", 1000) for 100 .. 399;
 my $m1 = main::metrics();
@@ -641,10 +646,7 @@ the same size, full of TEST 14's entries, and none would count C.
 --- http_config
     cx_model_cache 36k valid=1s;
 --- init
-CxTest::redis($main::Redis->{port}, "EVAL",
-    "for i = 100, 999 do for k = 1, 5 do redis.call('ZADD', ARGV[1] .. i"
-    . " .. '}:15000', 10 - k, 'item:' .. (i + k) .. ' /item/' .. (i + k))"
-    . " end end", 0, "t230b15:t:{item:");
+main::items(100, 999);
 my $s = CxTest::connect_to(main::port(), 10) or die "connect";
 my $m0 = main::metrics();
 main::keep($s, "/item/$_", 1000) for 100 .. 399;
