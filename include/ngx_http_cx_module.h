@@ -41,6 +41,7 @@
                                    * (NGX_HTTP_CX_MEMBER_MAX + 1))
 #define NGX_HTTP_CX_CANDIDATES    64      /* candidates ranked at most */
 #define NGX_HTTP_CX_BLEND_TOP     32      /* and of each earlier step */
+#define NGX_HTTP_CX_UNSEEN        ((ngx_uint_t) -1) /* ngx_http_cx_blend() */
 #define NGX_HTTP_CX_JOURNEY_MAX   8       /* cx_journey_steps at most */
 #define NGX_HTTP_CX_HABITS        64      /* transitions kept per customer */
 #define NGX_HTTP_CX_LOGIN_HOLD    "3600"  /* s, EX of a login's claim */
@@ -585,8 +586,8 @@ void ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
 ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 ngx_int_t ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
-    ngx_uint_t *np);
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
+    double **w, ngx_uint_t *np);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 /* the worker's memo of the zone's entries forgotten */
@@ -799,8 +800,8 @@ ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
 ngx_uint_t ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
 ngx_uint_t ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n,
-    ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs,
-    double weight);
+    ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t *at,
+    ngx_uint_t nrefs, double weight);
 ngx_uint_t ngx_http_cx_rank(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     double personal, double demote, double revisit, ngx_str_t *current,
     ngx_http_cx_ref_t *journey, ngx_uint_t njourney);

@@ -41,14 +41,15 @@ static ngx_uint_t ngx_http_cx_revisits(ngx_http_cx_loc_conf_t *clcf,
 /*
  * An answer's candidates, with room for the journey's earlier steps
  * (cx_revisit) and their successors, and the members of one earlier
- * step's entry: the worker's own, as an answer is made in one go, never
- * across events
+ * step's entry that are declared, with their weights and candidates:
+ * the worker's own, as an answer is made in one go, never across events
  */
 static ngx_http_cx_cand_t  ngx_http_cx_cands[NGX_HTTP_CX_CANDIDATES
     + NGX_HTTP_CX_RECENT
     + (NGX_HTTP_CX_JOURNEY_MAX - 1) * NGX_HTTP_CX_BLEND_TOP];
-static ngx_str_t           ngx_http_cx_members[NGX_HTTP_CX_RULES];
-static double              ngx_http_cx_members_w[NGX_HTTP_CX_RULES];
+static ngx_http_cx_ref_t   ngx_http_cx_members[NGX_HTTP_CX_BLEND_TOP];
+static double              ngx_http_cx_members_w[NGX_HTTP_CX_BLEND_TOP];
+static ngx_uint_t          ngx_http_cx_members_at[NGX_HTTP_CX_BLEND_TOP];
 
 
 /* a JSON string's length, quotes included */
@@ -442,16 +443,16 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_cand_t *cands, ngx_uint_t nc, ngx_uint_t max,
     ngx_http_cx_ref_t *journey, ngx_uint_t steps)
 {
-    double                   top, weight, *w;
-    ngx_str_t               *m;
-    ngx_uint_t               i, j, k, c, n, blended;
-    ngx_http_cx_ref_t        refs[NGX_HTTP_CX_BLEND_TOP];
+    double                   top, weight, *w, *kept;
+    ngx_uint_t               i, j, k, c, n, blended, *at;
+    ngx_http_cx_ref_t       *m, *refs;
     ngx_http_cx_srv_conf_t  *cxscf;
 
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    m = ngx_http_cx_members;
-    w = ngx_http_cx_members_w;
+    refs = ngx_http_cx_members;
+    kept = ngx_http_cx_members_w;
+    at = ngx_http_cx_members_at;
 
     blended = 0;
     weight = 1;
@@ -470,7 +471,8 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, m, w, &n)
+        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, &m, &w,
+                                      &n)
             != NGX_OK)
         {
             continue;
@@ -493,25 +495,31 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
         }
 
         for (i = 0, k = 0; i < n; i++) {
-            ngx_http_cx_member_split(m[i].data, m[i].len, &refs[k]);
+            refs[k] = m[i];
 
-            /* a candidate already is declared: no lookup again */
+            /*
+             * a candidate already is declared: no lookup again, and the
+             * blend adds to it, the one candidate of its url
+             */
 
             for (c = 0; c < nc; c++) {
-                if (cands[c].ref.url.len == refs[k].url.len
-                    && ngx_http_cx_same(&cands[c].ref.url, &refs[k].url)
-                    && ngx_http_cx_same(&cands[c].ref.name, &refs[k].name))
-                {
+                if (ngx_http_cx_same(&cands[c].ref.url, &refs[k].url)) {
                     break;
                 }
             }
 
-            if (c < nc || ngx_http_cx_declared(clcf, &refs[k]) == NGX_OK) {
-                w[k++] = w[i];
+            if (c < nc && ngx_http_cx_same(&cands[c].ref.name, &refs[k].name))
+            {
+                at[k] = c;
+                kept[k++] = w[i];
+
+            } else if (ngx_http_cx_declared(clcf, &refs[k]) == NGX_OK) {
+                at[k] = NGX_HTTP_CX_UNSEEN;
+                kept[k++] = w[i];
             }
         }
 
-        nc = ngx_http_cx_blend(cands, nc, max, refs, w, k, weight);
+        nc = ngx_http_cx_blend(cands, nc, max, refs, kept, at, k, weight);
     }
 
     return nc;

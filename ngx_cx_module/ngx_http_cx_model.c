@@ -1718,15 +1718,19 @@ ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
 /*
  * Adds a step's successors, heaviest first, each weighing "weight" times
  * its weight relative to the heaviest of them: the successors of the
- * journey's steps, blended (ngx_http_cx_answer()).
+ * journey's steps, blended (ngx_http_cx_answer()).  at[i], if at is not
+ * NULL, is the candidate that has refs[i]'s url, as the caller found it,
+ * or NGX_HTTP_CX_UNSEEN: then the candidates are searched (a candidate's
+ * url is no other's, so it is the one ngx_http_cx_merge() would find).
  */
 
 ngx_uint_t
 ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
-    ngx_http_cx_ref_t *refs, double *w, ngx_uint_t nrefs, double weight)
+    ngx_http_cx_ref_t *refs, double *w, ngx_uint_t *at, ngx_uint_t nrefs,
+    double weight)
 {
     double      top;
-    ngx_uint_t  i;
+    ngx_uint_t  i, c;
 
     top = 0;
 
@@ -1739,8 +1743,18 @@ ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
     }
 
     for (i = 0; i < nrefs; i++) {
-        n = ngx_http_cx_merge(cands, n, max, &refs[i], weight * w[i] / top,
-                              0);
+        c = at ? at[i] : NGX_HTTP_CX_UNSEEN;
+
+        if (c == NGX_HTTP_CX_UNSEEN) {
+            n = ngx_http_cx_merge(cands, n, max, &refs[i],
+                                  weight * w[i] / top, 0);
+            continue;
+        }
+
+        /* as ngx_http_cx_merge() adds to it, sums and all */
+
+        cands[c].shared += weight * w[i] / top;
+        cands[c].personal += 0;
     }
 
     return n;

@@ -51,6 +51,9 @@
  * the steps of a large catalog, each seldom asked, do not copy their
  * entries in turns.
  *
+ * The members an earlier step's blend takes (ngx_http_cx_model_earlier())
+ * are kept split too, as the memo is made: not again with every request.
+ *
  * A hit of the memo uses the zone's entry too, once a second
  * (NGX_HTTP_CX_CACHE_MOVE, ngx_http_cx_cache_touch()), as often as the
  * zone's least recently used order is kept: an entry a worker serves
@@ -66,6 +69,8 @@ typedef struct {
     ngx_str_t                  *m;              /* into the entry's blob */
     double                     *w;
     ngx_uint_t                  n;
+    ngx_http_cx_ref_t          *split;          /* the first m[], split */
+    ngx_uint_t                  nsplit;         /* NGX_HTTP_CX_BLEND_TOP */
     size_t                      id_len;
     u_char                      id[NGX_HTTP_CX_MODEL_ID_MAX];
 } ngx_http_cx_memo_t;
@@ -99,6 +104,14 @@ static void ngx_http_cx_model_put(ngx_http_cx_slot_t *slot, ngx_pool_t *pool,
 
 static ngx_http_cx_memo_t  *ngx_http_cx_memos[NGX_HTTP_CX_MEMOS];
 static uint64_t             ngx_http_cx_memo_seen[NGX_HTTP_CX_MEMOS];
+
+/*
+ * An earlier step's entry as ngx_http_cx_model_earlier() unpacks it when
+ * the memo has none: the worker's own, used before the next is asked for
+ */
+static ngx_str_t            ngx_http_cx_earlier_m[NGX_HTTP_CX_RULES];
+static double               ngx_http_cx_earlier_w[NGX_HTTP_CX_RULES];
+static ngx_http_cx_ref_t    ngx_http_cx_earlier_refs[NGX_HTTP_CX_BLEND_TOP];
 
 
 /*
@@ -471,9 +484,10 @@ miss:
 
 /*
  * The successors of an earlier step of the journey, for the blend: from
- * cx_model_cache only, never read for it, into m[] and w[] (room for
- * NGX_HTTP_CX_RULES, the caller's), the NGX_HTTP_CX_BLEND_TOP first of
- * its entry counted in *np (the heaviest of the entry's epoch).  The entry was
+ * cx_model_cache only, never read for it, in *refs and *w, split, not to
+ * be changed (the memo's, or the worker's until it asks again), the
+ * NGX_HTTP_CX_BLEND_TOP first of its entry counted in *np (the heaviest
+ * of the entry's epoch).  The entry was
  * stored, or found, when the customer was on that step; one stored
  * within the model's half-life of the request's time is used whatever
  * valid= says.  NGX_DECLINED: none, another step's, or older; the step
@@ -482,14 +496,15 @@ miss:
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
-    ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
+    double **wp, ngx_uint_t *np)
 {
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
+    double                   *w;
     int64_t                   epoch, valid, age, half_life;
     uint64_t                  key, hash;
-    ngx_str_t                 id, blob;
-    ngx_uint_t                n;
+    ngx_str_t                 id, blob, *m;
+    ngx_uint_t                i, n;
     ngx_http_cx_memo_t       *memo;
     ngx_http_cx_meta_t        meta;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -510,13 +525,11 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     memo = ngx_http_cx_memo_get(ctx, hash, &id, ngx_min(valid, half_life));
 
     if (memo) {
-        n = ngx_min(memo->n, NGX_HTTP_CX_BLEND_TOP);
+        /* held until the request is done */
 
-        /* the caller's to change; the members stay the memo's */
-
-        ngx_memcpy(m, memo->m, n * sizeof(ngx_str_t));
-        ngx_memcpy(w, memo->w, n * sizeof(double));
-        *np = n;
+        *refs = memo->split;
+        *wp = memo->w;
+        *np = memo->nsplit;
 
         return NGX_OK;
     }
@@ -535,6 +548,9 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
+    m = ngx_http_cx_earlier_m;
+    w = ngx_http_cx_earlier_w;
+
     if (ngx_http_cx_model_unpack(ctx, key, &blob, &id, &epoch, m, w,
                                  NGX_HTTP_CX_RULES, &n)
         != NGX_OK)
@@ -546,7 +562,16 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         ngx_http_cx_memo_add(hash, &id, &blob, meta.stored, epoch, m, w, n);
     }
 
-    *np = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
+    n = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_cx_member_split(m[i].data, m[i].len,
+                                 &ngx_http_cx_earlier_refs[i]);
+    }
+
+    *refs = ngx_http_cx_earlier_refs;
+    *wp = w;
+    *np = n;
 
     return NGX_OK;
 }
@@ -756,7 +781,7 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     int64_t stored, int64_t epoch, ngx_str_t *m, double *w, ngx_uint_t n)
 {
     u_char               *p;
-    ngx_uint_t            i, first;
+    ngx_uint_t            i, first, nsplit;
     ngx_http_cx_memo_t   *memo, **mp;
 
     if (blob->len > NGX_HTTP_CX_MEMO_MAX) {
@@ -784,8 +809,11 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
         }
     }
 
+    nsplit = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
+
     memo = ngx_alloc(sizeof(ngx_http_cx_memo_t)
-                     + n * (sizeof(ngx_str_t) + sizeof(double)) + blob->len,
+                     + n * (sizeof(ngx_str_t) + sizeof(double))
+                     + nsplit * sizeof(ngx_http_cx_ref_t) + blob->len,
                      ngx_cycle->log);
     if (memo == NULL) {
         return;
@@ -799,16 +827,23 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     memo->m = (ngx_str_t *) (memo + 1);
     memo->w = (double *) (memo->m + n);
     memo->n = n;
+    memo->split = (ngx_http_cx_ref_t *) (memo->w + n);
+    memo->nsplit = nsplit;
     memo->id_len = id->len;
     ngx_memcpy(memo->id, id->data, id->len);
 
-    p = ngx_cpymem((u_char *) (memo->w + n), blob->data, blob->len)
+    p = ngx_cpymem((u_char *) (memo->split + nsplit), blob->data, blob->len)
         - blob->len;
 
     for (i = 0; i < n; i++) {
         memo->m[i].data = p + (m[i].data - blob->data);
         memo->m[i].len = m[i].len;
         memo->w[i] = w[i];
+    }
+
+    for (i = 0; i < nsplit; i++) {
+        ngx_http_cx_member_split(memo->m[i].data, memo->m[i].len,
+                                 &memo->split[i]);
     }
 
     if (*mp) {

@@ -57,10 +57,12 @@ static void  *ngx_http_cx_fuzz_answer_srv_conf[1] = {
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_str_t *m, double *w,
-    ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
+    double **w, ngx_uint_t *np)
 {
-    ngx_uint_t  n;
+    ngx_uint_t  i, n;
+
+    static ngx_http_cx_ref_t  split[NGX_HTTP_CX_BLEND_TOP];
 
     n = ngx_min(ctx->npersonal, NGX_HTTP_CX_BLEND_TOP);
 
@@ -68,9 +70,13 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(m, ctx->personal, n * sizeof(ngx_str_t));
-    ngx_memcpy(w, ctx->personal_w, n * sizeof(double));
+    for (i = 0; i < n; i++) {
+        ngx_http_cx_member_split(ctx->personal[i].data, ctx->personal[i].len,
+                                 &split[i]);
+    }
 
+    *refs = split;
+    *w = ctx->personal_w;
     *np = n;
 
     return NGX_OK;

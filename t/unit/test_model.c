@@ -906,7 +906,7 @@ test_blend(void)
     double              now[2] = { 10, 9 }, before[2] = { 40, 20 },
                         zero[1] = { 0 };
     ngx_str_t           cur = ngx_string("b");
-    ngx_uint_t          n;
+    ngx_uint_t          n, at[2];
     ngx_http_cx_ref_t   own[2], earlier[2];
     ngx_http_cx_cand_t  c[3];
 
@@ -920,7 +920,7 @@ test_blend(void)
 
     /* the current step's successors alone: x, then y */
 
-    n = ngx_http_cx_blend(c, 0, 3, own, now, 2, 1);
+    n = ngx_http_cx_blend(c, 0, 3, own, now, NULL, 2, 1);
     ok(n == 2 && c[0].shared == 1 && c[1].shared == 0.9,
        "blend: weights relative to the heaviest");
 
@@ -930,8 +930,8 @@ test_blend(void)
 
     /* the step before, at half weight: y 0.9 + 0.5, z 0.25 */
 
-    n = ngx_http_cx_blend(c, 0, 3, own, now, 2, 1);
-    n = ngx_http_cx_blend(c, n, 3, earlier, before, 2, 0.5);
+    n = ngx_http_cx_blend(c, 0, 3, own, now, NULL, 2, 1);
+    n = ngx_http_cx_blend(c, n, 3, earlier, before, NULL, 2, 0.5);
     ok(n == 3 && fabs(c[1].shared - 1.4) < 1e-12 && c[2].shared == 0.25,
        "blend: the earlier step's successors added at its weight");
 
@@ -940,13 +940,25 @@ test_blend(void)
        && c[2].ref.url.data[1] == 'z',
        "blend: the journey's successor first, then the step's own");
 
-    n = ngx_http_cx_blend(c, 0, 2, own, now, 2, 1);
-    n = ngx_http_cx_blend(c, n, 2, earlier, before, 2, 0.5);
+    n = ngx_http_cx_blend(c, 0, 2, own, now, NULL, 2, 1);
+    n = ngx_http_cx_blend(c, n, 2, earlier, before, NULL, 2, 0.5);
     ok(n == 2 && fabs(c[1].shared - 1.4) < 1e-12,
        "blend: a new candidate past max is left out, known ones add up");
 
-    n = ngx_http_cx_blend(c, 0, 3, earlier, zero, 1, 0.5);
+    n = ngx_http_cx_blend(c, 0, 3, earlier, zero, NULL, 1, 0.5);
     ok(n == 0, "blend: a list of no weight adds nothing");
+
+    /* y's candidate given (1), z's not: as if both were searched for */
+
+    at[0] = 1;
+    at[1] = NGX_HTTP_CX_UNSEEN;
+
+    n = ngx_http_cx_blend(c, 0, 3, own, now, NULL, 2, 1);
+    n = ngx_http_cx_blend(c, n, 3, earlier, before, at, 2, 0.5);
+    ok(n == 3 && fabs(c[1].shared - 1.4) < 1e-12 && c[1].personal == 0
+       && c[2].shared == 0.25 && c[2].ref.url.data[1] == 'z'
+       && c[0].shared == 1,
+       "blend: a candidate given is added to as the one of its url");
 }
 
 
