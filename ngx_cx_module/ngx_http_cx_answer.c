@@ -316,7 +316,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 /*
  * A suggestion added to the candidates if it is a declared step, with the
  * url its cx_step gives it (ngx_http_cx_merge(): to the candidate of the
- * url, or a candidate of its own).  One with the name and url of a
+ * url, or a candidate of its own; no two candidates have one url, which
+ * ngx_http_cx_earlier() counts on too).  One with the name and url of a
  * candidate is that candidate's step, as it was found to be, not looked
  * up again: the journey's steps, a habit, a rule's successor are mostly
  * candidates already.
@@ -348,9 +349,16 @@ ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
         return nc;
     }
 
-    if (i < nc || ref->url.data != url.data || ref->url.len != url.len) {
-        /* another name's url; or the configured url, not the one read */
+    if (ref->url.data != url.data && !ngx_http_cx_same(&ref->url, &url)) {
+        /* the configured url, not the one read */
         return ngx_http_cx_merge(cands, nc, max, ref, shared, personal);
+    }
+
+    if (i < nc) {
+        /* another name's url: its candidate, as ngx_http_cx_merge() finds */
+        cands[i].shared += shared;
+        cands[i].personal += personal;
+        return nc;
     }
 
     /* no candidate has its url: one of its own */
