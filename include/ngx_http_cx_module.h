@@ -614,9 +614,47 @@ void ngx_http_cx_customer_remade(u_char *key, size_t len);
 
 
 /*
+ * The same n bytes (n > 0), without a call up to 16 of them, the most a
+ * shop's names and urls mostly have: the first and the last 8 (or 4)
+ * bytes as words, which overlap in the middle, or each of up to 3.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_cx_same_bytes(u_char *a, u_char *b, size_t n)
+{
+    uint32_t  x32, y32, u32, v32;
+    uint64_t  x, y, u, v;
+
+    if (n > 16) {
+        return ngx_memcmp(a, b, n) == 0;
+    }
+
+    if (n >= 8) {
+        ngx_memcpy(&x, a, 8);
+        ngx_memcpy(&y, b, 8);
+        ngx_memcpy(&u, a + n - 8, 8);
+        ngx_memcpy(&v, b + n - 8, 8);
+
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+
+    if (n >= 4) {
+        ngx_memcpy(&x32, a, 4);
+        ngx_memcpy(&y32, b, 4);
+        ngx_memcpy(&u32, a + n - 4, 4);
+        ngx_memcpy(&v32, b + n - 4, 4);
+
+        return ((x32 ^ y32) | (u32 ^ v32)) == 0;
+    }
+
+    return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+
+
+/*
  * The same bytes: compared on every candidate of every answer.  Names and
  * urls of one length mostly differ in their last byte ("item:1",
- * "item:2"), told without a call.
+ * "item:2"), told before the rest.
  */
 
 static ngx_inline ngx_uint_t
@@ -625,7 +663,7 @@ ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
     return a->len == b->len
            && (a->len == 0
                || (a->data[a->len - 1] == b->data[a->len - 1]
-                   && ngx_memcmp(a->data, b->data, a->len) == 0));
+                   && ngx_http_cx_same_bytes(a->data, b->data, a->len)));
 }
 
 /* ngx_http_cx_record.c */

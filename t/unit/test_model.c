@@ -963,6 +963,35 @@ test_blend(void)
 
 
 static void
+test_same_bytes(void)
+{
+    u_char      a[24], b[24];
+    size_t      n, i;
+    ngx_uint_t  bad;
+
+    /* every length the words cover and past them, every byte changed */
+
+    bad = 0;
+
+    for (n = 1; n <= 20; n++) {
+        for (i = 0; i < n; i++) {
+            a[i] = b[i] = (u_char) ('a' + i);
+        }
+
+        bad += !ngx_http_cx_same_bytes(a, b, n);
+
+        for (i = 0; i < n; i++) {
+            b[i] ^= 0x20;
+            bad += ngx_http_cx_same_bytes(a, b, n);
+            b[i] ^= 0x20;
+        }
+    }
+
+    ok(bad == 0, "same_bytes: equal as memcmp() finds, at every length");
+}
+
+
+static void
 test_revisit(void)
 {
     ngx_str_t           cur = ngx_string("b");
@@ -1944,6 +1973,7 @@ main(void)
     test_stuck();
     test_shortcut();
     test_rank();
+    test_same_bytes();
     test_blend();
     test_revisit();
     test_reply();
