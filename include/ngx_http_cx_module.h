@@ -781,6 +781,10 @@ ngx_int_t ngx_http_cx_habit_to(ngx_str_t *habit, u_char *name, size_t len,
     ngx_str_t *to);
 u_char *ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name,
     size_t len, int64_t epoch);
+u_char *ngx_http_cx_step_key_head(u_char *p, ngx_str_t *prefix);
+u_char *ngx_http_cx_step_key_tail(u_char *p, int64_t epoch);
+/* room for a step key's tail, "}:" and an epoch's digits, in words */
+#define NGX_HTTP_CX_KEY_TAIL      24
 extern uint32_t ngx_http_cx_safe_chars[];
 extern uint32_t ngx_http_cx_url_chars[];
 #define ngx_http_cx_safe_char(c)                                             \

@@ -573,11 +573,33 @@ u_char *
 ngx_http_cx_step_key(u_char *p, ngx_str_t *prefix, u_char *name, size_t len,
     int64_t epoch)
 {
+    p = ngx_http_cx_step_key_head(p, prefix);
+    p = ngx_cpymem(p, name, len);
+
+    return ngx_http_cx_step_key_tail(p, epoch);
+}
+
+
+/*
+ * A step key's parts around the name, "Pt:{" and "}:epoch": the keys of
+ * a journey's steps share them, written once (ngx_http_cx_record.c)
+ */
+
+u_char *
+ngx_http_cx_step_key_head(u_char *p, ngx_str_t *prefix)
+{
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = 't';
     *p++ = ':';
     *p++ = '{';
-    p = ngx_cpymem(p, name, len);
+
+    return p;
+}
+
+
+u_char *
+ngx_http_cx_step_key_tail(u_char *p, int64_t epoch)
+{
     *p++ = '}';
     *p++ = ':';
 

@@ -646,12 +646,25 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_uint_t n, double factor, ngx_str_t *habit)
 {
     u_char             kb[NGX_HTTP_CX_KEY_MAX], rb[NGX_HTTP_CX_KEY_MAX], *p;
+    u_char             tail[NGX_HTTP_CX_KEY_TAIL], *name;
+    size_t             tail_len;
     uint32_t           member_hash, rkey_hash;
     ngx_str_t          key, rkey;
     ngx_uint_t         i, hashed;
     ngx_http_cx_ref_t  ref;
 
     ngx_str_null(habit);
+
+    /*
+     * The steps' keys share "Pt:{" and "}:epoch", written once: a key is
+     * its name between them, the tail copied whole (a name is at most
+     * NGX_HTTP_CX_NAME_MAX, checked as it came in)
+     */
+
+    ngx_memzero(tail, NGX_HTTP_CX_KEY_TAIL);
+
+    name = ngx_http_cx_step_key_head(kb, &cxscf->prefix);
+    tail_len = ngx_http_cx_step_key_tail(tail, ctx->epoch) - tail;
 
     /* member's own rules, where cx_rule_reverse credits the earlier steps */
 
@@ -694,9 +707,9 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             && !ngx_http_cx_taught(m, n, i, member, cmcf->distance)
             && !(ctx->walked && ngx_http_cx_same(&m[i], &ctx->viewed)))
         {
-            key.len = ngx_http_cx_step_key(kb, &cxscf->prefix, ref.name.data,
-                                           ref.name.len, ctx->epoch)
-                      - kb;
+            p = ngx_cpymem(name, ref.name.data, ref.name.len);
+            ngx_memcpy(p, tail, NGX_HTTP_CX_KEY_TAIL);
+            key.len = p + tail_len - kb;
 
             if (!hashed) {
                 hashed = 1;
