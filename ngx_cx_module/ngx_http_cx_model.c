@@ -185,14 +185,13 @@ u_char *
 ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
     const char *suffix)
 {
-    size_t      len;
     ngx_int_t   i;
     ngx_uint_t  b;
 
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = '{';
 
-    /* a byte a turn; the suffix's length once (ngx_cpymem() takes it twice) */
+    /* a byte a turn */
 
     for (i = 56; i >= 0; i -= 8) {
         b = (hash >> i) & 0xff;
@@ -203,9 +202,13 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
     *p++ = '}';
     *p++ = ':';
 
-    len = ngx_strlen(suffix);
+    /* a suffix of a few letters: copied as it is read, not measured first */
 
-    return ngx_cpymem(p, suffix, len);
+    while (*suffix) {
+        *p++ = (u_char) *suffix++;
+    }
+
+    return p;
 }
 
 
@@ -350,10 +353,17 @@ ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv)
     for (i = 0; i < argc; i++) {
         *p++ = '$';
 
-        /* most arguments are short: a field, a count, a command's name */
+        /*
+         * most arguments are short: a field, a count, a command's name;
+         * most others shorter than 100, a key, a member
+         */
 
         if (argv[i].len < 10) {
             *p++ = (u_char) ('0' + argv[i].len);
+
+        } else if (argv[i].len < 100) {
+            *p++ = ngx_http_cx_pairs[2 * argv[i].len];
+            *p++ = ngx_http_cx_pairs[2 * argv[i].len + 1];
 
         } else {
             p = ngx_http_cx_digits(p, argv[i].len);

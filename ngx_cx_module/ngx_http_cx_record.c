@@ -50,7 +50,7 @@ static ngx_int_t ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
     ngx_http_cx_state_t *st, ngx_http_cx_customer_t *after,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path);
-static void ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name,
+static void ngx_http_cx_field(ngx_str_t **a, u_char **p, ngx_str_t name,
     int64_t value, int64_t was);
 static ngx_int_t ngx_http_cx_habit_of(ngx_http_cx_ctx_t *ctx,
     ngx_str_t *habit, ngx_str_t *field);
@@ -755,16 +755,14 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 /* a field of the state and its value, unless the value is what it was */
 
 static void
-ngx_http_cx_field(ngx_str_t **a, u_char **p, char *name, int64_t value,
+ngx_http_cx_field(ngx_str_t **a, u_char **p, ngx_str_t name, int64_t value,
     int64_t was)
 {
     if (value == was) {
         return;
     }
 
-    (*a)->data = (u_char *) name;
-    (*a)->len = ngx_strlen(name);
-    (*a)++;
+    *(*a)++ = name;
 
     (*a)->data = *p;
     *p = ngx_http_cx_int(*p, value);
@@ -932,30 +930,34 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
 
     p = buf;
 
-    ngx_http_cx_field(&a, &p, "ts", st->ts, was ? was->ts : -1);
-    ngx_http_cx_field(&a, &p, "jlen", st->jlen, was ? (int64_t) was->jlen : -1);
-    ngx_http_cx_field(&a, &p, "goals", st->goals,
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("ts"), st->ts,
+                      was ? was->ts : -1);
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("jlen"), st->jlen,
+                      was ? (int64_t) was->jlen : -1);
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("goals"), st->goals,
                       was ? (int64_t) was->goals : -1);
-    ngx_http_cx_field(&a, &p, "gap", (int64_t) st->gap,
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("gap"), (int64_t) st->gap,
                       was ? (int64_t) was->gap : -1);
-    ngx_http_cx_field(&a, &p, "ngaps", st->ngaps,
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("ngaps"), st->ngaps,
                       was ? (int64_t) was->ngaps : -1);
-    ngx_http_cx_field(&a, &p, "lday", st->lday,
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("lday"), st->lday,
                       was ? (int64_t) was->lday : -1);
-    ngx_http_cx_field(&a, &p, "lstart", st->lstart, was ? was->lstart : -1);
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("lstart"), st->lstart,
+                      was ? was->lstart : -1);
 
     if (cmcf->history > NGX_HTTP_CX_RECENT) {
-        ngx_http_cx_field(&a, &p, "q", st->pushed,
+        ngx_http_cx_field(&a, &p, ngx_http_cx_lit("q"), st->pushed,
                           was ? (int64_t) was->pushed : -1);
     }
 
     /* "learned" only when a new day starts it again: HINCRBY counts */
 
     if (st->learned) {
-        ngx_http_cx_field(&a, &p, "learned", st->learned, -1);
+        ngx_http_cx_field(&a, &p, ngx_http_cx_lit("learned"), st->learned,
+                          -1);
     }
 
-    ngx_http_cx_field(&a, &p, "u", st->used ? 1 : 0,
+    ngx_http_cx_field(&a, &p, ngx_http_cx_lit("u"), st->used ? 1 : 0,
                       was ? (int64_t) (was->used ? 1 : 0) : -1);
     *a++ = ngx_http_cx_lit("o");
     *a++ = ctx->offer.len ? ctx->offer : ngx_http_cx_lit("");
