@@ -735,6 +735,9 @@ ngx_http_cx_conn_t *ngx_http_cx_conn_open(u_char *host, ngx_int_t port,
     ngx_http_cx_tls_t *tls, void **session, ngx_log_t *log);
 ngx_int_t ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn,
     ngx_http_cx_redis_cb_pt fn, void *data, u_char *buf, size_t len);
+u_char *ngx_http_cx_conn_room(ngx_http_cx_conn_t *cn, size_t len);
+ngx_int_t ngx_http_cx_conn_push(ngx_http_cx_conn_t *cn,
+    ngx_http_cx_redis_cb_pt fn, void *data, size_t len);
 ngx_int_t ngx_http_cx_conn_command(ngx_http_cx_conn_t *cn,
     ngx_http_cx_redis_cb_pt fn, void *data, ngx_uint_t argc,
     ngx_str_t *argv);

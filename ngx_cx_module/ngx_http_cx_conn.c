@@ -303,32 +303,35 @@ ngx_int_t
 ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
     void *data, u_char *buf, size_t len)
 {
-    u_char              *out;
-    size_t               size;
-    ngx_uint_t           i, n;
-    ngx_http_cx_wait_t  *wait;
+    u_char  *p;
+
+    p = ngx_http_cx_conn_room(cn, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, buf, len);
+
+    return ngx_http_cx_conn_push(cn, fn, data, len);
+}
+
+
+/*
+ * Room for len bytes at the end of the output, where a command is
+ * formatted in place, then sent with ngx_http_cx_conn_push(): no copy.
+ * NULL: the connection is going away, or no memory.
+ */
+
+u_char *
+ngx_http_cx_conn_room(ngx_http_cx_conn_t *cn, size_t len)
+{
+    u_char  *out;
+    size_t   size;
 
     if (cn->connection == NULL || cn->err || cn->freeing
         || cn->disconnecting)
     {
-        return NGX_ERROR;
-    }
-
-    if (cn->tail - cn->head == cn->nwait) {
-        n = 2 * cn->nwait;
-
-        wait = ngx_alloc(n * sizeof(ngx_http_cx_wait_t), cn->base);
-        if (wait == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = cn->head; i != cn->tail; i++) {
-            wait[i & (n - 1)] = cn->wait[i & (cn->nwait - 1)];
-        }
-
-        ngx_free(cn->wait);
-        cn->wait = wait;
-        cn->nwait = n;
+        return NULL;
     }
 
     if (cn->out_size - cn->out_last < len) {
@@ -351,7 +354,7 @@ ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
 
             out = ngx_alloc(size, cn->base);
             if (out == NULL) {
-                return NGX_ERROR;
+                return NULL;
             }
 
             if (cn->out) {
@@ -364,7 +367,36 @@ ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
         }
     }
 
-    ngx_memcpy(cn->out + cn->out_last, buf, len);
+    return cn->out + cn->out_last;
+}
+
+
+/* the len bytes formatted in the room, a command, with its wait */
+
+ngx_int_t
+ngx_http_cx_conn_push(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
+    void *data, size_t len)
+{
+    ngx_uint_t           i, n;
+    ngx_http_cx_wait_t  *wait;
+
+    if (cn->tail - cn->head == cn->nwait) {
+        n = 2 * cn->nwait;
+
+        wait = ngx_alloc(n * sizeof(ngx_http_cx_wait_t), cn->base);
+        if (wait == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = cn->head; i != cn->tail; i++) {
+            wait[i & (n - 1)] = cn->wait[i & (cn->nwait - 1)];
+        }
+
+        ngx_free(cn->wait);
+        cn->wait = wait;
+        cn->nwait = n;
+    }
+
     cn->out_last += len;
 
     wait = &cn->wait[cn->tail++ & (cn->nwait - 1)];
@@ -379,30 +411,22 @@ ngx_http_cx_conn_send(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
 }
 
 
-/* a command of argc arguments, formatted here */
+/* a command of argc arguments, formatted in the output */
 
 ngx_int_t
 ngx_http_cx_conn_command(ngx_http_cx_conn_t *cn, ngx_http_cx_redis_cb_pt fn,
     void *data, ngx_uint_t argc, ngx_str_t *argv)
 {
-    u_char     *p, *last;
-    size_t      len;
-    ngx_int_t   rc;
+    u_char  *p, *last;
 
-    len = ngx_http_cx_resp_len(argc, argv);
-
-    p = ngx_alloc(len, cn->base);
+    p = ngx_http_cx_conn_room(cn, ngx_http_cx_resp_len(argc, argv));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     last = ngx_http_cx_resp(p, argc, argv);
 
-    rc = ngx_http_cx_conn_send(cn, fn, data, p, last - p);
-
-    ngx_free(p);
-
-    return rc;
+    return ngx_http_cx_conn_push(cn, fn, data, last - p);
 }
 
 

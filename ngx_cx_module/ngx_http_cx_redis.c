@@ -163,6 +163,8 @@ static ngx_http_cx_node_t *ngx_http_cx_redis_node(ngx_http_cx_redis_t *rd,
 static void ngx_http_cx_redis_connect(ngx_http_cx_node_t *nd);
 static void ngx_http_cx_redis_close(ngx_http_cx_node_t *nd);
 static void ngx_http_cx_redis_schedule(ngx_http_cx_node_t *nd);
+static ngx_http_cx_flight_t *ngx_http_cx_redis_kept(ngx_http_cx_node_t *nd,
+    ngx_uint_t argc, ngx_str_t *argv);
 static ngx_http_cx_flight_t *ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd,
     ngx_http_cx_redis_cb_pt fn, ngx_http_cx_slot_t *slot, ngx_uint_t argc,
     ngx_str_t *argv);
@@ -1288,7 +1290,6 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
     ngx_http_cx_slot_t *slot, ngx_uint_t argc, ngx_str_t *argv)
 {
     u_char                *p, *last;
-    size_t                 len;
     ngx_uint_t             n;
     ngx_http_cx_flight_t  *f;
     ngx_http_cx_redis_t   *rd;
@@ -1299,7 +1300,64 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
         return NULL;
     }
 
-    /* NUL-terminated, as a copy kept to follow a redirect */
+    if (!rd->conf->cluster || fn == ngx_http_cx_redis_setup_reply) {
+
+        /* formatted where it is sent from: no copy */
+
+        p = ngx_http_cx_conn_room(nd->ac, ngx_http_cx_resp_len(argc, argv));
+        if (p == NULL) {
+            return NULL;
+        }
+
+        last = ngx_http_cx_resp(p, argc, argv);
+
+        f = ngx_http_cx_redis_send(nd, NULL, last - p);
+
+    } else {
+        f = ngx_http_cx_redis_kept(nd, argc, argv);
+    }
+
+    if (f == NULL) {
+        return NULL;
+    }
+
+    f->fn = fn;
+    f->slot = slot;
+    f->read = (u_char) (slot ? slot->reading : 0);
+
+    n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
+    ngx_memcpy(f->cmd, argv[0].data, n);
+    f->cmd[n] = '\0';
+
+    f->key_len = 0;
+    f->made = 0;
+    f->moved = 0;
+
+    if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
+        /* a key; never AUTH's user or password */
+        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
+        ngx_memcpy(f->key, argv[1].data, f->key_len);
+    }
+
+    return f;
+}
+
+
+/*
+ * A command of a cluster, formatted, NUL-terminated, and a copy kept to
+ * follow a MOVED or ASK to another node
+ */
+
+static ngx_http_cx_flight_t *
+ngx_http_cx_redis_kept(ngx_http_cx_node_t *nd, ngx_uint_t argc,
+    ngx_str_t *argv)
+{
+    u_char                *p, *last;
+    size_t                 len;
+    ngx_http_cx_flight_t  *f;
+    ngx_http_cx_redis_t   *rd;
+
+    rd = &ngx_http_cx_redis;
 
     len = ngx_http_cx_resp_len(argc, argv) + 1;
 
@@ -1320,56 +1378,35 @@ ngx_http_cx_redis_queue(ngx_http_cx_node_t *nd, ngx_http_cx_redis_cb_pt fn,
     last = ngx_http_cx_resp(rd->buf, argc, argv);
     *last = '\0';
 
-    p = NULL;
-
-    if (rd->conf->cluster && fn != ngx_http_cx_redis_setup_reply) {
-        /* kept to follow a MOVED or ASK to another node */
-        p = ngx_alloc(last + 1 - rd->buf, rd->log);
-        if (p == NULL) {
-            return NULL;
-        }
-
-        ngx_memcpy(p, rd->buf, last + 1 - rd->buf);
-    }
-
-    f = ngx_http_cx_redis_send(nd, rd->buf, last - rd->buf);
-    if (f == NULL) {
-        if (p) {
-            ngx_free(p);
-        }
-
+    p = ngx_alloc(last + 1 - rd->buf, rd->log);
+    if (p == NULL) {
         return NULL;
     }
 
-    f->fn = fn;
-    f->slot = slot;
-    f->read = (u_char) (slot ? slot->reading : 0);
+    ngx_memcpy(p, rd->buf, last + 1 - rd->buf);
+
+    f = ngx_http_cx_redis_send(nd, rd->buf, last - rd->buf);
+    if (f == NULL) {
+        ngx_free(p);
+        return NULL;
+    }
+
     f->again = p;
     f->again_len = last - rd->buf;
 
-    if (p && argc > 1) {
+    if (argc > 1) {
         f->hslot = ngx_http_cx_keyslot(argv[1].data, argv[1].len);
-    }
-
-    n = ngx_min(argv[0].len, sizeof(f->cmd) - 1);
-    ngx_memcpy(f->cmd, argv[0].data, n);
-    f->cmd[n] = '\0';
-
-    f->key_len = 0;
-    f->made = 0;
-    f->moved = 0;
-
-    if (argc > 1 && fn != ngx_http_cx_redis_setup_reply) {
-        /* a key; never AUTH's user or password */
-        f->key_len = (u_char) ngx_min(argv[1].len, sizeof(f->key));
-        ngx_memcpy(f->key, argv[1].data, f->key_len);
     }
 
     return f;
 }
 
 
-/* a command, formatted and NUL-terminated, at the tail of a node's ring */
+/*
+ * A command, formatted and NUL-terminated, at the tail of a node's ring;
+ * buf NULL: len bytes formatted in the connection's room already
+ * (ngx_http_cx_conn_room())
+ */
 
 static ngx_http_cx_flight_t *
 ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
@@ -1412,8 +1449,10 @@ ngx_http_cx_redis_send(ngx_http_cx_node_t *nd, u_char *buf, size_t len)
 
     /* the sequence number is all the connection keeps for us */
 
-    if (ngx_http_cx_conn_send(nd->ac, ngx_http_cx_redis_reply,
-                              (void *) (uintptr_t) nd->tail, buf, len)
+    if ((buf ? ngx_http_cx_conn_send(nd->ac, ngx_http_cx_redis_reply,
+                                     (void *) (uintptr_t) nd->tail, buf, len)
+             : ngx_http_cx_conn_push(nd->ac, ngx_http_cx_redis_reply,
+                                     (void *) (uintptr_t) nd->tail, len))
         != NGX_OK)
     {
         return NULL;
