@@ -48,14 +48,16 @@ static void ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx,
     ngx_str_t *habit);
 static ngx_int_t ngx_http_cx_save(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_main_conf_t *cmcf, ngx_http_cx_srv_conf_t *cxscf,
-    ngx_http_cx_state_t *st, ngx_http_cx_customer_t *after,
+    ngx_http_cx_state_t *st, ngx_http_cx_customer_t *cu,
+    ngx_http_cx_customer_t *after,
     ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path);
 static void ngx_http_cx_field(ngx_str_t **a, u_char **p, ngx_str_t name,
     int64_t value, int64_t was);
 static ngx_int_t ngx_http_cx_habit_of(ngx_http_cx_ctx_t *ctx,
     ngx_str_t *habit, ngx_str_t *field);
 static ngx_int_t ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_customer_t *after, ngx_str_t *key);
+    ngx_http_cx_customer_t *cu, ngx_http_cx_customer_t *after,
+    ngx_str_t *key);
 static void ngx_http_cx_path_of(ngx_http_cx_ctx_t *ctx, ngx_str_t *member,
     ngx_str_t *m, ngx_uint_t n, ngx_str_t *path);
 static ngx_int_t ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf,
@@ -65,13 +67,14 @@ static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
 
 
 /*
- * The customer as a step leaves them, while it is recorded: the worker's
- * (2 kB, most of it room for more entries, that the request's pool would
- * hold to its end); what it holds is copied back once Redis has it.  One
- * step at a time: nothing a record sends resumes a request at once (a
- * reply's wait is posted, ngx_http_cx_batch.c).
+ * The customer as they were before a step, while it is recorded: the
+ * worker's (2 kB, most of it room for more entries, that the request's
+ * pool would hold to its end); the request's copy is stepped, and gets
+ * what this holds back if Redis has not got the step.  One step at a
+ * time: nothing a record sends resumes a request at once (a reply's wait
+ * is posted, ngx_http_cx_batch.c).
  */
-static ngx_http_cx_customer_t  ngx_http_cx_stepped;
+static ngx_http_cx_customer_t  ngx_http_cx_unstepped;
 
 
 /* request headers of speculative loads, whatever their value */
@@ -427,7 +430,7 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t                 key, habits[2], path, steps[2];
     ngx_uint_t                status, learn, nhabits;
     ngx_http_cx_state_t       st;
-    ngx_http_cx_customer_t   *after;
+    ngx_http_cx_customer_t   *before, *after;
     ngx_http_cx_srv_conf_t   *cxscf;
     ngx_http_cx_main_conf_t  *cmcf;
 
@@ -521,22 +524,28 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     steps[0] = ctx->viewed;
     steps[1] = ctx->member;
 
-    after = NULL;
+    before = NULL;
+    after = ctx->customer;
 
-    if (ctx->customer) {
-        after = &ngx_http_cx_stepped;
+    if (after) {
+        before = &ngx_http_cx_unstepped;
 
-        ngx_http_cx_customer_copy(after, ctx->customer);
+        ngx_http_cx_customer_copy(before, after);
 
         ngx_http_cx_customer_step(after, &st, ctx->walked ? steps : &steps[1],
                                   ctx->walked ? 2 : 1, habits, nhabits, &path,
                                   cmcf->history);
     }
 
-    if (ngx_http_cx_save(ctx, cmcf, cxscf, &st, after, habits, nhabits, &path)
+    if (ngx_http_cx_save(ctx, cmcf, cxscf, &st, before, after, habits,
+                         nhabits, &path)
         != NGX_OK)
     {
         /* Redis has not got the step: neither may the edge's copy */
+
+        if (after) {
+            ngx_http_cx_customer_copy(after, before);
+        }
 
         if (ctx->cached) {
             ngx_http_cx_customer_drop(cxscf, ctx->hash);
@@ -556,7 +565,6 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     }
 
     after->state = st;
-    ngx_http_cx_customer_copy(ctx->customer, after);
 
     ngx_http_cx_customer_put(ctx);
 }
@@ -817,15 +825,16 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 
 /*
  * What the step changes of the customer, from what the batch read or the
- * edge's copy knows of their keys ("after": the customer as the step
- * leaves them, NULL if neither knows): one HSET of their hash, with the
- * state, the recent steps and the counts of the transitions the step
- * made; at the goal, the path pushed; the keys' TTLs renewed (or
- * checked, from the copy).  Beyond NGX_HTTP_CX_HABITS, the lightest
- * transitions are deleted.  With cx_history over NGX_HTTP_CX_RECENT, the
- * steps are pushed to the sequence too, a list cut only when it may have
- * grown past its bound (when its length is not known, once
- * NGX_HTTP_CX_RECENT steps were pushed since the last cut, "q").
+ * edge's copy knows of their keys ("cu": the customer before the step,
+ * "after": as the step leaves them, NULL if neither knows): one HSET of
+ * their hash, with the state, the recent steps and the counts of the
+ * transitions the step made; at the goal, the path pushed; the keys'
+ * TTLs renewed (or checked, from the copy).  Beyond NGX_HTTP_CX_HABITS,
+ * the lightest transitions are deleted.  With cx_history over
+ * NGX_HTTP_CX_RECENT, the steps are pushed to the sequence too, a list
+ * cut only when it may have grown past its bound (when its length is not
+ * known, once NGX_HTTP_CX_RECENT steps were pushed since the last cut,
+ * "q").
  * NGX_ERROR: a command was not queued (Redis down), and the edge's copy
  * must not have the step.
  */
@@ -833,8 +842,8 @@ ngx_http_cx_write(ngx_http_cx_srv_conf_t *cxscf, ngx_uint_t renew,
 static ngx_int_t
 ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_state_t *st,
-    ngx_http_cx_customer_t *after, ngx_str_t *habits, ngx_uint_t nhabits,
-    ngx_str_t *path)
+    ngx_http_cx_customer_t *cu, ngx_http_cx_customer_t *after,
+    ngx_str_t *habits, ngx_uint_t nhabits, ngx_str_t *path)
 {
     u_char                   kb[NGX_HTTP_CX_CKEY_MAX], *p;
     u_char                   buf[(NGX_HTTP_CX_STATE_ALL + 2) * NGX_INT64_LEN];
@@ -845,9 +854,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     ngx_str_t                argv[2 + 2 * (NGX_HTTP_CX_STATE_ALL + 3)];
     ngx_uint_t               i, j, n, nsteps, had_paths, renew, part;
     ngx_http_cx_state_t     *was;
-    ngx_http_cx_customer_t  *cu;
 
-    cu = ctx->customer;
     rc = NGX_OK;
 
     had_paths = cu ? cu->npaths : NGX_HTTP_CX_PATHS;
@@ -1035,7 +1042,7 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
                               *a, ngx_http_cx_lit("1"));
     }
 
-    rc |= ngx_http_cx_forsake(ctx, after, &key);
+    rc |= ngx_http_cx_forsake(ctx, cu, after, &key);
 
     if (renew) {
         rc |= ngx_http_cx_cmd(NULL, NULL, 3, ngx_http_cx_lit("EXPIRE"), key,
@@ -1095,14 +1102,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
  */
 
 static ngx_int_t
-ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *after,
-    ngx_str_t *key)
+ngx_http_cx_forsake(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu,
+    ngx_http_cx_customer_t *after, ngx_str_t *key)
 {
-    ngx_str_t               *argv, *a, *h;
-    ngx_uint_t               i, n;
-    ngx_http_cx_customer_t  *cu;
-
-    cu = ctx->customer;
+    ngx_str_t   *argv, *a, *h;
+    ngx_uint_t   i, n;
 
     if (after == NULL || cu == NULL
         || (cu->nhabits < NGX_HTTP_CX_HABITS - 2 && ctx->nextra == 0))
