@@ -44,6 +44,17 @@ static ngx_int_t ngx_http_cx_parse_hex(u_char *p, ngx_uint_t n,
 
 static u_char  ngx_http_cx_hex[] = "0123456789abcdef";
 
+/* ngx_http_cx_customer_key(): a byte in hex, "00" to "ff" */
+static u_char  ngx_http_cx_hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 /* ngx_http_cx_digits(): 10^0..10^19, and "00" to "99" */
 static uint64_t  ngx_http_cx_tens[] = {
     1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
@@ -191,12 +202,12 @@ ngx_http_cx_customer_key(u_char *p, ngx_str_t *prefix, uint64_t hash,
     p = ngx_cpymem(p, prefix->data, prefix->len);
     *p++ = '{';
 
-    /* a byte a turn */
+    /* a byte a turn, its two digits at once */
 
     for (i = 56; i >= 0; i -= 8) {
         b = (hash >> i) & 0xff;
-        *p++ = ngx_http_cx_hex[b >> 4];
-        *p++ = ngx_http_cx_hex[b & 0xf];
+        ngx_memcpy(p, &ngx_http_cx_hex_pairs[2 * b], 2);
+        p += 2;
     }
 
     *p++ = '}';
