@@ -658,7 +658,7 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     size_t             tail_len;
     uint32_t           member_hash, rkey_hash;
     ngx_str_t          key, rkey;
-    ngx_uint_t         i, hashed;
+    ngx_uint_t         i, hashed, again;
     ngx_http_cx_ref_t  ref;
 
     ngx_str_null(habit);
@@ -694,9 +694,17 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
     member_hash = 0;
     rkey_hash = 0;
 
+    /*
+     * A member the journey did not reach before is no step of it, and no
+     * rule to it was taught: the journey is looked through once for it,
+     * not for each step
+     */
+
+    again = ngx_http_cx_among(member, m, n);
+
     for (i = 0; i < ngx_min(n, cmcf->distance); i++) {
 
-        if (ngx_http_cx_same(&m[i], member)) {
+        if (again && ngx_http_cx_same(&m[i], member)) {
             /* no rule from a step to itself */
             continue;
         }
@@ -712,7 +720,8 @@ ngx_http_cx_credit(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         key.data = kb;
 
         if (factor > 0
-            && !ngx_http_cx_taught(m, n, i, member, cmcf->distance)
+            && !(again
+                 && ngx_http_cx_taught(m, n, i, member, cmcf->distance))
             && !(ctx->walked && ngx_http_cx_same(&m[i], &ctx->viewed)))
         {
             p = ngx_cpymem(name, ref.name.data, ref.name.len);
