@@ -297,20 +297,20 @@ ngx_http_cx_digits(u_char *p, uint64_t n)
     last = p + len;
     p = last;
 
+    /* a pair a turn, its two digits at once */
+
     while (n >= 100) {
         q = n / 100;
         d = &ngx_http_cx_pairs[2 * (n - q * 100)];
         n = q;
 
-        *--p = d[1];
-        *--p = d[0];
+        p -= 2;
+        ngx_memcpy(p, d, 2);
     }
 
     if (n >= 10) {
-        d = &ngx_http_cx_pairs[2 * n];
-
-        *--p = d[1];
-        *--p = d[0];
+        p -= 2;
+        ngx_memcpy(p, &ngx_http_cx_pairs[2 * n], 2);
 
     } else {
         *--p = (u_char) ('0' + n);
@@ -358,7 +358,14 @@ ngx_http_cx_resp(u_char *p, ngx_uint_t argc, ngx_str_t *argv)
     ngx_uint_t  i;
 
     *p++ = '*';
-    p = ngx_http_cx_digits(p, argc);
+
+    if (argc < 10) {
+        *p++ = (u_char) ('0' + argc);
+
+    } else {
+        p = ngx_http_cx_digits(p, argc);
+    }
+
     *p++ = CR; *p++ = LF;
 
     for (i = 0; i < argc; i++) {
