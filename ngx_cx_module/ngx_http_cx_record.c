@@ -77,6 +77,18 @@ static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
 static ngx_http_cx_customer_t  ngx_http_cx_unstepped;
 
 
+/*
+ * The HSET's longer values, the recent steps and the fields of the
+ * transitions a step made, formatted here, not in the request's pool:
+ * the command is formatted into the connection's output before the
+ * record returns.  A value longer than its room (no step's is) takes the
+ * pool's.
+ */
+static u_char  ngx_http_cx_recent_text[NGX_HTTP_CX_RECENT
+                                       * (NGX_HTTP_CX_MEMBER_MAX + 1)];
+static u_char  ngx_http_cx_habit_fields[2][1 + NGX_HTTP_CX_HABIT_MAX];
+
+
 /* request headers of speculative loads, whatever their value */
 static ngx_str_t  ngx_http_cx_purpose[] = {
     ngx_string("Sec-Purpose"),      /* prefetch, prefetch;prerender */
@@ -988,7 +1000,9 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
         }
 
         *a = ngx_http_cx_lit("r");
-        a[1].data = ngx_pnalloc(ctx->request->pool, len);
+        a[1].data = (len <= sizeof(ngx_http_cx_recent_text))
+                    ? ngx_http_cx_recent_text
+                    : ngx_pnalloc(ctx->request->pool, len);
         if (a[1].data == NULL) {
             return NGX_ERROR;
         }
@@ -1010,9 +1024,11 @@ ngx_http_cx_save(ngx_http_cx_ctx_t *ctx, ngx_http_cx_main_conf_t *cmcf,
             continue;
         }
 
-        if (ngx_http_cx_habit_of(ctx, &habits[i], a)
-            != NGX_OK)
-        {
+        if (i < 2 && habits[i].len < sizeof(ngx_http_cx_habit_fields[0])) {
+            a->data = ngx_http_cx_habit_fields[i];
+            a->len = ngx_http_cx_habit_field(a->data, &habits[i]) - a->data;
+
+        } else if (ngx_http_cx_habit_of(ctx, &habits[i], a) != NGX_OK) {
             return NGX_ERROR;
         }
 
