@@ -24,6 +24,14 @@
 static void ngx_http_cx_copy_drop(ngx_str_t *prefix, uint64_t hash);
 
 
+/*
+ * A customer packed for the zone, in the worker's room rather than the
+ * request's pool: ngx_http_cx_cache_swap() copies it at once.  A larger
+ * one (a customer with long paths) takes the pool's.
+ */
+static u_char  ngx_http_cx_packed[4096];
+
+
 static uint64_t
 ngx_http_cx_customer_id(ngx_str_t *prefix, uint64_t hash)
 {
@@ -133,7 +141,8 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
 
     len = ngx_http_cx_customer_size(ctx->customer);
 
-    p = ngx_pnalloc(ctx->request->pool, len);
+    p = (len <= sizeof(ngx_http_cx_packed))
+        ? ngx_http_cx_packed : ngx_pnalloc(ctx->request->pool, len);
     if (p == NULL) {
         return;
     }
