@@ -111,6 +111,18 @@ test_keys(void)
     p = ngx_http_cx_step_key(buf, &prefix, (u_char *) "a", 1, 0);
     is_str(buf, p - buf, "cx:t:{a}:0", "rule key, epoch 0");
 
+    p = ngx_http_cx_step_key_head(buf, &prefix);
+    p = ngx_cpymem(p, "item:42", 7);
+    p = ngx_http_cx_step_key_tail(p, 9223372036854775807LL);
+    is_str(buf, p - buf, "cx:t:{item:42}:9223372036854775807",
+           "rule key from its head and tail, the largest epoch");
+
+    p = ngx_http_cx_step_key_tail(buf, -1);
+    is_str(buf, p - buf, "}:0", "rule key tail, a negative epoch as 0");
+
+    p = ngx_http_cx_step_key_tail(buf, 9223372036854775807LL);
+    ok(p - buf <= NGX_HTTP_CX_KEY_TAIL, "the longest tail within its room");
+
     ngx_str_set(&habit, "cart checkout /checkout");
     ok(ngx_http_cx_habit_to(&habit, (u_char *) "cart", 4, &to) == NGX_OK
        && to.len == 18 && ngx_strncmp(to.data, "checkout /checkout", 18) == 0
@@ -172,6 +184,49 @@ test_resp(void)
     argv[0].len = 0;
     p = ngx_http_cx_resp(buf, 1, argv);
     is_str(buf, p - buf, "*1\r\n$0\r\n\r\n", "an empty argument");
+}
+
+
+/*
+ * Counts and lengths on either side of where ngx_http_cx_resp() stops
+ * writing them itself (10, 100), as printf() writes them
+ */
+
+static void
+test_resp_lengths(void)
+{
+    char        want[4096], *w;
+    u_char      buf[4096], data[1001], *p;
+    size_t      lens[] = { 0, 1, 9, 10, 11, 99, 100, 101, 999, 1000 };
+    ngx_str_t   argv[12];
+    ngx_uint_t  argc, i, k, bad;
+
+    ngx_memset(data, 'a', sizeof(data));
+
+    bad = 0;
+
+    for (argc = 1; argc <= 12; argc++) {
+        for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            w = want + sprintf(want, "*%u\r\n", (unsigned) argc);
+
+            for (i = 0; i < argc; i++) {
+                argv[i].data = data;
+                argv[i].len = (i < 3) ? lens[(k + i) % 10] : i;
+
+                w += sprintf(w, "$%u\r\n", (unsigned) argv[i].len);
+                w = (char *) ngx_cpymem(w, data, argv[i].len);
+                *w++ = '\r'; *w++ = '\n';
+            }
+
+            p = ngx_http_cx_resp(buf, argc, argv);
+
+            bad += (size_t) (p - buf) != (size_t) (w - want)
+                   || memcmp(buf, want, w - want) != 0
+                   || (size_t) (p - buf) > ngx_http_cx_resp_len(argc, argv);
+        }
+    }
+
+    ok(bad == 0, "counts and lengths of 0 to 1000 as printf() writes them");
 }
 
 
@@ -1957,6 +2012,7 @@ main(void)
     test_hash();
     test_keys();
     test_resp();
+    test_resp_lengths();
     test_digits();
     test_literals();
     test_chars();
