@@ -1803,10 +1803,9 @@ ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
             continue;
         }
 
-        /* as ngx_http_cx_merge() adds to it, sums and all */
+        /* as ngx_http_cx_merge() adds to it: a blend is shared alone */
 
         cands[c].shared += weight * w[i] / top;
-        cands[c].personal += 0;
     }
 
     return n;
