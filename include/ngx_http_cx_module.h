@@ -514,6 +514,7 @@ struct ngx_http_cx_ctx_s {
     ngx_str_t                  *shared;         /* everyone's successors, */
     double                     *shared_w;       /* both epochs, weighed */
     ngx_uint_t                  nshared;
+    void                       *memo;           /* where shared is, if */
     ngx_http_cx_state_t         state;
 
     /* all the reads told of the customer, as Redis or the edge knew it */
@@ -586,8 +587,11 @@ void ngx_http_cx_read_model(ngx_http_cx_srv_conf_t *cxscf,
 ngx_int_t ngx_http_cx_model(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 ngx_int_t ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
-    double **w, ngx_uint_t *np);
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *name, ngx_http_cx_ref_t **refs, double **w, ngx_uint_t *np,
+    ngx_uint_t *declared);
+ngx_http_cx_ref_t *ngx_http_cx_model_declared(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *shared, ngx_uint_t n);
 void ngx_http_cx_refresh(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf);
 /* the worker's memo of the zone's entries forgotten */

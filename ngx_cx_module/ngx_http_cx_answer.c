@@ -121,6 +121,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     size_t                    len;
     ngx_uint_t                i, nc, nj, want, max, steps;
     ngx_http_cx_ref_t         ref, shortcut, journey[NGX_HTTP_CX_RECENT + 1];
+    ngx_http_cx_ref_t        *declared;
     ngx_http_cx_cand_t       *cands, help;
     ngx_http_cx_loc_conf_t   *clcf;
     ngx_http_cx_main_conf_t  *cmcf;
@@ -149,7 +150,18 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
 
     /* the members were checked as they came in (ngx_http_cx_reply.c) */
 
-    for (i = 0; i < n; i++) {
+    declared = ngx_http_cx_model_declared(ctx, clcf, shared, n);
+
+    for (i = 0; declared && i < n; i++) {
+        /* as ngx_http_cx_candidate() does, declared once for the memo */
+
+        if (declared[i].url.data) {
+            nc = ngx_http_cx_merge(cands, nc, NGX_HTTP_CX_CANDIDATES,
+                                   &declared[i], weights[i], 0);
+        }
+    }
+
+    for (i = 0; declared == NULL && i < n; i++) {
         ngx_http_cx_member_split(shared[i].data, shared[i].len, &ref);
 
         nc = ngx_http_cx_candidate(clcf, cands, nc, NGX_HTTP_CX_CANDIDATES,
@@ -452,7 +464,7 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *journey, ngx_uint_t steps)
 {
     double                   top, weight, *w, *kept;
-    ngx_uint_t               i, j, k, c, n, blended, *at;
+    ngx_uint_t               i, j, k, c, n, blended, declared, *at;
     ngx_http_cx_ref_t       *m, *refs;
     ngx_http_cx_srv_conf_t  *cxscf;
 
@@ -479,8 +491,8 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
             continue;
         }
 
-        if (ngx_http_cx_model_earlier(ctx, cxscf, &journey[j].name, &m, &w,
-                                      &n)
+        if (ngx_http_cx_model_earlier(ctx, cxscf, clcf, &journey[j].name,
+                                      &m, &w, &n, &declared)
             != NGX_OK)
         {
             continue;
@@ -500,6 +512,21 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
             }
 
             blended = 1;
+        }
+
+        if (declared) {
+            /* the memo's, declared once: merged, as below */
+
+            for (i = 0, k = 0; i < n; i++) {
+                if (m[i].url.data) {
+                    refs[k] = m[i];
+                    kept[k++] = w[i];
+                }
+            }
+
+            nc = ngx_http_cx_blend(cands, nc, max, refs, kept, NULL, k,
+                                   weight);
+            continue;
         }
 
         for (i = 0, k = 0; i < n; i++) {

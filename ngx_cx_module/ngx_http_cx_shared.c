@@ -53,6 +53,9 @@
  *
  * The members an earlier step's blend takes (ngx_http_cx_model_earlier())
  * are kept split too, as the memo is made: not again with every request.
+ * And all of them as ngx_http_cx_declared() finds them for a location's
+ * steps, once asked for them (ngx_http_cx_memo_declared()): the one part
+ * changed after, for another location's steps, while no answer is made.
  *
  * A hit of the memo uses the zone's entry too, once a second
  * (NGX_HTTP_CX_CACHE_MOVE, ngx_http_cx_cache_touch()), as often as the
@@ -71,6 +74,8 @@ typedef struct {
     ngx_uint_t                  n;
     ngx_http_cx_ref_t          *split;          /* the first m[], split */
     ngx_uint_t                  nsplit;         /* NGX_HTTP_CX_BLEND_TOP */
+    ngx_array_t                *steps;          /* what declared[] is of */
+    ngx_http_cx_ref_t          *declared;       /* m[]: url.data NULL, not */
     size_t                      id_len;
     u_char                      id[NGX_HTTP_CX_MODEL_ID_MAX];
 } ngx_http_cx_memo_t;
@@ -78,6 +83,8 @@ typedef struct {
 
 static ngx_http_cx_memo_t **ngx_http_cx_memo_find(uint64_t hash,
     ngx_str_t *id);
+static ngx_http_cx_ref_t *ngx_http_cx_memo_declared(ngx_http_cx_memo_t *memo,
+    ngx_http_cx_loc_conf_t *clcf);
 static ngx_http_cx_memo_t *ngx_http_cx_memo_get(ngx_http_cx_ctx_t *ctx,
     uint64_t hash, ngx_str_t *id, int64_t within);
 static void ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id,
@@ -420,6 +427,7 @@ ngx_http_cx_model(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf)
         ctx->shared = memo->m;
         ctx->shared_w = memo->w;
         ctx->nshared = memo->n;
+        ctx->memo = memo;
 
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_MODEL_HIT, 1);
         return NGX_OK;
@@ -491,13 +499,16 @@ miss:
  * stored, or found, when the customer was on that step; one stored
  * within the model's half-life of the request's time is used whatever
  * valid= says.  NGX_DECLINED: none, another step's, or older; the step
- * is left out of the blend.
+ * is left out of the blend.  *declared 1: the memo's, as
+ * ngx_http_cx_declared() found them for clcf (url.data NULL, not
+ * declared); 0: as read.
  */
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
-    double **wp, ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *name, ngx_http_cx_ref_t **refs, double **wp, ngx_uint_t *np,
+    ngx_uint_t *declared)
 {
     u_char                    buf[NGX_HTTP_CX_MODEL_ID_MAX];
     double                   *w;
@@ -527,9 +538,10 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     if (memo) {
         /* held until the request is done */
 
-        *refs = memo->split;
+        *refs = ngx_http_cx_memo_declared(memo, clcf);
         *wp = memo->w;
         *np = memo->nsplit;
+        *declared = 1;
 
         return NGX_OK;
     }
@@ -572,8 +584,31 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
     *refs = ngx_http_cx_earlier_refs;
     *wp = w;
     *np = n;
+    *declared = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * The members of ctx->shared as ngx_http_cx_declared() finds them for
+ * clcf, url.data NULL for one not declared, if they are the memo's entry
+ * (shared and n are what is answered); else NULL, not known.
+ */
+
+ngx_http_cx_ref_t *
+ngx_http_cx_model_declared(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *shared, ngx_uint_t n)
+{
+    ngx_http_cx_memo_t  *memo;
+
+    memo = ctx->memo;
+
+    if (memo == NULL || memo->m != shared || memo->n != n) {
+        return NULL;
+    }
+
+    return ngx_http_cx_memo_declared(memo, clcf);
 }
 
 
@@ -813,7 +848,7 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
 
     memo = ngx_alloc(sizeof(ngx_http_cx_memo_t)
                      + n * (sizeof(ngx_str_t) + sizeof(double))
-                     + nsplit * sizeof(ngx_http_cx_ref_t) + blob->len,
+                     + (nsplit + n) * sizeof(ngx_http_cx_ref_t) + blob->len,
                      ngx_cycle->log);
     if (memo == NULL) {
         return;
@@ -829,10 +864,11 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     memo->n = n;
     memo->split = (ngx_http_cx_ref_t *) (memo->w + n);
     memo->nsplit = nsplit;
+    memo->declared = memo->split + nsplit;
     memo->id_len = id->len;
     ngx_memcpy(memo->id, id->data, id->len);
 
-    p = ngx_cpymem((u_char *) (memo->split + nsplit), blob->data, blob->len)
+    p = ngx_cpymem((u_char *) (memo->declared + n), blob->data, blob->len)
         - blob->len;
 
     for (i = 0; i < n; i++) {
@@ -846,12 +882,52 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
                                  &memo->split[i]);
     }
 
+    /* none declared: what ngx_http_cx_declared() says of no steps */
+
+    memo->steps = NULL;
+    ngx_memzero(memo->declared, n * sizeof(ngx_http_cx_ref_t));
+
     if (*mp) {
         ngx_http_cx_memo_unref(*mp);
     }
 
     *mp = memo;
     ngx_http_cx_memo_seen[first] = 0;
+}
+
+
+/*
+ * The entry's members as ngx_http_cx_declared() finds them for the
+ * location's steps: found again only for other steps than last time (a
+ * location of its own cx_step); a configuration read anew forgets the
+ * memo (ngx_http_cx_memo_reset()), so steps are never another's that
+ * took their place.
+ */
+
+static ngx_http_cx_ref_t *
+ngx_http_cx_memo_declared(ngx_http_cx_memo_t *memo,
+    ngx_http_cx_loc_conf_t *clcf)
+{
+    ngx_uint_t          i;
+    ngx_http_cx_ref_t  *ref;
+
+    if (memo->steps == clcf->steps) {
+        return memo->declared;
+    }
+
+    for (i = 0; i < memo->n; i++) {
+        ref = &memo->declared[i];
+
+        ngx_http_cx_member_split(memo->m[i].data, memo->m[i].len, ref);
+
+        if (ngx_http_cx_declared(clcf, ref) != NGX_OK) {
+            ref->url.data = NULL;
+        }
+    }
+
+    memo->steps = clcf->steps;
+
+    return memo->declared;
 }
 
 
