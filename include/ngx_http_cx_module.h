@@ -186,6 +186,7 @@ typedef struct {
     double                      personal;   /* the customer's own count */
     double                      score;
     ngx_uint_t                  reason;
+    uint64_t                    key;        /* ngx_http_cx_key() of url */
 } ngx_http_cx_cand_t;
 
 
@@ -668,6 +669,41 @@ ngx_http_cx_same(ngx_str_t *a, ngx_str_t *b)
            && (a->len == 0
                || (a->data[a->len - 1] == b->data[a->len - 1]
                    && ngx_http_cx_same_bytes(a->data, b->data, a->len)));
+}
+
+/*
+ * A word of a string, the same for the same bytes: its length with its
+ * first and last 8 (or 4, or 3) bytes.  A candidate keeps its url's, so
+ * that a search for a url compares a word a candidate, and its bytes only
+ * where the words are the same.
+ */
+
+static ngx_inline uint64_t
+ngx_http_cx_key(ngx_str_t *s)
+{
+    uint32_t  x32, y32;
+    uint64_t  x, y;
+
+    if (s->len >= 8) {
+        ngx_memcpy(&x, s->data, 8);
+        ngx_memcpy(&y, s->data + s->len - 8, 8);
+
+        return (x * 0x9e3779b97f4a7c15ULL) ^ y ^ s->len;
+    }
+
+    if (s->len >= 4) {
+        ngx_memcpy(&x32, s->data, 4);
+        ngx_memcpy(&y32, s->data + s->len - 4, 4);
+
+        return ((uint64_t) x32 << 32 | y32) ^ s->len;
+    }
+
+    if (s->len) {
+        return (uint64_t) s->data[0] << 24 | s->data[s->len / 2] << 16
+               | s->data[s->len - 1] << 8 | s->len;
+    }
+
+    return 0;
 }
 
 /* ngx_http_cx_record.c */

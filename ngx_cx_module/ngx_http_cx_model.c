@@ -1731,10 +1731,13 @@ ngx_uint_t
 ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
     ngx_http_cx_ref_t *ref, double shared, double personal)
 {
+    uint64_t    key;
     ngx_uint_t  i;
 
+    key = ngx_http_cx_key(&ref->url);
+
     for (i = 0; i < n; i++) {
-        if (cands[i].ref.url.len == ref->url.len
+        if (cands[i].key == key
             && ngx_http_cx_same(&cands[i].ref.url, &ref->url))
         {
             cands[i].shared += shared;
@@ -1762,6 +1765,7 @@ ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
     cands[n].ref = *ref;
     cands[n].shared = shared;
     cands[n].personal = personal;
+    cands[n].key = ngx_http_cx_key(&ref->url);
 
     return n + 1;
 }
