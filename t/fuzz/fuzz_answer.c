@@ -50,6 +50,34 @@ static void  *ngx_http_cx_fuzz_answer_srv_conf[1] = {
 };
 
 
+/* the last byte of the input odd: members as the worker's memo has them */
+static ngx_uint_t  ngx_http_cx_fuzz_answer_memo;
+
+
+/*
+ * Members split, and if the memo has them, as ngx_http_cx_declared()
+ * finds them (url.data NULL: not declared), as ngx_http_cx_memo_declared()
+ * does
+ */
+
+static void
+ngx_http_cx_fuzz_answer_split(ngx_http_cx_loc_conf_t *clcf, ngx_str_t *m,
+    ngx_uint_t n, ngx_http_cx_ref_t *refs)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        ngx_http_cx_member_split(m[i].data, m[i].len, &refs[i]);
+
+        if (ngx_http_cx_fuzz_answer_memo
+            && ngx_http_cx_declared(clcf, &refs[i]) != NGX_OK)
+        {
+            refs[i].url.data = NULL;
+        }
+    }
+}
+
+
 /*
  * An earlier step's successors, as cx_model_cache would hand them (the
  * zone's entries were checked when they were read): the input's habits.
@@ -57,10 +85,11 @@ static void  *ngx_http_cx_fuzz_answer_srv_conf[1] = {
 
 ngx_int_t
 ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
-    ngx_http_cx_srv_conf_t *cxscf, ngx_str_t *name, ngx_http_cx_ref_t **refs,
-    double **w, ngx_uint_t *np)
+    ngx_http_cx_srv_conf_t *cxscf, ngx_http_cx_loc_conf_t *clcf,
+    ngx_str_t *name, ngx_http_cx_ref_t **refs, double **w, ngx_uint_t *np,
+    ngx_uint_t *declared)
 {
-    ngx_uint_t  i, n;
+    ngx_uint_t  n;
 
     static ngx_http_cx_ref_t  split[NGX_HTTP_CX_BLEND_TOP];
 
@@ -70,16 +99,32 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    for (i = 0; i < n; i++) {
-        ngx_http_cx_member_split(ctx->personal[i].data, ctx->personal[i].len,
-                                 &split[i]);
-    }
+    ngx_http_cx_fuzz_answer_split(clcf, ctx->personal, n, split);
 
     *refs = split;
     *w = ctx->personal_w;
     *np = n;
+    *declared = ngx_http_cx_fuzz_answer_memo;
 
     return NGX_OK;
+}
+
+
+/* the step's successors, if the memo has them */
+
+ngx_http_cx_ref_t *
+ngx_http_cx_model_declared(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_loc_conf_t *clcf, ngx_str_t *shared, ngx_uint_t n)
+{
+    static ngx_http_cx_ref_t  refs[NGX_HTTP_CX_FUZZ_SHARED];
+
+    if (!ngx_http_cx_fuzz_answer_memo) {
+        return NULL;
+    }
+
+    ngx_http_cx_fuzz_answer_split(clcf, shared, n, refs);
+
+    return refs;
 }
 
 
@@ -105,28 +150,21 @@ ngx_http_cx_fuzz_configure(void)
 }
 
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/*
+ * The input's request, answered: its copy of the input in *copy, freed
+ * by the caller
+ */
+
+static ngx_http_cx_ctx_t *
+ngx_http_cx_fuzz_answer_make(const uint8_t *data, size_t size, u_char **copy)
 {
-    u_char              *copy, *p, *last, *nl, flags;
+    u_char              *p, *last, *nl, flags;
     double               w, *shared_w;
     ngx_str_t           *shared, s;
     ngx_uint_t           n;
     ngx_http_cx_ref_t    ref;
     ngx_http_cx_ctx_t   *ctx;
     ngx_http_request_t  *r;
-
-    static ngx_uint_t  initialized;
-
-    if (!initialized) {
-        ngx_http_cx_fuzz_init();
-        ngx_http_cx_fuzz_configure();
-        initialized = 1;
-    }
-
-    if (size == 0) {
-        return 0;
-    }
 
     flags = data[0];
 
@@ -176,10 +214,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_cx_fuzz_check(shared && shared_w && ctx->personal
                            && ctx->personal_w && ctx->journey && ctx->paths);
 
-    copy = ngx_http_cx_fuzz_copy(data + 1, size - 1);
+    *copy = ngx_http_cx_fuzz_copy(data + 1, size - 1);
 
-    p = copy;
-    last = copy + size - 1;
+    p = *copy;
+    last = *copy + size - 1;
     n = 0;
 
     while (p + 2 <= last) {
@@ -238,10 +276,71 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     ngx_http_cx_answer(ctx, shared, shared_w, n);
 
-    ngx_http_cx_fuzz_outputs(r, ctx);
+    return ctx;
+}
+
+
+/* the same answer, whatever the memo had */
+
+static void
+ngx_http_cx_fuzz_answer_same(ngx_http_cx_ctx_t *a, ngx_http_cx_ctx_t *b)
+{
+    ngx_str_t  ja, jb;
+
+    ngx_http_cx_fuzz_check(a->status == b->status
+                           && a->top_goal == b->top_goal
+                           && ngx_http_cx_same(&a->next, &b->next)
+                           && ngx_http_cx_same(&a->offer, &b->offer)
+                           && ngx_http_cx_same(&a->shortcut, &b->shortcut));
+
+    if (a->status == NGX_HTTP_CX_ERROR) {
+        return;
+    }
+
+    ngx_http_cx_fuzz_check(
+        ngx_http_cx_json_of(a->request, a, &ja) == NGX_OK
+        && ngx_http_cx_json_of(b->request, b, &jb) == NGX_OK
+        && ngx_http_cx_same(&ja, &jb));
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    u_char             *copy, *copy2;
+    ngx_http_cx_ctx_t  *ctx, *ctx2;
+
+    static ngx_uint_t  initialized;
+
+    if (!initialized) {
+        ngx_http_cx_fuzz_init();
+        ngx_http_cx_fuzz_configure();
+        initialized = 1;
+    }
+
+    if (size == 0) {
+        return 0;
+    }
+
+    ngx_http_cx_fuzz_answer_memo = 0;
+    ctx = ngx_http_cx_fuzz_answer_make(data, size, &copy);
+
+    if (data[size - 1] & 1) {
+        /* and as the memo has the members: the same answer */
+
+        ngx_http_cx_fuzz_answer_memo = 1;
+        ctx2 = ngx_http_cx_fuzz_answer_make(data, size, &copy2);
+
+        ngx_http_cx_fuzz_answer_same(ctx, ctx2);
+
+        free(copy2);
+        ngx_destroy_pool(ctx2->request->pool);
+    }
+
+    ngx_http_cx_fuzz_outputs(ctx->request, ctx);
 
     free(copy);
-    ngx_destroy_pool(r->pool);
+    ngx_destroy_pool(ctx->request->pool);
 
     return 0;
 }
