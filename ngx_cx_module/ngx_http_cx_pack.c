@@ -38,6 +38,7 @@
 
 
 static ngx_uint_t ngx_http_cx_pack_ok(ngx_str_t *m, double w);
+static ngx_uint_t ngx_http_cx_path_again(ngx_str_t *paths, ngx_uint_t i);
 
 
 /* a member and its weight as the blob may hold them */
@@ -205,8 +206,12 @@ ngx_http_cx_unpack(u_char *p, size_t len, ngx_str_t *id, int64_t *epoch,
 /*
  * A customer's state as the edge keeps it (ngx_http_cx_customer.c): the
  * state, then the recent steps, the transitions with their counts and
- * the paths to the goal, each a length and its bytes.  The encoding is
- * local to one machine, its numbers in the machine's own order.
+ * the paths to the goal, each a length and its bytes.  A path the same
+ * as the one before it, as a customer who takes one route to the goal
+ * again and again has them, is a length of 0 alone: its bytes are
+ * copied out of the zone and back in once a request, not once a path.
+ * The encoding is local to one machine, its numbers in the machine's
+ * own order.
  */
 
 #define NGX_HTTP_CX_CUSTOMER_MAGIC  0x63786331  /* "cxc1" */
@@ -251,10 +256,34 @@ ngx_http_cx_customer_size(ngx_http_cx_customer_t *cu)
     }
 
     for (i = 0; i < cu->npaths; i++) {
-        len += sizeof(uint16_t) + cu->paths[i].len;
+        len += sizeof(uint16_t);
+
+        if (!ngx_http_cx_path_again(cu->paths, i)) {
+            len += cu->paths[i].len;
+        }
     }
 
     return len;
+}
+
+
+/* path i the same as the one before it: packed as a length of 0 */
+
+static ngx_uint_t
+ngx_http_cx_path_again(ngx_str_t *paths, ngx_uint_t i)
+{
+    ngx_str_t  *a, *b;
+
+    if (i == 0) {
+        return 0;
+    }
+
+    a = &paths[i];
+    b = &paths[i - 1];
+
+    return a->len == b->len
+           && (a->data == b->data
+               || ngx_memcmp(a->data, b->data, a->len) == 0);
 }
 
 
@@ -313,6 +342,12 @@ ngx_http_cx_customer_pack(u_char *p, ngx_http_cx_customer_t *cu)
     }
 
     for (i = 0; i < cu->npaths; i++) {
+        if (ngx_http_cx_path_again(cu->paths, i)) {
+            *p++ = 0;
+            *p++ = 0;
+            continue;
+        }
+
         p = ngx_http_cx_pack_str(p, &cu->paths[i]);
     }
 
@@ -427,9 +462,18 @@ ngx_http_cx_customer_unpack(u_char *p, size_t len, ngx_http_cx_customer_t *cu)
     }
 
     for (i = 0; i < cu->npaths; i++) {
+
+        /* the one before again: a length of 0, and only so */
+
+        if (i > 0 && last - p >= 2 && p[0] == 0 && p[1] == 0) {
+            cu->paths[i] = cu->paths[i - 1];
+            p += 2;
+            continue;
+        }
+
         p = ngx_http_cx_unpack_str(p, last, NGX_HTTP_CX_PATH_MAX,
                                    &cu->paths[i]);
-        if (p == NULL) {
+        if (p == NULL || ngx_http_cx_path_again(cu->paths, i)) {
             return NGX_ERROR;
         }
     }

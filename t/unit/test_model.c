@@ -1596,6 +1596,56 @@ test_customer(void)
 
     ok(a.npaths == NGX_HTTP_CX_PATHS && a.nrecent == NGX_HTTP_CX_RECENT,
        "paths and recent steps stay within their bounds");
+
+    /* a path again, as the one before it: its bytes once */
+
+    ngx_memzero(&a, sizeof(a));
+
+    ngx_str_set(&a.paths[0], "home /|cart /cart|pay /pay");
+    ngx_str_set(&a.paths[1], "home /|cart /cart|pay /pay");
+    ngx_str_set(&a.paths[2], "home /|cart /cart");
+    ngx_str_set(&a.paths[3], "home /|cart /cart|pay /pay");
+    a.npaths = 4;
+
+    len = ngx_http_cx_customer_size(&a);
+    p = ngx_http_cx_customer_pack(buf, &a);
+
+    a.npaths = 1;
+
+    ok((size_t) (p - buf) == len
+       && len == ngx_http_cx_customer_size(&a) + 2 + 2
+                 + sizeof("home /|cart /cart") - 1
+                 + 2 + sizeof("home /|cart /cart|pay /pay") - 1,
+       "a path the same as the one before it packs as its length alone");
+
+    ok(ngx_http_cx_customer_unpack(buf, len, &b) == NGX_OK
+       && b.npaths == 4
+       && ngx_http_cx_same(&b.paths[0], &a.paths[0])
+       && ngx_http_cx_same(&b.paths[1], &a.paths[0])
+       && b.paths[2].len == sizeof("home /|cart /cart") - 1
+       && ngx_http_cx_same(&b.paths[3], &a.paths[0]),
+       "and unpacks as it was");
+
+    /* the same path in full again, or a first path of length 0: refused */
+
+    a.npaths = 2;
+    ngx_str_set(&a.paths[1], "home /|cart /cart|pay /paz");
+
+    len = ngx_http_cx_customer_size(&a);
+    p = ngx_http_cx_customer_pack(buf, &a);
+    p[-1] = 'y';
+
+    ok(ngx_http_cx_customer_unpack(buf, len, &b) == NGX_ERROR,
+       "a path the same as the one before it in full is refused");
+
+    a.npaths = 1;
+    a.paths[0].len = 0;
+
+    len = ngx_http_cx_customer_size(&a);
+    (void) ngx_http_cx_customer_pack(buf, &a);
+
+    ok(ngx_http_cx_customer_unpack(buf, len, &b) == NGX_ERROR,
+       "and a first path of length 0");
 }
 
 
