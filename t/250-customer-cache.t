@@ -872,3 +872,45 @@ Test::More::is(CxTest::moved($m0, $m1, "evictions"), 0,
 GET /block
 --- response_body chomp
 21
+
+
+
+=== TEST 22: a route taken again and again: what the copy answers is what Redis would
+A customer walks one journey to the goal three times (their paths the
+same, each kept by the copy as the one before it), then the same page
+is asked twice without being a step: from the copy, and once it has
+expired, from Redis.  The answers, shortcut included, are the same.
+--- http_config
+    cx_model_cache 1m valid=1h customers=60s;
+    cx_revisit 0;
+--- init
+my ($t, $n) = (1000, 0);
+for my $j (1 .. 3) {
+    for my $u ("/", "/item/1", "/cart", "/buy") {
+        main::get($u, $t, "c22");
+        main::settled("c22", ++$n);
+        $t += 1000;
+    }
+    $t += 3600 * 1000;
+}
+main::get("/", $t, "c22");
+main::settled("c22", ++$n);
+main::get("/item/1", $t + 1000, "c22");
+main::settled("c22", ++$n);
+my $c0 = main::calls();
+my ($copy) = main::get("/item/1", $t + 2000, "c22", 1);
+my $c1 = main::calls();
+my ($read) = main::get("/item/1", $t + 120000, "c22", 1);
+my $c2 = main::calls();
+my @g = CxTest::redis($main::Redis->{port}, "LRANGE",
+                      main::key("c22", "g"), 0, -1);
+Test::More::is(scalar(@g) . " " . scalar(grep { $_ eq $g[0] } @g), "3 3",
+               "three paths to the goal, the same");
+Test::More::is(CxTest::ran($c0, $c1, "hgetall"), 0, "first from the copy");
+Test::More::is(CxTest::ran($c1, $c2, "hgetall"), 1, "then read again");
+Test::More::is($copy, $read, "the same answer: $read");
+Test::More::like($read, qr/shortcut=\S/, "with a shortcut");
+--- request
+GET /block
+--- response_body chomp
+22
