@@ -1047,6 +1047,53 @@ test_same_bytes(void)
 
 
 static void
+test_url_key(void)
+{
+    u_char              buf[24];
+    ngx_uint_t          n;
+    ngx_http_cx_ref_t   a, b;
+    ngx_http_cx_cand_t  c[4];
+
+    /* the first 8 and the last 8 bytes the same, the one between not */
+
+    ngx_str_set(&a.name, "item:12345678901");
+    ngx_str_set(&a.url, "/item/12345678901");
+    ngx_str_set(&b.name, "item:12045678901");
+    ngx_str_set(&b.url, "/item/12045678901");
+
+    ok(ngx_http_cx_key(&a.url) == ngx_http_cx_key(&b.url),
+       "key: two urls of one word");
+
+    n = ngx_http_cx_merge(c, 0, 4, &a, 3, 0);
+    n = ngx_http_cx_merge(c, n, 4, &b, 2, 0);
+
+    ok(n == 2 && c[0].shared == 3 && c[1].shared == 2
+       && ngx_http_cx_same(&c[1].ref.url, &b.url),
+       "merge: urls of one word, their bytes not the same, two candidates");
+
+    /* the same bytes elsewhere: one candidate, at every length */
+
+    for (n = 1; n <= sizeof(buf); n++) {
+        ngx_memcpy(buf, "/a/bc/def/ghij/klmnopqrs", n);
+        b.url.data = buf;
+        b.url.len = n;
+        a.url.data = (u_char *) "/a/bc/def/ghij/klmnopqrs";
+        a.url.len = n;
+
+        if (ngx_http_cx_key(&a.url) != ngx_http_cx_key(&b.url)
+            || ngx_http_cx_merge(c, ngx_http_cx_merge(c, 0, 4, &a, 1, 0), 4,
+                                 &b, 1, 0)
+               != 1)
+        {
+            break;
+        }
+    }
+
+    ok(n == sizeof(buf) + 1, "merge: the same url at another address, one");
+}
+
+
+static void
 test_revisit(void)
 {
     ngx_str_t           cur = ngx_string("b");
@@ -2080,6 +2127,7 @@ main(void)
     test_shortcut();
     test_rank();
     test_same_bytes();
+    test_url_key();
     test_blend();
     test_revisit();
     test_reply();
