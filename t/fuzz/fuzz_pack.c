@@ -158,7 +158,8 @@ ngx_http_cx_fuzz_members(const uint8_t *data, size_t size, int64_t epoch)
 /*
  * The same bytes as a customer's copy (ngx_http_cx_customer_unpack()):
  * refused, or within every bound, packed again into the same bytes, and
- * with a step applied still within them.
+ * with a step applied still within them, packed into its size and read
+ * back.
  */
 
 static void
@@ -168,7 +169,7 @@ ngx_http_cx_fuzz_customer(u_char *blob, size_t len)
     ngx_str_t                 steps[2], path;
     ngx_uint_t                i;
     ngx_http_cx_state_t       st;
-    ngx_http_cx_customer_t    cu;
+    ngx_http_cx_customer_t    cu, back;
 
     if (ngx_http_cx_customer_unpack(blob, len, &cu) != NGX_OK) {
         return;
@@ -205,6 +206,29 @@ ngx_http_cx_fuzz_customer(u_char *blob, size_t len)
     ngx_http_cx_fuzz_check(cu.nrecent <= NGX_HTTP_CX_RECENT
                            && cu.nhabits <= NGX_HTTP_CX_HABITS
                            && cu.npaths <= NGX_HTTP_CX_PATHS);
+
+    /*
+     * and packed so into its size (the path pushed may be the one after
+     * it again), read back with the same paths
+     */
+
+    len = ngx_http_cx_customer_size(&cu);
+
+    again = malloc(len);
+    ngx_http_cx_fuzz_check(again != NULL);
+
+    p = ngx_http_cx_customer_pack(again, &cu);
+    ngx_http_cx_fuzz_check((size_t) (p - again) == len
+                           && ngx_http_cx_customer_unpack(again, len, &back)
+                              == NGX_OK
+                           && back.npaths == cu.npaths);
+
+    for (i = 0; i < cu.npaths; i++) {
+        ngx_http_cx_fuzz_check(ngx_http_cx_same(&back.paths[i],
+                                                &cu.paths[i]));
+    }
+
+    free(again);
 }
 
 
