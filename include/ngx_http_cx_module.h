@@ -884,6 +884,8 @@ ngx_uint_t ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
 ngx_uint_t ngx_http_cx_cand_add(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared, double personal);
+ngx_uint_t ngx_http_cx_cand_find(ngx_http_cx_cand_t *cands, ngx_uint_t n,
+    ngx_str_t *url);
 ngx_uint_t ngx_http_cx_blend(ngx_http_cx_cand_t *cands, ngx_uint_t n,
     ngx_uint_t max, ngx_http_cx_ref_t *refs, double *w, ngx_uint_t *at,
     ngx_uint_t nrefs, double weight);

@@ -340,19 +340,10 @@ ngx_http_cx_candidate(ngx_http_cx_loc_conf_t *clcf, ngx_http_cx_cand_t *cands,
     ngx_uint_t nc, ngx_uint_t max, ngx_http_cx_ref_t *ref, double shared,
     double personal)
 {
-    uint64_t    key;
     ngx_str_t   url;
     ngx_uint_t  i;
 
-    key = ngx_http_cx_key(&ref->url);
-
-    for (i = 0; i < nc; i++) {
-        if (cands[i].key == key
-            && ngx_http_cx_same(&cands[i].ref.url, &ref->url))
-        {
-            break;
-        }
-    }
+    i = ngx_http_cx_cand_find(cands, nc, &ref->url);
 
     if (i < nc && ngx_http_cx_same(&cands[i].ref.name, &ref->name)) {
         cands[i].shared += shared;
@@ -469,7 +460,6 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
     ngx_http_cx_ref_t *journey, ngx_uint_t steps)
 {
     double                   top, weight, *w, *kept;
-    uint64_t                 key;
     ngx_uint_t               i, j, k, c, n, blended, declared, *at;
     ngx_http_cx_ref_t       *m, *refs;
     ngx_http_cx_srv_conf_t  *cxscf;
@@ -543,15 +533,7 @@ ngx_http_cx_earlier(ngx_http_cx_ctx_t *ctx, ngx_http_cx_loc_conf_t *clcf,
              * blend adds to it, the one candidate of its url
              */
 
-            key = ngx_http_cx_key(&refs[k].url);
-
-            for (c = 0; c < nc; c++) {
-                if (cands[c].key == key
-                    && ngx_http_cx_same(&cands[c].ref.url, &refs[k].url))
-                {
-                    break;
-                }
-            }
+            c = ngx_http_cx_cand_find(cands, nc, &refs[k].url);
 
             if (c < nc && ngx_http_cx_same(&cands[c].ref.name, &refs[k].name))
             {

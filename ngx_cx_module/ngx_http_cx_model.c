@@ -1733,22 +1733,40 @@ ngx_uint_t
 ngx_http_cx_merge(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_uint_t max,
     ngx_http_cx_ref_t *ref, double shared, double personal)
 {
-    uint64_t    key;
     ngx_uint_t  i;
 
-    key = ngx_http_cx_key(&ref->url);
+    i = ngx_http_cx_cand_find(cands, n, &ref->url);
 
-    for (i = 0; i < n; i++) {
-        if (cands[i].key == key
-            && ngx_http_cx_same(&cands[i].ref.url, &ref->url))
-        {
-            cands[i].shared += shared;
-            cands[i].personal += personal;
-            return n;
-        }
+    if (i < n) {
+        cands[i].shared += shared;
+        cands[i].personal += personal;
+        return n;
     }
 
     return ngx_http_cx_cand_add(cands, n, max, ref, shared, personal);
+}
+
+
+/*
+ * The candidate of a url, or n: its word (ngx_http_cx_key()) compared
+ * first, its bytes only where the words are the same
+ */
+
+ngx_uint_t
+ngx_http_cx_cand_find(ngx_http_cx_cand_t *cands, ngx_uint_t n, ngx_str_t *url)
+{
+    uint64_t    key;
+    ngx_uint_t  i;
+
+    key = ngx_http_cx_key(url);
+
+    for (i = 0; i < n; i++) {
+        if (cands[i].key == key && ngx_http_cx_same(&cands[i].ref.url, url)) {
+            break;
+        }
+    }
+
+    return i;
 }
 
 
