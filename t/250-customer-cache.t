@@ -195,6 +195,34 @@ sub main::until_field {
     return $v;
 }
 
+# A customer walks one journey to the goal through each of @items (an
+# hour apart), then steps on / and /item/1, and /item/1 is asked without
+# being a step: from the copy, and once it has expired, from Redis.  The
+# copy's answer, Redis's, and the HGETALLs each of the two sent.
+sub main::copy_then_read {
+    my ($id, @items) = @_;
+    my ($t, $n) = (1000, 0);
+    for my $item (@items) {
+        for my $u ("/", $item, "/cart", "/buy") {
+            main::get($u, $t, $id);
+            main::settled($id, ++$n);
+            $t += 1000;
+        }
+        $t += 3600 * 1000;
+    }
+    main::get("/", $t, $id);
+    main::settled($id, ++$n);
+    main::get("/item/1", $t + 1000, $id);
+    main::settled($id, ++$n);
+    my $c0 = main::calls();
+    my ($copy) = main::get("/item/1", $t + 2000, $id, 1);
+    my $c1 = main::calls();
+    my ($read) = main::get("/item/1", $t + 120000, $id, 1);
+    my $c2 = main::calls();
+    return ($copy, $read, CxTest::ran($c0, $c1, "hgetall"),
+            CxTest::ran($c1, $c2, "hgetall"));
+}
+
 # the customer's keys in Redis
 sub main::key {
     my ($id, $suffix) = @_;
@@ -251,26 +279,10 @@ The answers, level, shortcut and suggestions included, are the same.
     cx_model_cache 1m valid=1h customers=60s;
     cx_revisit 0;
 --- init
-my ($t, $n) = (1000, 0);
-for my $j (1 .. 3) {
-    for my $u ("/", "/item/$j", "/cart", "/buy") {
-        main::get($u, $t, "c2");
-        main::settled("c2", ++$n);
-        $t += 1000;
-    }
-    $t += 3600 * 1000;
-}
-main::get("/", $t, "c2");
-main::settled("c2", ++$n);
-main::get("/item/1", $t + 1000, "c2");
-main::settled("c2", ++$n);
-my $c0 = main::calls();
-my ($copy) = main::get("/item/1", $t + 2000, "c2", 1);
-my $c1 = main::calls();
-my ($read) = main::get("/item/1", $t + 120000, "c2", 1);
-my $c2 = main::calls();
-Test::More::is(CxTest::ran($c0, $c1, "hgetall"), 0, "first from the copy");
-Test::More::is(CxTest::ran($c1, $c2, "hgetall"), 1, "then read again");
+my ($copy, $read, $from_copy, $read_again)
+    = main::copy_then_read("c2", "/item/1", "/item/2", "/item/3");
+Test::More::is($from_copy, 0, "first from the copy");
+Test::More::is($read_again, 1, "then read again");
 Test::More::is($copy, $read, "the same answer: $read");
 Test::More::like($read, qr/level=expert next=\/cart \/buy /,
                  "an expert, with their habits");
@@ -884,30 +896,14 @@ expired, from Redis.  The answers, shortcut included, are the same.
     cx_model_cache 1m valid=1h customers=60s;
     cx_revisit 0;
 --- init
-my ($t, $n) = (1000, 0);
-for my $j (1 .. 3) {
-    for my $u ("/", "/item/1", "/cart", "/buy") {
-        main::get($u, $t, "c22");
-        main::settled("c22", ++$n);
-        $t += 1000;
-    }
-    $t += 3600 * 1000;
-}
-main::get("/", $t, "c22");
-main::settled("c22", ++$n);
-main::get("/item/1", $t + 1000, "c22");
-main::settled("c22", ++$n);
-my $c0 = main::calls();
-my ($copy) = main::get("/item/1", $t + 2000, "c22", 1);
-my $c1 = main::calls();
-my ($read) = main::get("/item/1", $t + 120000, "c22", 1);
-my $c2 = main::calls();
+my ($copy, $read, $from_copy, $read_again)
+    = main::copy_then_read("c22", ("/item/1") x 3);
 my @g = CxTest::redis($main::Redis->{port}, "LRANGE",
                       main::key("c22", "g"), 0, -1);
 Test::More::is(scalar(@g) . " " . scalar(grep { $_ eq $g[0] } @g), "3 3",
                "three paths to the goal, the same");
-Test::More::is(CxTest::ran($c0, $c1, "hgetall"), 0, "first from the copy");
-Test::More::is(CxTest::ran($c1, $c2, "hgetall"), 1, "then read again");
+Test::More::is($from_copy, 0, "first from the copy");
+Test::More::is($read_again, 1, "then read again");
 Test::More::is($copy, $read, "the same answer: $read");
 Test::More::like($read, qr/shortcut=\S/, "with a shortcut");
 --- request
