@@ -51,11 +51,12 @@
  * the steps of a large catalog, each seldom asked, do not copy their
  * entries in turns.
  *
- * The members an earlier step's blend takes (ngx_http_cx_model_earlier())
- * are kept split too, as the memo is made: not again with every request.
- * And all of them as ngx_http_cx_declared() finds them for a location's
- * steps, once asked for them (ngx_http_cx_memo_declared()): the one part
- * changed after, for another location's steps, while no answer is made.
+ * The members are kept as ngx_http_cx_declared() finds them for a
+ * location's steps too, split, once asked for them
+ * (ngx_http_cx_memo_declared()), not again with every request: the one
+ * part changed after, for another location's steps, while no answer is
+ * made.  An earlier step's blend (ngx_http_cx_model_earlier()) takes the
+ * first NGX_HTTP_CX_BLEND_TOP of them.
  *
  * A hit of the memo uses the zone's entry too, once a second
  * (NGX_HTTP_CX_CACHE_MOVE, ngx_http_cx_cache_touch()), as often as the
@@ -72,8 +73,7 @@ typedef struct {
     ngx_str_t                  *m;              /* into the entry's blob */
     double                     *w;
     ngx_uint_t                  n;
-    ngx_http_cx_ref_t          *split;          /* the first m[], split */
-    ngx_uint_t                  nsplit;         /* NGX_HTTP_CX_BLEND_TOP */
+    ngx_uint_t                  nblend;         /* NGX_HTTP_CX_BLEND_TOP */
     ngx_array_t                *steps;          /* what declared[] is of */
     ngx_http_cx_ref_t          *declared;       /* m[]: url.data NULL, not */
     size_t                      id_len;
@@ -540,7 +540,7 @@ ngx_http_cx_model_earlier(ngx_http_cx_ctx_t *ctx,
 
         *refs = ngx_http_cx_memo_declared(memo, clcf);
         *wp = memo->w;
-        *np = memo->nsplit;
+        *np = memo->nblend;
         *declared = 1;
 
         return NGX_OK;
@@ -816,7 +816,7 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     int64_t stored, int64_t epoch, ngx_str_t *m, double *w, ngx_uint_t n)
 {
     u_char               *p;
-    ngx_uint_t            i, first, nsplit;
+    ngx_uint_t            i, first;
     ngx_http_cx_memo_t   *memo, **mp;
 
     if (blob->len > NGX_HTTP_CX_MEMO_MAX) {
@@ -844,11 +844,9 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
         }
     }
 
-    nsplit = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
-
     memo = ngx_alloc(sizeof(ngx_http_cx_memo_t)
                      + n * (sizeof(ngx_str_t) + sizeof(double))
-                     + (nsplit + n) * sizeof(ngx_http_cx_ref_t) + blob->len,
+                     + n * sizeof(ngx_http_cx_ref_t) + blob->len,
                      ngx_cycle->log);
     if (memo == NULL) {
         return;
@@ -862,9 +860,8 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
     memo->m = (ngx_str_t *) (memo + 1);
     memo->w = (double *) (memo->m + n);
     memo->n = n;
-    memo->split = (ngx_http_cx_ref_t *) (memo->w + n);
-    memo->nsplit = nsplit;
-    memo->declared = memo->split + nsplit;
+    memo->nblend = ngx_min(n, NGX_HTTP_CX_BLEND_TOP);
+    memo->declared = (ngx_http_cx_ref_t *) (memo->w + n);
     memo->id_len = id->len;
     ngx_memcpy(memo->id, id->data, id->len);
 
@@ -875,11 +872,6 @@ ngx_http_cx_memo_add(uint64_t hash, ngx_str_t *id, ngx_str_t *blob,
         memo->m[i].data = p + (m[i].data - blob->data);
         memo->m[i].len = m[i].len;
         memo->w[i] = w[i];
-    }
-
-    for (i = 0; i < nsplit; i++) {
-        ngx_http_cx_member_split(memo->m[i].data, memo->m[i].len,
-                                 &memo->split[i]);
     }
 
     /* none declared: what ngx_http_cx_declared() says of no steps */
