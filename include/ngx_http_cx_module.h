@@ -115,6 +115,7 @@ enum {
     NGX_HTTP_CX_MISS,
     NGX_HTTP_CX_TIMEOUT,
     NGX_HTTP_CX_ERROR,
+    NGX_HTTP_CX_UNASKED,        /* nothing read the answer: not made */
     NGX_HTTP_CX_PENDING
 };
 
@@ -292,6 +293,8 @@ typedef struct {
     ngx_msec_t                  customer_valid; /* cx_customer_cache */
 
     ngx_flag_t                  metrics;        /* a cx_metrics location */
+    ngx_flag_t                  api;            /* a cx_api location */
+    ngx_flag_t                  asked;          /* the answer named, or api */
     ngx_array_t                *step_names;     /* each cx_step's, once */
     ngx_shm_zone_t             *metrics_zone;
 
@@ -603,7 +606,8 @@ void ngx_http_cx_use(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu);
 /* ngx_http_cx_customer.c: a customer's copy at the edge */
 ngx_int_t ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
     ngx_http_cx_srv_conf_t *cxscf, int64_t now);
-void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx);
+void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_customer_t *cu);
 ngx_uint_t ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx,
     ngx_uint_t floor, ngx_uint_t count);
 ngx_uint_t ngx_http_cx_customer_unsent(ngx_http_cx_ctx_t *ctx);
@@ -949,6 +953,7 @@ void ngx_http_cx_customer_step(ngx_http_cx_customer_t *cu,
 /* ngx_http_cx_answer.c */
 void ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     double *weights, ngx_uint_t n);
+void ngx_http_cx_ask(ngx_http_cx_ctx_t *ctx);
 ngx_str_t *ngx_http_cx_keep(ngx_pool_t *pool, ngx_str_t *m, ngx_uint_t n);
 ngx_int_t ngx_http_cx_json_of(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     ngx_str_t *json);
@@ -1019,6 +1024,7 @@ ngx_int_t ngx_http_cx_items(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
 /* ngx_http_cx_var.c */
 ngx_int_t ngx_http_cx_add_variables(ngx_conf_t *cf);
+ngx_flag_t ngx_http_cx_answer_named(ngx_conf_t *cf);
 void ngx_http_cx_item_flush(ngx_http_request_t *r);
 extern ngx_str_t  ngx_http_cx_status_names[];
 extern ngx_str_t  ngx_http_cx_variant_names[];

@@ -126,7 +126,8 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
     ngx_http_cx_loc_conf_t   *clcf;
     ngx_http_cx_main_conf_t  *cmcf;
 
-    clcf = ngx_http_get_module_loc_conf(ctx->request, ngx_http_cx_module);
+    /* the step's location: the request may be in another by now */
+    clcf = ctx->conf;
     cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
 
     /* the journey so far, newest first, this step included */
@@ -321,6 +322,25 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
         /* the list, then the shortcut: ctx->nitems in all */
         ngx_http_cx_metric_served(ctx->nitems - (shortcut.url.len ? 1 : 0),
                                   shortcut.url.len ? 1 : 0);
+    }
+}
+
+
+/*
+ * The answer of a step answered with no round trip where nothing was
+ * sure to read it (ngx_http_cx_start()), made the first time something
+ * does: a variable, a filter that shows it.  Its inputs are the
+ * request's (the model's entry held by the memo, the customer's copy,
+ * which the step's record leaves as it was read), so it is the answer
+ * it would have been; only the step's offer, recorded with the response
+ * header, no longer takes it.
+ */
+
+void
+ngx_http_cx_ask(ngx_http_cx_ctx_t *ctx)
+{
+    if (ctx->status == NGX_HTTP_CX_UNASKED) {
+        ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w, ctx->nshared);
     }
 }
 

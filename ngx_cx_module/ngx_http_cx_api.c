@@ -27,10 +27,15 @@ static ngx_str_t  ngx_http_cx_no_store = ngx_string("no-store");
 char *
 ngx_http_cx_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_cx_main_conf_t   *cmcf;
     ngx_http_core_loc_conf_t  *hclcf;
 
     hclcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     hclcf->handler = ngx_http_cx_api_handler;
+
+    /* the steps' offers are what cx_api answers: each step makes its own */
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_cx_module);
+    cmcf->api = 1;
 
     ngx_http_cx_needs_redis(cf, "cx_api");
 

@@ -535,7 +535,7 @@ ngx_http_cx_done(ngx_http_cx_slot_t *slot, redisReply *reply)
                     ctx->customer->state.learned = ctx->steps_today;
                 }
 
-                ngx_http_cx_customer_put(ctx);
+                ngx_http_cx_customer_put(ctx, ctx->customer);
             }
         }
     }

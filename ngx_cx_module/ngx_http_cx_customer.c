@@ -122,7 +122,7 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx, ngx_http_cx_srv_conf_t *cxscf,
 /* the customer as known now, read at ctx->read_at, kept for every worker */
 
 void
-ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
+ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx, ngx_http_cx_customer_t *cu)
 {
     u_char                   *p;
     size_t                    len;
@@ -133,13 +133,13 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
     cmcf = ngx_http_get_module_main_conf(ctx->request, ngx_http_cx_module);
     cxscf = ngx_http_get_module_srv_conf(ctx->request, ngx_http_cx_module);
 
-    if (ctx->customer == NULL || cmcf->customer_valid == 0
+    if (cu == NULL || cmcf->customer_valid == 0
         || !ngx_http_cx_cache_enabled())
     {
         return;
     }
 
-    len = ngx_http_cx_customer_size(ctx->customer);
+    len = ngx_http_cx_customer_size(cu);
 
     p = (len <= sizeof(ngx_http_cx_packed))
         ? ngx_http_cx_packed : ngx_pnalloc(ctx->request->pool, len);
@@ -147,7 +147,7 @@ ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx)
         return;
     }
 
-    (void) ngx_http_cx_customer_pack(p, ctx->customer);
+    (void) ngx_http_cx_customer_pack(p, cu);
 
     ngx_memzero(&meta, sizeof(ngx_http_cx_meta_t));
     meta.stored = ctx->read_at;

@@ -74,10 +74,16 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    ctx = ngx_http_cx_get_ctx(r);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
+
+    if (ctx && (clcf->inject || clcf->prefetch || clcf->header)) {
+        /* a location the request went on to may show what the step's not */
+        ngx_http_cx_ask(ctx);
+    }
+
     /* the step, if it is one, before the response goes out */
     ngx_http_cx_record_response(r);
-
-    ctx = ngx_http_cx_get_ctx(r);
 
     if (ctx && ctx->cookie.len) {
         if (ngx_http_cx_add_header(r, &set_cookie, &ctx->cookie) != NGX_OK) {
@@ -86,8 +92,6 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
 
         ngx_str_null(&ctx->cookie);
     }
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
     if (clcf->inject && ctx && !ctx->api && !ctx->inject
         && (ctx->next.len || ctx->shortcut.len)

@@ -67,6 +67,12 @@ ngx_http_cx_handler(ngx_http_request_t *r)
  * and the shared model from cx_model_cache); ctx->status tells which.
  * With "api", nothing is recorded and no id cookie is issued.
  *
+ * A step answered with no round trip whose location shows nothing
+ * (cx_header, cx_prefetch, cx_inject), in a configuration that names no
+ * variable of the answer and has no cx_api, is recorded without one:
+ * the answer is made only if something reads it after all (SSI, Lua),
+ * and only what was asked for is counted as served and offered.
+ *
  * A customer who asks not to be tracked (Sec-GPC or DNT, with
  * cx_privacy_signals), or a visitor without consent to the id cookie, is
  * served as a visitor whose id is issued with this response: the shared
@@ -237,7 +243,17 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
 
         ctx->known = 1;
         ctx->learn = (count != 0);
-        ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w, ctx->nshared);
+
+        if (api || cmcf->asked
+            || clcf->header || clcf->prefetch || clcf->inject)
+        {
+            ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w,
+                               ctx->nshared);
+
+        } else {
+            /* nothing here shows it: made if read (ngx_http_cx_ask()) */
+            ctx->status = NGX_HTTP_CX_UNASKED;
+        }
 
         ngx_http_cx_metric_cache(NGX_HTTP_CX_M_NO_ROUND_TRIP, 1);
 

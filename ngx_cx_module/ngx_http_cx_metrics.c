@@ -34,7 +34,7 @@
 #define NGX_HTTP_CX_LEVELS           3
 #define NGX_HTTP_CX_RTT_BUCKETS      10              /* and +Inf */
 #define NGX_HTTP_CX_GOAL_BUCKETS     15              /* and +Inf */
-#define NGX_HTTP_CX_STATUSES         5               /* BYPASS..ERROR */
+#define NGX_HTTP_CX_STATUSES         6               /* BYPASS..UNASKED */
 
 /* the output but the funnel, generously: about 14k are written */
 #define NGX_HTTP_CX_METRICS_FIXED    65536
@@ -124,11 +124,11 @@ static ngx_str_t  ngx_http_cx_no_store = ngx_string("no-store");
 /* $cx_status as the output names it, in the order it is shown */
 static ngx_uint_t  ngx_http_cx_metrics_statuses[] = {
     NGX_HTTP_CX_HIT, NGX_HTTP_CX_MISS, NGX_HTTP_CX_TIMEOUT,
-    NGX_HTTP_CX_ERROR, NGX_HTTP_CX_BYPASS
+    NGX_HTTP_CX_ERROR, NGX_HTTP_CX_BYPASS, NGX_HTTP_CX_UNASKED
 };
 
 static char  *ngx_http_cx_metrics_status_names[] = {
-    "hit", "miss", "timeout", "error", "bypass"
+    "hit", "miss", "timeout", "error", "bypass", "unasked"
 };
 
 /*

@@ -591,6 +591,9 @@ ngx_http_cx_postconfiguration(ngx_conf_t *cf)
     ngx_http_cx_declared_reset();
     ngx_http_cx_memo_reset();
 
+    /* what may read an answer after the response header: made before */
+    cxmcf->asked = cxmcf->api || ngx_http_cx_answer_named(cf);
+
     if (cxmcf->on_file) {
 
         /*
@@ -666,6 +669,8 @@ ngx_http_cx_create_main_conf(ngx_conf_t *cf)
      *     cmcf->on_file = NULL;
      *     cmcf->on_directive = NULL;
      *     cmcf->metrics = 0;
+     *     cmcf->api = 0;
+     *     cmcf->asked = 0;
      *     cmcf->step_names = NULL;
      *     cmcf->metrics_zone = NULL;
      *     cmcf->cache_zone = NULL;

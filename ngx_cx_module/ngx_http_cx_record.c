@@ -67,14 +67,14 @@ static ngx_uint_t ngx_http_cx_taught(ngx_str_t *m, ngx_uint_t n,
 
 
 /*
- * The customer as they were before a step, while it is recorded: the
- * worker's (2 kB, most of it room for more entries, that the request's
- * pool would hold to its end); the request's copy is stepped, and gets
- * what this holds back if Redis has not got the step.  One step at a
- * time: nothing a record sends resumes a request at once (a reply's wait
- * is posted, ngx_http_cx_batch.c).
+ * The customer as a step leaves them, while it is recorded: the worker's
+ * (2 kB, most of it room for more entries, that the request's pool would
+ * hold to its end), stepped from the request's copy, which stays as it
+ * was read for an answer made after the record (ngx_http_cx_ask()).
+ * One step at a time: nothing a record sends resumes a request at once
+ * (a reply's wait is posted, ngx_http_cx_batch.c).
  */
-static ngx_http_cx_customer_t  ngx_http_cx_unstepped;
+static ngx_http_cx_customer_t  ngx_http_cx_stepped;
 
 
 /*
@@ -453,7 +453,8 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
 
     if (!sent
         || !ctx->known
-        || (ctx->status != NGX_HTTP_CX_HIT && ctx->status != NGX_HTTP_CX_MISS)
+        || (ctx->status != NGX_HTTP_CX_HIT && ctx->status != NGX_HTTP_CX_MISS
+            && ctx->status != NGX_HTTP_CX_UNASKED)
         || !((status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE)
              || status == NGX_HTTP_NOT_MODIFIED
              || (r->method == NGX_HTTP_POST
@@ -536,13 +537,13 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
     steps[0] = ctx->viewed;
     steps[1] = ctx->member;
 
-    before = NULL;
-    after = ctx->customer;
+    before = ctx->customer;
+    after = NULL;
 
-    if (after) {
-        before = &ngx_http_cx_unstepped;
+    if (before) {
+        after = &ngx_http_cx_stepped;
 
-        ngx_http_cx_customer_copy(before, after);
+        ngx_http_cx_customer_copy(after, before);
 
         ngx_http_cx_customer_step(after, &st, ctx->walked ? steps : &steps[1],
                                   ctx->walked ? 2 : 1, habits, nhabits, &path,
@@ -554,10 +555,6 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         != NGX_OK)
     {
         /* Redis has not got the step: neither may the edge's copy */
-
-        if (after) {
-            ngx_http_cx_customer_copy(after, before);
-        }
 
         if (ctx->cached) {
             ngx_http_cx_customer_drop(cxscf, ctx->hash);
@@ -576,9 +573,12 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         st.learned = ctx->steps_today;
     }
 
+    /* what the step offered, as the HSET wrote it ("o"): none, if none */
+    (void) ngx_http_cx_offer_parse(ctx->offer.data, ctx->offer.len, &st);
+
     after->state = st;
 
-    ngx_http_cx_customer_put(ctx);
+    ngx_http_cx_customer_put(ctx, after);
 }
 
 

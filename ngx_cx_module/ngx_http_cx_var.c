@@ -25,6 +25,7 @@ ngx_str_t  ngx_http_cx_status_names[] = {
     ngx_string("MISS"),
     ngx_string("TIMEOUT"),
     ngx_string("ERROR"),
+    ngx_string("UNASKED"),
     ngx_string("PENDING")
 };
 
@@ -131,6 +132,51 @@ ngx_http_cx_add_variables(ngx_conf_t *cf)
 
 
 /*
+ * Whether the configuration names a variable of the answer (the core's
+ * indexed ones, at postconfiguration): then every step makes its answer
+ * before the response header, for what reads it later, an access log or
+ * an add_header.  $cx_item_* are indexed here, and only a template reads
+ * them.
+ */
+
+ngx_flag_t
+ngx_http_cx_answer_named(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_variable_t        *v, *cx;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+
+        for (cx = ngx_http_cx_vars; cx->name.len; cx++) {
+
+            if (cx->data == NGX_HTTP_CX_VAR_STEP
+                || cx->data == NGX_HTTP_CX_VAR_VARIANT
+                || cx->data == NGX_HTTP_CX_VAR_PRIVATE
+                || cx->data >= NGX_HTTP_CX_VAR_ITEM_URL)
+            {
+                continue;
+            }
+
+            if (v[i].name.len == cx->name.len
+                && ngx_strncasecmp(v[i].name.data, cx->name.data,
+                                   cx->name.len)
+                   == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * Once cx_inject_item_template is rendered, $cx_item_* must be read again
  * (and be empty) where a template uses them outside: a value cached from
  * the last item would not be the one the template's length was counted
@@ -160,6 +206,14 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     static ngx_str_t  one = ngx_string("1");
 
     ctx = ngx_http_cx_get_ctx(r->main);
+
+    if (ctx && data != NGX_HTTP_CX_VAR_STEP && data != NGX_HTTP_CX_VAR_VARIANT
+        && data != NGX_HTTP_CX_VAR_PRIVATE)
+    {
+        /* the answer, if it was left until read (ngx_http_cx_start()) */
+        ngx_http_cx_ask(ctx);
+    }
+
     item = ctx ? ctx->item : NULL;
 
     switch (data) {

@@ -314,7 +314,7 @@ Test::More::is($j->{version}, 1, "version 1");
 Test::More::cmp_ok(abs(time - ($j->{since} // 0)), '<', 86400 * 365,
                    "since: a unix time");
 Test::More::is(join(" ", sort keys %{ $j->{requests} }),
-               "bypass error hit miss timeout", "requests by status");
+               "bypass error hit miss timeout unasked", "requests by status");
 Test::More::is(join(" ", sort keys %{ $j->{redis} }),
                "errors in_flight reconnects round_trip_seconds round_trips "
                . "timeouts", "redis");

@@ -186,6 +186,7 @@ ngx_http_cx_fuzz_answer_make(const uint8_t *data, size_t size, u_char **copy)
     ngx_http_cx_fuzz_check(ctx != NULL);
 
     ctx->request = r;
+    ctx->conf = &ngx_http_cx_fuzz_clcf;
     ngx_http_set_ctx(r, ctx, ngx_http_cx_module);
 
     ngx_str_set(&ctx->step.name, "cart");

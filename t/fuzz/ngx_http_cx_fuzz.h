@@ -77,7 +77,8 @@ ngx_http_cx_customer_get(ngx_http_cx_ctx_t *ctx,
     return NGX_DECLINED;
 }
 
-void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx) {}
+void ngx_http_cx_customer_put(ngx_http_cx_ctx_t *ctx,
+    ngx_http_cx_customer_t *cu) {}
 
 ngx_uint_t
 ngx_http_cx_customer_count(ngx_http_cx_ctx_t *ctx, ngx_uint_t floor,
