@@ -1,0 +1,197 @@
+# A review of t/320's answer made when something asks for it: the
+# answer read late (SSI's echo, after the step is recorded) is the one
+# the step would have shown (cx_header); a location the request goes on
+# to that shows it (try_files) makes it before the record; one named in
+# a map makes every step's; the dashboard counts the unasked steps.
+#
+# Requests carry their time in X-CX-Time (cx_time); everyone's rules of
+# a step are written into Redis by the test.  Each block has a cx_prefix
+# of its own.  This file starts a redis-server of its own.
+
+use Test::Nginx::Socket;
+use lib 't/cx';
+use CxTest;
+use Time::HiRes ();
+
+our $Redis = CxTest::start_redis();
+
+$ENV{TEST_NGINX_CX_REDIS_PORT} = $Redis->{port};
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+our $T0 = 15000 * 32 * 3600 * 1000;
+
+master_on();
+workers(1);
+repeat_each(1);
+
+plan tests => CxTest::planned(qr/Test::More::(?!diag)\w+\(/, 1);
+
+no_shuffle();
+no_root_location();
+
+our $Block;
+our (%Steps, %Key);
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my ($n) = $block->name =~ /TEST (\d+)/;
+
+    $block->set_value("http_config", <<"_EOC_" . ($block->http_config // ''));
+    cx_redis 127.0.0.1:\$TEST_NGINX_CX_REDIS_PORT;
+    cx_timeout 10s;
+    cx_secret k321-0123456789abcdef;
+    cx_prefix t321b$n:;
+    cx_half_life 1h;
+    cx_model_cache 1m valid=1h customers=60s;
+_EOC_
+
+    $block->set_value("config", <<"_EOC_" . ($block->config // ''));
+    cx on;
+    cx_suggest 20;
+    cx_pace hurried=0 relaxed=1000d;
+    cx_time \$http_x_cx_time;
+    cx_cookie cx_id;
+    cx_step home /;
+    cx_step page ~^/[hs]/page\$ /h/page;
+    cx_step cart /cart;
+    cx_step buy /buy;
+    cx_goal buy;
+    location = /block { cx off; return 200 "$n"; }
+    location = /metrics { cx off; cx_metrics; }
+_EOC_
+
+    $block->set_value("init", "main::begin($n);\n" . ($block->init // ''));
+
+    CxTest::quiet($block);
+});
+
+sub main::port { Test::Nginx::Socket::server_port() }
+
+# in HUP mode, the workers of this block's configuration answer; then the
+# block's keys, none yet, and everyone's rules out of home and page
+sub main::begin {
+    $main::Block = shift;
+    my $deadline = Time::HiRes::time() + 30;
+    while (Time::HiRes::time() < $deadline) {
+        my (undef, undef, $b) = CxTest::http_get(main::port(), "/block");
+        last if $b eq $main::Block;
+        Time::HiRes::sleep(0.05);
+    }
+    my $p = "t321b$main::Block:";
+    CxTest::clear($main::Redis->{port}, $p);
+    for my $from ("home", "page") {
+        CxTest::redis($main::Redis->{port}, "ZADD", "${p}t:{$from}:15000",
+                      5, "cart /cart", 3, "buy /buy", 2, "page /h/page");
+    }
+}
+
+# GET uri at T0 + ms as customer id, once Redis has the steps the
+# customer sent before (with a prefetch, answered, never recorded):
+# (headers, body)
+sub main::get {
+    my ($uri, $ms, $id, $ahead) = @_;
+    my %h = ("X-CX-Time" => $main::T0 + $ms, Cookie => "cx_id=$id");
+    $h{"Sec-Purpose"} = "prefetch" if $ahead;
+    my ($s, $h, $b) = CxTest::http_get(main::port(), $uri, \%h);
+    die "GET $uri: $s $b" unless $s && $s == 200;
+    $b = CxTest::dechunk($h, $b);
+    main::settled($id, ++$main::Steps{$id}) unless $ahead;
+    return ($h, $b);
+}
+
+# once Redis has the customer's n steps (10s at most)
+sub main::settled {
+    my ($id, $n) = @_;
+    my $ok = CxTest::wait_until(sub {
+        my $k = main::key($id);
+        return $k && scalar(CxTest::steps($main::Redis->{port}, $k)) >= $n;
+    }, 10);
+    die "Redis has not got the $n steps of $id" unless $ok;
+}
+
+# the customer's key base "P{H}": their id's, the one new under the
+# prefix at their first step
+sub main::key {
+    my ($id) = @_;
+    return $main::Key{"$main::Block $id"} if $main::Key{"$main::Block $id"};
+    my @new = grep { my $k = $_; !grep { $_ eq $k } values %main::Key }
+              CxTest::customers($main::Redis->{port}, "t321b$main::Block:");
+    return undef unless @new == 1;
+    return $main::Key{"$main::Block $id"} = $new[0];
+}
+
+# what the customer's last recorded step offered (the state's "o")
+sub main::offer {
+    my $o = CxTest::redis($main::Redis->{port}, "HGET",
+                          main::key($_[0]) . ":s", "o");
+    return $o // "";
+}
+
+sub main::metrics { CxTest::metrics(main::port(), "/metrics") }
+
+# the steps' rules into cx_model_cache: a new visitor's GETs (an id
+# issued, nothing read of theirs, nothing recorded)
+sub main::warm {
+    for my $uri (@_) {
+        my ($s) = CxTest::http_get(main::port(), $uri,
+                                   { "X-CX-Time" => $main::T0 + 500 });
+        die "GET $uri: $s" unless $s && $s == 200;
+    }
+}
+
+# a customer's visit: home, read from Redis; page and cart from the edge's
+# copy, with no round trip: the metrics before and after those two
+sub main::visit {
+    my ($id, $page) = @_;
+    main::warm("/", $page, "/cart");
+    main::get("/", 1000, $id);
+    my $m0 = main::metrics();
+    main::get($page, 2000, $id);
+    main::get("/cart", 3000, $id);
+    return ($m0, main::metrics());
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: SSI's echo reads what cx_header shows, reverse credits included
+Two customers with the same journey take the page, one where cx_header
+shows its answer before the record, the other where SSI reads $cx_next
+after it.  With cx_rule_reverse at its default, the answer counts the
+reverse credits of a step that is recorded (home, the step before): the
+late answer must count them too.  Page's own rules are light, so that
+home's reverse credit ranks it first.
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location /h/ { cx_header on; return 200 "ok\n"; }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_status" -->|<!--# echo var="cx_next" -->\n};
+close $out;
+CxTest::redis($main::Redis->{port}, "ZADD", "t321b1:t:{page}:15000",
+              0.2, "cart /cart", 0.1, "buy /buy");
+CxTest::redis($main::Redis->{port}, "ZREM", "t321b1:t:{page}:15000",
+              "page /h/page");
+main::warm("/", "/h/page", "/cart", "/buy");
+for my $id ("a1", "b1") {
+    main::get("/", 1000, $id);
+    main::get("/cart", 2000, $id);
+    main::get("/buy", 3000, $id);
+    main::get("/", 4000, $id);
+}
+my ($h) = main::get("/h/page", 5000, "a1");
+my (undef, $b) = main::get("/s/page", 5000, "b1");
+Test::More::like($h->{"x-cx-next"}, qr{^/,}, "the header has home first: "
+                 . $h->{"x-cx-next"});
+Test::More::is($b, "HIT|" . join(" ", split /,\s*/, $h->{"x-cx-next"})
+                   . "\n", "the page has the same: $b");
+--- request
+GET /block
+--- response_body chomp
+1
