@@ -169,7 +169,12 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
                                    &ref, weights[i], 0);
     }
 
-    if (cmcf->reverse && ctx->learn) {
+    /*
+     * a step that may teach: ctx->count, not ctx->learn, which the
+     * record clears before an answer made late (ngx_http_cx_ask())
+     */
+
+    if (cmcf->reverse && ctx->count) {
         nc = ngx_http_cx_reversed(ctx, clcf, cmcf, cands, nc, journey + 1);
     }
 
