@@ -195,3 +195,22 @@ Test::More::is($b, "HIT|" . join(" ", split /,\s*/, $h->{"x-cx-next"})
 GET /block
 --- response_body chomp
 1
+
+
+
+=== TEST 2: the dashboard's requests by status name each the JSON counts
+Each status of the JSON's "requests" has its part of the dashboard's bar
+and its total: "unasked", most steps of a shop that shows nothing, too.
+--- config
+    location / { return 200 "ok\n"; }
+--- init
+my @json = sort keys %{ main::metrics()->{requests} };
+my (undef, undef, $html) = CxTest::http_get(main::port(), "/metrics?format=html");
+my ($list) = $html =~ /var STATUS = \[(.*?)\];/s;
+my @html = sort $list =~ /\['(\w+)',/g;
+Test::More::cmp_ok(scalar(@json), '>=', 6, "the JSON's statuses: @json");
+Test::More::is("@html", "@json", "the dashboard's");
+--- request
+GET /block
+--- response_body chomp
+2
