@@ -214,3 +214,37 @@ Test::More::is("@html", "@json", "the dashboard's");
 GET /block
 --- response_body chomp
 2
+
+
+
+=== TEST 3: a map that names $cx_next, used nowhere: every step answered
+A page that SSI shows the answer of offers it with the response header
+when the configuration names a variable of the answer (README,
+Variables): a map of http{} is enough, as a log_format is.
+--- http_config
+    map $cx_next $cx_named { default 1; }
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_next" -->\n};
+close $out;
+my ($m0, $m1) = main::visit("u3", "/s/page");
+Test::More::is($m1->{requests}{unasked} - $m0->{requests}{unasked}, 0,
+               "none unasked");
+Test::More::is($m1->{requests}{hit} - $m0->{requests}{hit}, 2,
+               "both answered");
+Test::More::like(main::offer("u3"), qr/^[0-9a-f]{8}/,
+                 "the last step offered its list");
+Test::More::is($m1->{variants}{treatment}{offered}
+               - $m0->{variants}{treatment}{offered}, 2,
+               "page counts home's offer, cart page's");
+--- request
+GET /block
+--- response_body chomp
+3
