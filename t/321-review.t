@@ -248,3 +248,30 @@ Test::More::is($m1->{variants}{treatment}{offered}
 GET /block
 --- response_body chomp
 3
+
+
+
+=== TEST 4: $cx_item_url read by name outside a template asks nothing
+Outside cx_inject_item_template the $cx_item_* are empty: read there
+(SSI's echo), they make no answer, and the step stays unasked, nothing
+counted as served.
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_item_url" default="" -->.\n};
+close $out;
+my ($m0, $m1) = main::visit("u4", "/s/page");
+Test::More::is($m1->{requests}{unasked} - $m0->{requests}{unasked}, 2,
+               "both unasked");
+Test::More::is(CxTest::moved($m0, $m1, "suggestions_served"), 0,
+               "nothing served");
+--- request
+GET /block
+--- response_body chomp
+4
