@@ -208,9 +208,12 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ctx = ngx_http_cx_get_ctx(r->main);
 
     if (ctx && data != NGX_HTTP_CX_VAR_STEP && data != NGX_HTTP_CX_VAR_VARIANT
-        && data != NGX_HTTP_CX_VAR_PRIVATE)
+        && data != NGX_HTTP_CX_VAR_PRIVATE && data < NGX_HTTP_CX_VAR_ITEM_URL)
     {
-        /* the answer, if it was left until read (ngx_http_cx_start()) */
+        /*
+         * the answer, if it was left until read (ngx_http_cx_start());
+         * $cx_item_* are only ever set while an answer is rendered
+         */
         ngx_http_cx_ask(ctx);
     }
 
