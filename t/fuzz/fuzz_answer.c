@@ -193,6 +193,7 @@ ngx_http_cx_fuzz_answer_make(const uint8_t *data, size_t size, u_char **copy)
     ngx_str_set(&ctx->step.url, "/cart");
     ngx_str_set(&ctx->member, "cart /cart");
     ctx->learn = 1;
+    ctx->count = 1;
     ctx->weight = 1;
     ctx->trust = 0.5;
 
