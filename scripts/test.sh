@@ -234,6 +234,9 @@ if [ -n "$SANITIZED" ]; then
     rm -rf "$REPORTS"
     mkdir -p "$REPORTS"
 
+    # the workers run as another user (nobody): their reports too
+    chmod 1777 "$REPORTS"
+
     # detect_leaks=0: nginx leaves what its pools and cycles hold to exit();
     # detect_odr_violation=0: a dynamic module defines ngx_modules[] as
     # nginx does, by design (scripts/build-asan.sh registers each at its
