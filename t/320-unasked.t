@@ -4,7 +4,10 @@
 # answer and has no cx_api, is recorded without one: counted as
 # "unasked", nothing served, nothing offered.  Where something shows it
 # (cx_header), reads it by name (SSI's echo), or may read it later
-# (a log_format, cx_api), it is made, served and offered as before.
+# (a log_format, a map, cx_api), it is made, served and offered as
+# before.  The answer read late (SSI's echo, after the step is recorded)
+# is the one the step would have shown (cx_header); the dashboard counts
+# the unasked steps.
 #
 # Requests carry their time in X-CX-Time (cx_time); everyone's rules of
 # a step are written into Redis by the test.  Each block has a cx_prefix
@@ -296,3 +299,126 @@ Test::More::is($m1->{variants}{treatment}{offered}
 GET /block
 --- response_body chomp
 5
+
+
+
+=== TEST 6: SSI's echo reads what cx_header shows, reverse credits included
+Two customers with the same journey take the page, one where cx_header
+shows its answer before the record, the other where SSI reads $cx_next
+after it.  With cx_rule_reverse at its default, the answer counts the
+reverse credits of a step that is recorded (home, the step before): the
+late answer must count them too.  Page's own rules are light, so that
+home's reverse credit ranks it first.
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location /h/ { cx_header on; return 200 "ok\n"; }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_status" -->|<!--# echo var="cx_next" -->\n};
+close $out;
+CxTest::redis($main::Redis->{port}, "ZADD", "t320b$main::Block:t:{page}:15000",
+              0.2, "cart /cart", 0.1, "buy /buy");
+CxTest::redis($main::Redis->{port}, "ZREM", "t320b$main::Block:t:{page}:15000",
+              "page /h/page");
+main::warm("/", "/h/page", "/cart", "/buy");
+for my $id ("a6", "b6") {
+    main::get("/", 1000, $id);
+    main::get("/cart", 2000, $id);
+    main::get("/buy", 3000, $id);
+    main::get("/", 4000, $id);
+}
+my ($h) = main::get("/h/page", 5000, "a6");
+my (undef, $b) = main::get("/s/page", 5000, "b6");
+Test::More::like($h->{"x-cx-next"}, qr{^/,}, "the header has home first: "
+                 . $h->{"x-cx-next"});
+Test::More::is($b, "HIT|" . join(" ", split /,\s*/, $h->{"x-cx-next"})
+                   . "\n", "the page has the same: $b");
+--- request
+GET /block
+--- response_body chomp
+6
+
+
+
+=== TEST 7: the dashboard's requests by status name each the JSON counts
+Each status of the JSON's "requests" has its part of the dashboard's bar
+and its total: "unasked", most steps of a shop that shows nothing, too.
+--- config
+    location / { return 200 "ok\n"; }
+--- init
+my @json = sort keys %{ main::metrics()->{requests} };
+my (undef, undef, $html) = CxTest::http_get(main::port(), "/metrics?format=html");
+my ($list) = $html =~ /var STATUS = \[(.*?)\];/s;
+my @html = sort $list =~ /\['(\w+)',/g;
+Test::More::cmp_ok(scalar(@json), '>=', 6, "the JSON's statuses: @json");
+Test::More::is("@html", "@json", "the dashboard's");
+--- request
+GET /block
+--- response_body chomp
+7
+
+
+
+=== TEST 8: a map that names $cx_next, used nowhere: every step answered
+A page that SSI shows the answer of offers it with the response header
+when the configuration names a variable of the answer (README,
+Variables): a map of http{} is enough, as a log_format is.
+--- http_config
+    map $cx_next $cx_named { default 1; }
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_next" -->\n};
+close $out;
+my ($m0, $m1) = main::visit("u8", "/s/page");
+Test::More::is($m1->{requests}{unasked} - $m0->{requests}{unasked}, 0,
+               "none unasked");
+Test::More::is($m1->{requests}{hit} - $m0->{requests}{hit}, 2,
+               "both answered");
+Test::More::like(main::offer("u8"), qr/^[0-9a-f]{8}/,
+                 "the last step offered its list");
+Test::More::is($m1->{variants}{treatment}{offered}
+               - $m0->{variants}{treatment}{offered}, 2,
+               "page counts home's offer, cart page's");
+--- request
+GET /block
+--- response_body chomp
+8
+
+
+
+=== TEST 9: $cx_item_url read by name outside a template asks nothing
+Outside cx_inject_item_template the $cx_item_* are empty: read there
+(SSI's echo), they make no answer, and the step stays unasked, nothing
+counted as served.
+--- config
+    location /s/ {
+        alias $TEST_NGINX_HTML_DIR/;
+        default_type text/html;
+        ssi on;
+    }
+    location / { return 200 "ok\n"; }
+--- init
+open my $out, '>', "$ENV{TEST_NGINX_HTML_DIR}/page" or die $!;
+print $out qq{<!--# echo var="cx_item_url" default="" -->.\n};
+close $out;
+my ($m0, $m1) = main::visit("u9", "/s/page");
+Test::More::is($m1->{requests}{unasked} - $m0->{requests}{unasked}, 2,
+               "both unasked");
+Test::More::is(CxTest::moved($m0, $m1, "suggestions_served"), 0,
+               "nothing served");
+--- request
+GET /block
+--- response_body chomp
+9
