@@ -96,12 +96,7 @@ sub main::port { Test::Nginx::Socket::server_port() }
 # block's keys, none yet
 sub main::begin {
     $main::Block = shift;
-    my $deadline = Time::HiRes::time() + 30;
-    while (Time::HiRes::time() < $deadline) {
-        my (undef, undef, $b) = CxTest::http_get(main::port(), "/block");
-        last if $b eq $main::Block;
-        Time::HiRes::sleep(0.05);
-    }
+    CxTest::wait_block(main::port(), $main::Block);
     CxTest::clear($main::Redis->{port}, "t250b$main::Block:");
 }
 

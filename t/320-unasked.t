@@ -16,7 +16,6 @@
 use Test::Nginx::Socket;
 use lib 't/cx';
 use CxTest;
-use Time::HiRes ();
 
 our $Redis = CxTest::start_redis();
 
@@ -76,12 +75,7 @@ sub main::port { Test::Nginx::Socket::server_port() }
 # block's keys, none yet, and everyone's rules out of home and page
 sub main::begin {
     $main::Block = shift;
-    my $deadline = Time::HiRes::time() + 30;
-    while (Time::HiRes::time() < $deadline) {
-        my (undef, undef, $b) = CxTest::http_get(main::port(), "/block");
-        last if $b eq $main::Block;
-        Time::HiRes::sleep(0.05);
-    }
+    CxTest::wait_block(main::port(), $main::Block);
     my $p = "t320b$main::Block:";
     CxTest::clear($main::Redis->{port}, $p);
     for my $from ("home", "page") {

@@ -431,6 +431,19 @@ sub wait_until {
     return $sub->();
 }
 
+# until the workers of block n's configuration answer, 30 s at most: in
+# HUP mode, those of the block before may still be serving (a block's
+# "location = /block" returns its number)
+sub wait_block {
+    my ($port, $n) = @_;
+    my $deadline = time + 30;
+    while (time < $deadline) {
+        my (undef, undef, $b) = http_get($port, "/block");
+        return if $b eq $n;
+        sleep 0.05;
+    }
+}
+
 # the error log of the test's nginx
 sub log_file { Test::Nginx::Socket::server_root() . "/logs/error.log" }
 
