@@ -53,6 +53,17 @@ enum {
 };
 
 
+/*
+ * A variable that the answer makes: not the step, the variant nor
+ * $cx_private, known before it; nor $cx_item_*, set only while an answer
+ * is rendered (cx_inject_item_template), which the module indexes itself
+ */
+#define ngx_http_cx_var_answered(data)                                        \
+    ((data) != NGX_HTTP_CX_VAR_STEP && (data) != NGX_HTTP_CX_VAR_VARIANT      \
+     && (data) != NGX_HTTP_CX_VAR_PRIVATE                                     \
+     && (data) < NGX_HTTP_CX_VAR_ITEM_URL)
+
+
 static ngx_http_variable_t  ngx_http_cx_vars[] = {
 
     { ngx_string("cx_step"), NULL, ngx_http_cx_variable,
@@ -154,11 +165,7 @@ ngx_http_cx_answer_named(ngx_conf_t *cf)
 
         for (cx = ngx_http_cx_vars; cx->name.len; cx++) {
 
-            if (cx->data == NGX_HTTP_CX_VAR_STEP
-                || cx->data == NGX_HTTP_CX_VAR_VARIANT
-                || cx->data == NGX_HTTP_CX_VAR_PRIVATE
-                || cx->data >= NGX_HTTP_CX_VAR_ITEM_URL)
-            {
+            if (!ngx_http_cx_var_answered(cx->data)) {
                 continue;
             }
 
@@ -207,13 +214,8 @@ ngx_http_cx_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     ctx = ngx_http_cx_get_ctx(r->main);
 
-    if (ctx && data != NGX_HTTP_CX_VAR_STEP && data != NGX_HTTP_CX_VAR_VARIANT
-        && data != NGX_HTTP_CX_VAR_PRIVATE && data < NGX_HTTP_CX_VAR_ITEM_URL)
-    {
-        /*
-         * the answer, if it was left until read (ngx_http_cx_start());
-         * $cx_item_* are only ever set while an answer is rendered
-         */
+    if (ctx && ngx_http_cx_var_answered(data)) {
+        /* the answer, if it was left until read (ngx_http_cx_start()) */
         ngx_http_cx_ask(ctx);
     }
 
