@@ -355,6 +355,11 @@ typedef struct {
 } ngx_http_cx_loc_conf_t;
 
 
+/* the location shows a step's answer: X-CX-*, Link, the block */
+#define ngx_http_cx_shows(clcf)                                               \
+    ((clcf)->header || (clcf)->prefetch || (clcf)->inject)
+
+
 typedef struct ngx_http_cx_ctx_s  ngx_http_cx_ctx_t;
 
 typedef struct ngx_http_cx_conn_s  ngx_http_cx_conn_t;

@@ -286,7 +286,7 @@ ngx_http_cx_answer(ngx_http_cx_ctx_t *ctx, ngx_str_t *shared,
                                             : NGX_HTTP_CX_MISS;
 
     if (ctx->status == NGX_HTTP_CX_HIT && !ctx->api
-        && (clcf->inject || clcf->prefetch || clcf->header))
+        && ngx_http_cx_shows(clcf))
     {
         /* the page is this customer's: never a 304 for a stale copy */
         ctx->request->disable_not_modified = 1;

@@ -77,7 +77,7 @@ ngx_http_cx_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_cx_get_ctx(r);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_cx_module);
 
-    if (ctx && (clcf->inject || clcf->prefetch || clcf->header)) {
+    if (ctx && ngx_http_cx_shows(clcf)) {
         /* a location the request went on to may show what the step's not */
         ngx_http_cx_ask(ctx);
     }

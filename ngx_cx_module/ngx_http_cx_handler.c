@@ -244,9 +244,7 @@ ngx_http_cx_start(ngx_http_request_t *r, ngx_http_cx_loc_conf_t *clcf,
         ctx->known = 1;
         ctx->learn = (count != 0);
 
-        if (api || cmcf->asked
-            || clcf->header || clcf->prefetch || clcf->inject)
-        {
+        if (api || cmcf->asked || ngx_http_cx_shows(clcf)) {
             ngx_http_cx_answer(ctx, ctx->shared, ctx->shared_w,
                                ctx->nshared);
 
