@@ -1465,7 +1465,11 @@ ngx_http_cx_parse_hex(u_char *p, ngx_uint_t n, uint64_t *v)
 }
 
 
-/* the offer a state read holds; NGX_ERROR, and none, if it is not ours */
+/*
+ * The offer a state holds ("o"); NGX_ERROR, and none, if it is not ours.
+ * An empty one, whose data may be NULL (a step that offered nothing), is
+ * none.
+ */
 
 ngx_int_t
 ngx_http_cx_offer_parse(u_char *p, size_t len, ngx_http_cx_state_t *st)
@@ -1477,6 +1481,10 @@ ngx_http_cx_offer_parse(u_char *p, size_t len, ngx_http_cx_state_t *st)
 
     st->noffer = 0;
     st->shortcut = 0;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
 
     colon = ngx_strlchr(p, p + len, ':');
     n = colon ? (size_t) (colon - p) : len;

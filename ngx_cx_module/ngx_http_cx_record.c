@@ -573,16 +573,8 @@ ngx_http_cx_record_step(ngx_http_request_t *r, ngx_http_cx_ctx_t *ctx,
         st.learned = ctx->steps_today;
     }
 
-    /* what the step offered, as the HSET wrote it ("o") */
-
-    if (ctx->offer.len) {
-        (void) ngx_http_cx_offer_parse(ctx->offer.data, ctx->offer.len,
-                                       &st);
-
-    } else {
-        st.noffer = 0;
-        st.shortcut = 0;
-    }
+    /* what the step offered, as the HSET wrote it ("o"): none, if none */
+    (void) ngx_http_cx_offer_parse(ctx->offer.data, ctx->offer.len, &st);
 
     after->state = st;
 

@@ -690,6 +690,11 @@ test_offer(void)
     ok(ngx_http_cx_offer_parse(text, 0, &st) == NGX_OK && st.noffer == 0
        && st.shortcut == 0, "nothing offered");
 
+    /* a step that offered nothing has no text at all (UBSan: no p + 0) */
+    st.noffer = 1;
+    ok(ngx_http_cx_offer_parse(NULL, 0, &st) == NGX_OK && st.noffer == 0
+       && st.shortcut == 0, "no offer, no text");
+
     ok(ngx_http_cx_offer_parse((u_char *) "0123456", 7, &st) == NGX_ERROR
        && ngx_http_cx_offer_parse((u_char *) "0123456G", 8, &st)
           == NGX_ERROR
